@@ -1,0 +1,319 @@
+/* feral: asynchronous, lock-free weighted SGD and randomized Kaczmarz,
+ * with Buckwild!-style low-precision storage.
+ *
+ * One public header.  Every name starts with feral_ / FERAL_.
+ * Functions that can fail return enum feral_status (FERAL_OK == 0) and, when
+ * given a non-NULL struct feral_error, fill it with the file, line and reason.
+ * The library never calls exit() and never prints unless a log hook is set.
+ */
+#ifndef FERAL_H
+#define FERAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FERAL_VERSION "0.1.0"
+
+#if defined(__GNUC__)
+#define FERAL_API __attribute__((visibility("default")))
+#else
+#define FERAL_API
+#endif
+
+/* ---- status and errors ---------------------------------------------------
+ * Values are never renumbered; new ones go before FERAL_STATUS_COUNT. */
+enum feral_status {
+	FERAL_OK = 0,
+	FERAL_STATUS_USAGE = 1,       /* bad option or argument */
+	FERAL_STATUS_PARSE = 2,       /* malformed input data (file, line, reason) */
+	FERAL_STATUS_RANGE = 3,       /* value, index or size out of range */
+	FERAL_STATUS_CORRUPT = 4,     /* bad magic, checksum or truncated binary */
+	FERAL_STATUS_UNSUPPORTED = 5, /* valid input we do not handle (yet) */
+	FERAL_STATUS_IO = 6,          /* open/read/write/mmap failed (errno kept) */
+	FERAL_STATUS_NOMEM = 7,       /* allocation failed or would not fit */
+	FERAL_STATUS_DIVERGED = 8,    /* NaN/Inf or blow-up during a solve */
+	FERAL_STATUS_INTERRUPTED = 9, /* stopped by a signal / stop flag */
+	FERAL_STATUS_INTERNAL = 10,   /* a bug: an invariant failed */
+	FERAL_STATUS_COUNT
+};
+
+/* Static string for a status; "unknown status" for out-of-range values. */
+FERAL_API const char *feral_strerror(enum feral_status s);
+/* Exit code of the CLI tools for a status: 0 ok; 2 usage or bad input data;
+ * 1 anything else; 130 interrupted. */
+FERAL_API int feral_status_exit_code(enum feral_status s);
+
+/* Filled at the failure site.  line == 0 when no line applies;
+ * sys_errno == 0 when no system call failed. */
+struct feral_error {
+	enum feral_status status;
+	long line;
+	int sys_errno;
+	char file[512];
+	char msg[512];
+};
+
+/* "file:line: msg" (or the shorter forms) into buf; returns buf. */
+FERAL_API const char *feral_error_format(const struct feral_error *e, char *buf, size_t len);
+
+/* ---- precision and layout ------------------------------------------------ */
+enum feral_precision {
+	FERAL_PRECISION_F32 = 0,
+	FERAL_PRECISION_F64 = 1, /* model only: the reference iterate */
+	FERAL_PRECISION_I16 = 2, /* fixed point, one scale (model) or per-row scales (data) */
+	FERAL_PRECISION_I8 = 3,
+	FERAL_PRECISION_COUNT
+};
+/* Bits of a precision (32, 64, 16, 8); 0 for an invalid value. */
+FERAL_API int feral_precision_bits(enum feral_precision p);
+/* Size in bytes of one stored element. */
+FERAL_API size_t feral_precision_size(enum feral_precision p);
+/* From bits: 32 -> F32, 64 -> F64, 16 -> I16, 8 -> I8; FERAL_STATUS_USAGE otherwise. */
+FERAL_API enum feral_status feral_precision_from_bits(int bits, enum feral_precision *out);
+
+enum feral_layout {
+	FERAL_LAYOUT_DENSE = 0, /* row-major n x d */
+	FERAL_LAYOUT_CSR = 1,   /* indptr[n+1], sorted unique indices per row */
+	FERAL_LAYOUT_COUNT
+};
+
+/* ---- dataset --------------------------------------------------------------
+ * Rows a_i (dense or CSR) with targets/labels y_i.  The stored value of
+ * element j of row i is  row_scale[i] * values[...]  for fixed point data and
+ * values[...] for f32.  row_sq_norm[i] is ||a_i||^2 of the stored values,
+ * computed in double.  A dataset is read-only once built and may be shared by
+ * any number of threads. */
+struct feral_dataset_owner; /* opaque: who frees what (heap or mmap) */
+
+struct feral_dataset {
+	uint64_t n, d, nnz; /* nnz == n*d for dense */
+	enum feral_layout layout;
+	enum feral_precision precision; /* F32, I16 or I8 */
+	void *values;        /* dense: n*d elements; CSR: nnz elements */
+	uint64_t *indptr;    /* CSR only: n+1 offsets into values/indices */
+	uint32_t *indices;   /* CSR only: 0-based column indices */
+	float *row_scale;    /* fixed point only: n scales; NULL for F32 */
+	double *y;           /* n targets (least squares) or labels (+1/-1) */
+	double *row_sq_norm; /* n */
+	struct feral_dataset_owner *owner;
+};
+
+/* Allocate an empty dataset (values zeroed).  For CSR, nnz is the capacity and
+ * indptr is zeroed.  Returns OK, USAGE (bad shape), RANGE (size overflow) or
+ * NOMEM. */
+FERAL_API enum feral_status feral_dataset_create(uint64_t n, uint64_t d, uint64_t nnz,
+                                                 enum feral_layout layout,
+                                                 enum feral_precision precision,
+                                                 struct feral_dataset **out,
+                                                 struct feral_error *err);
+/* Frees *ds (heap or mmap) and sets *ds = NULL.  Accepts NULL and *ds == NULL. */
+FERAL_API void feral_dataset_destroy(struct feral_dataset **ds);
+/* Recompute row_sq_norm from the stored values. */
+FERAL_API void feral_dataset_update_norms(struct feral_dataset *ds);
+/* Check indices in range, indptr monotone, values and y finite. PARSE/RANGE on failure. */
+FERAL_API enum feral_status feral_dataset_check(const struct feral_dataset *ds,
+                                                struct feral_error *err);
+/* Bytes of row data (values + indices + scales), the figure bench uses for GB/s. */
+FERAL_API uint64_t feral_dataset_bytes(const struct feral_dataset *ds);
+/* Value of element k of the stored array as a double (dequantized by row i). */
+FERAL_API double feral_dataset_value(const struct feral_dataset *ds, uint64_t i, uint64_t k);
+
+/* Input formats, chosen from the path's extension (and .gz), or forced. */
+enum feral_format {
+	FERAL_FORMAT_AUTO = 0,
+	FERAL_FORMAT_LIBSVM,  /* .svm .libsvm .txt .svmlight (also .gz) */
+	FERAL_FORMAT_MTX,     /* .mtx (also .gz) */
+	FERAL_FORMAT_NPY,     /* .npy */
+	FERAL_FORMAT_IDX,     /* -idx1-ubyte, -idx3-ubyte, .idx (also .gz) */
+	FERAL_FORMAT_FERAL,   /* .feral native cache */
+	FERAL_FORMAT_COUNT
+};
+FERAL_API enum feral_format feral_format_from_path(const char *path);
+
+struct feral_load_options {
+	enum feral_format format; /* AUTO: from the extension */
+	int dense;                /* LIBSVM/MTX: 1 = store dense, 0 = CSR, -1 = auto */
+	uint64_t min_d;           /* LIBSVM: at least this many columns (to match a train set) */
+	uint64_t row_begin, row_end; /* LIBSVM: keep rows [begin, end); end 0 = all */
+};
+FERAL_API void feral_load_options_init(struct feral_load_options *o);
+
+/* Load A (and y where the format carries it: LIBSVM labels, IDX labels are
+ * separate files).  For .npy/.mtx/.idx files y is zero; set it with
+ * feral_dataset_load_targets.  Returns PARSE/RANGE/CORRUPT with file and
+ * line for bad input, IO, NOMEM. */
+FERAL_API enum feral_status feral_dataset_load(const char *path,
+                                               const struct feral_load_options *opt,
+                                               struct feral_dataset **out,
+                                               struct feral_error *err);
+/* Read a vector of doubles (.npy 1-D, .mtx array, IDX labels, or text one per
+ * line).  *out is malloc'd; *len set.  */
+FERAL_API enum feral_status feral_vector_load(const char *path, double **out, uint64_t *len,
+                                              struct feral_error *err);
+/* Write a vector: .npy (float64 1-D), .mtx (array) or text, by extension. */
+FERAL_API enum feral_status feral_vector_save(const char *path, const double *v, uint64_t len,
+                                              struct feral_error *err);
+/* Replace y from a vector file whose length must be ds->n. */
+FERAL_API enum feral_status feral_dataset_load_targets(struct feral_dataset *ds,
+                                                       const char *path,
+                                                       struct feral_error *err);
+/* Write a dataset: .svm/.libsvm/.txt (labels + A), .mtx (A only), .npy (A
+ * only, float32 2-D), .feral (everything).  Writes atomically (temp+rename). */
+FERAL_API enum feral_status feral_dataset_save(const struct feral_dataset *ds, const char *path,
+                                               struct feral_error *err);
+
+/* ---- synthetic problems ---------------------------------------------------- */
+enum feral_gen_kind {
+	FERAL_GEN_NSW1 = 0, /* Needell-Srebro-Ward Section 6, cases 1..5 */
+	FERAL_GEN_NSW2,
+	FERAL_GEN_NSW3,
+	FERAL_GEN_NSW4,
+	FERAL_GEN_NSW5,
+	FERAL_GEN_GAUSSIAN, /* dense LS with condition number and row-norm spread */
+	FERAL_GEN_SPARSE,   /* sparse power-law columns, ~density*d nonzeros a row */
+	FERAL_GEN_LOGISTIC, /* dense, labels +-1 from a planted w */
+	FERAL_GEN_COUNT
+};
+struct feral_gen_options {
+	enum feral_gen_kind kind;
+	uint64_t n, d;
+	double density;  /* SPARSE: fraction of nonzeros per row (default 20/d) */
+	double cond;     /* GAUSSIAN: condition number of A (default 10) */
+	double spread;   /* GAUSSIAN: max/min row norm ratio (default 1) */
+	double noise;    /* std of e in b = A x* + e (kind-specific default when < 0) */
+	double power;    /* SPARSE: power-law exponent of column popularity (default 1.5) */
+	uint64_t seed;
+};
+FERAL_API void feral_gen_options_init(struct feral_gen_options *o, enum feral_gen_kind kind);
+FERAL_API enum feral_status feral_gen_kind_from_name(const char *name, enum feral_gen_kind *out);
+FERAL_API const char *feral_gen_kind_name(enum feral_gen_kind k);
+/* Build the problem; *x_star (length d, malloc'd) receives the planted
+ * solution.  Deterministic in the seed. */
+FERAL_API enum feral_status feral_gen(const struct feral_gen_options *o, struct feral_dataset **out,
+                                      double **x_star, struct feral_error *err);
+
+/* ---- solver configuration ------------------------------------------------ */
+enum feral_loss {
+	FERAL_LOSS_LS = 0,   /* 1/2 (a.x - y)^2 */
+	FERAL_LOSS_LOGISTIC, /* log(1 + exp(-y a.x)), y in {-1,+1} */
+	FERAL_LOSS_HINGE,    /* max(0, 1 - y a.x) */
+	FERAL_LOSS_COUNT
+};
+enum feral_method {
+	FERAL_METHOD_SGD = 0,  /* weighted SGD with reweighting 1/(n p_i) */
+	FERAL_METHOD_KACZMARZ, /* classic normalised projection, relaxation `relax` */
+	FERAL_METHOD_COUNT
+};
+enum feral_bind { FERAL_BIND_COMPACT = 0, FERAL_BIND_SCATTER, FERAL_BIND_NONE, FERAL_BIND_COUNT };
+enum feral_replicas {
+	FERAL_REPLICAS_MACHINE = 0, /* one shared iterate (Hogwild!) */
+	FERAL_REPLICAS_NODE,        /* one per NUMA node */
+	FERAL_REPLICAS_CORE,        /* one per worker */
+	FERAL_REPLICAS_COUNT
+};
+enum feral_update { FERAL_UPDATE_RACY = 0, FERAL_UPDATE_ATOMIC, FERAL_UPDATE_COUNT };
+enum feral_rounding {
+	FERAL_ROUNDING_INDEPENDENT = 0, /* one uniform per element */
+	FERAL_ROUNDING_SHARED,          /* one uniform per SIMD vector */
+	FERAL_ROUNDING_NEAREST,         /* deterministic baseline (biased) */
+	FERAL_ROUNDING_COUNT
+};
+
+struct feral_config {
+	enum feral_loss loss;
+	double l2;               /* eta >= 0 */
+	enum feral_method method;
+	double relax;            /* KACZMARZ relaxation, (0, 2) */
+	double lambda;           /* sampling mix: p_i = lambda/n + (1-lambda) L_i / sum L */
+	int step_auto;           /* 1: Corollary 2.2 step from tol (default) */
+	double step;             /* relative step: gamma = step / Lbar (SGD) */
+	double step_decay;       /* gamma_k = gamma / (1 + decay * k / n); 0 = constant */
+	double tol;              /* target: rel. error^2 (x* known) or rel. residual */
+	double mu;               /* strong convexity estimate; <= 0: estimate */
+	double epochs;           /* budget in passes of n updates; 0 = none */
+	double seconds;          /* wall budget; 0 = none */
+	uint64_t max_updates;    /* 0 = none */
+	double diverge;          /* stop when ||x|| exceeds this times the start scale */
+	uint64_t seed;
+	int threads;             /* 0 = every PU */
+	enum feral_bind bind;
+	enum feral_replicas replicas;
+	uint64_t average_every;  /* replica averaging period in updates per worker; 0 = end */
+	uint64_t trace_every;    /* updates between trace points; 0 = once per epoch */
+	enum feral_update update;
+	enum feral_precision model_precision; /* F64, F32, I16, I8 */
+	double model_scale;      /* fixed point model scale; <= 0: auto */
+	enum feral_rounding rounding;
+	volatile int *stop_flag; /* optional: set non-zero (e.g. from a signal) to stop */
+};
+FERAL_API void feral_config_init(struct feral_config *c);
+/* Validate every field before any allocation.  USAGE with a message naming
+ * the option on failure. */
+FERAL_API enum feral_status feral_config_validate(const struct feral_config *c,
+                                                  struct feral_error *err);
+
+/* One trace point, taken while workers run. */
+struct feral_trace_point {
+	uint64_t updates;
+	double seconds;        /* solver time, monitor time excluded */
+	double objective;      /* F(x) */
+	double rel_residual;   /* ||Ax-b||/||b|| (LS) or error rate (classification) */
+	double rel_error;      /* ||x-x*||^2/||x*||^2, NaN when x* unknown */
+};
+struct feral_trace {
+	size_t len, cap;
+	struct feral_trace_point *pts;
+};
+FERAL_API void feral_trace_free(struct feral_trace *t);
+
+struct feral_result {
+	uint64_t updates;
+	double seconds;          /* wall time of the solve, monitor excluded */
+	double monitor_seconds;  /* time spent evaluating trace points */
+	double updates_per_s;
+	double objective;
+	double rel_residual;
+	double rel_error;        /* NaN when x* unknown */
+	double step;             /* the relative step used */
+	double mu;               /* mu used by the auto step */
+	int converged;           /* tol reached */
+	int threads;
+	uint64_t saturations;    /* fixed point writes that saturated */
+	uint64_t writes;         /* fixed point writes */
+	double avg_seconds;      /* time spent averaging replicas */
+	const char *kernel;      /* name of the kernel set used */
+	int oversubscribed;
+};
+
+/* Minimise F(x) = (1/n) sum_i f_i(x) on ds.  x (length ds->d) holds x0 on
+ * entry and the solution on return.  x_star (may be NULL) enables rel_error.
+ * trace (may be NULL) receives trace points.  Returns OK (also when a
+ * budget ran out before tol: see res->converged), USAGE, NOMEM, DIVERGED
+ * (x keeps the last good iterate) or INTERRUPTED (x holds the current one). */
+FERAL_API enum feral_status feral_solve(const struct feral_dataset *ds,
+                                        const struct feral_config *cfg,
+                                        const double *x_star, double *x,
+                                        struct feral_result *res, struct feral_trace *trace,
+                                        struct feral_error *err);
+
+/* Objective and metrics of an iterate (double precision, serial). */
+FERAL_API double feral_objective(const struct feral_dataset *ds, const struct feral_config *cfg,
+                                 const double *x);
+/* Fraction of rows with sign(a.x) == y (classification). */
+FERAL_API double feral_accuracy(const struct feral_dataset *ds, const double *x);
+/* ||Ax - y|| / ||y|| */
+FERAL_API double feral_rel_residual(const struct feral_dataset *ds, const double *x);
+
+/* Name of the kernel set chosen at run time ("avx512", "avx2" or "ref").
+ * FERAL_KERNEL=name in the environment forces one; an unsupported name makes
+ * feral_kernels_select fail with UNSUPPORTED. */
+FERAL_API enum feral_status feral_kernels_select(const char **name, struct feral_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FERAL_H */

@@ -1,0 +1,99 @@
+/* Solver configuration: defaults and one validation pass before any work
+ * (liblinear's check_parameter). */
+#include "internal.h"
+
+#include <math.h>
+
+void feral_config_init(struct feral_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->loss = FERAL_LOSS_LS;
+	c->l2 = 0.0;
+	c->method = FERAL_METHOD_SGD;
+	c->relax = 1.0;
+	c->lambda = 0.5; /* partially biased sampling, MATH.md section 1 */
+	c->step_auto = 1;
+	c->step = 0.5;
+	c->step_decay = 0.0;
+	c->tol = 1e-6;
+	c->mu = 0.0;
+	c->epochs = 50.0;
+	c->seconds = 0.0;
+	c->max_updates = 0;
+	c->diverge = 1e8;
+	c->seed = 1;
+	c->threads = 1;
+	c->bind = FERAL_BIND_COMPACT;
+	c->replicas = FERAL_REPLICAS_MACHINE;
+	c->average_every = 0;
+	c->trace_every = 0;
+	c->update = FERAL_UPDATE_RACY;
+	c->model_precision = FERAL_PRECISION_F64;
+	c->model_scale = 0.0;
+	c->rounding = FERAL_ROUNDING_INDEPENDENT;
+}
+
+#define BAD(...) feral_fail(err, FERAL_STATUS_USAGE, NULL, 0, __VA_ARGS__)
+
+enum feral_status feral_config_validate(const struct feral_config *c, struct feral_error *err)
+{
+	if ((unsigned)c->loss >= FERAL_LOSS_COUNT)
+		return BAD("--loss: unknown loss %d", (int)c->loss);
+	if (!(c->l2 >= 0) || !isfinite(c->l2))
+		return BAD("--l2 %g: must be a finite number >= 0", c->l2);
+	if ((unsigned)c->method >= FERAL_METHOD_COUNT)
+		return BAD("--method: unknown method %d", (int)c->method);
+	if (c->method == FERAL_METHOD_KACZMARZ) {
+		if (c->loss != FERAL_LOSS_LS)
+			return BAD("--method kaczmarz needs the least-squares loss");
+		if (!(c->relax > 0 && c->relax < 2))
+			return BAD("--relax %g: must lie in (0, 2)", c->relax);
+	}
+	if (!(c->lambda >= 0 && c->lambda <= 1))
+		return BAD("--lambda %g: must lie in [0, 1]", c->lambda);
+	if (!c->step_auto && !(c->step > 0 && isfinite(c->step)))
+		return BAD("--step %g: must be a finite number > 0", c->step);
+	if (!(c->step_decay >= 0) || !isfinite(c->step_decay))
+		return BAD("--step-decay %g: must be >= 0", c->step_decay);
+	if (!(c->tol >= 0) || !isfinite(c->tol))
+		return BAD("--tol %g: must be >= 0", c->tol);
+	if (c->step_auto && !(c->tol > 0))
+		return BAD("--step auto needs --tol > 0");
+	if (!(c->mu >= 0) || !isfinite(c->mu))
+		return BAD("--mu %g: must be >= 0", c->mu);
+	if (!(c->epochs >= 0) || !isfinite(c->epochs))
+		return BAD("--epochs %g: must be >= 0", c->epochs);
+	if (!(c->seconds >= 0) || !isfinite(c->seconds))
+		return BAD("--seconds %g: must be >= 0", c->seconds);
+	if (c->epochs == 0 && c->seconds == 0 && c->max_updates == 0)
+		return BAD("no budget: give --epochs, --seconds or --updates");
+	if (!(c->diverge > 1))
+		return BAD("divergence factor %g must be > 1", c->diverge);
+	if (c->threads < 0 || c->threads > 4096)
+		return BAD("--threads %d: must lie in [1, 4096] (0 = every PU)", c->threads);
+	if ((unsigned)c->bind >= FERAL_BIND_COUNT)
+		return BAD("--bind: unknown policy %d", (int)c->bind);
+	if ((unsigned)c->replicas >= FERAL_REPLICAS_COUNT)
+		return BAD("--replicas: unknown mode %d", (int)c->replicas);
+	if ((unsigned)c->update >= FERAL_UPDATE_COUNT)
+		return BAD("--update: unknown mode %d", (int)c->update);
+	if ((unsigned)c->model_precision >= FERAL_PRECISION_COUNT)
+		return BAD("--model-precision: unknown precision %d", (int)c->model_precision);
+	if (c->update == FERAL_UPDATE_ATOMIC && c->model_precision != FERAL_PRECISION_F64 &&
+	    c->model_precision != FERAL_PRECISION_F32)
+		return BAD("--update atomic needs a floating-point model (precision 32 or 64)");
+	if (!(c->model_scale >= 0) || !isfinite(c->model_scale))
+		return BAD("--model-scale %g: must be >= 0 (0 = auto)", c->model_scale);
+	if ((unsigned)c->rounding >= FERAL_ROUNDING_COUNT)
+		return BAD("--rounding: unknown mode %d", (int)c->rounding);
+	return FERAL_OK;
+}
+
+void feral_trace_free(struct feral_trace *t)
+{
+	if (!t)
+		return;
+	free(t->pts);
+	t->pts = NULL;
+	t->len = t->cap = 0;
+}

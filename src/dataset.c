@@ -1,0 +1,177 @@
+/* Dataset storage: dense row-major or CSR, f32 or fixed point with per-row
+ * scales, targets, and squared row norms in double. */
+#include "internal.h"
+
+#include <math.h>
+#include <sys/mman.h>
+
+enum feral_status feral_dataset_shell(struct feral_dataset **out, struct feral_error *err)
+{
+	struct feral_dataset *ds = calloc(1, sizeof *ds);
+	struct feral_dataset_owner *own = calloc(1, sizeof *own);
+	if (!ds || !own) {
+		free(ds);
+		free(own);
+		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory");
+	}
+	ds->owner = own;
+	*out = ds;
+	return FERAL_OK;
+}
+
+enum feral_status feral_dataset_create(uint64_t n, uint64_t d, uint64_t nnz,
+                                       enum feral_layout layout, enum feral_precision precision,
+                                       struct feral_dataset **out, struct feral_error *err)
+{
+	*out = NULL;
+	if (n == 0 || d == 0)
+		return feral_fail(err, FERAL_STATUS_USAGE, NULL, 0,
+		                  "dataset shape %llu x %llu: both must be positive",
+		                  (unsigned long long)n, (unsigned long long)d);
+	if (d > UINT32_MAX)
+		return feral_fail(err, FERAL_STATUS_RANGE, NULL, 0,
+		                  "%llu columns exceed the 2^32-1 limit", (unsigned long long)d);
+	if (layout >= FERAL_LAYOUT_COUNT || precision == FERAL_PRECISION_F64 ||
+	    precision >= FERAL_PRECISION_COUNT)
+		return feral_fail(err, FERAL_STATUS_USAGE, NULL, 0, "bad dataset layout or precision");
+	uint64_t elems = nnz, bytes;
+	if (layout == FERAL_LAYOUT_DENSE && !feral_mul_ok(n, d, &elems))
+		return feral_fail(err, FERAL_STATUS_RANGE, NULL, 0, "n*d overflows (%llu x %llu)",
+		                  (unsigned long long)n, (unsigned long long)d);
+	if (!feral_mul_ok(elems, feral_precision_size(precision), &bytes) || bytes > (1ull << 46))
+		return feral_fail(err, FERAL_STATUS_RANGE, NULL, 0,
+		                  "dataset of %llu elements is too large", (unsigned long long)elems);
+	struct feral_dataset *ds;
+	enum feral_status st = feral_dataset_shell(&ds, err);
+	if (st)
+		return st;
+	ds->n = n;
+	ds->d = d;
+	ds->nnz = elems;
+	ds->layout = layout;
+	ds->precision = precision;
+	ds->values = feral_aligned_alloc(bytes ? bytes : 1);
+	ds->y = calloc(n, sizeof *ds->y);
+	ds->row_sq_norm = calloc(n, sizeof *ds->row_sq_norm);
+	unsigned mask = FERAL_OWN_VALUES | FERAL_OWN_Y | FERAL_OWN_NORMS;
+	bool ok = ds->values && ds->y && ds->row_sq_norm;
+	if (layout == FERAL_LAYOUT_CSR) {
+		ds->indptr = calloc(n + 1, sizeof *ds->indptr);
+		ds->indices = feral_aligned_alloc((elems ? elems : 1) * sizeof *ds->indices);
+		mask |= FERAL_OWN_INDPTR | FERAL_OWN_INDICES;
+		ok = ok && ds->indptr && ds->indices;
+	}
+	if (precision != FERAL_PRECISION_F32) {
+		ds->row_scale = calloc(n, sizeof *ds->row_scale);
+		mask |= FERAL_OWN_ROW_SCALE;
+		ok = ok && ds->row_scale;
+	}
+	ds->owner->heap_mask = mask;
+	if (!ok) {
+		feral_dataset_destroy(&ds);
+		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0,
+		                  "cannot allocate a %llu x %llu dataset (%llu bytes of values)",
+		                  (unsigned long long)n, (unsigned long long)d,
+		                  (unsigned long long)bytes);
+	}
+	memset(ds->values, 0, bytes);
+	*out = ds;
+	return FERAL_OK;
+}
+
+void feral_dataset_destroy(struct feral_dataset **pds)
+{
+	if (!pds || !*pds)
+		return;
+	struct feral_dataset *ds = *pds;
+	unsigned m = ds->owner ? ds->owner->heap_mask : 0;
+	if (m & FERAL_OWN_VALUES) free(ds->values);
+	if (m & FERAL_OWN_INDPTR) free(ds->indptr);
+	if (m & FERAL_OWN_INDICES) free(ds->indices);
+	if (m & FERAL_OWN_ROW_SCALE) free(ds->row_scale);
+	if (m & FERAL_OWN_Y) free(ds->y);
+	if (m & FERAL_OWN_NORMS) free(ds->row_sq_norm);
+	if (ds->owner && ds->owner->map)
+		munmap(ds->owner->map, ds->owner->map_len);
+	free(ds->owner);
+	free(ds);
+	*pds = NULL;
+}
+
+double feral_dataset_value(const struct feral_dataset *ds, uint64_t i, uint64_t k)
+{
+	switch (ds->precision) {
+	case FERAL_PRECISION_F32: return ((const float *)ds->values)[k];
+	case FERAL_PRECISION_I16: return (double)ds->row_scale[i] * ((const int16_t *)ds->values)[k];
+	case FERAL_PRECISION_I8: return (double)ds->row_scale[i] * ((const int8_t *)ds->values)[k];
+	default: FERAL_ASSERT(!"bad data precision"); return 0;
+	}
+}
+
+void feral_dataset_update_norms(struct feral_dataset *ds)
+{
+	for (uint64_t i = 0; i < ds->n; i++) {
+		uint64_t b = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : i * ds->d;
+		uint64_t e = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] : b + ds->d;
+		double s = 0;
+		for (uint64_t k = b; k < e; k++) {
+			double v = feral_dataset_value(ds, i, k);
+			s += v * v;
+		}
+		ds->row_sq_norm[i] = s;
+	}
+}
+
+enum feral_status feral_dataset_check(const struct feral_dataset *ds, struct feral_error *err)
+{
+	if (ds->layout == FERAL_LAYOUT_CSR) {
+		if (ds->indptr[0] != 0 || ds->indptr[ds->n] != ds->nnz)
+			return feral_fail(err, FERAL_STATUS_CORRUPT, NULL, 0,
+			                  "CSR offsets do not cover the %llu nonzeros",
+			                  (unsigned long long)ds->nnz);
+		for (uint64_t i = 0; i < ds->n; i++) {
+			if (ds->indptr[i + 1] < ds->indptr[i] || ds->indptr[i + 1] > ds->nnz)
+				return feral_fail(err, FERAL_STATUS_CORRUPT, NULL, 0,
+				                  "CSR offsets of row %llu are not monotone",
+				                  (unsigned long long)i);
+			for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++) {
+				if (ds->indices[k] >= ds->d)
+					return feral_fail(err, FERAL_STATUS_RANGE, NULL, 0,
+					                  "row %llu: column %u beyond d = %llu",
+					                  (unsigned long long)i, ds->indices[k],
+					                  (unsigned long long)ds->d);
+				if (k > ds->indptr[i] && ds->indices[k] <= ds->indices[k - 1])
+					return feral_fail(err, FERAL_STATUS_CORRUPT, NULL, 0,
+					                  "row %llu: columns not strictly increasing",
+					                  (unsigned long long)i);
+			}
+		}
+	}
+	if (ds->precision == FERAL_PRECISION_F32) {
+		const float *v = ds->values;
+		for (uint64_t k = 0; k < ds->nnz; k++)
+			if (!isfinite(v[k]))
+				return feral_fail(err, FERAL_STATUS_RANGE, NULL, 0,
+				                  "value %llu is not finite", (unsigned long long)k);
+	} else {
+		for (uint64_t i = 0; i < ds->n; i++)
+			if (!isfinite(ds->row_scale[i]) || ds->row_scale[i] < 0)
+				return feral_fail(err, FERAL_STATUS_RANGE, NULL, 0,
+				                  "row scale %llu is not finite", (unsigned long long)i);
+	}
+	for (uint64_t i = 0; i < ds->n; i++)
+		if (!isfinite(ds->y[i]))
+			return feral_fail(err, FERAL_STATUS_RANGE, NULL, 0,
+			                  "target of row %llu is not finite", (unsigned long long)i);
+	return FERAL_OK;
+}
+
+uint64_t feral_dataset_bytes(const struct feral_dataset *ds)
+{
+	uint64_t b = ds->nnz * feral_precision_size(ds->precision);
+	if (ds->layout == FERAL_LAYOUT_CSR)
+		b += ds->nnz * sizeof(uint32_t) + (ds->n + 1) * sizeof(uint64_t);
+	if (ds->row_scale)
+		b += ds->n * sizeof(float);
+	return b;
+}

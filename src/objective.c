@@ -1,0 +1,103 @@
+/* Losses, per-row constants L_i, sampling probabilities and the objective
+ * F(x) = (1/n) sum_i [phi(a_i.x, y_i) + (eta/2)||x||^2]  (MATH.md section 2). */
+#include "internal.h"
+
+#include <math.h>
+
+double feral_loss_phi(enum feral_loss loss, double t, double y)
+{
+	switch (loss) {
+	case FERAL_LOSS_LS: return 0.5 * (t - y) * (t - y);
+	case FERAL_LOSS_LOGISTIC: {
+		double z = -y * t; /* log(1 + e^z) without overflow */
+		return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
+	}
+	case FERAL_LOSS_HINGE: return y * t < 1.0 ? 1.0 - y * t : 0.0;
+	default: return NAN;
+	}
+}
+
+double feral_loss_curvature(enum feral_loss loss)
+{
+	switch (loss) {
+	case FERAL_LOSS_LS: return 1.0;
+	case FERAL_LOSS_LOGISTIC: return 0.25;
+	default: return 0.0;
+	}
+}
+
+void feral_objective_row_constants(const struct feral_dataset *ds, const struct feral_config *cfg,
+                                   double *L)
+{
+	double c = feral_loss_curvature(cfg->loss);
+	for (uint64_t i = 0; i < ds->n; i++) {
+		if (cfg->loss == FERAL_LOSS_HINGE) /* non-smooth: G_i, paper section 4 */
+			L[i] = sqrt(ds->row_sq_norm[i]) + cfg->l2;
+		else
+			L[i] = c * ds->row_sq_norm[i] + cfg->l2;
+	}
+}
+
+enum feral_status feral_sampling_probs(const double *L, uint64_t n, double lambda, double *p,
+                                       struct feral_error *err)
+{
+	double sum = 0;
+	for (uint64_t i = 0; i < n; i++)
+		sum += L[i];
+	if (!(sum > 0) && lambda < 1)
+		return feral_fail(err, FERAL_STATUS_RANGE, NULL, 0,
+		                  "every row has zero norm: weighted sampling is undefined "
+		                  "(use --sampling uniform)");
+	for (uint64_t i = 0; i < n; i++)
+		p[i] = lambda / (double)n + (lambda < 1 ? (1 - lambda) * L[i] / sum : 0.0);
+	return FERAL_OK;
+}
+
+/* a_i . x in double, for any stored precision. */
+static double row_dot(const struct feral_dataset *ds, uint64_t i, const double *x)
+{
+	double s = 0;
+	if (ds->layout == FERAL_LAYOUT_CSR) {
+		for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
+			s += feral_dataset_value(ds, i, k) * x[ds->indices[k]];
+	} else {
+		uint64_t b = i * ds->d;
+		for (uint64_t j = 0; j < ds->d; j++)
+			s += feral_dataset_value(ds, i, b + j) * x[j];
+	}
+	return s;
+}
+
+double feral_objective(const struct feral_dataset *ds, const struct feral_config *cfg,
+                       const double *x)
+{
+	double s = 0;
+	for (uint64_t i = 0; i < ds->n; i++)
+		s += feral_loss_phi(cfg->loss, row_dot(ds, i, x), ds->y[i]);
+	double xx = 0;
+	if (cfg->l2 > 0)
+		for (uint64_t j = 0; j < ds->d; j++)
+			xx += x[j] * x[j];
+	return s / (double)ds->n + 0.5 * cfg->l2 * xx;
+}
+
+double feral_accuracy(const struct feral_dataset *ds, const double *x)
+{
+	uint64_t ok = 0;
+	for (uint64_t i = 0; i < ds->n; i++) {
+		double t = row_dot(ds, i, x);
+		ok += (t >= 0 ? 1.0 : -1.0) == (ds->y[i] > 0 ? 1.0 : -1.0);
+	}
+	return (double)ok / (double)ds->n;
+}
+
+double feral_rel_residual(const struct feral_dataset *ds, const double *x)
+{
+	double r = 0, b = 0;
+	for (uint64_t i = 0; i < ds->n; i++) {
+		double e = row_dot(ds, i, x) - ds->y[i];
+		r += e * e;
+		b += ds->y[i] * ds->y[i];
+	}
+	return b > 0 ? sqrt(r / b) : sqrt(r);
+}
