@@ -122,6 +122,14 @@ FERAL_API uint64_t feral_dataset_bytes(const struct feral_dataset *ds);
 /* Value of element k of the stored array as a double (dequantized by row i). */
 FERAL_API double feral_dataset_value(const struct feral_dataset *ds, uint64_t i, uint64_t k);
 
+/* Quantize an f32 dataset to fixed point (I16 or I8) with one scale per row,
+ * scale_i = max_j |a_ij| / (2^(b-1)-1), by unbiased stochastic rounding
+ * (deterministic in seed).  F32 -> F32 is a copy.  *out is a new dataset. */
+FERAL_API enum feral_status feral_dataset_quantize(const struct feral_dataset *ds,
+                                                   enum feral_precision precision, uint64_t seed,
+                                                   struct feral_dataset **out,
+                                                   struct feral_error *err);
+
 /* Input formats, chosen from the path's extension (and .gz), or forced. */
 enum feral_format {
 	FERAL_FORMAT_AUTO = 0,

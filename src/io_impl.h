@@ -1,0 +1,59 @@
+/* Internal I/O interfaces: one loader/writer pair per format, and the
+ * shared atomic-write helper.  feral_dataset_load/save (io.c) dispatch here. */
+#ifndef FERAL_IO_IMPL_H
+#define FERAL_IO_IMPL_H
+#include "internal.h"
+
+/* Atomic writes: data goes to "<path>.tmp.<pid>", then fsync + rename on
+ * commit, so a reader never sees a half-written file. */
+struct feral_wfile {
+	FILE *f;
+	char path[4096];
+	char tmp[4200];
+};
+enum feral_status feral_wfile_open(struct feral_wfile *w, const char *path, struct feral_error *err);
+enum feral_status feral_wfile_commit(struct feral_wfile *w, struct feral_error *err);
+void feral_wfile_abort(struct feral_wfile *w);
+
+/* Size of a regular file, or IO error naming it. */
+enum feral_status feral_file_size(const char *path, uint64_t *size, struct feral_error *err);
+/* Refuse to allocate more than the machine's physical memory (plus slack):
+ * RANGE with a clear message naming the file, before any allocation. */
+enum feral_status feral_check_fits(const char *path, uint64_t bytes, struct feral_error *err);
+
+/* LIBSVM / SVMlight text (plain or .gz): io_libsvm.c */
+enum feral_status feral_io_libsvm_load(const char *path, const struct feral_load_options *opt,
+                                       struct feral_dataset **out, struct feral_error *err);
+enum feral_status feral_io_libsvm_save(const struct feral_dataset *ds, const char *path,
+                                       struct feral_error *err);
+/* Matrix Market (plain or .gz): io_mtx.c.  Vectors are "array" n x 1. */
+enum feral_status feral_io_mtx_load(const char *path, const struct feral_load_options *opt,
+                                    struct feral_dataset **out, struct feral_error *err);
+enum feral_status feral_io_mtx_save(const struct feral_dataset *ds, const char *path,
+                                    struct feral_error *err);
+enum feral_status feral_io_mtx_vector_load(const char *path, double **out, uint64_t *len,
+                                           struct feral_error *err);
+enum feral_status feral_io_mtx_vector_save(const char *path, const double *v, uint64_t len,
+                                           struct feral_error *err);
+/* NumPy .npy: io_npy.c.  2-D float32/float64 C-order -> dense f32 dataset. */
+enum feral_status feral_io_npy_load(const char *path, struct feral_dataset **out,
+                                    struct feral_error *err);
+enum feral_status feral_io_npy_save(const struct feral_dataset *ds, const char *path,
+                                    struct feral_error *err);
+enum feral_status feral_io_npy_vector_load(const char *path, double **out, uint64_t *len,
+                                           struct feral_error *err);
+enum feral_status feral_io_npy_vector_save(const char *path, const double *v, uint64_t len,
+                                           struct feral_error *err);
+/* IDX (MNIST; plain or .gz): io_idx.c.  Images (idx3, ubyte) -> dense f32
+ * rows of rows*cols pixels scaled to [0, 1]; labels (idx1) -> vector. */
+enum feral_status feral_io_idx_load(const char *path, struct feral_dataset **out,
+                                    struct feral_error *err);
+enum feral_status feral_io_idx_vector_load(const char *path, double **out, uint64_t *len,
+                                           struct feral_error *err);
+/* Native cache .feral: io_cache.c.  mmap'd load; header with magic,
+ * version, shape, layout, precision, checksum. */
+enum feral_status feral_io_cache_load(const char *path, struct feral_dataset **out,
+                                      struct feral_error *err);
+enum feral_status feral_io_cache_save(const struct feral_dataset *ds, const char *path,
+                                      struct feral_error *err);
+#endif

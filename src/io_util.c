@@ -1,0 +1,72 @@
+/* Shared I/O helpers: atomic writes and size checks. */
+#define _GNU_SOURCE
+#include "io_impl.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum feral_status feral_wfile_open(struct feral_wfile *w, const char *path, struct feral_error *err)
+{
+	memset(w, 0, sizeof *w);
+	if (strlen(path) >= sizeof w->path)
+		return feral_fail(err, FERAL_STATUS_USAGE, path, 0, "path too long");
+	snprintf(w->path, sizeof w->path, "%s", path);
+	snprintf(w->tmp, sizeof w->tmp, "%s.tmp.%ld", path, (long)getpid());
+	w->f = fopen(w->tmp, "wb");
+	if (!w->f)
+		return feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot create");
+	return FERAL_OK;
+}
+
+enum feral_status feral_wfile_commit(struct feral_wfile *w, struct feral_error *err)
+{
+	int bad = ferror(w->f);
+	bad |= fflush(w->f) != 0;
+	bad |= fsync(fileno(w->f)) != 0 && errno != EINVAL;
+	if (fclose(w->f) != 0)
+		bad = 1;
+	w->f = NULL;
+	if (bad) {
+		enum feral_status st = feral_fail_errno(err, FERAL_STATUS_IO, w->path, "write failed");
+		unlink(w->tmp);
+		return st;
+	}
+	if (rename(w->tmp, w->path) != 0) {
+		enum feral_status st = feral_fail_errno(err, FERAL_STATUS_IO, w->path, "cannot rename");
+		unlink(w->tmp);
+		return st;
+	}
+	return FERAL_OK;
+}
+
+void feral_wfile_abort(struct feral_wfile *w)
+{
+	if (w->f)
+		fclose(w->f);
+	w->f = NULL;
+	if (w->tmp[0])
+		unlink(w->tmp);
+}
+
+enum feral_status feral_file_size(const char *path, uint64_t *size, struct feral_error *err)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot open");
+	if (!S_ISREG(st.st_mode))
+		return feral_fail(err, FERAL_STATUS_IO, path, 0, "not a regular file");
+	*size = (uint64_t)st.st_size;
+	return FERAL_OK;
+}
+
+enum feral_status feral_check_fits(const char *path, uint64_t bytes, struct feral_error *err)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	uint64_t phys = (pages > 0 && psize > 0) ? (uint64_t)pages * (uint64_t)psize : 0;
+	if (phys && bytes > phys)
+		return feral_fail(err, FERAL_STATUS_RANGE, path, 0,
+		                  "needs %.1f GiB but the machine has %.1f GiB of memory",
+		                  (double)bytes / (1u << 30), (double)phys / (1u << 30));
+	return FERAL_OK;
+}
