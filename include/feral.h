@@ -294,7 +294,10 @@ struct feral_result {
 	uint64_t writes;         /* fixed point writes */
 	double avg_seconds;      /* time spent averaging replicas */
 	const char *kernel;      /* name of the kernel set used */
-	int oversubscribed;
+	int oversubscribed;      /* more workers than processing units */
+	int bind_failures;       /* workers whose pinning failed (they ran unpinned) */
+	double model_scale;      /* fixed point model scale (1 for float models) */
+	char warning[256];       /* first warning of the run (binding, saturation), or "" */
 };
 
 /* Minimise F(x) = (1/n) sum_i f_i(x) on ds.  x (length ds->d) holds x0 on

@@ -1,0 +1,92 @@
+/* Helpers shared by the feral and bench front ends: option values, solver
+ * options, error reporting, JSON output. */
+#ifndef FERAL_CLI_H
+#define FERAL_CLI_H
+#include "feral.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Print "feral: <formatted error>" to stderr; returns the exit code. */
+int cli_report(const char *prog, enum feral_status st, const struct feral_error *err);
+/* Print "prog: message" to stderr and return 2 (usage). */
+int cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict number parsing: the whole string must be a finite number in range. */
+bool cli_parse_double(const char *s, double *out);
+bool cli_parse_u64(const char *s, uint64_t *out);
+bool cli_parse_int(const char *s, int lo, int hi, int *out);
+
+/* Options common to every solver front end (solve, train, bench).  The
+ * long options are listed in CLI_SOLVER_OPTIONS with values >= 1000. */
+enum {
+	OPT_LOSS = 1000, OPT_L2, OPT_METHOD, OPT_RELAX, OPT_SAMPLING, OPT_LAMBDA, OPT_STEP,
+	OPT_STEP_DECAY, OPT_TOL, OPT_MU, OPT_EPOCHS, OPT_SECONDS, OPT_UPDATES, OPT_SEED,
+	OPT_THREADS, OPT_BIND, OPT_REPLICAS, OPT_AVERAGE_EVERY, OPT_TRACE_EVERY, OPT_UPDATE,
+	OPT_PRECISION, OPT_DATA_PRECISION, OPT_MODEL_PRECISION, OPT_MODEL_SCALE, OPT_ROUNDING,
+	OPT_SOLVER_LAST
+};
+#define CLI_SOLVER_OPTIONS                                                                    \
+	{"loss", required_argument, 0, OPT_LOSS}, {"l2", required_argument, 0, OPT_L2},        \
+	{"method", required_argument, 0, OPT_METHOD},                                         \
+	{"relax", required_argument, 0, OPT_RELAX},                                           \
+	{"sampling", required_argument, 0, OPT_SAMPLING},                                     \
+	{"lambda", required_argument, 0, OPT_LAMBDA}, {"step", required_argument, 0, OPT_STEP}, \
+	{"step-decay", required_argument, 0, OPT_STEP_DECAY},                                 \
+	{"tol", required_argument, 0, OPT_TOL}, {"mu", required_argument, 0, OPT_MU},          \
+	{"epochs", required_argument, 0, OPT_EPOCHS},                                         \
+	{"seconds", required_argument, 0, OPT_SECONDS},                                       \
+	{"updates", required_argument, 0, OPT_UPDATES},                                       \
+	{"seed", required_argument, 0, OPT_SEED},                                             \
+	{"threads", required_argument, 0, OPT_THREADS},                                       \
+	{"bind", required_argument, 0, OPT_BIND},                                             \
+	{"replicas", required_argument, 0, OPT_REPLICAS},                                     \
+	{"average-every", required_argument, 0, OPT_AVERAGE_EVERY},                           \
+	{"trace-every", required_argument, 0, OPT_TRACE_EVERY},                               \
+	{"update", required_argument, 0, OPT_UPDATE},                                         \
+	{"precision", required_argument, 0, OPT_PRECISION},                                   \
+	{"data-precision", required_argument, 0, OPT_DATA_PRECISION},                         \
+	{"model-precision", required_argument, 0, OPT_MODEL_PRECISION},                       \
+	{"model-scale", required_argument, 0, OPT_MODEL_SCALE},                               \
+	{"rounding", required_argument, 0, OPT_ROUNDING}
+
+/* What the solver options set beyond struct feral_config. */
+struct cli_solver {
+	struct feral_config cfg;
+	enum feral_precision data_precision;
+	int sampling_set;  /* --sampling given */
+	int lambda_set;    /* --lambda given */
+	int threads_set;
+};
+void cli_solver_init(struct cli_solver *s);
+/* Handle one getopt_long result; returns 1 when handled, 0 when not a solver
+ * option, and -1 after printing an error (exit 2). */
+int cli_solver_option(const char *prog, struct cli_solver *s, int opt, const char *arg);
+/* Cross-option checks after parsing (conflicts); -1 after printing an error. */
+int cli_solver_finish(const char *prog, struct cli_solver *s);
+extern const char *const CLI_SOLVER_HELP;
+
+const char *cli_loss_name(enum feral_loss l);
+const char *cli_replicas_name(enum feral_replicas r);
+const char *cli_rounding_name(enum feral_rounding r);
+const char *cli_bind_name(enum feral_bind b);
+/* "D8M8G32" */
+void cli_dmg(enum feral_precision data, enum feral_precision model, char *buf, size_t len);
+
+/* Minimal JSON object writer: one flat object on one line. */
+struct cli_json {
+	FILE *f;
+	int n;
+};
+void cli_json_begin(struct cli_json *j, FILE *f);
+void cli_json_num(struct cli_json *j, const char *key, double v); /* NaN/Inf -> null */
+void cli_json_u64(struct cli_json *j, const char *key, uint64_t v);
+void cli_json_str(struct cli_json *j, const char *key, const char *v);
+void cli_json_bool(struct cli_json *j, const char *key, int v);
+void cli_json_raw(struct cli_json *j, const char *key, const char *raw);
+void cli_json_end(struct cli_json *j);
+
+/* Peak resident set size in bytes (getrusage). */
+uint64_t cli_peak_rss(void);
+#endif

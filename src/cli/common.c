@@ -1,0 +1,416 @@
+/* Shared front-end helpers: strict option values, solver options, JSON. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+
+int cli_report(const char *prog, enum feral_status st, const struct feral_error *err)
+{
+	char buf[1200];
+	if (err && err->status == st && (err->msg[0] || err->file[0]))
+		fprintf(stderr, "%s: %s\n", prog, feral_error_format(err, buf, sizeof buf));
+	else
+		fprintf(stderr, "%s: %s\n", prog, feral_strerror(st));
+	return feral_status_exit_code(st);
+}
+
+int cli_usage_error(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 2;
+}
+
+bool cli_parse_double(const char *s, double *out)
+{
+	if (!s || !*s)
+		return false;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (*end || errno == ERANGE || !isfinite(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+bool cli_parse_u64(const char *s, uint64_t *out)
+{
+	if (!s || !*s || *s == '-')
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end == 'e' || *end == 'E' || *end == '.') { /* allow 1e6 */
+		double d;
+		if (!cli_parse_double(s, &d) || d < 0 || d > 1.8e19 || d != floor(d))
+			return false;
+		*out = (uint64_t)d;
+		return true;
+	}
+	if (*end || errno == ERANGE)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool cli_parse_int(const char *s, int lo, int hi, int *out)
+{
+	if (!s || !*s)
+		return false;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (*end || errno == ERANGE || v < lo || v > hi)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+const char *cli_loss_name(enum feral_loss l)
+{
+	static const char *const names[] = {"ls", "logistic", "hinge"};
+	return (unsigned)l < FERAL_LOSS_COUNT ? names[l] : "?";
+}
+
+const char *cli_replicas_name(enum feral_replicas r)
+{
+	static const char *const names[] = {"machine", "node", "core"};
+	return (unsigned)r < FERAL_REPLICAS_COUNT ? names[r] : "?";
+}
+
+const char *cli_rounding_name(enum feral_rounding r)
+{
+	static const char *const names[] = {"independent", "shared", "nearest"};
+	return (unsigned)r < FERAL_ROUNDING_COUNT ? names[r] : "?";
+}
+
+const char *cli_bind_name(enum feral_bind b)
+{
+	static const char *const names[] = {"compact", "scatter", "none"};
+	return (unsigned)b < FERAL_BIND_COUNT ? names[b] : "?";
+}
+
+void cli_dmg(enum feral_precision data, enum feral_precision model, char *buf, size_t len)
+{
+	/* G: the accumulator of the hot loop: int32 for integer x integer dots,
+	 * f64 for an f64 model, f32 otherwise. */
+	int g = (data != FERAL_PRECISION_F32 && (model == FERAL_PRECISION_I8 ||
+	                                         model == FERAL_PRECISION_I16))
+	                ? 32
+	                : model == FERAL_PRECISION_F64 ? 64 : 32;
+	snprintf(buf, len, "D%dM%dG%d", feral_precision_bits(data), feral_precision_bits(model), g);
+}
+
+void cli_solver_init(struct cli_solver *s)
+{
+	memset(s, 0, sizeof *s);
+	feral_config_init(&s->cfg);
+	s->data_precision = FERAL_PRECISION_F32;
+}
+
+static int pick(const char *prog, const char *opt, const char *arg, const char *const *names,
+                int count, int *out)
+{
+	for (int i = 0; i < count; i++)
+		if (names[i] && strcasecmp(arg, names[i]) == 0) {
+			*out = i;
+			return 1;
+		}
+	fprintf(stderr, "%s: --%s %s: expected one of", prog, opt, arg);
+	for (int i = 0; i < count; i++)
+		if (names[i])
+			fprintf(stderr, " %s", names[i]);
+	fputc('\n', stderr);
+	return -1;
+}
+
+static int bad_value(const char *prog, const char *opt, const char *arg, const char *want)
+{
+	fprintf(stderr, "%s: --%s %s: %s\n", prog, opt, arg, want);
+	return -1;
+}
+
+static int precision_arg(const char *prog, const char *opt, const char *arg, bool model,
+                         enum feral_precision *out)
+{
+	int bits;
+	if (!cli_parse_int(arg, 1, 64, &bits) || feral_precision_from_bits(bits, out) != FERAL_OK ||
+	    (!model && bits == 64))
+		return bad_value(prog, opt, arg, model ? "expected 64, 32, 16 or 8" : "expected 32, 16 or 8");
+	return 1;
+}
+
+int cli_solver_option(const char *prog, struct cli_solver *s, int opt, const char *arg)
+{
+	struct feral_config *c = &s->cfg;
+	int v;
+	double d;
+	uint64_t u;
+	switch (opt) {
+	case OPT_LOSS: {
+		static const char *const n[] = {"ls", "logistic", "hinge", "svm"};
+		if (pick(prog, "loss", arg, n, 4, &v) < 0)
+			return -1;
+		c->loss = v == 3 ? FERAL_LOSS_HINGE : (enum feral_loss)v;
+		return 1;
+	}
+	case OPT_METHOD: {
+		static const char *const n[] = {"sgd", "kaczmarz"};
+		if (pick(prog, "method", arg, n, 2, &v) < 0)
+			return -1;
+		c->method = (enum feral_method)v;
+		return 1;
+	}
+	case OPT_SAMPLING: {
+		static const char *const n[] = {"weighted", "partial", "uniform"};
+		if (pick(prog, "sampling", arg, n, 3, &v) < 0)
+			return -1;
+		s->sampling_set = v + 1;
+		return 1;
+	}
+	case OPT_BIND: {
+		static const char *const n[] = {"compact", "scatter", "none"};
+		if (pick(prog, "bind", arg, n, 3, &v) < 0)
+			return -1;
+		c->bind = (enum feral_bind)v;
+		return 1;
+	}
+	case OPT_REPLICAS: {
+		static const char *const n[] = {"machine", "node", "core"};
+		if (pick(prog, "replicas", arg, n, 3, &v) < 0)
+			return -1;
+		c->replicas = (enum feral_replicas)v;
+		return 1;
+	}
+	case OPT_UPDATE: {
+		static const char *const n[] = {"racy", "atomic"};
+		if (pick(prog, "update", arg, n, 2, &v) < 0)
+			return -1;
+		c->update = (enum feral_update)v;
+		return 1;
+	}
+	case OPT_ROUNDING: {
+		static const char *const n[] = {"independent", "shared", "nearest"};
+		if (pick(prog, "rounding", arg, n, 3, &v) < 0)
+			return -1;
+		c->rounding = (enum feral_rounding)v;
+		return 1;
+	}
+	case OPT_L2:
+		if (!cli_parse_double(arg, &c->l2) || c->l2 < 0)
+			return bad_value(prog, "l2", arg, "expected a number >= 0");
+		return 1;
+	case OPT_RELAX:
+		if (!cli_parse_double(arg, &c->relax) || !(c->relax > 0 && c->relax < 2))
+			return bad_value(prog, "relax", arg, "expected a number in (0, 2)");
+		return 1;
+	case OPT_LAMBDA:
+		if (!cli_parse_double(arg, &c->lambda) || c->lambda < 0 || c->lambda > 1)
+			return bad_value(prog, "lambda", arg, "expected a number in [0, 1]");
+		s->lambda_set = 1;
+		return 1;
+	case OPT_STEP:
+		if (strcasecmp(arg, "auto") == 0) {
+			c->step_auto = 1;
+			return 1;
+		}
+		if (!cli_parse_double(arg, &d) || !(d > 0))
+			return bad_value(prog, "step", arg, "expected 'auto' or a number > 0");
+		c->step_auto = 0;
+		c->step = d;
+		return 1;
+	case OPT_STEP_DECAY:
+		if (!cli_parse_double(arg, &c->step_decay) || c->step_decay < 0)
+			return bad_value(prog, "step-decay", arg, "expected a number >= 0");
+		return 1;
+	case OPT_TOL:
+		if (!cli_parse_double(arg, &c->tol) || c->tol < 0)
+			return bad_value(prog, "tol", arg, "expected a number >= 0");
+		return 1;
+	case OPT_MU:
+		if (!cli_parse_double(arg, &c->mu) || !(c->mu > 0))
+			return bad_value(prog, "mu", arg, "expected a number > 0");
+		return 1;
+	case OPT_EPOCHS:
+		if (!cli_parse_double(arg, &c->epochs) || c->epochs < 0 || c->epochs > 1e9)
+			return bad_value(prog, "epochs", arg, "expected a number in [0, 1e9]");
+		return 1;
+	case OPT_SECONDS:
+		if (!cli_parse_double(arg, &c->seconds) || c->seconds < 0 || c->seconds > 1e7)
+			return bad_value(prog, "seconds", arg, "expected a number in [0, 1e7]");
+		return 1;
+	case OPT_UPDATES:
+		if (!cli_parse_u64(arg, &c->max_updates))
+			return bad_value(prog, "updates", arg, "expected a count >= 0");
+		return 1;
+	case OPT_SEED:
+		if (!cli_parse_u64(arg, &c->seed))
+			return bad_value(prog, "seed", arg, "expected an integer >= 0");
+		return 1;
+	case OPT_THREADS:
+		if (!cli_parse_int(arg, 1, 4096, &c->threads))
+			return bad_value(prog, "threads", arg, "expected an integer in [1, 4096]");
+		s->threads_set = 1;
+		return 1;
+	case OPT_AVERAGE_EVERY:
+		if (!cli_parse_u64(arg, &u) || u == 0)
+			return bad_value(prog, "average-every", arg, "expected a count >= 1");
+		c->average_every = u;
+		return 1;
+	case OPT_TRACE_EVERY:
+		if (!cli_parse_u64(arg, &u) || u == 0)
+			return bad_value(prog, "trace-every", arg, "expected a count >= 1");
+		c->trace_every = u;
+		return 1;
+	case OPT_PRECISION:
+		if (precision_arg(prog, "precision", arg, false, &s->data_precision) < 0)
+			return -1;
+		c->model_precision = s->data_precision;
+		return 1;
+	case OPT_DATA_PRECISION:
+		return precision_arg(prog, "data-precision", arg, false, &s->data_precision);
+	case OPT_MODEL_PRECISION:
+		return precision_arg(prog, "model-precision", arg, true, &c->model_precision);
+	case OPT_MODEL_SCALE:
+		if (!cli_parse_double(arg, &c->model_scale) || !(c->model_scale > 0))
+			return bad_value(prog, "model-scale", arg, "expected a number > 0");
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int cli_solver_finish(const char *prog, struct cli_solver *s)
+{
+	struct feral_config *c = &s->cfg;
+	static const double lam[] = {0.0, 0.5, 1.0};
+	if (s->sampling_set) {
+		double want = lam[s->sampling_set - 1];
+		if (s->lambda_set && s->sampling_set != 2 && c->lambda != want) {
+			fprintf(stderr, "%s: --lambda %g conflicts with --sampling %s (lambda %g)\n", prog,
+			        c->lambda, s->sampling_set == 1 ? "weighted" : "uniform", want);
+			return -1;
+		}
+		if (!s->lambda_set)
+			c->lambda = want;
+	}
+	if (c->method == FERAL_METHOD_KACZMARZ && c->loss != FERAL_LOSS_LS) {
+		fprintf(stderr, "%s: --method kaczmarz solves least squares: drop --loss %s\n", prog,
+		        cli_loss_name(c->loss));
+		return -1;
+	}
+	struct feral_error err = {0};
+	if (feral_config_validate(c, &err) != FERAL_OK) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+const char *const CLI_SOLVER_HELP =
+	"Solver options:\n"
+	"  --loss ls|logistic|hinge   objective (svm = hinge)\n"
+	"  --l2 ETA                   L2 coefficient (default 0)\n"
+	"  --method sgd|kaczmarz      weighted SGD (default), or the classic normalised\n"
+	"                             Kaczmarz projection (least squares only)\n"
+	"  --relax R                  Kaczmarz relaxation in (0, 2) (default 1)\n"
+	"  --sampling weighted|partial|uniform   lambda = 0, 1/2 (or --lambda), 1\n"
+	"  --lambda L                 p_i = L/n + (1-L) L_i/sum L (default 0.5)\n"
+	"  --step auto|X              auto: Corollary 2.2 step for --tol; X: step in\n"
+	"                             units of 1/Lbar (1 = Kaczmarz with weighted rows)\n"
+	"  --step-decay D             step / (1 + D * epoch) (default 0)\n"
+	"  --tol EPS                  stop at ||x-x*||^2/||x*||^2 <= EPS (x* known), else\n"
+	"                             relative residual <= EPS (default 1e-6)\n"
+	"  --mu MU                    strong convexity for --step auto (default: estimate)\n"
+	"  --epochs E  --seconds S  --updates U   budgets (default 50 epochs)\n"
+	"  --seed N                   random seed (default 1)\n"
+	"  --threads T                workers (default 1 for solve/train)\n"
+	"  --bind compact|scatter|none   pinning (default compact)\n"
+	"  --replicas machine|node|core  shared model or replicas (default machine)\n"
+	"  --average-every K          average replicas every K updates per worker\n"
+	"  --trace-every K            trace point every K updates (default n)\n"
+	"  --update racy|atomic       Hogwild! writes, or atomic adds (baseline)\n"
+	"  --precision P              data and model precision: 32, 16 or 8\n"
+	"  --data-precision P  --model-precision P (64, 32, 16, 8)\n"
+	"  --model-scale S            fixed point model scale (default: auto)\n"
+	"  --rounding independent|shared|nearest   fixed point rounding\n";
+
+/* ---- JSON ------------------------------------------------------------------------ */
+
+void cli_json_begin(struct cli_json *j, FILE *f)
+{
+	j->f = f;
+	j->n = 0;
+	fputc('{', f);
+}
+
+static void key(struct cli_json *j, const char *k)
+{
+	fprintf(j->f, "%s\"%s\":", j->n++ ? "," : "", k);
+}
+
+void cli_json_num(struct cli_json *j, const char *k, double v)
+{
+	key(j, k);
+	if (isfinite(v))
+		fprintf(j->f, "%.10g", v);
+	else
+		fputs("null", j->f);
+}
+
+void cli_json_u64(struct cli_json *j, const char *k, uint64_t v)
+{
+	key(j, k);
+	fprintf(j->f, "%llu", (unsigned long long)v);
+}
+
+void cli_json_str(struct cli_json *j, const char *k, const char *v)
+{
+	key(j, k);
+	fputc('"', j->f);
+	for (const char *p = v ? v : ""; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(j->f, "\\%c", *p);
+		else if ((unsigned char)*p < 0x20)
+			fprintf(j->f, "\\u%04x", *p);
+		else
+			fputc(*p, j->f);
+	}
+	fputc('"', j->f);
+}
+
+void cli_json_bool(struct cli_json *j, const char *k, int v)
+{
+	key(j, k);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void cli_json_raw(struct cli_json *j, const char *k, const char *raw)
+{
+	key(j, k);
+	fputs(raw, j->f);
+}
+
+void cli_json_end(struct cli_json *j)
+{
+	fputs("}\n", j->f);
+	fflush(j->f);
+}
+
+uint64_t cli_peak_rss(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (uint64_t)ru.ru_maxrss * 1024u;
+}
