@@ -1,5 +1,28 @@
 /* Kernel declarations: op, data precision, model precision, ISA.
- * Every SIMD kernel has a _ref twin with the same signature. */
+ * Every SIMD kernel has a _ref twin with the same signature.
+ *
+ * Names: feral_k_<op>_<data>_<model>[_csr]_<isa>.  A kernel without _csr
+ * takes both layouts (idx == NULL: dense); SIMD kernels without _csr run the
+ * dense row with SIMD and hand a sparse row to the _ref twin, so any kernel
+ * is safe in any slot.  _csr kernels require idx != NULL, strictly
+ * increasing.
+ *
+ * Numerics shared by every ISA (so SIMD and ref agree):
+ *  - integer x integer dot: exact (int32 blocks spilled to int64).  Operands
+ *    must lie in the symmetric range of MATH.md section 5 (no -128 / -32768
+ *    in the model): the AVX2 int8 path negates model bytes.
+ *  - dots with a float side: G32 (f32 FMA) when no side is f64, G64 (double
+ *    FMA) for an f64 model; the _ref twins accumulate in double.
+ *  - float axpy: x += alpha*a as a multiply then an add, never fused (f64
+ *    model: in double; f32 model: in float with alpha rounded to float), so
+ *    SIMD and ref results are bit-identical.
+ *  - integer axpy rounds the INCREMENT: t = clamp((float)alpha * a, +-2^16),
+ *    q <- sat(q + R(t)), R = floor(t + u) with u = 24-bit uniform in [0,1)
+ *    (INDEPENDENT: one u per element; SHARED: one u per 16 consecutive
+ *    elements of the row, the width of one 512-bit vector of f32 lanes, on
+ *    every ISA), or round-half-even (NEAREST).  t + u is one f32 add, so the
+ *    bias is below 2^-24 |t| units (< 2^-8 units for |t| < 2^16).  NaN
+ *    increments saturate upwards.  Returns the number of saturated writes. */
 #ifndef FERAL_KERNELS_H
 #define FERAL_KERNELS_H
 #include "internal.h"
@@ -11,8 +34,87 @@
 	                                           size_t len, double alpha,                 \
 	                                           enum feral_rounding mode,                 \
 	                                           struct feral_k_rng *rng);
+#define FERAL_K_DECL_DOT(dp, mp, isa)                                                      \
+	double feral_k_dot_##dp##_##mp##_##isa(const void *a, const uint32_t *idx,          \
+	                                        const void *x, size_t len);
 
-FERAL_K_DECL(f32, f64, ref)
-FERAL_K_DECL(f32, f32, ref)
+/* Every valid (data, model) pair. */
+#define FERAL_K_PAIRS(X, isa)                                                              \
+	X(f32, f64, isa) X(f32, f32, isa) X(f32, i16, isa) X(f32, i8, isa)                  \
+	X(i16, f64, isa) X(i16, f32, isa) X(i16, i16, isa) X(i16, i8, isa)                  \
+	X(i8, f64, isa) X(i8, f32, isa) X(i8, i16, isa) X(i8, i8, isa)
+
+FERAL_K_PAIRS(FERAL_K_DECL, ref)
+FERAL_K_PAIRS(FERAL_K_DECL, avx2)
+FERAL_K_PAIRS(FERAL_K_DECL, avx512)
+/* Sparse dots with gathers (AVX-512; model f64/f32 gathered directly, int8 /
+ * int16 models as dwords whose low bytes are used: the dword read at column
+ * j stays inside the model because the row's next columns are > j). */
+FERAL_K_PAIRS(FERAL_K_DECL_DOT, csr_avx512)
+
+/* 24-bit uniform in [0, 1) from the scalar stream (ref kernels). */
+static inline float feral_k_uniform24(struct feral_k_rng *r)
+{
+	return (float)(feral_rng_next(&r->scalar) >> 40) * 0x1.0p-24f;
+}
+
+/* ---- int8 data x int8 model axpy, fixed point ---------------------------------
+ * The hot Buckwild! path runs in 16-bit lanes.  For |alpha| < 64:
+ *   F  = the largest of 1..14 with |alpha| 2^F < 128;
+ *   aq = alpha 2^F rounded to an integer: stochastically, floor(alpha 2^F + u0)
+ *        with one 53-bit draw per call (INDEPENDENT, SHARED), or half up
+ *        (NEAREST), so |aq| <= 128 and |a aq| <= 16256 fits int16;
+ *   increment = (a aq + R) >> F (arithmetic), R uniform on [0, 2^F) from the
+ *        top F bits of a 16-bit draw (one per element, or one per 16
+ *        elements for SHARED), or R = 2^(F-1) - 1 + bit F of a aq (NEAREST:
+ *        half to even).
+ * E[aq] = alpha 2^F and E[increment | aq] = a aq 2^-F exactly, so the update
+ * is unbiased; the one shared draw u0 adds a relative variance below 2^-12.
+ * |alpha| >= 64 (or NaN) takes the f32 path of kernels.h's contract. */
+#define FERAL_K_FX_ALPHA_MAX 64.0
+static inline int feral_k_fx_alpha(double alpha, enum feral_rounding mode,
+                                   struct feral_k_rng *rng, int16_t *aq)
+{
+	int F = 14;
+	double m = alpha < 0 ? -alpha : alpha;
+	while (F > 1 && m * (double)(1 << F) >= 128.0)
+		F--;
+	double A = alpha * (double)(1 << F);
+	double u0 = mode == FERAL_ROUNDING_NEAREST ? 0.5 : feral_rng_uniform(&rng->scalar);
+	double q = __builtin_floor(A + u0);
+	*aq = (int16_t)q;
+	return F;
+}
+/* The scalar loop of the fixed-point path (ref kernel and SIMD tails). */
+static inline uint64_t feral_k_fx_i8_i8(int8_t *x, const int8_t *a, const uint32_t *idx,
+                                        size_t len, int F, int16_t aq,
+                                        enum feral_rounding mode, struct feral_k_rng *rng)
+{
+	uint64_t sat = 0;
+	int32_t R = 0;
+	for (size_t k = 0; k < len; k++) {
+		int32_t p = (int32_t)a[k] * aq;
+		if (mode == FERAL_ROUNDING_NEAREST)
+			R = (1 << (F - 1)) - 1 + ((p >> F) & 1);
+		else if (mode != FERAL_ROUNDING_SHARED || (k & 15) == 0)
+			R = (int32_t)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F));
+		int8_t *px = idx ? &x[idx[k]] : &x[k];
+		int32_t q = (int32_t)FERAL_RACY_LOAD(px) + ((p + R) >> F);
+		if (q > 127) {
+			q = 127;
+			sat++;
+		} else if (q < -127) {
+			q = -127;
+			sat++;
+		}
+		FERAL_RACY_STORE(px, (int8_t)q);
+	}
+	return sat;
+}
+
+/* The CPU features behind each table (cpuid + XCR0), for tests. */
+int feral_k_cpu_avx2(void);
+int feral_k_cpu_avx512(void);
+int feral_k_cpu_avx512vnni(void);
 
 #endif

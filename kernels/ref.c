@@ -1,57 +1,164 @@
-/* Reference (scalar) kernels: the _ref twin of every SIMD kernel.
- * Shapes and units: see struct feral_kernels in src/internal.h. */
+/* Reference (scalar) kernels: the _ref twin of every SIMD kernel, and the
+ * only kernels of the RACES=atomic build.  Every model access goes through
+ * the Hogwild! racy helpers.  Shapes, units and the rounding contract: see
+ * struct feral_kernels in src/internal.h and kernels/kernels.h.
+ *
+ * This file gets no ISA flags, so the compiler cannot fuse x + alpha*a into
+ * an FMA: the SIMD kernels reproduce that (mul, then add) bit for bit. */
 #include "internal.h"
 #include "kernels.h"
 
-double feral_k_dot_f32_f64_ref(const void *a_, const uint32_t *idx, const void *x_, size_t len)
-{
-	const float *a = a_;
-	const double *x = x_;
-	double s = 0;
-	if (idx)
-		for (size_t k = 0; k < len; k++)
-			s += (double)a[k] * feral_racy_load_f64(&x[idx[k]]);
-	else
-		for (size_t k = 0; k < len; k++)
-			s += (double)a[k] * feral_racy_load_f64(&x[k]);
-	return s;
-}
+typedef float T_f32;
+typedef double T_f64;
+typedef int16_t T_i16;
+typedef int8_t T_i8;
 
-uint64_t feral_k_axpy_f32_f64_ref(void *x_, const void *a_, const uint32_t *idx, size_t len,
-                                  double alpha, enum feral_rounding mode, struct feral_k_rng *rng)
-{
-	const float *a = a_;
-	double *x = x_;
-	for (size_t k = 0; k < len; k++) {
-		double *p = idx ? &x[idx[k]] : &x[k];
-		feral_racy_store_f64(p, feral_racy_load_f64(p) + alpha * (double)a[k]);
+#define LOAD_f64(p) feral_racy_load_f64(p)
+#define LOAD_f32(p) feral_racy_load_f32(p)
+#define LOAD_i16(p) FERAL_RACY_LOAD(p)
+#define LOAD_i8(p) FERAL_RACY_LOAD(p)
+
+/* ---- dot --------------------------------------------------------------------
+ * ACC: int64_t for integer x integer (exact), double otherwise (G64). */
+#define ACC_f32_f64 double
+#define ACC_f32_f32 double
+#define ACC_f32_i16 double
+#define ACC_f32_i8 double
+#define ACC_i16_f64 double
+#define ACC_i16_f32 double
+#define ACC_i16_i16 int64_t
+#define ACC_i16_i8 int64_t
+#define ACC_i8_f64 double
+#define ACC_i8_f32 double
+#define ACC_i8_i16 int64_t
+#define ACC_i8_i8 int64_t
+
+#define REF_DOT(dp, mp, isa)                                                               \
+	double feral_k_dot_##dp##_##mp##_ref(const void *a_, const uint32_t *idx,           \
+	                                      const void *x_, size_t len)                   \
+	{                                                                                   \
+		const T_##dp *a = a_;                                                       \
+		const T_##mp *x = x_;                                                       \
+		ACC_##dp##_##mp s = 0;                                                      \
+		if (idx)                                                                    \
+			for (size_t k = 0; k < len; k++)                                    \
+				s += (ACC_##dp##_##mp)a[k] *                                \
+				     (ACC_##dp##_##mp)LOAD_##mp(&x[idx[k]]);                \
+		else                                                                        \
+			for (size_t k = 0; k < len; k++)                                    \
+				s += (ACC_##dp##_##mp)a[k] *                                \
+				     (ACC_##dp##_##mp)LOAD_##mp(&x[k]);                     \
+		return (double)s;                                                           \
 	}
-	return 0;
-}
+FERAL_K_PAIRS(REF_DOT, ref)
 
-double feral_k_dot_f32_f32_ref(const void *a_, const uint32_t *idx, const void *x_, size_t len)
-{
-	const float *a = a_;
-	const float *x = x_;
-	float s = 0;
-	if (idx)
-		for (size_t k = 0; k < len; k++)
-			s += a[k] * feral_racy_load_f32(&x[idx[k]]);
-	else
-		for (size_t k = 0; k < len; k++)
-			s += a[k] * feral_racy_load_f32(&x[k]);
-	return s;
-}
-
-uint64_t feral_k_axpy_f32_f32_ref(void *x_, const void *a_, const uint32_t *idx, size_t len,
-                                  double alpha, enum feral_rounding mode, struct feral_k_rng *rng)
-{
-	const float *a = a_;
-	float *x = x_;
-	float al = (float)alpha;
-	for (size_t k = 0; k < len; k++) {
-		float *p = idx ? &x[idx[k]] : &x[k];
-		feral_racy_store_f32(p, feral_racy_load_f32(p) + al * a[k]);
+/* ---- float-model axpy: multiply, then add (never fused) ------------------- */
+#define REF_AXPY_F64(dp)                                                                   \
+	uint64_t feral_k_axpy_##dp##_f64_ref(void *x_, const void *a_, const uint32_t *idx,  \
+	                                      size_t len, double alpha,                      \
+	                                      enum feral_rounding mode,                      \
+	                                      struct feral_k_rng *rng)                       \
+	{                                                                                   \
+		const T_##dp *a = a_;                                                       \
+		double *x = x_;                                                             \
+		for (size_t k = 0; k < len; k++) {                                          \
+			double *p = idx ? &x[idx[k]] : &x[k];                               \
+			double inc = alpha * (double)a[k];                                  \
+			feral_racy_store_f64(p, feral_racy_load_f64(p) + inc);              \
+		}                                                                           \
+		return 0;                                                                   \
 	}
-	return 0;
+#define REF_AXPY_F32(dp)                                                                   \
+	uint64_t feral_k_axpy_##dp##_f32_ref(void *x_, const void *a_, const uint32_t *idx,  \
+	                                      size_t len, double alpha,                      \
+	                                      enum feral_rounding mode,                      \
+	                                      struct feral_k_rng *rng)                       \
+	{                                                                                   \
+		const T_##dp *a = a_;                                                       \
+		float *x = x_;                                                              \
+		float al = (float)alpha;                                                    \
+		for (size_t k = 0; k < len; k++) {                                          \
+			float *p = idx ? &x[idx[k]] : &x[k];                                \
+			float inc = al * (float)a[k];                                       \
+			feral_racy_store_f32(p, feral_racy_load_f32(p) + inc);              \
+		}                                                                           \
+		return 0;                                                                   \
+	}
+REF_AXPY_F64(f32)
+REF_AXPY_F64(i16)
+REF_AXPY_F64(i8)
+REF_AXPY_F32(f32)
+REF_AXPY_F32(i16)
+REF_AXPY_F32(i8)
+
+/* ---- integer-model axpy ---------------------------------------------------- */
+/* floor for |v| <= 2^17 (t is clamped first): truncate, then step down. */
+static inline int32_t floor_small(float v)
+{
+	int32_t i = (int32_t)v;
+	return (float)i > v ? i - 1 : i;
+}
+/* Round half to even for |t| <= 2^17: adding 1.5*2^23 leaves no fraction bits. */
+static inline int32_t rne_small(float t)
+{
+	volatile float big = 0x1.8p23f; /* volatile: keep the add/sub pair */
+	float r = (t + big) - big;
+	return (int32_t)r;
+}
+static inline float clamp_inc(float t)
+{
+	t = t < 65536.0f ? t : 65536.0f; /* NaN -> +65536 (as the SIMD min) */
+	return t > -65536.0f ? t : -65536.0f;
+}
+
+#define STORE_INT(p, v) FERAL_RACY_STORE(p, v)
+#define REF_AXPY_INT(dp, mp, QMAX)                                                         \
+	uint64_t feral_k_axpy_##dp##_##mp##_ref(void *x_, const void *a_, const uint32_t *idx, \
+	                                         size_t len, double alpha,                   \
+	                                         enum feral_rounding mode,                   \
+	                                         struct feral_k_rng *rng)                    \
+	{                                                                                   \
+		const T_##dp *a = a_;                                                       \
+		T_##mp *x = x_;                                                             \
+		float al = (float)alpha, u = 0;                                             \
+		uint64_t sat = 0;                                                           \
+		for (size_t k = 0; k < len; k++) {                                          \
+			float t = clamp_inc(al * (float)a[k]);                              \
+			int32_t r;                                                          \
+			if (mode == FERAL_ROUNDING_NEAREST) {                               \
+				r = rne_small(t);                                           \
+			} else {                                                            \
+				if (mode != FERAL_ROUNDING_SHARED || (k & 15) == 0)         \
+					u = feral_k_uniform24(rng);                         \
+				r = floor_small(t + u);                                     \
+			}                                                                   \
+			T_##mp *p = idx ? &x[idx[k]] : &x[k];                               \
+			int32_t q = (int32_t)LOAD_##mp(p) + r;                              \
+			if (q > QMAX) {                                                     \
+				q = QMAX;                                                   \
+				sat++;                                                      \
+			} else if (q < -QMAX) {                                             \
+				q = -QMAX;                                                  \
+				sat++;                                                      \
+			}                                                                   \
+			STORE_INT(p, (T_##mp)q);                                            \
+		}                                                                           \
+		return sat;                                                                 \
+	}
+REF_AXPY_INT(f32, i16, 32767)
+REF_AXPY_INT(f32, i8, 127)
+REF_AXPY_INT(i16, i16, 32767)
+REF_AXPY_INT(i16, i8, 127)
+REF_AXPY_INT(i8, i16, 32767)
+REF_AXPY_INT(i8, i8, 127_float)
+
+/* int8 x int8: the fixed-point path of kernels.h, the f32 path for large alpha. */
+uint64_t feral_k_axpy_i8_i8_ref(void *x, const void *a, const uint32_t *idx, size_t len,
+                                double alpha, enum feral_rounding mode, struct feral_k_rng *rng)
+{
+	if (!(alpha > -FERAL_K_FX_ALPHA_MAX && alpha < FERAL_K_FX_ALPHA_MAX))
+		return feral_k_axpy_i8_i8_127_float_ref(x, a, idx, len, alpha, mode, rng);
+	int16_t aq;
+	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
+	return feral_k_fx_i8_i8(x, a, idx, len, F, aq, mode, rng);
 }

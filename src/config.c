@@ -57,8 +57,6 @@ enum feral_status feral_config_validate(const struct feral_config *c, struct fer
 		return BAD("--step-decay %g: must be >= 0", c->step_decay);
 	if (!(c->tol >= 0) || !isfinite(c->tol))
 		return BAD("--tol %g: must be >= 0", c->tol);
-	if (c->step_auto && !(c->tol > 0))
-		return BAD("--step auto needs --tol > 0");
 	if (!(c->mu >= 0) || !isfinite(c->mu))
 		return BAD("--mu %g: must be >= 0", c->mu);
 	if (!(c->epochs >= 0) || !isfinite(c->epochs))

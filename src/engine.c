@@ -370,7 +370,7 @@ static void monitor(struct ctx *c, uint64_t total, int final)
 	pt.updates = total;
 	double t_end = feral_now();
 	c->monitor_s += t_end - t_start;
-	pt.seconds = t_end - c->t0 - c->monitor_s;
+	pt.seconds = t_end - c->t0 - c->monitor_s / c->plan.nthreads;
 	const struct feral_config *cfg = c->cfg;
 	bool bad = !isfinite(pt.objective) ||
 	           pt.objective > cfg->diverge * fmax(c->obj0, 1.0);
@@ -816,7 +816,8 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 			 * treat sigma2 below tol * (sup L_w ||x||)^2 ... as zero */
 			if (sigma2 < 1e-24 * sup * sup * fmax(xx, 1e-300))
 				sigma2 = 0;
-			eps = cfg->tol * (xx > 0 ? xx : 1.0);
+			/* tol 0 means "do not stop on tol": size the step for 1e-6 */
+			eps = (cfg->tol > 0 ? cfg->tol : 1e-6) * (xx > 0 ? xx : 1.0);
 			free(pilot);
 			rel_step = feral_auto_step(lbar, sup, sigma2, mu, eps);
 		}
@@ -999,7 +1000,9 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 	struct feral_trace_point fin;
 	evaluate(c, x, NULL, n, &fin);
 	res->updates = upd;
-	res->seconds = wall - c->monitor_s;
+	/* Worker 0 is the monitor: while it evaluates, the other T-1 workers go
+	 * on, so the monitor costs 1/T of the capacity for its duration. */
+	res->seconds = wall - c->monitor_s / T;
 	res->monitor_seconds = c->monitor_s;
 	res->avg_seconds = c->avg_s;
 	res->updates_per_s = res->seconds > 0 ? (double)upd / res->seconds : 0;

@@ -108,7 +108,9 @@ double feral_estimate_mu(const struct feral_dataset *ds, const struct feral_conf
 		                                 NULL, 1, superb);
 		if (info == 0) {
 			double smin = s[ds->d - 1];
-			mu = c * smin * smin / (double)m + cfg->l2;
+			/* a rank-deficient sample says nothing about mu: unknown */
+			mu = smin > 1e-12 * s[0] ? c * smin * smin / (double)m + cfg->l2
+			                         : (cfg->l2 > 0 ? cfg->l2 : NAN);
 		}
 	}
 	free(B);

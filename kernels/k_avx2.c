@@ -1,0 +1,344 @@
+/* AVX2 + FMA kernels.  Compiled with the ISA flags (Makefile: *_avx2.c);
+ * called only when dispatch.c has checked cpuid and XCR0.  Contract and
+ * numerics: kernels/kernels.h.  Tails (< one step) go to the _ref twin.
+ *
+ * G (accumulator) per dense dot:
+ *   data x f32/i16/i8 model with a float side: G32, two f32 FMA chains of 8,
+ *     reduced in double;
+ *   any data x f64 model: G64, double FMA;
+ *   i16 x i16: vpmaddwd, widened to int64 at once;
+ *   i16 x i8, i8 x i16: vpmaddwd into int32 for at most 128 steps, then int64;
+ *   i8 x i8: sign transfer, vpmaddubsw(|a|, sign(a)*x) then vpmaddwd by 1:
+ *     int16 pair sums <= 2*128*127 never saturate, int32 lanes gain at most
+ *     4*128*127 a step, spilled to int64 every 1024 steps (32768 elements).
+ *     Needs x != -128 (the model's symmetric range); a may be any int8. */
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+#include "internal.h"
+#include "kernels.h"
+
+typedef float T_f32;
+typedef double T_f64;
+typedef int16_t T_i16;
+typedef int8_t T_i8;
+
+#define NOFUSE(v) __asm__("" : "+x"(v))
+
+static inline __m256 ld8_f32(const float *p) { return _mm256_loadu_ps(p); }
+static inline __m256 ld8_i16(const int16_t *p)
+{
+	return _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+static inline __m256 ld8_i8(const int8_t *p)
+{
+	return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+}
+static inline __m256d lo_pd(__m256 v) { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
+static inline __m256d hi_pd(__m256 v) { return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); }
+static inline double hsum_pd(__m256d v)
+{
+	__m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+	return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+static inline double hsum_ps_d(__m256 v) { return hsum_pd(_mm256_add_pd(lo_pd(v), hi_pd(v))); }
+static inline __m256i widen_add(__m256i acc64, __m256i v32)
+{
+	acc64 = _mm256_add_epi64(acc64, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(v32)));
+	return _mm256_add_epi64(acc64, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v32, 1)));
+}
+static inline int64_t hsum_epi64(__m256i v)
+{
+	__m128i s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	return _mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1);
+}
+
+/* ---- dense dots, G32 ------------------------------------------------------- */
+#define DOT_PS(dp, mp)                                                                     \
+	double feral_k_dot_##dp##_##mp##_avx2(const void *a_, const uint32_t *idx,          \
+	                                       const void *x_, size_t len)                  \
+	{                                                                                   \
+		if (idx)                                                                    \
+			return feral_k_dot_##dp##_##mp##_ref(a_, idx, x_, len);             \
+		const T_##dp *a = a_;                                                       \
+		const T_##mp *x = x_;                                                       \
+		__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                  \
+		size_t k = 0;                                                               \
+		for (; k + 16 <= len; k += 16) {                                            \
+			s0 = _mm256_fmadd_ps(ld8_##dp(a + k), ld8_##mp(x + k), s0);         \
+			s1 = _mm256_fmadd_ps(ld8_##dp(a + k + 8), ld8_##mp(x + k + 8), s1); \
+		}                                                                           \
+		if (k + 8 <= len) {                                                         \
+			s0 = _mm256_fmadd_ps(ld8_##dp(a + k), ld8_##mp(x + k), s0);         \
+			k += 8;                                                             \
+		}                                                                           \
+		return hsum_ps_d(_mm256_add_ps(s0, s1)) +                                   \
+		       feral_k_dot_##dp##_##mp##_ref(a + k, NULL, x + k, len - k);          \
+	}
+DOT_PS(f32, f32)
+DOT_PS(f32, i16)
+DOT_PS(f32, i8)
+DOT_PS(i16, f32)
+DOT_PS(i8, f32)
+
+#define DOT_PD(dp)                                                                         \
+	double feral_k_dot_##dp##_f64_avx2(const void *a_, const uint32_t *idx,             \
+	                                    const void *x_, size_t len)                     \
+	{                                                                                   \
+		if (idx)                                                                    \
+			return feral_k_dot_##dp##_f64_ref(a_, idx, x_, len);                \
+		const T_##dp *a = a_;                                                       \
+		const double *x = x_;                                                       \
+		__m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();                 \
+		size_t k = 0;                                                               \
+		for (; k + 8 <= len; k += 8) {                                              \
+			__m256 av = ld8_##dp(a + k);                                        \
+			s0 = _mm256_fmadd_pd(lo_pd(av), _mm256_loadu_pd(x + k), s0);        \
+			s1 = _mm256_fmadd_pd(hi_pd(av), _mm256_loadu_pd(x + k + 4), s1);    \
+		}                                                                           \
+		return hsum_pd(_mm256_add_pd(s0, s1)) +                                     \
+		       feral_k_dot_##dp##_f64_ref(a + k, NULL, x + k, len - k);             \
+	}
+DOT_PD(f32)
+DOT_PD(i16)
+DOT_PD(i8)
+
+/* ---- dense dots, exact integer --------------------------------------------- */
+double feral_k_dot_i16_i16_avx2(const void *a_, const uint32_t *idx, const void *x_, size_t len)
+{
+	if (idx)
+		return feral_k_dot_i16_i16_ref(a_, idx, x_, len);
+	const int16_t *a = a_;
+	const int16_t *x = x_;
+	__m256i acc = _mm256_setzero_si256();
+	size_t k = 0;
+	for (; k + 16 <= len; k += 16) {
+		__m256i p = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a + k)),
+		                              _mm256_loadu_si256((const __m256i *)(x + k)));
+		acc = widen_add(acc, p);
+	}
+	return (double)(hsum_epi64(acc) +
+	                (int64_t)feral_k_dot_i16_i16_ref(a + k, NULL, x + k, len - k));
+}
+
+static inline int64_t dot_w_b(const int16_t *w, const int8_t *b, size_t n16)
+{
+	__m256i acc = _mm256_setzero_si256();
+	size_t k = 0;
+	while (k < n16) {
+		size_t end = k + 128 < n16 ? k + 128 : n16;
+		__m256i blk = _mm256_setzero_si256();
+		for (; k < end; k++) {
+			__m256i wv = _mm256_loadu_si256((const __m256i *)(w + 16 * k));
+			__m256i bv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 16 * k)));
+			blk = _mm256_add_epi32(blk, _mm256_madd_epi16(wv, bv));
+		}
+		acc = widen_add(acc, blk);
+	}
+	return hsum_epi64(acc);
+}
+double feral_k_dot_i16_i8_avx2(const void *a_, const uint32_t *idx, const void *x_, size_t len)
+{
+	if (idx)
+		return feral_k_dot_i16_i8_ref(a_, idx, x_, len);
+	size_t k = len & ~(size_t)15;
+	return (double)(dot_w_b(a_, x_, len / 16) +
+	                (int64_t)feral_k_dot_i16_i8_ref((const int16_t *)a_ + k, NULL,
+	                                                (const int8_t *)x_ + k, len - k));
+}
+double feral_k_dot_i8_i16_avx2(const void *a_, const uint32_t *idx, const void *x_, size_t len)
+{
+	if (idx)
+		return feral_k_dot_i8_i16_ref(a_, idx, x_, len);
+	size_t k = len & ~(size_t)15;
+	return (double)(dot_w_b(x_, a_, len / 16) +
+	                (int64_t)feral_k_dot_i8_i16_ref((const int8_t *)a_ + k, NULL,
+	                                                (const int16_t *)x_ + k, len - k));
+}
+
+double feral_k_dot_i8_i8_avx2(const void *a_, const uint32_t *idx, const void *x_, size_t len)
+{
+	if (idx)
+		return feral_k_dot_i8_i8_ref(a_, idx, x_, len);
+	const int8_t *a = a_;
+	const int8_t *x = x_;
+	const __m256i ones = _mm256_set1_epi16(1);
+	__m256i acc = _mm256_setzero_si256();
+	size_t n32 = len / 32, k = 0;
+	while (k < n32) {
+		size_t end = k + 1024 < n32 ? k + 1024 : n32;
+		__m256i s = _mm256_setzero_si256();
+		for (; k < end; k++) {
+			__m256i av = _mm256_loadu_si256((const __m256i *)(a + 32 * k));
+			__m256i xv = _mm256_loadu_si256((const __m256i *)(x + 32 * k));
+			__m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(av), _mm256_sign_epi8(xv, av));
+			s = _mm256_add_epi32(s, _mm256_madd_epi16(p, ones));
+		}
+		acc = widen_add(acc, s);
+	}
+	k = n32 * 32;
+	return (double)(hsum_epi64(acc) + (int64_t)feral_k_dot_i8_i8_ref(a + k, NULL, x + k, len - k));
+}
+
+/* ---- dense float-model axpy ------------------------------------------------ */
+#define AXPY_PD(dp)                                                                        \
+	uint64_t feral_k_axpy_##dp##_f64_avx2(void *x_, const void *a_, const uint32_t *idx,  \
+	                                       size_t len, double alpha,                     \
+	                                       enum feral_rounding mode,                     \
+	                                       struct feral_k_rng *rng)                      \
+	{                                                                                   \
+		if (idx)                                                                    \
+			return feral_k_axpy_##dp##_f64_ref(x_, a_, idx, len, alpha, mode, rng); \
+		const T_##dp *a = a_;                                                       \
+		double *x = x_;                                                             \
+		const __m256d al = _mm256_set1_pd(alpha);                                   \
+		size_t k = 0;                                                               \
+		for (; k + 8 <= len; k += 8) {                                              \
+			__m256 av = ld8_##dp(a + k);                                        \
+			__m256d i0 = _mm256_mul_pd(al, lo_pd(av));                          \
+			__m256d i1 = _mm256_mul_pd(al, hi_pd(av));                          \
+			NOFUSE(i0);                                                         \
+			NOFUSE(i1);                                                         \
+			_mm256_storeu_pd(x + k, _mm256_add_pd(_mm256_loadu_pd(x + k), i0)); \
+			_mm256_storeu_pd(x + k + 4,                                         \
+			                 _mm256_add_pd(_mm256_loadu_pd(x + k + 4), i1));    \
+		}                                                                           \
+		return feral_k_axpy_##dp##_f64_ref(x + k, a + k, NULL, len - k, alpha, mode, \
+		                                   rng);                                    \
+	}
+#define AXPY_PS(dp)                                                                        \
+	uint64_t feral_k_axpy_##dp##_f32_avx2(void *x_, const void *a_, const uint32_t *idx,  \
+	                                       size_t len, double alpha,                     \
+	                                       enum feral_rounding mode,                     \
+	                                       struct feral_k_rng *rng)                      \
+	{                                                                                   \
+		if (idx)                                                                    \
+			return feral_k_axpy_##dp##_f32_ref(x_, a_, idx, len, alpha, mode, rng); \
+		const T_##dp *a = a_;                                                       \
+		float *x = x_;                                                              \
+		const __m256 al = _mm256_set1_ps((float)alpha);                             \
+		size_t k = 0;                                                               \
+		for (; k + 8 <= len; k += 8) {                                              \
+			__m256 inc = _mm256_mul_ps(al, ld8_##dp(a + k));                    \
+			NOFUSE(inc);                                                        \
+			_mm256_storeu_ps(x + k, _mm256_add_ps(_mm256_loadu_ps(x + k), inc)); \
+		}                                                                           \
+		return feral_k_axpy_##dp##_f32_ref(x + k, a + k, NULL, len - k, alpha, mode, \
+		                                   rng);                                    \
+	}
+AXPY_PD(f32)
+AXPY_PD(i16)
+AXPY_PD(i8)
+AXPY_PS(f32)
+AXPY_PS(i16)
+AXPY_PS(i8)
+
+/* ---- dense integer-model axpy ----------------------------------------------
+ * 16 elements a step (two vectors of 8), so SHARED draws one scalar uniform
+ * per 16 elements as ref and AVX-512 do.  INDEPENDENT: xorshift64 on
+ * lane[0..3] and lane[4..7], one step each gives 16 32-bit halves. */
+static inline void ldq16_i16(const int16_t *p, __m256i *q0, __m256i *q1)
+{
+	*q0 = _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)p));
+	*q1 = _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(p + 8)));
+}
+static inline void ldq16_i8(const int8_t *p, __m256i *q0, __m256i *q1)
+{
+	*q0 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p));
+	*q1 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 8)));
+}
+/* Values are already within range, so the saturating packs are exact. */
+static inline __m256i pack16(__m256i c0, __m256i c1)
+{
+	return _mm256_permute4x64_epi64(_mm256_packs_epi32(c0, c1), 0xD8);
+}
+static inline void stq16_i16(int16_t *p, __m256i c0, __m256i c1)
+{
+	_mm256_storeu_si256((__m256i *)p, pack16(c0, c1));
+}
+static inline void stq16_i8(int8_t *p, __m256i c0, __m256i c1)
+{
+	__m256i w = pack16(c0, c1);
+	_mm_storeu_si128((__m128i *)p,
+	                 _mm_packs_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1)));
+}
+static inline __m256i xorshift64x4(__m256i s)
+{
+	s = _mm256_xor_si256(s, _mm256_slli_epi64(s, 13));
+	s = _mm256_xor_si256(s, _mm256_srli_epi64(s, 7));
+	return _mm256_xor_si256(s, _mm256_slli_epi64(s, 17));
+}
+static inline __m256i round8(__m256 t, enum feral_rounding mode, __m256 u)
+{
+	if (mode == FERAL_ROUNDING_NEAREST)
+		return _mm256_cvtps_epi32(
+			_mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+	return _mm256_cvttps_epi32(_mm256_floor_ps(_mm256_add_ps(t, u)));
+}
+static inline unsigned sat8(__m256i q, __m256i c)
+{
+	return (unsigned)__builtin_popcount(
+		~_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(q, c))) & 0xff);
+}
+
+#define AXPY_INT(dp, mp, QMAX)                                                             \
+	uint64_t feral_k_axpy_##dp##_##mp##_avx2(void *x_, const void *a_,                  \
+	                                          const uint32_t *idx, size_t len,           \
+	                                          double alpha, enum feral_rounding mode,    \
+	                                          struct feral_k_rng *rng)                   \
+	{                                                                                   \
+		if (idx)                                                                    \
+			return feral_k_axpy_##dp##_##mp##_ref(x_, a_, idx, len, alpha, mode, \
+			                                      rng);                         \
+		const T_##dp *a = a_;                                                       \
+		T_##mp *x = x_;                                                             \
+		const __m256 al = _mm256_set1_ps((float)alpha);                             \
+		const __m256 hi = _mm256_set1_ps(65536.0f), lo = _mm256_set1_ps(-65536.0f); \
+		const __m256 u24 = _mm256_set1_ps(0x1.0p-24f);                              \
+		const __m256i qmax = _mm256_set1_epi32(QMAX), qmin = _mm256_set1_epi32(-QMAX); \
+		__m256i st0 = _mm256_setzero_si256(), st1 = st0;                            \
+		if (mode == FERAL_ROUNDING_INDEPENDENT) { /* rng may be NULL for NEAREST */ \
+			st0 = _mm256_load_si256((const __m256i *)rng->lane);                \
+			st1 = _mm256_load_si256((const __m256i *)(rng->lane + 4));          \
+		}                                                                           \
+		uint64_t sat = 0;                                                           \
+		size_t k = 0;                                                               \
+		for (; k + 16 <= len; k += 16) {                                            \
+			__m256 t0 = _mm256_mul_ps(al, ld8_##dp(a + k));                     \
+			__m256 t1 = _mm256_mul_ps(al, ld8_##dp(a + k + 8));                 \
+			t0 = _mm256_max_ps(_mm256_min_ps(t0, hi), lo); /* NaN -> hi */      \
+			t1 = _mm256_max_ps(_mm256_min_ps(t1, hi), lo);                      \
+			__m256 u0 = _mm256_setzero_ps(), u1 = u0;                           \
+			if (mode == FERAL_ROUNDING_SHARED) {                                \
+				u0 = u1 = _mm256_set1_ps(feral_k_uniform24(rng));           \
+			} else if (mode != FERAL_ROUNDING_NEAREST) {                        \
+				st0 = xorshift64x4(st0);                                    \
+				st1 = xorshift64x4(st1);                                    \
+				u0 = _mm256_mul_ps(                                         \
+					_mm256_cvtepi32_ps(_mm256_srli_epi32(st0, 8)), u24); \
+				u1 = _mm256_mul_ps(                                         \
+					_mm256_cvtepi32_ps(_mm256_srli_epi32(st1, 8)), u24); \
+			}                                                                   \
+			__m256i q0, q1;                                                     \
+			ldq16_##mp(x + k, &q0, &q1);                                        \
+			q0 = _mm256_add_epi32(q0, round8(t0, mode, u0));                    \
+			q1 = _mm256_add_epi32(q1, round8(t1, mode, u1));                    \
+			__m256i c0 = _mm256_min_epi32(_mm256_max_epi32(q0, qmin), qmax);    \
+			__m256i c1 = _mm256_min_epi32(_mm256_max_epi32(q1, qmin), qmax);    \
+			sat += sat8(q0, c0) + sat8(q1, c1);                                 \
+			stq16_##mp(x + k, c0, c1);                                          \
+		}                                                                           \
+		if (mode == FERAL_ROUNDING_INDEPENDENT) {                                   \
+			_mm256_store_si256((__m256i *)rng->lane, st0);                      \
+			_mm256_store_si256((__m256i *)(rng->lane + 4), st1);                \
+		}                                                                           \
+		return sat + feral_k_axpy_##dp##_##mp##_ref(x + k, a + k, NULL, len - k,    \
+		                                            alpha, mode, rng);              \
+	}
+AXPY_INT(f32, i16, 32767)
+AXPY_INT(f32, i8, 127)
+AXPY_INT(i16, i16, 32767)
+AXPY_INT(i16, i8, 127)
+AXPY_INT(i8, i16, 32767)
+AXPY_INT(i8, i8, 127)
+#endif

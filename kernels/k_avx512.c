@@ -1,0 +1,420 @@
+/* AVX-512 kernels (F, BW, VL, DQ; VNNI for the int8 x int8 dot).
+ * Compiled with the ISA flags (Makefile: *_avx512.c); called only when
+ * dispatch.c has checked cpuid and XCR0.  Contract and numerics:
+ * kernels/kernels.h.  Every kernel runs 16 (or 32/64) elements per step and
+ * hands the tail (< one step) to its _ref twin, which is why float axpy and
+ * NEAREST / SHARED integer axpy are bit-identical to ref.
+ *
+ * G (accumulator) per dense dot:
+ *   data x f32/i16/i8 model with a float side: G32, two f32 FMA chains,
+ *     reduced in double;
+ *   any data x f64 model: G64, double FMA (data converted exactly);
+ *   i16 x i16: vpmaddwd (each pair sum < 2^31 for symmetric operands), widened
+ *     to int64 at once;  i16 x i8, i8 x i16: vpmaddwd into int32 for at most
+ *     128 steps (< 2^30 a lane), then int64;
+ *   i8 x i8: vpdpbusd with a bias, sum (a+128)*x - 128*sum x, exact for every
+ *     int8 value: a lane gains at most 4*255*128 a step; blocks of 1024 steps
+ *     (65536 elements) keep it below 2^28 before the int64 spill. */
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+	defined(__AVX512DQ__) && defined(__AVX512VNNI__)
+#include <immintrin.h>
+
+#include "internal.h"
+#include "kernels.h"
+
+typedef float T_f32;
+typedef double T_f64;
+typedef int16_t T_i16;
+typedef int8_t T_i8;
+
+/* Keep a product in a register so the following add is not fused into an
+ * FMA (the ref kernels round the product first). */
+#define NOFUSE(v) __asm__("" : "+v"(v))
+
+/* 16 elements as f32 (exact for i8/i16). */
+static inline __m512 ld16_f32(const float *p) { return _mm512_loadu_ps(p); }
+static inline __m512 ld16_i16(const int16_t *p)
+{
+	return _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)p)));
+}
+static inline __m512 ld16_i8(const int8_t *p)
+{
+	return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+static inline __m512d lo_pd(__m512 v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+static inline __m512d hi_pd(__m512 v) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)); }
+static inline double hsum_ps_d(__m512 v)
+{
+	return _mm512_reduce_add_pd(_mm512_add_pd(lo_pd(v), hi_pd(v)));
+}
+static inline __m512i widen_add(__m512i acc64, __m512i v32)
+{
+	acc64 = _mm512_add_epi64(acc64, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v32)));
+	return _mm512_add_epi64(acc64, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v32, 1)));
+}
+
+/* ---- dense dots, G32 ------------------------------------------------------- */
+#define DOT_PS(dp, mp)                                                                     \
+	double feral_k_dot_##dp##_##mp##_avx512(const void *a_, const uint32_t *idx,        \
+	                                         const void *x_, size_t len)                \
+	{                                                                                   \
+		if (idx)                                                                    \
+			return feral_k_dot_##dp##_##mp##_ref(a_, idx, x_, len);             \
+		const T_##dp *a = a_;                                                       \
+		const T_##mp *x = x_;                                                       \
+		__m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();                  \
+		size_t k = 0;                                                               \
+		for (; k + 32 <= len; k += 32) {                                            \
+			s0 = _mm512_fmadd_ps(ld16_##dp(a + k), ld16_##mp(x + k), s0);       \
+			s1 = _mm512_fmadd_ps(ld16_##dp(a + k + 16), ld16_##mp(x + k + 16), \
+			                     s1);                                           \
+		}                                                                           \
+		if (k + 16 <= len) {                                                        \
+			s0 = _mm512_fmadd_ps(ld16_##dp(a + k), ld16_##mp(x + k), s0);       \
+			k += 16;                                                            \
+		}                                                                           \
+		return hsum_ps_d(_mm512_add_ps(s0, s1)) +                                   \
+		       feral_k_dot_##dp##_##mp##_ref(a + k, NULL, x + k, len - k);          \
+	}
+DOT_PS(f32, f32)
+DOT_PS(f32, i16)
+DOT_PS(f32, i8)
+DOT_PS(i16, f32)
+DOT_PS(i8, f32)
+
+/* ---- dense dots, G64 (f64 model) ------------------------------------------- */
+#define DOT_PD(dp)                                                                         \
+	double feral_k_dot_##dp##_f64_avx512(const void *a_, const uint32_t *idx,           \
+	                                      const void *x_, size_t len)                   \
+	{                                                                                   \
+		if (idx)                                                                    \
+			return feral_k_dot_##dp##_f64_ref(a_, idx, x_, len);                \
+		const T_##dp *a = a_;                                                       \
+		const double *x = x_;                                                       \
+		__m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();                 \
+		size_t k = 0;                                                               \
+		for (; k + 16 <= len; k += 16) {                                            \
+			__m512 av = ld16_##dp(a + k);                                       \
+			s0 = _mm512_fmadd_pd(lo_pd(av), _mm512_loadu_pd(x + k), s0);        \
+			s1 = _mm512_fmadd_pd(hi_pd(av), _mm512_loadu_pd(x + k + 8), s1);    \
+		}                                                                           \
+		return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)) +                        \
+		       feral_k_dot_##dp##_f64_ref(a + k, NULL, x + k, len - k);             \
+	}
+DOT_PD(f32)
+DOT_PD(i16)
+DOT_PD(i8)
+
+/* ---- dense dots, exact integer --------------------------------------------- */
+double feral_k_dot_i16_i16_avx512(const void *a_, const uint32_t *idx, const void *x_,
+                                  size_t len)
+{
+	if (idx)
+		return feral_k_dot_i16_i16_ref(a_, idx, x_, len);
+	const int16_t *a = a_;
+	const int16_t *x = x_;
+	__m512i acc = _mm512_setzero_si512();
+	size_t k = 0;
+	for (; k + 32 <= len; k += 32) {
+		__m512i p = _mm512_madd_epi16(_mm512_loadu_si512(a + k), _mm512_loadu_si512(x + k));
+		acc = widen_add(acc, p);
+	}
+	return (double)(_mm512_reduce_add_epi64(acc) +
+	                (int64_t)feral_k_dot_i16_i16_ref(a + k, NULL, x + k, len - k));
+}
+
+/* One side int16 (w), the other int8 (b), widened to int16 for vpmaddwd. */
+static inline int64_t dot_w_b(const int16_t *w, const int8_t *b, size_t n32)
+{
+	__m512i acc = _mm512_setzero_si512();
+	size_t k = 0;
+	while (k < n32) {
+		size_t end = k + 128 < n32 ? k + 128 : n32; /* 128 steps: < 2^30 a lane */
+		__m512i blk = _mm512_setzero_si512();
+		for (; k < end; k++) {
+			__m512i wv = _mm512_loadu_si512(w + 32 * k);
+			__m512i bv = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(b + 32 * k)));
+			blk = _mm512_add_epi32(blk, _mm512_madd_epi16(wv, bv));
+		}
+		acc = widen_add(acc, blk);
+	}
+	return _mm512_reduce_add_epi64(acc);
+}
+double feral_k_dot_i16_i8_avx512(const void *a_, const uint32_t *idx, const void *x_, size_t len)
+{
+	if (idx)
+		return feral_k_dot_i16_i8_ref(a_, idx, x_, len);
+	size_t k = len & ~(size_t)31;
+	return (double)(dot_w_b(a_, x_, len / 32) +
+	                (int64_t)feral_k_dot_i16_i8_ref((const int16_t *)a_ + k, NULL,
+	                                                (const int8_t *)x_ + k, len - k));
+}
+double feral_k_dot_i8_i16_avx512(const void *a_, const uint32_t *idx, const void *x_, size_t len)
+{
+	if (idx)
+		return feral_k_dot_i8_i16_ref(a_, idx, x_, len);
+	size_t k = len & ~(size_t)31;
+	return (double)(dot_w_b(x_, a_, len / 32) +
+	                (int64_t)feral_k_dot_i8_i16_ref((const int8_t *)a_ + k, NULL,
+	                                                (const int16_t *)x_ + k, len - k));
+}
+
+double feral_k_dot_i8_i8_avx512(const void *a_, const uint32_t *idx, const void *x_, size_t len)
+{
+	if (idx)
+		return feral_k_dot_i8_i8_ref(a_, idx, x_, len);
+	const int8_t *a = a_;
+	const int8_t *x = x_;
+	const __m512i bias = _mm512_set1_epi8((char)0x80);
+	__m512i acc = _mm512_setzero_si512();
+	size_t n64 = len / 64, k = 0;
+	while (k < n64) {
+		size_t end = k + 1024 < n64 ? k + 1024 : n64;
+		__m512i s = _mm512_setzero_si512(), t = _mm512_setzero_si512();
+		for (; k < end; k++) {
+			__m512i av = _mm512_loadu_si512(a + 64 * k);
+			__m512i xv = _mm512_loadu_si512(x + 64 * k);
+			s = _mm512_dpbusd_epi32(s, _mm512_xor_si512(av, bias), xv); /* (a+128)*x */
+			t = _mm512_dpbusd_epi32(t, bias, xv);                      /* 128*x */
+		}
+		acc = widen_add(acc, _mm512_sub_epi32(s, t));
+	}
+	k = n64 * 64;
+	return (double)(_mm512_reduce_add_epi64(acc) +
+	                (int64_t)feral_k_dot_i8_i8_ref(a + k, NULL, x + k, len - k));
+}
+
+/* ---- dense float-model axpy ------------------------------------------------ */
+#define AXPY_PD(dp)                                                                        \
+	uint64_t feral_k_axpy_##dp##_f64_avx512(void *x_, const void *a_, const uint32_t *idx, \
+	                                         size_t len, double alpha,                   \
+	                                         enum feral_rounding mode,                   \
+	                                         struct feral_k_rng *rng)                    \
+	{                                                                                   \
+		if (idx)                                                                    \
+			return feral_k_axpy_##dp##_f64_ref(x_, a_, idx, len, alpha, mode, rng); \
+		const T_##dp *a = a_;                                                       \
+		double *x = x_;                                                             \
+		const __m512d al = _mm512_set1_pd(alpha);                                   \
+		size_t k = 0;                                                               \
+		for (; k + 16 <= len; k += 16) {                                            \
+			__m512 av = ld16_##dp(a + k);                                       \
+			__m512d i0 = _mm512_mul_pd(al, lo_pd(av));                          \
+			__m512d i1 = _mm512_mul_pd(al, hi_pd(av));                          \
+			NOFUSE(i0);                                                         \
+			NOFUSE(i1);                                                         \
+			_mm512_storeu_pd(x + k, _mm512_add_pd(_mm512_loadu_pd(x + k), i0)); \
+			_mm512_storeu_pd(x + k + 8,                                         \
+			                 _mm512_add_pd(_mm512_loadu_pd(x + k + 8), i1));    \
+		}                                                                           \
+		return feral_k_axpy_##dp##_f64_ref(x + k, a + k, NULL, len - k, alpha, mode, \
+		                                   rng);                                    \
+	}
+#define AXPY_PS(dp)                                                                        \
+	uint64_t feral_k_axpy_##dp##_f32_avx512(void *x_, const void *a_, const uint32_t *idx, \
+	                                         size_t len, double alpha,                   \
+	                                         enum feral_rounding mode,                   \
+	                                         struct feral_k_rng *rng)                    \
+	{                                                                                   \
+		if (idx)                                                                    \
+			return feral_k_axpy_##dp##_f32_ref(x_, a_, idx, len, alpha, mode, rng); \
+		const T_##dp *a = a_;                                                       \
+		float *x = x_;                                                              \
+		const __m512 al = _mm512_set1_ps((float)alpha);                             \
+		size_t k = 0;                                                               \
+		for (; k + 16 <= len; k += 16) {                                            \
+			__m512 inc = _mm512_mul_ps(al, ld16_##dp(a + k));                   \
+			NOFUSE(inc);                                                        \
+			_mm512_storeu_ps(x + k, _mm512_add_ps(_mm512_loadu_ps(x + k), inc)); \
+		}                                                                           \
+		return feral_k_axpy_##dp##_f32_ref(x + k, a + k, NULL, len - k, alpha, mode, \
+		                                   rng);                                    \
+	}
+AXPY_PD(f32)
+AXPY_PD(i16)
+AXPY_PD(i8)
+AXPY_PS(f32)
+AXPY_PS(i16)
+AXPY_PS(i8)
+
+/* ---- dense integer-model axpy ----------------------------------------------
+ * The model is read and written a vector at a time (Hogwild!: a lost update
+ * among concurrent writers is the accepted race).  INDEPENDENT draws come
+ * from 8 xorshift64 lanes (lane[0..7]): one step gives 16 32-bit halves, of
+ * which the top 24 bits make u.  SHARED takes one scalar draw per 16
+ * elements, exactly as the ref kernel does. */
+static inline __m512i ldq16_i16(const int16_t *p)
+{
+	return _mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)p));
+}
+static inline __m512i ldq16_i8(const int8_t *p)
+{
+	return _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p));
+}
+static inline void stq16_i16(int16_t *p, __m512i v)
+{
+	_mm256_storeu_si256((__m256i *)p, _mm512_cvtepi32_epi16(v));
+}
+static inline void stq16_i8(int8_t *p, __m512i v)
+{
+	_mm_storeu_si128((__m128i *)p, _mm512_cvtepi32_epi8(v));
+}
+static inline __m512i xorshift64x8(__m512i s)
+{
+	s = _mm512_xor_si512(s, _mm512_slli_epi64(s, 13));
+	s = _mm512_xor_si512(s, _mm512_srli_epi64(s, 7));
+	return _mm512_xor_si512(s, _mm512_slli_epi64(s, 17));
+}
+
+#define AXPY_INT(dp, mp, QMAX)                                                             \
+	uint64_t feral_k_axpy_##dp##_##mp##_avx512(void *x_, const void *a_,                \
+	                                            const uint32_t *idx, size_t len,         \
+	                                            double alpha, enum feral_rounding mode,  \
+	                                            struct feral_k_rng *rng)                 \
+	{                                                                                   \
+		if (idx)                                                                    \
+			return feral_k_axpy_##dp##_##mp##_ref(x_, a_, idx, len, alpha, mode, \
+			                                      rng);                         \
+		const T_##dp *a = a_;                                                       \
+		T_##mp *x = x_;                                                             \
+		const __m512 al = _mm512_set1_ps((float)alpha);                             \
+		const __m512 hi = _mm512_set1_ps(65536.0f), lo = _mm512_set1_ps(-65536.0f); \
+		const __m512 u24 = _mm512_set1_ps(0x1.0p-24f);                              \
+		const __m512i qmax = _mm512_set1_epi32(QMAX), qmin = _mm512_set1_epi32(-QMAX); \
+		__m512i st = mode == FERAL_ROUNDING_INDEPENDENT ? _mm512_load_si512(rng->lane)    \
+		                                                : _mm512_setzero_si512();  \
+		uint64_t sat = 0;                                                           \
+		size_t k = 0;                                                               \
+		for (; k + 16 <= len; k += 16) {                                            \
+			__m512 t = _mm512_mul_ps(al, ld16_##dp(a + k));                     \
+			t = _mm512_max_ps(_mm512_min_ps(t, hi), lo); /* NaN -> hi */        \
+			__m512i r;                                                          \
+			if (mode == FERAL_ROUNDING_NEAREST) {                               \
+				r = _mm512_cvt_roundps_epi32(                               \
+					t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);  \
+			} else {                                                            \
+				__m512 u;                                                   \
+				if (mode == FERAL_ROUNDING_SHARED) {                        \
+					u = _mm512_set1_ps(feral_k_uniform24(rng));         \
+				} else {                                                    \
+					st = xorshift64x8(st);                              \
+					u = _mm512_mul_ps(                                  \
+						_mm512_cvtepi32_ps(_mm512_srli_epi32(st, 8)), \
+						u24);                                       \
+				}                                                           \
+				r = _mm512_cvt_roundps_epi32(_mm512_add_ps(t, u),           \
+				                             _MM_FROUND_TO_NEG_INF |        \
+				                                     _MM_FROUND_NO_EXC);    \
+			}                                                                   \
+			__m512i q = _mm512_add_epi32(ldq16_##mp(x + k), r);                 \
+			__m512i c = _mm512_min_epi32(_mm512_max_epi32(q, qmin), qmax);      \
+			sat += (uint64_t)__builtin_popcount(_mm512_cmpneq_epi32_mask(q, c)); \
+			stq16_##mp(x + k, c);                                               \
+		}                                                                           \
+		if (mode == FERAL_ROUNDING_INDEPENDENT) /* rng may be NULL for NEAREST */   \
+			_mm512_store_si512(rng->lane, st);                                  \
+		return sat + feral_k_axpy_##dp##_##mp##_ref(x + k, a + k, NULL, len - k,    \
+		                                            alpha, mode, rng);              \
+	}
+AXPY_INT(f32, i16, 32767)
+AXPY_INT(f32, i8, 127)
+AXPY_INT(i16, i16, 32767)
+AXPY_INT(i16, i8, 127)
+AXPY_INT(i8, i16, 32767)
+AXPY_INT(i8, i8, 127)
+
+/* ---- sparse dots with gathers ------------------------------------------------
+ * Model as f32 (G32), f64 (G64), or for integer models as dwords read at the
+ * element's byte address and sign-extended from the low 8/16 bits.  Such a
+ * dword also covers the next 3 (int8) or 1 (int16) elements; since the row's
+ * columns are strictly increasing, those lie at or below a later column of
+ * the same row as long as 3 (1) more elements follow: the loop stops there
+ * and the ref kernel takes the rest, so no read leaves the model.
+ * int x int: exact in double (products < 2^30, sums < 2^53 for any row
+ * shorter than 2^23 elements), as is the ref's int64 sum. */
+static inline __m512 gps_f32(const float *x, __m512i vi) { return _mm512_i32gather_ps(vi, x, 4); }
+static inline __m512 gps_i16(const int16_t *x, __m512i vi)
+{
+	__m512i g = _mm512_i32gather_epi32(vi, (const void *)x, 2);
+	return _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(g, 16), 16));
+}
+static inline __m512 gps_i8(const int8_t *x, __m512i vi)
+{
+	__m512i g = _mm512_i32gather_epi32(vi, (const void *)x, 1);
+	return _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(g, 24), 24));
+}
+#define OVER_f32 0
+#define OVER_f64 0
+#define OVER_i16 1
+#define OVER_i8 3
+
+#define CSR_DOT_PS(dp, mp)                                                                 \
+	double feral_k_dot_##dp##_##mp##_csr_avx512(const void *a_, const uint32_t *idx,    \
+	                                             const void *x_, size_t len)            \
+	{                                                                                   \
+		const T_##dp *a = a_;                                                       \
+		const T_##mp *x = x_;                                                       \
+		if (len > (1u << 22))                                                       \
+			return feral_k_dot_##dp##_##mp##_ref(a_, idx, x_, len);             \
+		__m512 s0 = _mm512_setzero_ps();                                            \
+		size_t k = 0;                                                               \
+		for (; k + 16 + OVER_##mp <= len; k += 16) {                                \
+			__m512i vi = _mm512_loadu_si512(idx + k);                           \
+			s0 = _mm512_fmadd_ps(ld16_##dp(a + k), gps_##mp(x, vi), s0);        \
+		}                                                                           \
+		return hsum_ps_d(s0) + feral_k_dot_##dp##_##mp##_ref(a + k, idx + k, x, len - k); \
+	}
+/* G64: f64 model, and int x int (exact, see above). */
+static inline void gpd_f64(const double *x, __m512i vi, __m512d *g0, __m512d *g1)
+{
+	*g0 = _mm512_i32gather_pd(_mm512_castsi512_si256(vi), x, 8);
+	*g1 = _mm512_i32gather_pd(_mm512_extracti64x4_epi64(vi, 1), x, 8);
+}
+static inline void gpd_i16(const int16_t *x, __m512i vi, __m512d *g0, __m512d *g1)
+{
+	__m512 v = gps_i16(x, vi);
+	*g0 = lo_pd(v);
+	*g1 = hi_pd(v);
+}
+static inline void gpd_i8(const int8_t *x, __m512i vi, __m512d *g0, __m512d *g1)
+{
+	__m512 v = gps_i8(x, vi);
+	*g0 = lo_pd(v);
+	*g1 = hi_pd(v);
+}
+#define RET_f64(s) (s)
+#define RET_INT(s) ((double)(int64_t)(s))
+#define CSR_DOT_PD(dp, mp, RET)                                                            \
+	double feral_k_dot_##dp##_##mp##_csr_avx512(const void *a_, const uint32_t *idx,    \
+	                                             const void *x_, size_t len)            \
+	{                                                                                   \
+		const T_##dp *a = a_;                                                       \
+		const T_##mp *x = x_;                                                       \
+		if (len > (1u << 22)) /* keeps int sums below 2^53 */                      \
+			return feral_k_dot_##dp##_##mp##_ref(a_, idx, x_, len);             \
+		__m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();                 \
+		size_t k = 0;                                                               \
+		for (; k + 16 + OVER_##mp <= len; k += 16) {                                \
+			__m512i vi = _mm512_loadu_si512(idx + k);                           \
+			__m512d g0, g1;                                                     \
+			gpd_##mp(x, vi, &g0, &g1);                                          \
+			__m512 av = ld16_##dp(a + k);                                       \
+			s0 = _mm512_fmadd_pd(lo_pd(av), g0, s0);                            \
+			s1 = _mm512_fmadd_pd(hi_pd(av), g1, s1);                            \
+		}                                                                           \
+		return RET(_mm512_reduce_add_pd(_mm512_add_pd(s0, s1))) +                   \
+		       feral_k_dot_##dp##_##mp##_ref(a + k, idx + k, x, len - k);           \
+	}
+CSR_DOT_PS(f32, f32)
+CSR_DOT_PS(f32, i16)
+CSR_DOT_PS(f32, i8)
+CSR_DOT_PS(i16, f32)
+CSR_DOT_PS(i8, f32)
+CSR_DOT_PD(f32, f64, RET_f64)
+CSR_DOT_PD(i16, f64, RET_f64)
+CSR_DOT_PD(i8, f64, RET_f64)
+CSR_DOT_PD(i16, i16, RET_INT)
+CSR_DOT_PD(i16, i8, RET_INT)
+CSR_DOT_PD(i8, i16, RET_INT)
+CSR_DOT_PD(i8, i8, RET_INT)
+#endif

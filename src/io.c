@@ -1,0 +1,688 @@
+/* Public I/O entry points: format detection, dataset and vector load/save
+ * dispatch, plus the text reader/writer shared by the LIBSVM and Matrix
+ * Market code (io_text.h). */
+#define _GNU_SOURCE
+#include "io_text.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#ifdef FERAL_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
+/* ---- text reader ----------------------------------------------------------- */
+
+enum feral_status feral_text_open(struct feral_text *t, const char *path, struct feral_error *err)
+{
+	memset(t, 0, sizeof *t);
+	t->path = path;
+	t->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->fd < 0)
+		return feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot open");
+	struct stat st;
+	if (fstat(t->fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+		close(t->fd);
+		t->fd = -1;
+		return feral_fail(err, FERAL_STATUS_IO, path, 0, "cannot read: not a file");
+	}
+	/* Plain files get a buffer the size of the file (up to the cap), so a
+	 * small file is one run; gzip is recognised by its magic so a renamed
+	 * file still reads. */
+	size_t want = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : (size_t)1 << 20;
+	unsigned char magic[2];
+	if (pread(t->fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+#ifdef FERAL_HAVE_ZLIB
+		gzFile gz = gzdopen(t->fd, "rb");
+		if (!gz) {
+			close(t->fd);
+			t->fd = -1;
+			return feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "cannot start gzip reader");
+		}
+		gzbuffer(gz, 1u << 18);
+		t->gz = gz;
+		t->fd = -1;
+		want = (size_t)4 << 20;
+#else
+		close(t->fd);
+		t->fd = -1;
+		return feral_fail(err, FERAL_STATUS_UNSUPPORTED, path, 0,
+		                  "gzip input needs zlib: rebuild feral with zlib installed");
+#endif
+	} else if (S_ISREG(st.st_mode)) {
+		posix_fadvise(t->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	}
+	t->cap = want < ((size_t)64 << 10) ? (size_t)64 << 10 : want;
+	if (t->cap > FERAL_TEXT_BUF_MAX)
+		t->cap = FERAL_TEXT_BUF_MAX;
+	t->buf = malloc(t->cap + 1);
+	if (!t->buf) {
+		feral_text_close(t);
+		return feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "cannot allocate a read buffer");
+	}
+	return FERAL_OK;
+}
+
+void feral_text_close(struct feral_text *t)
+{
+#ifdef FERAL_HAVE_ZLIB
+	if (t->gz)
+		gzclose_r(t->gz);
+#endif
+	t->gz = NULL;
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	free(t->buf);
+	t->buf = NULL;
+}
+
+/* One read into buf[len, cap): bytes read, 0 at the end, -1 with err set. */
+static long text_read(struct feral_text *t, struct feral_error *err)
+{
+	size_t room = t->cap - t->len;
+#ifdef FERAL_HAVE_ZLIB
+	if (t->gz) {
+		unsigned ask = room > (1u << 30) ? 1u << 30 : (unsigned)room;
+		int r = gzread(t->gz, t->buf + t->len, ask);
+		int zerr = Z_OK;
+		const char *zmsg = gzerror(t->gz, &zerr);
+		/* A truncated stream reads as a short final block plus
+		 * Z_BUF_ERROR ("unexpected end of file"). */
+		if (r < 0 || (zerr != Z_OK && zerr != Z_STREAM_END)) {
+			if (zerr == Z_ERRNO)
+				return feral_fail_errno(err, FERAL_STATUS_IO, t->path, "read failed"), -1;
+			feral_fail(err, FERAL_STATUS_CORRUPT, t->path, 0, "truncated or corrupt gzip data (%s)",
+			           zmsg ? zmsg : "zlib error");
+			return -1;
+		}
+		return r;
+	}
+#endif
+	for (;;) {
+		ssize_t r = read(t->fd, t->buf + t->len, room);
+		if (r >= 0)
+			return (long)r;
+		if (errno != EINTR) {
+			feral_fail_errno(err, FERAL_STATUS_IO, t->path, "read failed");
+			return -1;
+		}
+	}
+}
+
+enum feral_status feral_text_next(struct feral_text *t, int *done, struct feral_error *err)
+{
+	memmove(t->buf, t->buf + t->hi, t->len - t->hi);
+	t->len -= t->hi;
+	t->hi = 0;
+	*done = 0;
+	for (;;) {
+		while (!t->eof && t->len < t->cap) {
+			long r = text_read(t, err);
+			if (r < 0)
+				return err ? err->status : FERAL_STATUS_IO;
+			if (r == 0)
+				t->eof = 1;
+			t->len += (size_t)r;
+		}
+		if (t->eof) {
+			if (t->len == 0) {
+				*done = 1;
+				return FERAL_OK;
+			}
+			if (t->buf[t->len - 1] != '\n')
+				t->buf[t->len++] = '\n'; /* the +1 byte of the buffer */
+			t->hi = t->len;
+			return FERAL_OK;
+		}
+		const char *nl = memrchr(t->buf, '\n', t->len);
+		if (nl) {
+			t->hi = (size_t)(nl - t->buf) + 1;
+			return FERAL_OK;
+		}
+		if (t->len > FERAL_TEXT_LINE_MAX || t->cap >= FERAL_TEXT_BUF_MAX)
+			return feral_fail(err, FERAL_STATUS_PARSE, t->path, t->line + 1,
+			                  "line longer than 16 MiB");
+		size_t ncap = t->cap * 2 > FERAL_TEXT_BUF_MAX ? FERAL_TEXT_BUF_MAX : t->cap * 2;
+		char *nb = realloc(t->buf, ncap + 1);
+		if (!nb)
+			return feral_fail(err, FERAL_STATUS_NOMEM, t->path, 0, "cannot grow the read buffer");
+		t->buf = nb;
+		t->cap = ncap;
+	}
+}
+
+/* ---- slow number paths --------------------------------------------------------- */
+
+/* Copy the token to a NUL-terminated buffer: the input buffer is not
+ * terminated and may be shared by threads. */
+static size_t token_copy(const char *s, char *buf, size_t cap)
+{
+	size_t n = 0;
+	while (n + 1 < cap && !feral_is_delim(s[n]) && s[n] != '\0')
+		buf[n] = s[n], n++;
+	buf[n] = '\0';
+	return n;
+}
+
+const char *feral_parse_f64_slow(const char *s, double *out)
+{
+	char buf[512], *end;
+	token_copy(s, buf, sizeof buf);
+	double v = strtod(buf, &end);
+	if (end == buf)
+		return NULL;
+	*out = v;
+	return s + (end - buf);
+}
+
+const char *feral_parse_f32_slow(const char *s, float *out)
+{
+	char buf[512], *end;
+	token_copy(s, buf, sizeof buf);
+	float v = strtof(buf, &end);
+	if (end == buf)
+		return NULL;
+	*out = v;
+	return s + (end - buf);
+}
+
+/* ---- text writer ------------------------------------------------------------------ */
+
+enum feral_status feral_tout_open(struct feral_tout *o, const char *path, struct feral_error *err)
+{
+	memset(o, 0, sizeof *o);
+	enum feral_status st = feral_wfile_open(&o->w, path, err);
+	if (st)
+		return st;
+	if (feral_has_suffix(path, ".gz")) {
+#ifdef FERAL_HAVE_ZLIB
+		int fd = dup(fileno(o->w.f));
+		o->gz = fd >= 0 ? gzdopen(fd, "wb6") : NULL;
+		if (!o->gz) {
+			if (fd >= 0)
+				close(fd);
+			feral_wfile_abort(&o->w);
+			return feral_fail(err, FERAL_STATUS_IO, path, 0, "cannot start gzip writer");
+		}
+#else
+		feral_wfile_abort(&o->w);
+		return feral_fail(err, FERAL_STATUS_UNSUPPORTED, path, 0,
+		                  "gzip output needs zlib: rebuild feral with zlib installed");
+#endif
+	}
+	o->cap = (size_t)1 << 20;
+	o->buf = malloc(o->cap);
+	if (!o->buf) {
+		feral_tout_abort(o);
+		return feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "cannot allocate a write buffer");
+	}
+	return FERAL_OK;
+}
+
+static void tout_flush(struct feral_tout *o)
+{
+	if (!o->len)
+		return;
+#ifdef FERAL_HAVE_ZLIB
+	if (o->gz) {
+		if (gzwrite(o->gz, o->buf, (unsigned)o->len) != (int)o->len)
+			o->failed = 1;
+		o->len = 0;
+		return;
+	}
+#endif
+	if (fwrite(o->buf, 1, o->len, o->w.f) != o->len)
+		o->failed = 1;
+	o->len = 0;
+}
+
+void feral_tout_write(struct feral_tout *o, const char *s, size_t n)
+{
+	if (o->cap - o->len < n)
+		tout_flush(o);
+	if (n > o->cap) {
+		size_t k = 0;
+		while (k < n) {
+			size_t c = n - k < o->cap ? n - k : o->cap;
+			memcpy(o->buf, s + k, c);
+			o->len = c;
+			tout_flush(o);
+			k += c;
+		}
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+void feral_tout_printf(struct feral_tout *o, const char *fmt, ...)
+{
+	if (o->cap - o->len < 256)
+		tout_flush(o);
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (k < 0) {
+		o->failed = 1;
+		return;
+	}
+	if ((size_t)k < o->cap - o->len) {
+		o->len += (size_t)k;
+		return;
+	}
+	/* Longer than the free space: format into a temporary. */
+	char *tmp = malloc((size_t)k + 1);
+	if (!tmp) {
+		o->failed = 1;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(tmp, (size_t)k + 1, fmt, ap);
+	va_end(ap);
+	feral_tout_write(o, tmp, (size_t)k);
+	free(tmp);
+}
+
+enum feral_status feral_tout_commit(struct feral_tout *o, struct feral_error *err)
+{
+	tout_flush(o);
+#ifdef FERAL_HAVE_ZLIB
+	if (o->gz && gzclose_w(o->gz) != Z_OK)
+		o->failed = 1;
+	o->gz = NULL;
+#endif
+	free(o->buf);
+	o->buf = NULL;
+	if (o->failed) {
+		enum feral_status st = feral_fail_errno(err, FERAL_STATUS_IO, o->w.path, "write failed");
+		feral_wfile_abort(&o->w);
+		return st;
+	}
+	return feral_wfile_commit(&o->w, err);
+}
+
+void feral_tout_abort(struct feral_tout *o)
+{
+#ifdef FERAL_HAVE_ZLIB
+	if (o->gz)
+		gzclose_w(o->gz);
+	o->gz = NULL;
+#endif
+	free(o->buf);
+	o->buf = NULL;
+	feral_wfile_abort(&o->w);
+}
+
+/* ---- building datasets from CSR ---------------------------------------------------- */
+
+/* Load-time invariants: norms computed, and the whole dataset checked, with
+ * the file named in any complaint. */
+static enum feral_status finish_load(const char *path, struct feral_dataset *ds,
+                                     struct feral_error *err)
+{
+	/* A mapped cache may carry its norms read-only; only heap norms are
+	 * (re)computed here. */
+	if (!ds->row_sq_norm) {
+		ds->row_sq_norm = calloc(ds->n ? ds->n : 1, sizeof *ds->row_sq_norm);
+		if (!ds->row_sq_norm)
+			return feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "out of memory");
+		ds->owner->heap_mask |= FERAL_OWN_NORMS;
+	}
+	if (ds->owner->heap_mask & FERAL_OWN_NORMS)
+		feral_dataset_update_norms(ds);
+	enum feral_status st = feral_dataset_check(ds, err);
+	if (st && err)
+		snprintf(err->file, sizeof err->file, "%s", path);
+	return st;
+}
+
+/* Row norms in double, rows split over threads (the serial pass is a
+ * visible share of a large load). */
+static void f32_norms(struct feral_dataset *ds)
+{
+	const float *v = ds->values;
+	int64_t n = (int64_t)ds->n;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (ds->nnz > ((uint64_t)1 << 20))
+#endif
+	for (int64_t i = 0; i < n; i++) {
+		uint64_t b = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : (uint64_t)i * ds->d;
+		uint64_t e = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] : b + ds->d;
+		double acc = 0;
+		for (uint64_t k = b; k < e; k++)
+			acc += (double)v[k] * v[k];
+		ds->row_sq_norm[i] = acc;
+	}
+}
+
+enum feral_status feral_io_build(const char *path, uint64_t n, uint64_t d, uint64_t **indptr_p,
+                                 uint32_t **indices_p, float **values_p, double **y_p, int dense,
+                                 struct feral_dataset **out, struct feral_error *err)
+{
+	uint64_t *indptr = *indptr_p, nnz = indptr[n], cells;
+	const uint32_t *indices = *indices_p;
+	const float *values = *values_p;
+	*out = NULL;
+	if (!feral_mul_ok(n, d, &cells))
+		cells = UINT64_MAX;
+	if (d > UINT32_MAX)
+		return feral_fail(err, FERAL_STATUS_RANGE, path, 0,
+		                  "%llu columns exceed the 2^32-1 limit", (unsigned long long)d);
+	if (dense < 0)
+		dense = nnz > cells / 2 && feral_check_fits(path, cells * 4, NULL) == FERAL_OK;
+	enum feral_status st;
+	struct feral_dataset *ds;
+	if ((st = feral_dataset_shell(&ds, err)))
+		return st;
+	ds->n = n;
+	ds->d = d;
+	ds->precision = FERAL_PRECISION_F32;
+	ds->owner->heap_mask = FERAL_OWN_VALUES | FERAL_OWN_Y | FERAL_OWN_NORMS;
+	if (dense) {
+		if (cells == UINT64_MAX || cells > UINT64_MAX / 8) {
+			st = feral_fail(err, FERAL_STATUS_RANGE, path, 0,
+			                "%llu x %llu is too large to store dense",
+			                (unsigned long long)n, (unsigned long long)d);
+			goto fail;
+		}
+		if ((st = feral_check_fits(path, cells * 4, err)))
+			goto fail;
+		float *v = feral_aligned_alloc(cells * sizeof *v);
+		if (!v) {
+			st = feral_fail(err, FERAL_STATUS_NOMEM, path, 0,
+			                "cannot allocate a dense %llu x %llu dataset",
+			                (unsigned long long)n, (unsigned long long)d);
+			goto fail;
+		}
+		/* Each row zeroed just before its scatter: one pass over memory. */
+		for (uint64_t i = 0; i < n; i++) {
+			float *row = v + i * d;
+			memset(row, 0, d * sizeof *row);
+			for (uint64_t k = indptr[i]; k < indptr[i + 1]; k++)
+				row[indices[k]] = values[k];
+		}
+		ds->layout = FERAL_LAYOUT_DENSE;
+		ds->values = v;
+		ds->nnz = cells;
+	} else {
+		/* Take the arrays over rather than copy them: a copy of a large
+		 * load costs as much as a third of the parse in page faults. */
+		ds->layout = FERAL_LAYOUT_CSR;
+		ds->nnz = nnz;
+		ds->values = *values_p;
+		ds->indices = *indices_p;
+		ds->indptr = indptr;
+		*values_p = NULL;
+		*indices_p = NULL;
+		*indptr_p = NULL;
+		ds->owner->heap_mask |= FERAL_OWN_INDPTR | FERAL_OWN_INDICES;
+	}
+	if (y_p && *y_p) {
+		ds->y = *y_p;
+		*y_p = NULL;
+	} else {
+		ds->y = calloc(n, sizeof *ds->y);
+	}
+	ds->row_sq_norm = malloc(n * sizeof *ds->row_sq_norm);
+	if (!ds->y || !ds->row_sq_norm) {
+		st = feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "out of memory");
+		goto fail;
+	}
+	f32_norms(ds);
+	if ((st = feral_dataset_check(ds, err))) {
+		if (err)
+			snprintf(err->file, sizeof err->file, "%s", path);
+		goto fail;
+	}
+	*out = ds;
+	return FERAL_OK;
+fail:
+	feral_dataset_destroy(&ds);
+	return st;
+}
+
+/* ---- format detection --------------------------------------------------------------- */
+
+enum feral_format feral_format_from_path(const char *path)
+{
+	if (!path)
+		return FERAL_FORMAT_AUTO;
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(base);
+	bool gz = feral_has_suffix(base, ".gz");
+	char name[4096];
+	if (n >= sizeof name)
+		return FERAL_FORMAT_AUTO;
+	memcpy(name, base, n + 1);
+	if (gz)
+		name[n - 3] = '\0';
+	static const struct {
+		const char *ext;
+		enum feral_format fmt;
+		bool gz_ok;
+	} exts[] = {
+		{".svm", FERAL_FORMAT_LIBSVM, true},   {".libsvm", FERAL_FORMAT_LIBSVM, true},
+		{".svmlight", FERAL_FORMAT_LIBSVM, true}, {".txt", FERAL_FORMAT_LIBSVM, true},
+		{".t", FERAL_FORMAT_LIBSVM, true},     {".mtx", FERAL_FORMAT_MTX, true},
+		{".npy", FERAL_FORMAT_NPY, false},     {".idx", FERAL_FORMAT_IDX, true},
+		{".idx1", FERAL_FORMAT_IDX, true},     {".idx3", FERAL_FORMAT_IDX, true},
+		{".feral", FERAL_FORMAT_FERAL, false},
+	};
+	for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
+		if (feral_has_suffix(name, exts[i].ext) && strlen(name) > strlen(exts[i].ext))
+			return gz && !exts[i].gz_ok ? FERAL_FORMAT_AUTO : exts[i].fmt;
+	if (strcasestr(name, "idx1-ubyte") || strcasestr(name, "idx3-ubyte"))
+		return FERAL_FORMAT_IDX;
+	return FERAL_FORMAT_AUTO;
+}
+
+void feral_load_options_init(struct feral_load_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->format = FERAL_FORMAT_AUTO;
+	o->dense = -1;
+	o->min_d = 0;
+	o->row_begin = 0;
+	o->row_end = 0;
+}
+
+/* ---- dataset load/save ------------------------------------------------------------------ */
+
+enum feral_status feral_dataset_load(const char *path, const struct feral_load_options *opt,
+                                     struct feral_dataset **out, struct feral_error *err)
+{
+	struct feral_load_options defaults;
+	*out = NULL;
+	if (!path)
+		return feral_fail(err, FERAL_STATUS_USAGE, NULL, 0, "no input file given");
+	if (!opt) {
+		feral_load_options_init(&defaults);
+		opt = &defaults;
+	}
+	if (opt->dense < -1 || opt->dense > 1)
+		return feral_fail(err, FERAL_STATUS_USAGE, path, 0, "dense must be -1, 0 or 1, not %d",
+		                  opt->dense);
+	if (opt->row_end && opt->row_end <= opt->row_begin)
+		return feral_fail(err, FERAL_STATUS_USAGE, path, 0, "empty row range [%llu, %llu)",
+		                  (unsigned long long)opt->row_begin, (unsigned long long)opt->row_end);
+	enum feral_format fmt = opt->format;
+	if (fmt == FERAL_FORMAT_AUTO)
+		fmt = feral_format_from_path(path);
+	enum feral_status st;
+	switch (fmt) {
+	case FERAL_FORMAT_LIBSVM: st = feral_io_libsvm_load(path, opt, out, err); break;
+	case FERAL_FORMAT_MTX: st = feral_io_mtx_load(path, opt, out, err); break;
+	case FERAL_FORMAT_NPY: st = feral_io_npy_load(path, out, err); break;
+	case FERAL_FORMAT_IDX: st = feral_io_idx_load(path, out, err); break;
+	case FERAL_FORMAT_FERAL: st = feral_io_cache_load(path, out, err); break;
+	case FERAL_FORMAT_AUTO:
+		return feral_fail(err, FERAL_STATUS_USAGE, path, 0,
+		                  "cannot tell the format of %s from its extension", path);
+	default:
+		return feral_fail(err, FERAL_STATUS_USAGE, path, 0, "bad format %d", (int)fmt);
+	}
+	if (st)
+		return st;
+	/* The text loaders finish their own datasets; the binary ones are
+	 * finished here so every load leaves norms set and a checked dataset. */
+	if (fmt != FERAL_FORMAT_LIBSVM && fmt != FERAL_FORMAT_MTX &&
+	    (st = finish_load(path, *out, err)))
+		feral_dataset_destroy(out);
+	return st;
+}
+
+enum feral_status feral_dataset_save(const struct feral_dataset *ds, const char *path,
+                                     struct feral_error *err)
+{
+	if (!ds || !path)
+		return feral_fail(err, FERAL_STATUS_USAGE, path, 0, "no dataset or path to save");
+	switch (feral_format_from_path(path)) {
+	case FERAL_FORMAT_LIBSVM: return feral_io_libsvm_save(ds, path, err);
+	case FERAL_FORMAT_MTX: return feral_io_mtx_save(ds, path, err);
+	case FERAL_FORMAT_NPY: return feral_io_npy_save(ds, path, err);
+	case FERAL_FORMAT_FERAL: return feral_io_cache_save(ds, path, err);
+	case FERAL_FORMAT_IDX:
+		return feral_fail(err, FERAL_STATUS_UNSUPPORTED, path, 0,
+		                  "writing IDX is not supported: use .npy, .mtx, .svm or .feral");
+	default:
+		return feral_fail(err, FERAL_STATUS_USAGE, path, 0,
+		                  "cannot tell the format of %s from its extension", path);
+	}
+}
+
+/* ---- vectors ---------------------------------------------------------------------------------- */
+
+/* Text vectors: one number per line; blank lines and '#' comments skipped. */
+static enum feral_status text_vector_load(const char *path, double **out, uint64_t *len,
+                                          struct feral_error *err)
+{
+	struct feral_text t;
+	enum feral_status st = feral_text_open(&t, path, err);
+	if (st)
+		return st;
+	double *v = NULL;
+	uint64_t n = 0, cap = 0;
+	int done = 0;
+	while (!(st = feral_text_next(&t, &done, err)) && !done) {
+		const char *p = t.buf, *end = t.buf + t.hi;
+		long line = t.line;
+		while (p < end) {
+			const char *eol = memchr(p, '\n', (size_t)(end - p));
+			line++;
+			if ((size_t)(eol - p) > FERAL_TEXT_LINE_MAX) {
+				st = feral_fail(err, FERAL_STATUS_PARSE, path, line, "line longer than 16 MiB");
+				goto out;
+			}
+			while (feral_is_blank(*p))
+				p++;
+			if (*p != '\n' && *p != '#') {
+				double x = 0;
+				const char *q = feral_parse_f64(p, &x);
+				const char *r = q;
+				if (q)
+					while (feral_is_blank(*r))
+						r++;
+				if (!q || (*r != '\n' && *r != '#')) {
+					st = feral_fail(err, FERAL_STATUS_PARSE, path, line,
+					                "bad token '%.*s': expected one number per line",
+					                feral_token_len(p), p);
+					goto out;
+				}
+				if (!isfinite(x)) {
+					st = feral_fail(err, FERAL_STATUS_RANGE, path, line,
+					                "value '%.*s' is not finite", feral_token_len(p), p);
+					goto out;
+				}
+				if (n == cap) {
+					cap = cap ? cap * 2 : 1024;
+					double *nv = realloc(v, cap * sizeof *v);
+					if (!nv) {
+						st = feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "out of memory");
+						goto out;
+					}
+					v = nv;
+				}
+				v[n++] = x;
+				p = r;
+			}
+			p = eol + 1;
+		}
+		t.line = line;
+	}
+	if (!st && n == 0)
+		st = feral_fail(err, FERAL_STATUS_PARSE, path, 0, "no values");
+out:
+	feral_text_close(&t);
+	if (st) {
+		free(v);
+		return st;
+	}
+	*out = v;
+	*len = n;
+	return FERAL_OK;
+}
+
+enum feral_status feral_vector_load(const char *path, double **out, uint64_t *len,
+                                    struct feral_error *err)
+{
+	*out = NULL;
+	*len = 0;
+	if (!path)
+		return feral_fail(err, FERAL_STATUS_USAGE, NULL, 0, "no vector file given");
+	switch (feral_format_from_path(path)) {
+	case FERAL_FORMAT_NPY: return feral_io_npy_vector_load(path, out, len, err);
+	case FERAL_FORMAT_MTX: return feral_io_mtx_vector_load(path, out, len, err);
+	case FERAL_FORMAT_IDX: return feral_io_idx_vector_load(path, out, len, err);
+	default: return text_vector_load(path, out, len, err);
+	}
+}
+
+enum feral_status feral_vector_save(const char *path, const double *v, uint64_t len,
+                                    struct feral_error *err)
+{
+	if (!path || (!v && len))
+		return feral_fail(err, FERAL_STATUS_USAGE, path, 0, "no vector or path to save");
+	switch (feral_format_from_path(path)) {
+	case FERAL_FORMAT_NPY: return feral_io_npy_vector_save(path, v, len, err);
+	case FERAL_FORMAT_MTX: return feral_io_mtx_vector_save(path, v, len, err);
+	default: break;
+	}
+	struct feral_tout o;
+	enum feral_status st = feral_tout_open(&o, path, err);
+	if (st)
+		return st;
+	for (uint64_t i = 0; i < len; i++)
+		feral_tout_printf(&o, "%.17g\n", v[i]);
+	return feral_tout_commit(&o, err);
+}
+
+enum feral_status feral_dataset_load_targets(struct feral_dataset *ds, const char *path,
+                                             struct feral_error *err)
+{
+	double *v;
+	uint64_t n;
+	if (!ds)
+		return feral_fail(err, FERAL_STATUS_USAGE, path, 0, "no dataset for the targets");
+	enum feral_status st = feral_vector_load(path, &v, &n, err);
+	if (st)
+		return st;
+	if (n != ds->n) {
+		free(v);
+		return feral_fail(err, FERAL_STATUS_RANGE, path, 0,
+		                  "%llu targets but the dataset has %llu rows", (unsigned long long)n,
+		                  (unsigned long long)ds->n);
+	}
+	/* y may point into a read-only cache mapping: replace, never write. */
+	if (ds->owner->heap_mask & FERAL_OWN_Y)
+		free(ds->y);
+	ds->y = v;
+	ds->owner->heap_mask |= FERAL_OWN_Y;
+	return FERAL_OK;
+}

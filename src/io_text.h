@@ -1,0 +1,216 @@
+/* Private to the text loaders (io.c, io_libsvm.c, io_mtx.c): a gz-aware
+ * block reader that hands out runs of complete lines, fast number parsers,
+ * and a buffered (optionally gzip) text writer on top of feral_wfile. */
+#ifndef FERAL_IO_TEXT_H
+#define FERAL_IO_TEXT_H
+#include "io_impl.h"
+
+#include <math.h>
+
+/* No line may be longer than this: the reader keeps a whole line in its
+ * buffer, so the limit bounds memory on garbage (binary) input. */
+#define FERAL_TEXT_LINE_MAX ((size_t)16 << 20)
+/* The reader's buffer grows to this; it must exceed FERAL_TEXT_LINE_MAX so a
+ * leftover partial line always leaves room for the next read. */
+#define FERAL_TEXT_BUF_MAX ((size_t)64 << 20)
+
+/* Reading: plain files by read(), gzip (by magic, not by name) by gzread.
+ * After feral_text_next(), buf[0, hi) holds complete lines only, and the last
+ * byte of that run is always '\n' (a missing final newline is supplied), so
+ * parsers can stop at '\n' without separate bounds checks. */
+struct feral_text {
+	const char *path;
+	int fd;
+	void *gz;       /* gzFile when the input is gzip */
+	char *buf;
+	size_t cap;     /* usable bytes; buf has cap + 1 for the supplied '\n' */
+	size_t len;     /* bytes held */
+	size_t hi;      /* end of the run of complete lines handed out */
+	int eof;
+	long line;      /* lines handed out before this run */
+};
+enum feral_status feral_text_open(struct feral_text *t, const char *path, struct feral_error *err);
+/* Next run of complete lines in buf[0, t->hi).  *done = 1 (and hi = 0) at the
+ * end of input.  The caller adds the run's line count to t->line.  Errors:
+ * IO, CORRUPT (bad or truncated gzip), PARSE (line longer than 16 MiB). */
+enum feral_status feral_text_next(struct feral_text *t, int *done, struct feral_error *err);
+void feral_text_close(struct feral_text *t);
+
+/* Writing: `path` ending in .gz is compressed.  Atomic via feral_wfile. */
+struct feral_tout {
+	struct feral_wfile w;
+	void *gz;
+	char *buf;
+	size_t len, cap;
+	int failed;
+};
+enum feral_status feral_tout_open(struct feral_tout *o, const char *path, struct feral_error *err);
+void feral_tout_printf(struct feral_tout *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void feral_tout_write(struct feral_tout *o, const char *s, size_t n);
+enum feral_status feral_tout_commit(struct feral_tout *o, struct feral_error *err);
+void feral_tout_abort(struct feral_tout *o);
+
+/* Slow, exact paths (strtod/strtof on a NUL-terminated copy of the token).
+ * Return the end of the number or NULL. */
+const char *feral_parse_f64_slow(const char *s, double *out);
+const char *feral_parse_f32_slow(const char *s, float *out);
+
+static inline bool feral_is_digit(char c) { return (unsigned char)(c - '0') < 10; }
+static inline bool feral_is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+/* A number or an index ends at blank space, end of line or a comment. */
+static inline bool feral_is_delim(char c) { return feral_is_blank(c) || c == '\n' || c == '#'; }
+
+/* Decimal scan shared by the f64 and f32 parsers: up to 19 significant
+ * digits in m and a power of ten e10.  Returns the end of the number, or
+ * NULL when the fast path cannot be exact (too many digits, a huge exponent,
+ * hex, inf/nan, or a malformed token: the slow path sorts those out). */
+static inline const char *feral_scan_decimal(const char *p, bool *neg, uint64_t *m, int *e10)
+{
+	uint64_t mant = 0;
+	int nd = 0, e = 0;
+	bool any = false;
+	*neg = false;
+	if (*p == '-' || *p == '+')
+		*neg = *p++ == '-';
+	for (; feral_is_digit(*p); p++) {
+		any = true;
+		if (mant == 0 && *p == '0')
+			continue;
+		if (nd == 19)
+			return NULL;
+		mant = mant * 10 + (uint64_t)(*p - '0');
+		nd++;
+	}
+	if (*p == '.') {
+		for (p++; feral_is_digit(*p); p++) {
+			any = true;
+			if (mant == 0 && *p == '0') {
+				e--;
+				continue;
+			}
+			if (nd == 19)
+				return NULL;
+			mant = mant * 10 + (uint64_t)(*p - '0');
+			nd++;
+			e--;
+		}
+	}
+	if (!any)
+		return NULL;
+	if (*p == 'e' || *p == 'E') {
+		const char *q = p + 1;
+		bool eneg = false;
+		int x = 0;
+		if (*q == '-' || *q == '+')
+			eneg = *q++ == '-';
+		if (!feral_is_digit(*q))
+			return NULL;
+		for (; feral_is_digit(*q); q++)
+			if (x < 100000)
+				x = x * 10 + (*q - '0');
+		e += eneg ? -x : x;
+		p = q;
+	}
+	*m = mant;
+	*e10 = e;
+	return p;
+}
+
+/* Clinger's fast path: m < 2^53 and 10^|e| <= 10^22 are exact doubles, so
+ * one IEEE multiply or divide gives the correctly rounded result. */
+static inline bool feral_clinger(uint64_t m, int e10, double *out)
+{
+	static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+	                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	if (m > (1ull << 53) || e10 < -22 || e10 > 22)
+		return false;
+	double v = (double)m;
+	*out = e10 < 0 ? v / p10[-e10] : v * p10[e10];
+	return true;
+}
+
+/* Parse a double at p (token ends at a delimiter).  Returns the end of the
+ * number or NULL when there is none; the caller checks the delimiter. */
+static inline const char *feral_parse_f64(const char *p, double *out)
+{
+	bool neg;
+	uint64_t m;
+	int e10;
+	const char *q = feral_scan_decimal(p, &neg, &m, &e10);
+	if (FERAL_LIKELY(q != NULL && feral_is_delim(*q))) {
+		double v;
+		if (m == 0) {
+			*out = neg ? -0.0 : 0.0;
+			return q;
+		}
+		if (feral_clinger(m, e10, &v)) {
+			*out = neg ? -v : v;
+			return q;
+		}
+	}
+	return feral_parse_f64_slow(p, out);
+}
+
+/* Parse a float, correctly rounded.  The double fast path rounds once; the
+ * second rounding to float can only go wrong when the double lands exactly
+ * on a float midpoint (a midpoint strictly between x and its nearest double
+ * would be nearer x), so that case, and anything outside the float normal
+ * range, goes to strtof. */
+static inline const char *feral_parse_f32(const char *p, float *out)
+{
+	bool neg;
+	uint64_t m;
+	int e10;
+	const char *q = feral_scan_decimal(p, &neg, &m, &e10);
+	if (FERAL_LIKELY(q != NULL && feral_is_delim(*q))) {
+		double v;
+		if (m == 0) {
+			*out = neg ? -0.0f : 0.0f;
+			return q;
+		}
+		if (feral_clinger(m, e10, &v) && v >= 0x1p-126 && v <= 0x1.fffffep127) {
+			uint64_t bits;
+			memcpy(&bits, &v, sizeof bits);
+			if ((bits & 0x1fffffffu) != 0x10000000u) {
+				*out = (float)(neg ? -v : v);
+				return q;
+			}
+		}
+	}
+	return feral_parse_f32_slow(p, out);
+}
+
+/* Unsigned decimal integer: returns the end, or NULL with no digits.
+ * Saturates at UINT64_MAX so huge values still compare as too large. */
+static inline const char *feral_parse_u64(const char *p, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *s = p;
+	for (; feral_is_digit(*p); p++) {
+		uint64_t d = (uint64_t)(*p - '0');
+		v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+	}
+	*out = v;
+	return p == s ? NULL : p;
+}
+
+/* Length of the token at p (up to a delimiter), for error messages. */
+static inline int feral_token_len(const char *p)
+{
+	int n = 0;
+	while (!feral_is_delim(p[n]) && n < 60)
+		n++;
+	return n;
+}
+
+/* Shared by the text loaders: build a dataset from CSR arrays of n rows
+ * (0-based sorted unique column indices, f32 values, all from malloc).
+ * dense: 1 dense, 0 CSR, -1 dense when more than half full and it fits in
+ * memory.  The CSR arrays (and y, when non-NULL) are taken over and their
+ * pointers set to NULL; the caller frees whatever is left.  y NULL: zero
+ * targets.  The result has norms and passes feral_dataset_check. */
+enum feral_status feral_io_build(const char *path, uint64_t n, uint64_t d, uint64_t **indptr,
+                                 uint32_t **indices, float **values, double **y, int dense,
+                                 struct feral_dataset **out, struct feral_error *err);
+#endif

@@ -1,0 +1,424 @@
+/* The solver: accuracy against LAPACK, Kaczmarz vs weighted SGD on
+ * inconsistent systems, reproducibility, asynchronous bands, faults. */
+#include <criterion/criterion.h>
+#include <lapacke.h>
+#include <math.h>
+
+#include "internal.h"
+
+TestSuite(engine, .timeout = 120);
+
+/* Named tolerance bands */
+#define REL_ERR_SOLVE 1e-12 /* ||x-x*||^2/||x*||^2 for "1e-6 relative error" */
+#define REL_ERR_ASYNC 1e-4  /* band of the asynchronous tests */
+#define ASYNC_EPOCHS 40.0   /* budget of the asynchronous tests */
+#define RIDGE_BAND 5e-3     /* decaying-step ridge vs the exact solution */
+
+/* feral_solve that must succeed; the message names the failure */
+#define SOLVE_OK(ds, c, xs, x, r, tr)                                                     \
+	do {                                                                              \
+		struct feral_error e_ = {0};                                              \
+		enum feral_status st_ = feral_solve(ds, c, xs, x, r, tr, &e_);           \
+		cr_assert_eq(st_, FERAL_OK, "feral_solve: %s (%s)", feral_strerror(st_), e_.msg); \
+	} while (0)
+
+static struct feral_dataset *gen(enum feral_gen_kind kind, uint64_t n, uint64_t d, double noise,
+                                 uint64_t seed, double **xs)
+{
+	struct feral_gen_options o;
+	feral_gen_options_init(&o, kind);
+	o.n = n;
+	o.d = d;
+	if (noise >= 0)
+		o.noise = noise;
+	o.seed = seed;
+	struct feral_dataset *ds = NULL;
+	struct feral_error e = {0};
+	cr_assert_eq(feral_gen(&o, &ds, xs, &e), FERAL_OK, "gen: %s", e.msg);
+	return ds;
+}
+
+/* Least-squares solution of min ||diag(w) (A x - b)|| by LAPACK dgels. */
+static void lapack_ls(const struct feral_dataset *ds, const double *rw, double *x)
+{
+	uint64_t n = ds->n, d = ds->d;
+	double *A = calloc(n * d, sizeof *A), *b = malloc(n * sizeof *b);
+	for (uint64_t i = 0; i < n; i++) {
+		double w = rw ? rw[i] : 1.0;
+		if (ds->layout == FERAL_LAYOUT_CSR) {
+			for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
+				A[i * d + ds->indices[k]] = w * feral_dataset_value(ds, i, k);
+		} else {
+			for (uint64_t j = 0; j < d; j++)
+				A[i * d + j] = w * feral_dataset_value(ds, i, i * d + j);
+		}
+		b[i] = w * ds->y[i];
+	}
+	lapack_int info = LAPACKE_dgels(LAPACK_ROW_MAJOR, 'N', (lapack_int)n, (lapack_int)d, 1, A,
+	                                (lapack_int)d, b, 1);
+	cr_assert_eq(info, 0, "dgels info %d", (int)info);
+	memcpy(x, b, d * sizeof *x);
+	free(A);
+	free(b);
+}
+
+static double rel_err2(const double *x, const double *y, uint64_t d)
+{
+	double e = 0, s = 0;
+	for (uint64_t j = 0; j < d; j++) {
+		e += (x[j] - y[j]) * (x[j] - y[j]);
+		s += y[j] * y[j];
+	}
+	return e / s;
+}
+
+Test(engine, test_solve_reaches_1e6_under_each_sampling_mode)
+{
+	double *xs = NULL;
+	struct feral_dataset *ds = gen(FERAL_GEN_GAUSSIAN, 20000, 200, 0.0, 3, &xs);
+	double *ref = malloc(ds->d * sizeof *ref), *x = calloc(ds->d, sizeof *x);
+	lapack_ls(ds, NULL, ref);
+	cr_assert_lt(rel_err2(ref, xs, ds->d), 1e-12, "LAPACK disagrees with the planted x*");
+	const double lambdas[] = {0.0, 0.5, 1.0};
+	for (int k = 0; k < 3; k++) {
+		struct feral_config c;
+		feral_config_init(&c);
+		c.lambda = lambdas[k];
+		c.tol = 1e-13;
+		c.epochs = 30;
+		memset(x, 0, ds->d * sizeof *x);
+		struct feral_result r;
+		struct feral_error e = {0};
+		cr_assert_eq(feral_solve(ds, &c, ref, x, &r, NULL, &e), FERAL_OK, "%s", e.msg);
+		double err = rel_err2(x, ref, ds->d);
+		cr_assert_lt(err, REL_ERR_SOLVE,
+		             "lambda %g: ||x-x_LS||^2/||x_LS||^2 = %g after %llu updates", lambdas[k],
+		             err, (unsigned long long)r.updates);
+	}
+	free(ref);
+	free(x);
+	free(xs);
+	feral_dataset_destroy(&ds);
+}
+
+Test(engine, test_kaczmarz_uniform_solves_the_row_weighted_problem)
+{
+	/* Inconsistent system with very unequal row norms: the classic normalised
+	 * projection with uniform rows converges to argmin sum (a_i x-b_i)^2/||a_i||^2,
+	 * weighted SGD (any lambda, decaying step) to x_LS (MATH.md section 3). */
+	enum { N = 400, D = 5 };
+	struct feral_dataset *ds = NULL;
+	cr_assert_eq(feral_dataset_create(N, D, 0, FERAL_LAYOUT_DENSE, FERAL_PRECISION_F32, &ds, NULL),
+	             FERAL_OK);
+	struct feral_rng g;
+	feral_rng_seed(&g, 21, 0);
+	float *v = ds->values;
+	for (int i = 0; i < N; i++) {
+		double sc = (i % 4 == 0) ? 10.0 : 0.3;
+		for (int j = 0; j < D; j++)
+			v[i * D + j] = (float)(sc * feral_rng_normal(&g));
+		/* large rows agree with x1 = e_0, small rows with x2 = e_1: x_LS sits
+		 * near x1, the row-weighted solution x_W between the two */
+		ds->y[i] = (i % 4 == 0 ? v[i * D] : v[i * D + 1]) + 0.01 * feral_rng_normal(&g);
+	}
+	feral_dataset_update_norms(ds);
+	double xls[D], xw[D], rw[N], x[D];
+	for (int i = 0; i < N; i++)
+		rw[i] = 1.0 / sqrt(ds->row_sq_norm[i]);
+	lapack_ls(ds, NULL, xls);
+	lapack_ls(ds, rw, xw);
+	double gap = rel_err2(xw, xls, D);
+	cr_assert_gt(gap, 0.1, "test problem too easy: x_W and x_LS differ by only %g", gap);
+
+	struct feral_config c;
+	feral_config_init(&c);
+	c.method = FERAL_METHOD_KACZMARZ;
+	c.lambda = 1.0;
+	c.relax = 0.01;
+	c.epochs = 1000;
+	c.tol = 0;
+	memset(x, 0, sizeof x);
+	SOLVE_OK(ds, &c, NULL, x, NULL, NULL);
+	double to_w = rel_err2(x, xw, D), to_ls = rel_err2(x, xls, D);
+	cr_assert_lt(to_w, gap / 20, "kaczmarz/uniform: distance to x_W %g, x_W-x_LS gap %g", to_w, gap);
+	cr_assert_gt(to_ls, gap / 4, "kaczmarz/uniform ended near x_LS (%g)", to_ls);
+
+	feral_config_init(&c);
+	c.lambda = 1.0;
+	c.step_auto = 0;
+	c.step = 0.05;
+	c.step_decay = 0.5;
+	c.epochs = 400;
+	c.tol = 0;
+	memset(x, 0, sizeof x);
+	SOLVE_OK(ds, &c, NULL, x, NULL, NULL);
+	to_ls = rel_err2(x, xls, D);
+	cr_assert_lt(to_ls, gap / 20, "weighted SGD/uniform: distance to x_LS %g, gap %g", to_ls, gap);
+	feral_dataset_destroy(&ds);
+}
+
+Test(engine, test_weighted_sgd_with_unit_step_is_kaczmarz)
+{
+	/* lambda = 0, relative step 1, least squares: the same iterates as the
+	 * Kaczmarz projection with weighted rows and relax 1 (same seed) */
+	double *xs = NULL;
+	struct feral_dataset *ds = gen(FERAL_GEN_GAUSSIAN, 500, 20, 0.5, 8, &xs);
+	double x1[20] = {0}, x2[20] = {0};
+	struct feral_config c;
+	feral_config_init(&c);
+	c.lambda = 0;
+	c.step_auto = 0;
+	c.step = 1.0;
+	c.max_updates = 3000;
+	c.epochs = 0;
+	c.tol = 0;
+	SOLVE_OK(ds, &c, NULL, x1, NULL, NULL);
+	c.method = FERAL_METHOD_KACZMARZ;
+	c.relax = 1.0;
+	SOLVE_OK(ds, &c, NULL, x2, NULL, NULL);
+	for (int j = 0; j < 20; j++)
+		cr_assert_float_eq(x1[j], x2[j], 1e-9 * (1 + fabs(x2[j])), "x[%d]: sgd %g, kaczmarz %g",
+		                   j, x1[j], x2[j]);
+	free(xs);
+	feral_dataset_destroy(&ds);
+}
+
+Test(engine, test_one_thread_fixed_seed_is_bit_reproducible)
+{
+	double *xs = NULL;
+	struct feral_dataset *ds = gen(FERAL_GEN_GAUSSIAN, 3000, 40, 0.1, 4, &xs);
+	double a[40] = {0}, b[40] = {0}, c2[40] = {0};
+	struct feral_config c;
+	feral_config_init(&c);
+	c.epochs = 3;
+	c.tol = 0;
+	c.trace_every = 500;
+	struct feral_trace ta = {0}, tb = {0};
+	SOLVE_OK(ds, &c, xs, a, NULL, &ta);
+	SOLVE_OK(ds, &c, xs, b, NULL, &tb);
+	cr_assert_eq(memcmp(a, b, sizeof a), 0, "two runs with seed %llu differ",
+	             (unsigned long long)c.seed);
+	cr_assert_eq(ta.len, tb.len);
+	for (size_t k = 0; k < ta.len; k++) {
+		cr_assert_eq(ta.pts[k].updates, tb.pts[k].updates);
+		cr_assert_eq(memcmp(&ta.pts[k].objective, &tb.pts[k].objective, sizeof(double)), 0,
+		             "trace point %zu differs", k);
+	}
+	c.seed = 2;
+	SOLVE_OK(ds, &c, xs, c2, NULL, NULL);
+	cr_assert_neq(memcmp(a, c2, sizeof a), 0, "a different seed gave the same iterate");
+	feral_trace_free(&ta);
+	feral_trace_free(&tb);
+	free(xs);
+	feral_dataset_destroy(&ds);
+}
+
+static void async_band(int threads, enum feral_replicas rep, enum feral_layout layout)
+{
+	double *xs = NULL;
+	struct feral_dataset *ds =
+		layout == FERAL_LAYOUT_CSR ? gen(FERAL_GEN_SPARSE, 20000, 200, 0.0, 5, &xs)
+		                           : gen(FERAL_GEN_GAUSSIAN, 4000, 50, 0.0, 5, &xs);
+	double *x = calloc(ds->d, sizeof *x);
+	struct feral_config c;
+	feral_config_init(&c);
+	c.threads = threads;
+	c.replicas = rep;
+	c.average_every = 500;
+	c.bind = FERAL_BIND_NONE;
+	c.tol = REL_ERR_ASYNC;
+	c.epochs = ASYNC_EPOCHS;
+	c.trace_every = ds->n / 4;
+	struct feral_result r;
+	struct feral_error e = {0};
+	cr_assert_eq(feral_solve(ds, &c, xs, x, &r, NULL, &e), FERAL_OK, "%s", e.msg);
+	cr_assert_lt(r.rel_error, REL_ERR_ASYNC,
+	             "%d threads, replicas %d, %s: relative error %g after %llu updates", threads,
+	             (int)rep, layout == FERAL_LAYOUT_CSR ? "sparse" : "dense", r.rel_error,
+	             (unsigned long long)r.updates);
+	cr_assert_eq(r.threads, threads);
+	free(x);
+	free(xs);
+	feral_dataset_destroy(&ds);
+}
+
+Test(engine, test_async_band_1_thread) { async_band(1, FERAL_REPLICAS_MACHINE, FERAL_LAYOUT_DENSE); }
+Test(engine, test_async_band_2_threads_machine) { async_band(2, FERAL_REPLICAS_MACHINE, FERAL_LAYOUT_DENSE); }
+Test(engine, test_async_band_4_threads_machine) { async_band(4, FERAL_REPLICAS_MACHINE, FERAL_LAYOUT_DENSE); }
+Test(engine, test_async_band_2_threads_node) { async_band(2, FERAL_REPLICAS_NODE, FERAL_LAYOUT_DENSE); }
+Test(engine, test_async_band_4_threads_node) { async_band(4, FERAL_REPLICAS_NODE, FERAL_LAYOUT_DENSE); }
+Test(engine, test_async_band_2_threads_core) { async_band(2, FERAL_REPLICAS_CORE, FERAL_LAYOUT_DENSE); }
+Test(engine, test_async_band_4_threads_core) { async_band(4, FERAL_REPLICAS_CORE, FERAL_LAYOUT_DENSE); }
+Test(engine, test_async_band_4_threads_sparse) { async_band(4, FERAL_REPLICAS_MACHINE, FERAL_LAYOUT_CSR); }
+Test(engine, test_async_band_1_thread_sparse) { async_band(1, FERAL_REPLICAS_MACHINE, FERAL_LAYOUT_CSR); }
+
+Test(engine, test_atomic_update_baseline_converges)
+{
+	double *xs = NULL;
+	struct feral_dataset *ds = gen(FERAL_GEN_GAUSSIAN, 3000, 30, 0.0, 6, &xs);
+	double x[30] = {0};
+	struct feral_config c;
+	feral_config_init(&c);
+	c.threads = 2;
+	c.update = FERAL_UPDATE_ATOMIC;
+	c.bind = FERAL_BIND_NONE;
+	c.tol = REL_ERR_ASYNC;
+	c.epochs = ASYNC_EPOCHS;
+	struct feral_result r;
+	SOLVE_OK(ds, &c, xs, x, &r, NULL);
+	cr_assert_lt(r.rel_error, REL_ERR_ASYNC, "atomic updates: relative error %g", r.rel_error);
+	free(xs);
+	feral_dataset_destroy(&ds);
+}
+
+Test(engine, test_l2_sparse_matches_dense_minimiser)
+{
+	/* ridge: the lazy/degree L2 on CSR data must reach the same minimiser as
+	 * the dense storage of the same matrix */
+	double *xs = NULL;
+	struct feral_dataset *sp = gen(FERAL_GEN_SPARSE, 3000, 60, 0.1, 9, &xs);
+	struct feral_dataset *de = NULL;
+	cr_assert_eq(feral_dataset_create(sp->n, sp->d, 0, FERAL_LAYOUT_DENSE, FERAL_PRECISION_F32,
+	                                  &de, NULL), FERAL_OK);
+	for (uint64_t i = 0; i < sp->n; i++) {
+		for (uint64_t k = sp->indptr[i]; k < sp->indptr[i + 1]; k++)
+			((float *)de->values)[i * sp->d + sp->indices[k]] = ((float *)sp->values)[k];
+		de->y[i] = sp->y[i];
+	}
+	feral_dataset_update_norms(de);
+	/* exact ridge solution: (A^T A / n + eta I) x = A^T b / n */
+	enum { D = 60 };
+	double eta = 0.2, M[D * D] = {0}, rhs[D] = {0};
+	for (uint64_t i = 0; i < de->n; i++) {
+		const float *a = (const float *)de->values + i * D;
+		for (int j = 0; j < D; j++) {
+			rhs[j] += a[j] * de->y[i] / (double)de->n;
+			for (int k = 0; k < D; k++)
+				M[j * D + k] += (double)a[j] * a[k] / (double)de->n;
+		}
+	}
+	for (int j = 0; j < D; j++)
+		M[j * D + j] += eta;
+	/* and at 2 eta, to check that the band can tell eta from 2 eta */
+	double M2[D * D], rhs2[D];
+	memcpy(M2, M, sizeof M2);
+	memcpy(rhs2, rhs, sizeof rhs2);
+	for (int j = 0; j < D; j++)
+		M2[j * D + j] += eta;
+	lapack_int ipiv[D];
+	cr_assert_eq(LAPACKE_dgesv(LAPACK_ROW_MAJOR, D, 1, M, D, ipiv, rhs, 1), 0);
+	cr_assert_eq(LAPACKE_dgesv(LAPACK_ROW_MAJOR, D, 1, M2, D, ipiv, rhs2, 1), 0);
+	struct feral_dataset *sets[2] = {sp, de};
+	for (int s = 0; s < 2; s++) {
+		double x[D] = {0};
+		struct feral_config c;
+		feral_config_init(&c);
+		c.l2 = eta;
+		c.step_auto = 0;
+		c.step = 0.1;
+		c.step_decay = 0.3;
+		c.epochs = 150;
+		c.tol = 0;
+		SOLVE_OK(sets[s], &c, NULL, x, NULL, NULL);
+		double e = rel_err2(x, rhs, D);
+		cr_assert_lt(e, RIDGE_BAND, "%s storage: ridge relative error %g", s ? "dense" : "sparse", e);
+		/* the band is meaningful: unregularised least squares is far outside it */
+		cr_assert_gt(rel_err2(rhs2, rhs, D), 10 * RIDGE_BAND, "eta too small to test");
+	}
+	free(xs);
+	feral_dataset_destroy(&sp);
+	feral_dataset_destroy(&de);
+}
+
+Test(engine, test_divergence_is_reported_and_last_good_iterate_kept)
+{
+	double *xs = NULL;
+	struct feral_dataset *ds = gen(FERAL_GEN_GAUSSIAN, 2000, 20, 0.0, 2, &xs);
+	double x[20] = {0};
+	struct feral_config c;
+	feral_config_init(&c);
+	c.step_auto = 0;
+	c.step = 50; /* far beyond 2/supL */
+	c.epochs = 20;
+	c.trace_every = 100;
+	struct feral_result r;
+	struct feral_error e = {0};
+	cr_assert_eq(feral_solve(ds, &c, xs, x, &r, NULL, &e), FERAL_STATUS_DIVERGED,
+	             "a step of 50/Lbar did not diverge");
+	cr_assert(strstr(e.msg, "diverged") != NULL, "message: %s", e.msg);
+	for (int j = 0; j < 20; j++)
+		cr_assert(isfinite(x[j]), "x[%d] = %g is not the last good iterate", j, x[j]);
+	free(xs);
+	feral_dataset_destroy(&ds);
+}
+
+Test(engine, test_stop_flag_interrupts)
+{
+	double *xs = NULL;
+	struct feral_dataset *ds = gen(FERAL_GEN_GAUSSIAN, 2000, 20, 0.0, 2, &xs);
+	double x[20] = {0};
+	volatile int flag = 1;
+	struct feral_config c;
+	feral_config_init(&c);
+	c.stop_flag = &flag;
+	c.trace_every = 100;
+	c.tol = 0;
+	struct feral_result r;
+	cr_assert_eq(feral_solve(ds, &c, xs, x, &r, NULL, NULL), FERAL_STATUS_INTERRUPTED);
+	cr_assert_lt(r.updates, 1000, "ran %llu updates after the stop flag",
+	             (unsigned long long)r.updates);
+	free(xs);
+	feral_dataset_destroy(&ds);
+}
+
+Test(engine, test_logistic_training_separates_planted_labels)
+{
+	double *w = NULL;
+	struct feral_dataset *ds = gen(FERAL_GEN_LOGISTIC, 4000, 20, -1, 12, &w);
+	double x[20] = {0};
+	const enum feral_loss losses[] = {FERAL_LOSS_LOGISTIC, FERAL_LOSS_HINGE};
+	for (int k = 0; k < 2; k++) {
+		struct feral_config c;
+		feral_config_init(&c);
+		c.loss = losses[k];
+		c.epochs = 10;
+		c.tol = 0;
+		memset(x, 0, sizeof x);
+		SOLVE_OK(ds, &c, NULL, x, NULL, NULL);
+		double acc = feral_accuracy(ds, x);
+		cr_assert_gt(acc, 0.9, "loss %d: train accuracy %g", (int)losses[k], acc);
+	}
+	free(w);
+	feral_dataset_destroy(&ds);
+}
+
+Test(engine, test_invalid_configs_are_rejected_before_work)
+{
+	struct {
+		const char *what;
+		void (*set)(struct feral_config *);
+	} bad[] = {
+#define BAD(name, stmt) {name, ({ void f(struct feral_config *c) { stmt; } f; })}
+		BAD("negative threads", c->threads = -1),
+		BAD("lambda > 1", c->lambda = 1.5),
+		BAD("lambda < 0", c->lambda = -0.1),
+		BAD("step <= 0", (c->step_auto = 0, c->step = 0)),
+		BAD("NaN step", (c->step_auto = 0, c->step = NAN)),
+		BAD("no budget", (c->epochs = 0, c->seconds = 0, c->max_updates = 0)),
+		BAD("kaczmarz with logistic", (c->method = FERAL_METHOD_KACZMARZ, c->loss = FERAL_LOSS_LOGISTIC)),
+		BAD("relax 2", (c->method = FERAL_METHOD_KACZMARZ, c->relax = 2)),
+		BAD("unknown precision", c->model_precision = (enum feral_precision)9),
+		BAD("atomic int8 model", (c->update = FERAL_UPDATE_ATOMIC, c->model_precision = FERAL_PRECISION_I8)),
+		BAD("negative l2", c->l2 = -1),
+#undef BAD
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+		struct feral_config c;
+		feral_config_init(&c);
+		cr_assert_eq(feral_config_validate(&c, NULL), FERAL_OK, "defaults must be valid");
+		bad[k].set(&c);
+		struct feral_error e = {0};
+		cr_assert_eq(feral_config_validate(&c, &e), FERAL_STATUS_USAGE, "%s accepted", bad[k].what);
+		cr_assert_gt(strlen(e.msg), 5, "%s: no message", bad[k].what);
+	}
+}

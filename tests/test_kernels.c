@@ -1,0 +1,435 @@
+/* Kernels: every slot of every table this CPU supports against the _ref twin
+ * (lengths that hit every tail, dense and sparse), dispatch and FERAL_KERNEL,
+ * no overflow of integer dots at extreme operands, exact saturation counts,
+ * and unbiased stochastic rounding through each ISA's axpy. */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "internal.h"
+#include "kernels.h"
+
+TestSuite(kernels, .timeout = 60);
+
+/* Named tolerances, relative to sum_k |a_k| |x_k| (plus a tiny absolute). */
+#define TOL_DOT_G32 1e-5  /* f32 accumulators (any dot with a float side, no f64) */
+#define TOL_DOT_G64 1e-12 /* double accumulators (f64 model) */
+/* integer x integer dots, float axpy, NEAREST and SHARED integer axpy: exact.
+ * INDEPENDENT integer axpy: each element within 1 unit of ref. */
+#define TOL_AXPY_INDEPENDENT 1
+
+static const size_t LENS[] = {0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129, 1023, 4099};
+#define NLENS (sizeof LENS / sizeof LENS[0])
+static const char *const ISAS[] = {"ref", "avx2", "avx512"};
+static const enum feral_precision DPS[] = {FERAL_PRECISION_F32, FERAL_PRECISION_I16,
+                                           FERAL_PRECISION_I8};
+static const enum feral_precision MPS[] = {FERAL_PRECISION_F64, FERAL_PRECISION_F32,
+                                           FERAL_PRECISION_I16, FERAL_PRECISION_I8};
+static const char *PN[] = {"f32", "f64", "i16", "i8"};
+static const char *LN[] = {"dense", "csr"};
+static const char *MN[] = {"independent", "shared", "nearest"};
+
+static const struct feral_kernels *need(const char *isa)
+{
+	const struct feral_kernels *t = feral_kernels_named(isa);
+	if (!t)
+		cr_skip_test("this CPU (or OS) does not support %s", isa);
+	return t;
+}
+
+static bool is_int(enum feral_precision p) { return p == FERAL_PRECISION_I16 || p == FERAL_PRECISION_I8; }
+static int qmax(enum feral_precision p) { return p == FERAL_PRECISION_I16 ? 32767 : 127; }
+
+static double get(const void *v, enum feral_precision p, size_t k)
+{
+	switch (p) {
+	case FERAL_PRECISION_F32: return ((const float *)v)[k];
+	case FERAL_PRECISION_F64: return ((const double *)v)[k];
+	case FERAL_PRECISION_I16: return ((const int16_t *)v)[k];
+	default: return ((const int8_t *)v)[k];
+	}
+}
+static void set(void *v, enum feral_precision p, size_t k, double x)
+{
+	switch (p) {
+	case FERAL_PRECISION_F32: ((float *)v)[k] = (float)x; break;
+	case FERAL_PRECISION_F64: ((double *)v)[k] = x; break;
+	case FERAL_PRECISION_I16: ((int16_t *)v)[k] = (int16_t)x; break;
+	default: ((int8_t *)v)[k] = (int8_t)x; break;
+	}
+}
+/* Random values over the full symmetric range (float: [-2, 2)). */
+static void fill(void *v, enum feral_precision p, size_t n, struct feral_rng *r)
+{
+	for (size_t k = 0; k < n; k++) {
+		double u = feral_rng_uniform(r);
+		if (is_int(p)) {
+			int m = qmax(p);
+			set(v, p, k, (double)((int64_t)(u * (2 * m + 1)) - m));
+		} else {
+			set(v, p, k, 4 * u - 2);
+		}
+	}
+}
+/* Exactly sized heap buffers, so a read past the end shows under ASan. */
+static void *buf(enum feral_precision p, size_t n)
+{
+	void *b = malloc(n ? n * feral_precision_size(p) : 1);
+	cr_assert_not_null(b);
+	return b;
+}
+/* len sorted distinct indices into [0, D): random (selection sampling), or
+ * the last len columns (the sparse gathers' end-of-model case). */
+static uint32_t *make_idx(size_t len, size_t D, int last, struct feral_rng *r)
+{
+	uint32_t *idx = malloc((len ? len : 1) * sizeof *idx);
+	size_t need_ = len, j = 0;
+	if (last) {
+		for (size_t k = 0; k < len; k++)
+			idx[k] = (uint32_t)(D - len + k);
+		return idx;
+	}
+	for (size_t c = 0; c < D && need_; c++)
+		if (feral_rng_uniform(r) * (double)(D - c) < (double)need_) {
+			idx[j++] = (uint32_t)c;
+			need_--;
+		}
+	cr_assert_eq(j, len);
+	return idx;
+}
+
+/* ---- every table slot vs ref -------------------------------------------------- */
+static void check_dots(const char *isa)
+{
+	const struct feral_kernels *t = need(isa), *ref = feral_kernels_named("ref");
+	struct feral_rng r;
+	feral_rng_seed(&r, 42, 0);
+	for (int l = 0; l < FERAL_LAYOUT_COUNT; l++)
+		for (size_t di = 0; di < 3; di++)
+			for (size_t mi = 0; mi < 4; mi++)
+				for (size_t li = 0; li < NLENS; li++)
+					for (int last = 0; last < (l ? 2 : 1); last++) {
+						enum feral_precision dp = DPS[di], mp = MPS[mi];
+						size_t len = LENS[li], D = l ? 3 * len + 5 : len;
+						void *a = buf(dp, len), *x = buf(mp, D);
+						fill(a, dp, len, &r);
+						fill(x, mp, D, &r);
+						uint32_t *idx = l ? make_idx(len, D, last, &r) : NULL;
+						double want = ref->dot[l][dp][mp](a, idx, x, len);
+						double got = t->dot[l][dp][mp](a, idx, x, len);
+						double mag = 0;
+						for (size_t k = 0; k < len; k++)
+							mag += fabs(get(a, dp, k)) *
+							       fabs(get(x, mp, idx ? idx[k] : k));
+						double tol = is_int(dp) && is_int(mp) ? 0
+						             : mp == FERAL_PRECISION_F64
+						                     ? TOL_DOT_G64 * mag + 1e-300
+						                     : TOL_DOT_G32 * mag + 1e-30;
+						cr_assert(fabs(got - want) <= tol,
+						          "%s dot %s data %s model %s len %zu%s: got %.17g, "
+						          "ref %.17g (tol %.3g)",
+						          isa, LN[l], PN[dp], PN[mp], len,
+						          last ? " (last columns)" : "", got, want, tol);
+						/* The dense slot must also accept a sparse row. */
+						if (l) {
+							got = t->dot[0][dp][mp](a, idx, x, len);
+							cr_assert(fabs(got - want) <= tol,
+							          "%s dense-slot dot given idx, %s x %s len %zu: "
+							          "got %.17g, ref %.17g",
+							          isa, PN[dp], PN[mp], len, got, want);
+						}
+						free(a);
+						free(x);
+						free(idx);
+					}
+}
+
+static void check_axpys(const char *isa)
+{
+	const struct feral_kernels *t = need(isa), *ref = feral_kernels_named("ref");
+	struct feral_rng r;
+	feral_rng_seed(&r, 7, 0);
+	for (int l = 0; l < FERAL_LAYOUT_COUNT; l++)
+		for (size_t di = 0; di < 3; di++)
+			for (size_t mi = 0; mi < 4; mi++)
+				for (int mode = 0; mode < FERAL_ROUNDING_COUNT; mode++)
+					for (size_t li = 0; li < NLENS; li++) {
+						enum feral_precision dp = DPS[di], mp = MPS[mi];
+						size_t len = LENS[li], D = l ? 3 * len + 5 : len;
+						size_t msz = feral_precision_size(mp);
+						void *a = buf(dp, len), *x0 = buf(mp, D);
+						void *xr = buf(mp, D), *xs = buf(mp, D);
+						fill(a, dp, len, &r);
+						fill(x0, mp, D, &r);
+						uint32_t *idx = l ? make_idx(len, D, 0, &r) : NULL;
+						/* alpha: increments of a few units for integer models,
+						 * so values both round and saturate. */
+						double alpha = 0.731;
+						if (is_int(mp))
+							alpha = (dp == FERAL_PRECISION_F32 ? 40.3 : 1.37) /
+							        (dp == FERAL_PRECISION_I16 ? 256.0 : 1.0) *
+							        (mp == FERAL_PRECISION_I16 ? 60.0 : 1.0);
+						memcpy(xr, x0, D * msz);
+						memcpy(xs, x0, D * msz);
+						struct feral_k_rng rr, rs;
+						feral_k_rng_seed(&rr, 99, 1);
+						rs = rr;
+						uint64_t sr = ref->axpy[l][dp][mp](xr, a, idx, len, alpha, mode, &rr);
+						uint64_t ss = t->axpy[l][dp][mp](xs, a, idx, len, alpha, mode, &rs);
+						bool exact = !is_int(mp) || mode != FERAL_ROUNDING_INDEPENDENT ||
+						             t == ref;
+						if (exact) {
+							cr_assert_eq(ss, sr,
+							             "%s axpy %s %s x %s %s len %zu: %llu saturations, "
+							             "ref %llu",
+							             isa, LN[l], PN[dp], PN[mp], MN[mode], len,
+							             (unsigned long long)ss, (unsigned long long)sr);
+							for (size_t j = 0; j < D; j++)
+								cr_assert(memcmp((char *)xs + j * msz,
+								                 (char *)xr + j * msz, msz) == 0,
+								          "%s axpy %s %s x %s %s len %zu: x[%zu] = "
+								          "%.17g, ref %.17g",
+								          isa, LN[l], PN[dp], PN[mp], MN[mode], len, j,
+								          get(xs, mp, j), get(xr, mp, j));
+						} else {
+							for (size_t j = 0; j < D; j++)
+								cr_assert(fabs(get(xs, mp, j) - get(xr, mp, j)) <=
+								                  TOL_AXPY_INDEPENDENT,
+								          "%s axpy %s %s x %s independent len %zu: x[%zu] "
+								          "= %g, ref %g (more than 1 unit apart)",
+								          isa, LN[l], PN[dp], PN[mp], len, j,
+								          get(xs, mp, j), get(xr, mp, j));
+						}
+						free(a);
+						free(x0);
+						free(xr);
+						free(xs);
+						free(idx);
+					}
+}
+
+Test(kernels, test_avx2_dots_match_ref) { check_dots("avx2"); }
+Test(kernels, test_avx512_dots_match_ref) { check_dots("avx512"); }
+Test(kernels, test_avx2_axpys_match_ref) { check_axpys("avx2"); }
+Test(kernels, test_avx512_axpys_match_ref) { check_axpys("avx512"); }
+/* ref against itself still runs every slot (catches crashes, wrong table). */
+Test(kernels, test_ref_table_is_self_consistent) { check_dots("ref"); check_axpys("ref"); }
+
+Test(kernels, test_every_slot_of_every_table_is_callable)
+{
+	for (size_t i = 0; i < 3; i++) {
+		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
+		if (!t)
+			continue;
+		cr_assert_str_eq(t->name, ISAS[i]);
+		for (int l = 0; l < FERAL_LAYOUT_COUNT; l++)
+			for (int dp = 0; dp < FERAL_PRECISION_COUNT; dp++)
+				for (int mp = 0; mp < FERAL_PRECISION_COUNT; mp++) {
+					cr_assert_not_null(t->dot[l][dp][mp], "%s dot[%d][%d][%d] empty",
+					                   ISAS[i], l, dp, mp);
+					cr_assert_not_null(t->axpy[l][dp][mp], "%s axpy[%d][%d][%d] empty",
+					                   ISAS[i], l, dp, mp);
+				}
+		/* F64 "data" (never valid) reads as f32 data. */
+		float a[3] = {1, 2, 3};
+		double x[3] = {1, 1, 1};
+		cr_assert_eq(t->dot[0][FERAL_PRECISION_F64][FERAL_PRECISION_F64](a, NULL, x, 3), 6.0);
+	}
+}
+
+/* ---- dispatch ------------------------------------------------------------------- */
+Test(kernels, test_forced_bogus_kernel_is_unsupported)
+{
+	setenv("FERAL_KERNEL", "bogus", 1);
+	struct feral_error e = {0};
+	cr_assert_null(feral_kernels_get(&e));
+	cr_assert_eq(e.status, FERAL_STATUS_UNSUPPORTED, "status %d", e.status);
+	cr_assert(strstr(e.msg, "bogus") != NULL, "message '%s' does not name the kernel", e.msg);
+	const char *name = NULL;
+	cr_assert_eq(feral_kernels_select(&name, NULL), FERAL_STATUS_UNSUPPORTED);
+	unsetenv("FERAL_KERNEL");
+}
+
+Test(kernels, test_forced_kernel_is_honoured_or_refused)
+{
+	for (size_t i = 0; i < 3; i++) {
+		setenv("FERAL_KERNEL", ISAS[i], 1);
+		struct feral_error e = {0};
+		const struct feral_kernels *k = feral_kernels_get(&e);
+		if (feral_kernels_named(ISAS[i]))
+			cr_assert(k && !strcmp(k->name, ISAS[i]), "FERAL_KERNEL=%s gave %s", ISAS[i],
+			          k ? k->name : "NULL");
+		else
+			cr_assert(!k ? e.status == FERAL_STATUS_UNSUPPORTED : !strcmp(k->name, "ref"),
+			          "FERAL_KERNEL=%s unsupported here, yet gave %s", ISAS[i],
+			          k ? k->name : "NULL");
+	}
+	unsetenv("FERAL_KERNEL");
+	const char *name = NULL;
+	cr_assert_eq(feral_kernels_select(&name, NULL), FERAL_OK);
+	const char *best = feral_kernels_named("avx512") ? "avx512"
+	                   : feral_kernels_named("avx2") ? "avx2"
+	                                                 : "ref";
+	cr_assert_str_eq(name, best);
+}
+
+/* ---- integer dots never overflow ---------------------------------------------- */
+Test(kernels, test_int_dots_exact_at_extreme_operands)
+{
+	static const size_t lens[] = {4099, 70000, 300001};
+	for (size_t i = 0; i < 3; i++) {
+		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
+		if (!t)
+			continue;
+		for (size_t li = 0; li < 3; li++) {
+			size_t n = lens[li];
+			int8_t *a8 = malloc(n), *x8 = malloc(n);
+			int16_t *a16 = malloc(2 * n), *x16 = malloc(2 * n);
+			uint32_t *idx = malloc(4 * n);
+			for (size_t k = 0; k < n; k++)
+				idx[k] = (uint32_t)k;
+			for (int sa = -1; sa <= 1; sa += 2)
+				for (int sx = -1; sx <= 1; sx += 2) {
+					memset(a8, sa * 127, n);
+					memset(x8, sx * 127, n);
+					for (size_t k = 0; k < n; k++) {
+						a16[k] = (int16_t)(sa * 32767);
+						x16[k] = (int16_t)(sx * 32767);
+					}
+					for (int l = 0; l < 2; l++) {
+						const uint32_t *ix = l ? idx : NULL;
+						double w88 = (double)sa * sx * 127 * 127 * (double)n;
+						double w1616 = (double)sa * sx * 32767 * 32767 * (double)n;
+						double w168 = (double)sa * sx * 32767 * 127 * (double)n;
+						double g = t->dot[l][FERAL_PRECISION_I8][FERAL_PRECISION_I8](a8, ix, x8, n);
+						cr_assert_eq(g, w88, "%s %s i8 x i8 len %zu signs %+d %+d: %.17g, want %.17g",
+						             ISAS[i], LN[l], n, sa, sx, g, w88);
+						g = t->dot[l][FERAL_PRECISION_I16][FERAL_PRECISION_I16](a16, ix, x16, n);
+						cr_assert_eq(g, w1616, "%s %s i16 x i16 len %zu signs %+d %+d: %.17g, want %.17g",
+						             ISAS[i], LN[l], n, sa, sx, g, w1616);
+						g = t->dot[l][FERAL_PRECISION_I16][FERAL_PRECISION_I8](a16, ix, x8, n);
+						cr_assert_eq(g, w168, "%s %s i16 x i8 len %zu: %.17g, want %.17g",
+						             ISAS[i], LN[l], n, g, w168);
+						g = t->dot[l][FERAL_PRECISION_I8][FERAL_PRECISION_I16](a8, ix, x16, n);
+						cr_assert_eq(g, w168, "%s %s i8 x i16 len %zu: %.17g, want %.17g",
+						             ISAS[i], LN[l], n, g, w168);
+					}
+				}
+			/* data may hold -128 (only the model is kept symmetric) */
+			memset(a8, -128, n);
+			memset(x8, 127, n);
+			double g = t->dot[0][FERAL_PRECISION_I8][FERAL_PRECISION_I8](a8, NULL, x8, n);
+			cr_assert_eq(g, -128.0 * 127 * (double)n, "%s i8 data -128, len %zu: %.17g", ISAS[i], n, g);
+			free(a8);
+			free(x8);
+			free(a16);
+			free(x16);
+			free(idx);
+		}
+	}
+}
+
+/* ---- saturation is counted exactly ------------------------------------------- */
+Test(kernels, test_saturation_count_is_exact)
+{
+	const size_t len = 77; /* 4 vectors of 16 and a tail of 13 */
+	for (size_t i = 0; i < 3; i++) {
+		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
+		if (!t)
+			continue;
+		for (int mi = 2; mi < 4; mi++)
+			for (int mode = 0; mode < FERAL_ROUNDING_COUNT; mode++)
+				for (int l = 0; l < 2; l++) {
+					enum feral_precision mp = MPS[mi];
+					int M = qmax(mp);
+					void *x = buf(mp, len);
+					int8_t a[77];
+					uint32_t idx[77];
+					uint64_t want = 0;
+					for (size_t k = 0; k < len; k++) {
+						idx[k] = (uint32_t)k;
+						a[k] = (int8_t)(k % 2 ? 1 : -1);
+						/* every third element sits 3 below the bound it moves to */
+						int hit = k % 3 == 0;
+						want += hit;
+						set(x, mp, k, hit ? (a[k] > 0 ? M - 3 : -M + 3) : 0);
+					}
+					struct feral_k_rng rng;
+					feral_k_rng_seed(&rng, 5, 0);
+					/* increment 10 (+u < 1): crosses the bound, others stay */
+					uint64_t got = t->axpy[l][FERAL_PRECISION_I8][mp](x, a, l ? idx : NULL, len,
+					                                                10.0, mode, &rng);
+					cr_assert_eq(got, want, "%s %s i8 x %s %s len %zu: %llu saturated, want %llu",
+					             ISAS[i], LN[l], PN[mp], MN[mode], len,
+					             (unsigned long long)got, (unsigned long long)want);
+					for (size_t k = 0; k < len; k += 3)
+						cr_assert_eq(get(x, mp, k), a[k] > 0 ? M : -M, "%s x[%zu] = %g",
+						             ISAS[i], k, get(x, mp, k));
+					free(x);
+				}
+	}
+}
+
+/* ---- stochastic rounding is unbiased -------------------------------------------
+ * A zeroed model of L elements gets x += alpha * 1 (int8 data), T times; the
+ * mean result must be within 4 standard errors of (float)alpha.  With SHARED
+ * rounding the 16 elements of a group share u, so only L/16 samples per call
+ * are independent: N counts those. */
+static void check_unbiased(const char *isa, enum feral_precision mp, enum feral_rounding mode,
+                           double v)
+{
+	const struct feral_kernels *t = need(isa);
+	enum { L = 64 };
+	const size_t T = mode == FERAL_ROUNDING_SHARED ? 250000 : 1000000 / L * 4;
+	int8_t a[L];
+	memset(a, 1, sizeof a);
+	void *x = buf(mp, L);
+	struct feral_k_rng rng;
+	feral_k_rng_seed(&rng, 1234, 3);
+	double sum = 0;
+	for (size_t trial = 0; trial < T; trial++) {
+		memset(x, 0, L * feral_precision_size(mp));
+		t->axpy[0][FERAL_PRECISION_I8][mp](x, a, NULL, L, v, mode, &rng);
+		for (size_t k = 0; k < L; k++)
+			sum += get(x, mp, k);
+	}
+	double target = (double)(float)v, f = target - floor(target);
+	double n_eff = (double)T * (mode == FERAL_ROUNDING_SHARED ? L / 16 : L);
+	double se = sqrt(f * (1 - f) / n_eff), mean = sum / ((double)T * L);
+	cr_assert(fabs(mean - target) <= 4 * se + 1e-12,
+	          "%s i8 x %s %s rounding of %.9g: mean %.9g over %zu x %d, |diff| %.3g > 4 SE "
+	          "= %.3g",
+	          isa, PN[mp], MN[mode], target, mean, T, L, fabs(mean - target), 4 * se);
+	free(x);
+}
+static void check_unbiased_all(const char *isa)
+{
+	static const double vals[] = {0.3, -2.71, 0.0625};
+	for (int mi = 2; mi < 4; mi++)
+		for (int mode = 0; mode < 2; mode++)
+			for (size_t vi = 0; vi < 3; vi++)
+				check_unbiased(isa, MPS[mi], (enum feral_rounding)mode, vals[vi]);
+}
+Test(kernels, test_ref_stochastic_rounding_is_unbiased) { check_unbiased_all("ref"); }
+Test(kernels, test_avx2_stochastic_rounding_is_unbiased) { check_unbiased_all("avx2"); }
+Test(kernels, test_avx512_stochastic_rounding_is_unbiased) { check_unbiased_all("avx512"); }
+
+/* NEAREST is half-to-even: 0.5 -> 0, 1.5 -> 2, -2.5 -> -2. */
+Test(kernels, test_nearest_rounds_half_to_even)
+{
+	static const double in[] = {0.5, 1.5, -2.5, 2.4999, -0.75};
+	static const double out[] = {0, 2, -2, 2, -1};
+	for (size_t i = 0; i < 3; i++) {
+		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
+		if (!t)
+			continue;
+		for (size_t v = 0; v < 5; v++) {
+			int8_t a[40], x[40] = {0};
+			memset(a, 1, sizeof a);
+			t->axpy[0][FERAL_PRECISION_I8][FERAL_PRECISION_I8](x, a, NULL, 40, in[v],
+			                                                   FERAL_ROUNDING_NEAREST, NULL);
+			for (int k = 0; k < 40; k++)
+				cr_assert_eq(x[k], out[v], "%s nearest(%g) at %d: %d, want %g", ISAS[i],
+				             in[v], k, x[k], out[v]);
+		}
+	}
+}
