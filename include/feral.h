@@ -311,6 +311,12 @@ FERAL_API enum feral_status feral_solve(const struct feral_dataset *ds,
                                         struct feral_result *res, struct feral_trace *trace,
                                         struct feral_error *err);
 
+/* Reference least-squares solution x = argmin ||Ax - y|| by LAPACK's dgels
+ * (QR) on a dense double copy of A.  UNSUPPORTED without LAPACK or when
+ * n*d exceeds max_elems (0: 2^28); NOMEM; RANGE when A is rank deficient. */
+FERAL_API enum feral_status feral_lstsq(const struct feral_dataset *ds, double *x,
+                                        uint64_t max_elems, struct feral_error *err);
+
 /* Objective and metrics of an iterate (double precision, serial). */
 FERAL_API double feral_objective(const struct feral_dataset *ds, const struct feral_config *cfg,
                                  const double *x);

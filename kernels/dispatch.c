@@ -123,13 +123,14 @@ static void init_tables(void)
 	if (have_avx2) {
 		fill_ref(&table_avx2, "avx2");
 		fill_dense(&table_avx2, 2);
-		/* Sparse rows: the scalar kernels win over 8-wide gathers (measured,
-		 * see the report in tests/test_kernels.c); axpy stays scalar. */
+		/* Sparse rows keep the scalar kernels: 8-wide gathers do not pay
+		 * (16-wide ones barely do, see k_avx512.c), and a scatter of int8 or
+		 * int16 model elements does not exist. */
 	}
 	if (have_avx512) {
 		fill_ref(&table_avx512, "avx512");
 		fill_dense(&table_avx512, 512);
-		SET_CSR_DOTS(&table_avx512, csr_avx512);
+		SET_CSR_DOTS(&table_avx512, csr_avx512); /* gathers from 128 nonzeros */
 		if (!have_vnni) /* the int8 x int8 dot needs vpdpbusd; AVX2's is next best */
 			table_avx512.dot[FERAL_LAYOUT_DENSE][FERAL_PRECISION_I8][FERAL_PRECISION_I8] =
 				feral_k_dot_i8_i8_avx2;

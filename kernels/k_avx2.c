@@ -281,8 +281,9 @@ static inline unsigned sat8(__m256i q, __m256i c)
 		~_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(q, c))) & 0xff);
 }
 
-#define AXPY_INT(dp, mp, QMAX)                                                             \
-	uint64_t feral_k_axpy_##dp##_##mp##_avx2(void *x_, const void *a_,                  \
+#define AXPY_INT(dp, mp, QMAX) AXPY_INT_FN(feral_k_axpy_##dp##_##mp##_avx2, dp, mp, QMAX)
+#define AXPY_INT_FN(fn, dp, mp, QMAX)                                                      \
+	uint64_t fn(void *x_, const void *a_,                                               \
 	                                          const uint32_t *idx, size_t len,           \
 	                                          double alpha, enum feral_rounding mode,    \
 	                                          struct feral_k_rng *rng)                   \
@@ -340,5 +341,76 @@ AXPY_INT(f32, i8, 127)
 AXPY_INT(i16, i16, 32767)
 AXPY_INT(i16, i8, 127)
 AXPY_INT(i8, i16, 32767)
-AXPY_INT(i8, i8, 127)
+static AXPY_INT_FN(axpy_i8_i8_f32path, i8, i8, 127)
+
+/* int8 x int8, fixed point in 16-bit lanes (kernels.h): 32 elements a step,
+ * one 32-byte load and store of the model (the dot's load width, so it
+ * forwards from one store).  INDEPENDENT: one xorshift64 step on lane[0..3]
+ * and one on lane[4..7] give 32 16-bit draws. */
+static inline __m256i fx_half(__m256i av16, __m256i xv16, __m256i A, __m256i R0, int mode,
+                              __m256i half, __m128i cF, uint64_t *sat)
+{
+	const __m256i qmax = _mm256_set1_epi16(127), qmin = _mm256_set1_epi16(-127);
+	__m256i p = _mm256_mullo_epi16(av16, A);
+	__m256i R = mode == FERAL_ROUNDING_NEAREST
+	                    ? _mm256_add_epi16(half, _mm256_and_si256(_mm256_sra_epi16(p, cF),
+	                                                              _mm256_set1_epi16(1)))
+	                    : R0;
+	__m256i q = _mm256_add_epi16(xv16, _mm256_sra_epi16(_mm256_add_epi16(p, R), cF));
+	__m256i c = _mm256_min_epi16(_mm256_max_epi16(q, qmin), qmax);
+	*sat += (uint64_t)__builtin_popcount(~_mm256_movemask_epi8(_mm256_cmpeq_epi16(q, c))) / 2;
+	return c;
+}
+uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
+                                 double alpha, enum feral_rounding mode,
+                                 struct feral_k_rng *rng)
+{
+	if (idx)
+		return feral_k_axpy_i8_i8_ref(x_, a_, idx, len, alpha, mode, rng);
+	if (!(alpha > -FERAL_K_FX_ALPHA_MAX && alpha < FERAL_K_FX_ALPHA_MAX))
+		return axpy_i8_i8_f32path(x_, a_, idx, len, alpha, mode, rng);
+	const int8_t *a = a_;
+	int8_t *x = x_;
+	int16_t aq;
+	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
+	const __m256i A = _mm256_set1_epi16(aq);
+	const __m256i half = _mm256_set1_epi16((int16_t)((1 << (F - 1)) - 1));
+	const __m128i cF = _mm_cvtsi32_si128(F), cR = _mm_cvtsi32_si128(16 - F);
+	const int ind = mode == FERAL_ROUNDING_INDEPENDENT;
+	__m256i st0 = _mm256_setzero_si256(), st1 = st0;
+	if (ind) {
+		st0 = _mm256_load_si256((const __m256i *)rng->lane);
+		st1 = _mm256_load_si256((const __m256i *)(rng->lane + 4));
+	}
+	uint64_t sat = 0;
+	size_t k = 0;
+	for (; k + 32 <= len; k += 32) {
+		__m256i av = _mm256_loadu_si256((const __m256i *)(a + k));
+		__m256i xv = _mm256_loadu_si256((const __m256i *)(x + k));
+		__m256i R0 = st0, R1 = st1;
+		if (ind) {
+			st0 = xorshift64x4(st0);
+			st1 = xorshift64x4(st1);
+			R0 = _mm256_srl_epi16(st0, cR);
+			R1 = _mm256_srl_epi16(st1, cR);
+		} else if (mode == FERAL_ROUNDING_SHARED) {
+			R0 = _mm256_set1_epi16((short)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F)));
+			R1 = _mm256_set1_epi16((short)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F)));
+		}
+		__m256i c0 = fx_half(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(av)),
+		                     _mm256_cvtepi8_epi16(_mm256_castsi256_si128(xv)), A, R0, mode,
+		                     half, cF, &sat);
+		__m256i c1 = fx_half(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(av, 1)),
+		                     _mm256_cvtepi8_epi16(_mm256_extracti128_si256(xv, 1)), A, R1,
+		                     mode, half, cF, &sat);
+		/* packs works per 128-bit lane: [c0lo c1lo c0hi c1hi] -> reorder */
+		_mm256_storeu_si256((__m256i *)(x + k),
+		                    _mm256_permute4x64_epi64(_mm256_packs_epi16(c0, c1), 0xD8));
+	}
+	if (ind) {
+		_mm256_store_si256((__m256i *)rng->lane, st0);
+		_mm256_store_si256((__m256i *)(rng->lane + 4), st1);
+	}
+	return sat + feral_k_fx_i8_i8(x + k, a + k, NULL, len - k, F, aq, mode, rng);
+}
 #endif

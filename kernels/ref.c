@@ -112,8 +112,9 @@ static inline float clamp_inc(float t)
 }
 
 #define STORE_INT(p, v) FERAL_RACY_STORE(p, v)
-#define REF_AXPY_INT(dp, mp, QMAX)                                                         \
-	uint64_t feral_k_axpy_##dp##_##mp##_ref(void *x_, const void *a_, const uint32_t *idx, \
+#define REF_AXPY_INT(dp, mp, QMAX) REF_AXPY_INT_FN(feral_k_axpy_##dp##_##mp##_ref, dp, mp, QMAX)
+#define REF_AXPY_INT_FN(fn, dp, mp, QMAX)                                                  \
+	uint64_t fn(void *x_, const void *a_, const uint32_t *idx,                          \
 	                                         size_t len, double alpha,                   \
 	                                         enum feral_rounding mode,                   \
 	                                         struct feral_k_rng *rng)                    \
@@ -150,14 +151,14 @@ REF_AXPY_INT(f32, i8, 127)
 REF_AXPY_INT(i16, i16, 32767)
 REF_AXPY_INT(i16, i8, 127)
 REF_AXPY_INT(i8, i16, 32767)
-REF_AXPY_INT(i8, i8, 127_float)
+static REF_AXPY_INT_FN(axpy_i8_i8_f32path, i8, i8, 127)
 
 /* int8 x int8: the fixed-point path of kernels.h, the f32 path for large alpha. */
 uint64_t feral_k_axpy_i8_i8_ref(void *x, const void *a, const uint32_t *idx, size_t len,
                                 double alpha, enum feral_rounding mode, struct feral_k_rng *rng)
 {
 	if (!(alpha > -FERAL_K_FX_ALPHA_MAX && alpha < FERAL_K_FX_ALPHA_MAX))
-		return feral_k_axpy_i8_i8_127_float_ref(x, a, idx, len, alpha, mode, rng);
+		return axpy_i8_i8_f32path(x, a, idx, len, alpha, mode, rng);
 	int16_t aq;
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
 	return feral_k_fx_i8_i8(x, a, idx, len, F, aq, mode, rng);

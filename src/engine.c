@@ -787,8 +787,13 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 		double mu = feral_estimate_mu(ds, cfg);
 		double base = lbar / (2 * sup);
 		double sigma2 = 0, eps = NAN;
-		if (cfg->loss == FERAL_LOSS_HINGE) {
-			rel_step = base; /* non-smooth: Corollary 2.2 does not apply; decay */
+		if (cfg->loss != FERAL_LOSS_LS) {
+			/* Classification: hinge is non-smooth (Corollary 2.2 does not
+			 * apply), and for logistic sigma2_w at the optimum is large, so
+			 * the Corollary's step for a tight tol is tiny.  Use the
+			 * realizable step 1/(2 supL_w) with a 1/(1 + epoch) decay,
+			 * which converges to the optimum. */
+			rel_step = base;
 			if (decay == 0)
 				decay = 1.0;
 		} else {

@@ -31,10 +31,24 @@
  *         nsw4 3730 (0) / 1130 (0.2, best) / 5440 (1); nsw5 634 (0, best,
  *         monotone) / 1090 (0.5) / 5290 (1).
  * The same picture holds at d = 100 and at target 1e-2.  With Corollary
- * 3.2's lambda-independent step (1/4 of the uniform optimum) the curves are
- * flat, and in nsw1 lambda >= 0.9 never converges (gamma > 2 / sup L_w): the findings need the step to
- * follow lambda, as the auto step does.  o->noise overrides the noise level
- * (for nsw3..5 the std on the smallest rows); n and d may be changed.
+ * 3.2's lambda-independent step gamma = mu eps / (4 (eps mu Lbar + sigma^2))
+ * instead, the curves are flat, and in nsw1 lambda >= 0.9 never converges
+ * (gamma > 2 / sup L_w): the findings need a step that follows lambda, as
+ * the auto step does.  o->noise overrides the noise level (for nsw3..5 the
+ * std on the smallest rows); n and d may be changed.
+ *
+ * GAUSSIAN: A = U diag(s) V^T, U and V Haar, s log-spaced from 1 to 1/cond
+ * and scaled so that ||A||_F^2 = n d (rows of norm ~ sqrt(d)); then row i is
+ * scaled by a factor log-uniform in [1, spread].  Row scaling changes the
+ * singular values, so cond is exact only at spread 1; and the unscaled rows
+ * already vary a little (max/min ~2 over 2000 rows at d = 50), so the
+ * measured max/min row norm is about 1.5 spread.  Large problems use scaled
+ * Gaussian columns instead (see gaussian_columns).  b = A x* (+ noise).
+ * SPARSE: CSR, round(density d) nonzeros in every row (at least 1), columns
+ * distinct and sorted, drawn from a Zipf law of exponent `power` over a
+ * random ranking of the columns; values and x* standard normal.
+ * LOGISTIC: rows N(0, I), w = x* ~ N(0, I/d), y = sign(a.w + noise eta) in
+ * {-1, +1} (noise default 0.25).
  *
  * Determinism.  Everything is drawn from xoshiro streams of the seed:
  * stream 0 for the global draws (x*, then V or the column popularity), and
@@ -354,7 +368,9 @@ static void dense_block(const struct dense_ctx *c, uint64_t i0, uint64_t i1, str
 static void dense_rows(const struct dense_ctx *c)
 {
 	struct gen_blocks bl = gen_blocks_of(c->o->n);
+#ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic)
+#endif
 	for (uint64_t b = 0; b < bl.count; b++) {
 		struct feral_rng r;
 		feral_rng_seed(&r, c->o->seed, b + 1);
@@ -420,7 +436,9 @@ static enum feral_status gaussian_exact(const struct feral_gen_options *o, doubl
 		for (uint64_t k = 0; k < r; k++)
 			V[k * d + j] = tmp[k];
 	}
+#ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic)
+#endif
 	for (uint64_t b = 0; b < bl.count; b++) {
 		struct feral_rng rr;
 		feral_rng_seed(&rr, o->seed, b + 1);
@@ -629,7 +647,9 @@ static enum feral_status sparse_gen(const struct feral_gen_options *o, double no
 			ds->indptr[i] = i * c.k;
 		struct gen_blocks bl = gen_blocks_of(n);
 		float *vals = ds->values;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic)
+#endif
 		for (uint64_t b = 0; b < bl.count; b++) {
 			int t = thread_num();
 			struct feral_rng r;
@@ -670,7 +690,9 @@ static void gen_norms(struct feral_dataset *ds)
 {
 	const float *v = ds->values;
 	int64_t n = (int64_t)ds->n;
-#pragma omp parallel for schedule(static)
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (ds->nnz > ((uint64_t)1 << 20))
+#endif
 	for (int64_t i = 0; i < n; i++) {
 		uint64_t b = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : (uint64_t)i * ds->d;
 		uint64_t e = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] : b + ds->d;

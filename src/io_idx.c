@@ -203,8 +203,9 @@ static enum feral_status idx_header(struct idx_in *in, struct idx_header *h,
 	return FERAL_OK;
 }
 
-/* Read exactly h->count data bytes in chunks through sink(), then insist on
- * the end of the file. */
+/* Read exactly h->count data bytes in chunks, converting into out_f32
+ * (pixels / 255) or out_f64 (labels as they are), then insist on the end of
+ * the file: trailing bytes mean the header and the data disagree. */
 static enum feral_status idx_data(struct idx_in *in, const struct idx_header *h, float *out_f32,
                                   double *out_f64, struct feral_error *err)
 {

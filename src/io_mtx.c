@@ -222,7 +222,7 @@ static enum feral_status mtx_entry(struct mtx *mx, const char *p, long line,
 	} else {
 		/* Column-major: walk down a column, then to the next (from the
 		 * diagonal for a symmetric lower triangle). */
-		uint64_t a = mx->ai * mx->n + mx->aj, b = mx->aj * mx->n + mx->ai;
+		uint64_t a = mx->ai * mx->n + mx->aj, b = mx->symmetric ? mx->aj * mx->n + mx->ai : a;
 		if (mx->f64)
 			mx->vd[a] = mx->vd[b] = vd;
 		else

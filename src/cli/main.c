@@ -163,7 +163,7 @@ static int write_solution(const char *path, const double *x, uint64_t d)
 
 /* ---- solve ------------------------------------------------------------------------- */
 
-enum { OPT_JSON = 1, OPT_XSTAR = 2, OPT_TEST = 3, OPT_POSITIVE = 4, OPT_TRACE = 5,
+enum { OPT_JSON = 1, OPT_XSTAR = 2, OPT_TEST = 3, OPT_POSITIVE = 4, OPT_TRACE = 5, OPT_REF = 6,
        OPT_HELP = 'h', OPT_OUT = 'o' };
 
 static int write_trace(const char *path, const struct feral_trace *t)
@@ -187,6 +187,7 @@ static int cmd_solve(int argc, char **argv)
 		CLI_SOLVER_OPTIONS,
 		{"json", no_argument, 0, OPT_JSON},
 		{"xstar", required_argument, 0, OPT_XSTAR},
+		{"reference", required_argument, 0, OPT_REF},
 		{"trace", required_argument, 0, OPT_TRACE},
 		{"output", required_argument, 0, OPT_OUT},
 		{"help", no_argument, 0, OPT_HELP},
@@ -194,7 +195,7 @@ static int cmd_solve(int argc, char **argv)
 	struct cli_solver s;
 	cli_solver_init(&s);
 	const char *out = NULL, *xstar_path = NULL, *trace_path = NULL;
-	int json = 0, c;
+	int json = 0, c, reference = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		int h = cli_solver_option(prog, &s, c, optarg);
@@ -205,6 +206,11 @@ static int cmd_solve(int argc, char **argv)
 		switch (c) {
 		case OPT_JSON: json = 1; break;
 		case OPT_XSTAR: xstar_path = optarg; break;
+		case OPT_REF:
+			if (strcmp(optarg, "lapack") != 0)
+				return cli_usage_error(prog, "--reference %s: only 'lapack' is known", optarg);
+			reference = 1;
+			break;
 		case OPT_TRACE: trace_path = optarg; break;
 		case OPT_OUT: out = optarg; break;
 		case OPT_HELP:
@@ -212,6 +218,7 @@ static int cmd_solve(int argc, char **argv)
 			       "Least squares min ||Ax - b||^2 by weighted SGD / randomized Kaczmarz.\n"
 			       "  -o X          write the solution (.npy float64, .mtx array, or text)\n"
 			       "  --xstar F     known solution: report and stop on ||x-x*||^2/||x*||^2\n"
+			       "  --reference lapack   use LAPACK's least-squares solution as x*\n"
 			       "  --trace F     write the convergence trace as CSV\n"
 			       "%s",
 			       CLI_SOLVER_HELP);
@@ -240,8 +247,20 @@ static int cmd_solve(int argc, char **argv)
 			goto done;
 		}
 	}
+	if (xstar_path && reference) {
+		rc = cli_usage_error(prog, "--xstar and --reference conflict: give one");
+		goto done;
+	}
 	if (xstar_path && (rc = load_vector(xstar_path, ds->d, "x*", &xs)))
 		goto done;
+	if (reference) {
+		xs = malloc(ds->d * sizeof *xs);
+		enum feral_status rs = xs ? feral_lstsq(ds, xs, 0, &err) : FERAL_STATUS_NOMEM;
+		if (rs) {
+			rc = cli_report(prog, rs, &err);
+			goto done;
+		}
+	}
 	x = calloc(ds->d, sizeof *x);
 	if (!x) {
 		rc = cli_usage_error(prog, "out of memory");

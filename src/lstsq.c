@@ -1,0 +1,57 @@
+/* The independent reference: LAPACK's least-squares solution (dgels, QR). */
+#include "internal.h"
+
+#ifdef FERAL_HAVE_LAPACKE
+#include <lapacke.h>
+#endif
+
+enum feral_status feral_lstsq(const struct feral_dataset *ds, double *x, uint64_t max_elems,
+                              struct feral_error *err)
+{
+#ifdef FERAL_HAVE_LAPACKE
+	uint64_t n = ds->n, d = ds->d, elems;
+	if (!max_elems)
+		max_elems = 1ull << 28;
+	if (!feral_mul_ok(n, d, &elems) || elems > max_elems)
+		return feral_fail(err, FERAL_STATUS_UNSUPPORTED, NULL, 0,
+		                  "LAPACK reference: %llu x %llu is too large for a dense copy",
+		                  (unsigned long long)n, (unsigned long long)d);
+	if (n < d)
+		return feral_fail(err, FERAL_STATUS_UNSUPPORTED, NULL, 0,
+		                  "LAPACK reference: underdetermined (%llu rows < %llu columns)",
+		                  (unsigned long long)n, (unsigned long long)d);
+	double *A = calloc(elems, sizeof *A), *b = malloc(n * sizeof *b);
+	if (!A || !b) {
+		free(A);
+		free(b);
+		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "LAPACK reference: out of memory");
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		if (ds->layout == FERAL_LAYOUT_CSR)
+			for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
+				A[i * d + ds->indices[k]] = feral_dataset_value(ds, i, k);
+		else
+			for (uint64_t j = 0; j < d; j++)
+				A[i * d + j] = feral_dataset_value(ds, i, i * d + j);
+		b[i] = ds->y[i];
+	}
+	lapack_int info = LAPACKE_dgels(LAPACK_ROW_MAJOR, 'N', (lapack_int)n, (lapack_int)d, 1, A,
+	                                (lapack_int)d, b, 1);
+	enum feral_status st = FERAL_OK;
+	if (info > 0)
+		st = feral_fail(err, FERAL_STATUS_RANGE, NULL, 0,
+		                "LAPACK reference: A is rank deficient (dgels info %d)", (int)info);
+	else if (info < 0)
+		st = feral_fail(err, FERAL_STATUS_INTERNAL, NULL, 0, "dgels argument %d", (int)-info);
+	else
+		memcpy(x, b, d * sizeof *x);
+	free(A);
+	free(b);
+	return st;
+#else
+	(void)ds;
+	(void)x;
+	(void)max_elems;
+	return feral_fail(err, FERAL_STATUS_UNSUPPORTED, NULL, 0, "built without LAPACK");
+#endif
+}

@@ -1,0 +1,241 @@
+/* Public I/O dispatch: format detection, options, text vectors, targets,
+ * save by extension. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <math.h>
+#include <unistd.h>
+#include "internal.h"
+
+static char dir[256];
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/feral-test-io-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp failed");
+}
+
+static void teardown(void)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(io, .timeout = 30, .init = setup, .fini = teardown);
+
+static const char *path_of(const char *name)
+{
+	static char buf[4][512];
+	static int k;
+	char *p = buf[k++ & 3];
+	snprintf(p, 512, "%s/%s", dir, name);
+	return p;
+}
+
+static const char *write_text(const char *name, const char *content)
+{
+	const char *p = path_of(name);
+	FILE *f = fopen(p, "wb");
+	cr_assert_not_null(f, "cannot create %s", p);
+	fputs(content, f);
+	fclose(f);
+	return p;
+}
+
+Test(io, test_format_from_path_table)
+{
+	static const struct {
+		const char *path;
+		enum feral_format fmt;
+	} cases[] = {
+		{"a.svm", FERAL_FORMAT_LIBSVM},
+		{"dir/a.libsvm", FERAL_FORMAT_LIBSVM},
+		{"a.SVMLIGHT", FERAL_FORMAT_LIBSVM},
+		{"a.txt", FERAL_FORMAT_LIBSVM},
+		{"news20.t", FERAL_FORMAT_LIBSVM},
+		{"a.svm.gz", FERAL_FORMAT_LIBSVM},
+		{"a.txt.GZ", FERAL_FORMAT_LIBSVM},
+		{"a.t.gz", FERAL_FORMAT_LIBSVM},
+		{"m.mtx", FERAL_FORMAT_MTX},
+		{"/x/y/m.mtx.gz", FERAL_FORMAT_MTX},
+		{"a.npy", FERAL_FORMAT_NPY},
+		{"a.npy.gz", FERAL_FORMAT_AUTO},
+		{"train-images-idx3-ubyte", FERAL_FORMAT_IDX},
+		{"train-labels-idx1-ubyte.gz", FERAL_FORMAT_IDX},
+		{"t10k-images.idx3-ubyte", FERAL_FORMAT_IDX},
+		{"x.idx", FERAL_FORMAT_IDX},
+		{"x.idx1.gz", FERAL_FORMAT_IDX},
+		{"x.idx3", FERAL_FORMAT_IDX},
+		{"c.feral", FERAL_FORMAT_FERAL},
+		{"c.feral.gz", FERAL_FORMAT_AUTO},
+		{"data.csv", FERAL_FORMAT_AUTO},
+		{"noext", FERAL_FORMAT_AUTO},
+		{".svm", FERAL_FORMAT_AUTO},
+		{"a.gz", FERAL_FORMAT_AUTO},
+		{"idx3-ubyte.d/a.bin", FERAL_FORMAT_AUTO},
+		{"idx3-ubyte.d/a.svm", FERAL_FORMAT_LIBSVM},
+		{"", FERAL_FORMAT_AUTO},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		enum feral_format f = feral_format_from_path(cases[i].path);
+		cr_assert_eq(f, cases[i].fmt, "'%s': format %d, expected %d", cases[i].path, f,
+		             cases[i].fmt);
+	}
+	cr_assert_eq(feral_format_from_path(NULL), FERAL_FORMAT_AUTO);
+}
+
+Test(io, test_load_options_defaults)
+{
+	struct feral_load_options o;
+	memset(&o, 0x5a, sizeof o);
+	feral_load_options_init(&o);
+	cr_assert_eq(o.format, FERAL_FORMAT_AUTO);
+	cr_assert_eq(o.dense, -1);
+	cr_assert_eq(o.min_d, 0);
+	cr_assert_eq(o.row_begin, 0);
+	cr_assert_eq(o.row_end, 0);
+}
+
+Test(io, test_unknown_extension_is_a_usage_error)
+{
+	const char *p = write_text("data.csv", "1 1:1\n");
+	struct feral_dataset *ds = NULL;
+	struct feral_error e = {0};
+	cr_assert_eq(feral_dataset_load(p, NULL, &ds, &e), FERAL_STATUS_USAGE);
+	cr_assert_not_null(strstr(e.msg, "cannot tell the format of"), "%s", e.msg);
+	cr_assert_not_null(strstr(e.msg, "data.csv"), "%s", e.msg);
+	cr_assert_null(ds);
+	/* A forced format reads it. */
+	struct feral_load_options o;
+	feral_load_options_init(&o);
+	o.format = FERAL_FORMAT_LIBSVM;
+	cr_assert_eq(feral_dataset_load(p, &o, &ds, &e), FERAL_OK, "%s", e.msg);
+	cr_assert_eq(ds->n, 1);
+	cr_assert_eq(feral_dataset_save(ds, path_of("x.csv"), &e), FERAL_STATUS_USAGE);
+	cr_assert_not_null(strstr(e.msg, "cannot tell the format of"), "%s", e.msg);
+	feral_dataset_destroy(&ds);
+}
+
+Test(io, test_missing_file_is_an_io_error_naming_it)
+{
+	const char *p = path_of("absent.svm");
+	struct feral_dataset *ds = NULL;
+	struct feral_error e = {0};
+	cr_assert_eq(feral_dataset_load(p, NULL, &ds, &e), FERAL_STATUS_IO);
+	cr_assert_str_eq(e.file, p);
+	cr_assert_neq(e.sys_errno, 0, "errno kept");
+	double *v;
+	uint64_t n;
+	cr_assert_eq(feral_vector_load(path_of("absent.txt"), &v, &n, &e), FERAL_STATUS_IO);
+}
+
+Test(io, test_text_vector_roundtrip_is_exact)
+{
+	double v[7] = {0.1, -1.0 / 3, 1e-300, 6.02214076e23, -0.0, 42, 0x1.fffffffffffffp+1023};
+	const char *p = path_of("v.txt");
+	struct feral_error e = {0};
+	cr_assert_eq(feral_vector_save(p, v, 7, &e), FERAL_OK, "%s", e.msg);
+	double *w = NULL;
+	uint64_t n = 0;
+	cr_assert_eq(feral_vector_load(p, &w, &n, &e), FERAL_OK, "%s", e.msg);
+	cr_assert_eq(n, 7, "length %llu", (unsigned long long)n);
+	for (int i = 0; i < 7; i++)
+		cr_assert(memcmp(&w[i], &v[i], sizeof w[i]) == 0, "v[%d] = %.17g, expected %.17g", i,
+		          w[i], v[i]);
+	free(w);
+}
+
+Test(io, test_text_vector_skips_blank_lines_and_comments)
+{
+	const char *p = write_text("b.vec", "# targets\n1\n\n  -2.5  \r\n3e2 # three hundred\n");
+	double *w;
+	uint64_t n;
+	struct feral_error e = {0};
+	cr_assert_eq(feral_vector_load(p, &w, &n, &e), FERAL_OK, "%s", e.msg);
+	cr_assert_eq(n, 3);
+	cr_assert(w[0] == 1 && w[1] == -2.5 && w[2] == 300, "%g %g %g", w[0], w[1], w[2]);
+	free(w);
+}
+
+Test(io, test_text_vector_errors_name_file_and_line)
+{
+	static const struct {
+		const char *content;
+		enum feral_status status;
+		long line;
+		const char *reason;
+	} cases[] = {
+		{"1\n2\nabc\n", FERAL_STATUS_PARSE, 3, "bad token 'abc'"},
+		{"1\n2 3\n", FERAL_STATUS_PARSE, 2, "bad token"},
+		{"1\nnan\n", FERAL_STATUS_RANGE, 2, "not finite"},
+		{"\n\n-inf\n", FERAL_STATUS_RANGE, 3, "not finite"},
+		{"1e400\n", FERAL_STATUS_RANGE, 1, "not finite"},
+		{"", FERAL_STATUS_PARSE, 0, "no values"},
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		char name[32];
+		snprintf(name, sizeof name, "bad%zu.txt", c);
+		const char *p = write_text(name, cases[c].content);
+		double *w = (double *)1;
+		uint64_t n = 1;
+		struct feral_error e = {0};
+		enum feral_status st = feral_vector_load(p, &w, &n, &e);
+		cr_assert_eq(st, cases[c].status, "case %zu: status %d (%s)", c, st, e.msg);
+		cr_assert_null(w, "case %zu: no vector on failure", c);
+		cr_assert_eq(e.line, cases[c].line, "case %zu: line %ld, expected %ld", c, e.line,
+		             cases[c].line);
+		cr_assert_str_eq(e.file, p);
+		cr_assert_not_null(strstr(e.msg, cases[c].reason), "case %zu: '%s' lacks '%s'", c, e.msg,
+		                   cases[c].reason);
+	}
+}
+
+Test(io, test_targets_replace_y_and_check_length)
+{
+	const char *p = write_text("A.svm", "0 1:1\n0 2:2\n0 1:3\n");
+	struct feral_dataset *ds;
+	struct feral_error e = {0};
+	cr_assert_eq(feral_dataset_load(p, NULL, &ds, &e), FERAL_OK, "%s", e.msg);
+	const char *q = write_text("b.txt", "1\n2\n");
+	cr_assert_eq(feral_dataset_load_targets(ds, q, &e), FERAL_STATUS_RANGE);
+	cr_assert_not_null(strstr(e.msg, "2 targets"), "%s", e.msg);
+	cr_assert_not_null(strstr(e.msg, "3 rows"), "%s", e.msg);
+	cr_assert_str_eq(e.file, q);
+	cr_assert_eq(ds->y[0], 0.0, "y unchanged on failure");
+	q = write_text("b3.txt", "1\n2\n-3\n");
+	cr_assert_eq(feral_dataset_load_targets(ds, q, &e), FERAL_OK, "%s", e.msg);
+	cr_assert(ds->y[0] == 1 && ds->y[1] == 2 && ds->y[2] == -3);
+	feral_dataset_destroy(&ds);
+}
+
+Test(io, test_save_dispatches_by_extension)
+{
+	const char *p = write_text("A.svm", "1 1:1 3:2\n-1 2:0.5\n");
+	struct feral_dataset *a, *b;
+	struct feral_error e = {0};
+	cr_assert_eq(feral_dataset_load(p, NULL, &a, &e), FERAL_OK, "%s", e.msg);
+	const char *names[] = {"o.svm", "o.libsvm", "o.svmlight", "o.txt", "o.t", "o.mtx"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		const char *q = path_of(names[i]);
+		cr_assert_eq(feral_dataset_save(a, q, &e), FERAL_OK, "%s: %s", names[i], e.msg);
+		cr_assert_eq(feral_dataset_load(q, NULL, &b, &e), FERAL_OK, "%s: %s", names[i], e.msg);
+		cr_assert_eq(b->nnz, a->nnz, "%s: nnz", names[i]);
+		cr_assert_eq(b->d, a->d, "%s: d", names[i]);
+		for (uint64_t k = 0; k < a->nnz; k++)
+			cr_assert_eq(((float *)b->values)[k], ((float *)a->values)[k], "%s: value %llu",
+			             names[i], (unsigned long long)k);
+		bool mtx = feral_has_suffix(names[i], ".mtx");
+		cr_assert_eq(b->y[1], mtx ? 0.0 : -1.0, "%s: labels only in LIBSVM", names[i]);
+		feral_dataset_destroy(&b);
+		/* The temporary of the atomic write is gone. */
+		char tmp[600];
+		snprintf(tmp, sizeof tmp, "%s.tmp.%ld", q, (long)getpid());
+		cr_assert_neq(access(tmp, F_OK), 0, "%s left behind", tmp);
+	}
+	cr_assert_eq(feral_dataset_save(a, path_of("o.idx"), &e), FERAL_STATUS_UNSUPPORTED);
+	feral_dataset_destroy(&a);
+}

@@ -1,0 +1,336 @@
+/* Matrix Market loader and writer: coordinate and array forms, symmetric
+ * and pattern data, vectors, and a table of malformed inputs. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <math.h>
+#include <unistd.h>
+#include "internal.h"
+
+static char dir[256];
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/feral-test-mtx-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp failed");
+}
+
+static void teardown(void)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(io_mtx, .timeout = 30, .init = setup, .fini = teardown);
+
+static const char *path_of(const char *name)
+{
+	static char buf[4][512];
+	static int k;
+	char *p = buf[k++ & 3];
+	snprintf(p, 512, "%s/%s", dir, name);
+	return p;
+}
+
+static const char *write_text(const char *name, const char *content)
+{
+	const char *p = path_of(name);
+	FILE *f = fopen(p, "wb");
+	cr_assert_not_null(f, "cannot create %s", p);
+	fputs(content, f);
+	fclose(f);
+	return p;
+}
+
+static struct feral_dataset *load_ok(const char *path, int dense)
+{
+	struct feral_load_options o;
+	struct feral_dataset *ds = NULL;
+	struct feral_error e = {0};
+	char buf[1200];
+	feral_load_options_init(&o);
+	o.dense = dense;
+	enum feral_status st = feral_dataset_load(path, &o, &ds, &e);
+	cr_assert_eq(st, FERAL_OK, "loading %s (dense %d): %s", path, dense,
+	             feral_error_format(&e, buf, sizeof buf));
+	return ds;
+}
+
+static double elem(const struct feral_dataset *ds, uint64_t i, uint64_t j)
+{
+	if (ds->layout == FERAL_LAYOUT_DENSE)
+		return feral_dataset_value(ds, i, i * ds->d + j);
+	for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
+		if (ds->indices[k] == j)
+			return feral_dataset_value(ds, i, k);
+	return 0;
+}
+
+static void assert_matrix(const struct feral_dataset *ds, uint64_t n, uint64_t d, const double *want)
+{
+	cr_assert_eq(ds->n, n, "n %llu, expected %llu", (unsigned long long)ds->n, (unsigned long long)n);
+	cr_assert_eq(ds->d, d, "d %llu, expected %llu", (unsigned long long)ds->d, (unsigned long long)d);
+	for (uint64_t i = 0; i < n; i++) {
+		double norm = 0;
+		for (uint64_t j = 0; j < d; j++) {
+			double w = (float)want[i * d + j];
+			cr_assert_eq(elem(ds, i, j), w, "A[%llu][%llu] = %.9g, expected %.9g",
+			             (unsigned long long)i, (unsigned long long)j, elem(ds, i, j), w);
+			norm += w * w;
+		}
+		cr_assert_eq(ds->y[i], 0.0, "y is zero for Matrix Market data");
+		cr_assert_eq(ds->row_sq_norm[i], norm, "norm of row %llu", (unsigned long long)i);
+	}
+}
+
+Test(io_mtx, test_coordinate_general_loads_as_sorted_csr)
+{
+	const char *p = write_text("a.mtx",
+	                           "%%MatrixMarket matrix coordinate real general\n"
+	                           "% a comment\n"
+	                           "%\n"
+	                           "3 4 5\n"
+	                           "2 4 4.5\n"
+	                           "1 3 -1e-3\n"
+	                           "1 1 2\n"
+	                           "3 2 7\n"
+	                           "2 1 0.1\n");
+	double want[12] = {2, 0, -1e-3, 0, 0.1, 0, 0, 4.5, 0, 7, 0, 0};
+	struct feral_dataset *ds = load_ok(p, 0);
+	cr_assert_eq(ds->layout, FERAL_LAYOUT_CSR);
+	assert_matrix(ds, 3, 4, want);
+	cr_assert_eq(ds->indices[0], 0);
+	cr_assert_eq(ds->indices[1], 2, "row 0 sorted: second column %u", ds->indices[1]);
+	feral_dataset_destroy(&ds);
+	ds = load_ok(p, 1);
+	cr_assert_eq(ds->layout, FERAL_LAYOUT_DENSE);
+	assert_matrix(ds, 3, 4, want);
+	feral_dataset_destroy(&ds);
+}
+
+Test(io_mtx, test_symmetric_mirrors_and_pattern_is_one)
+{
+	const char *p = write_text("s.mtx",
+	                           "%%matrixmarket MATRIX Coordinate Pattern SYMMETRIC\n"
+	                           "3 3 3\n"
+	                           "1 1\n"
+	                           "3 1\n"
+	                           "3 2\n");
+	double want[9] = {1, 0, 1, 0, 0, 1, 1, 1, 0};
+	struct feral_dataset *ds = load_ok(p, 0);
+	assert_matrix(ds, 3, 3, want);
+	cr_assert_eq(ds->nnz, 5, "nnz %llu: diagonal once, off-diagonal twice", (unsigned long long)ds->nnz);
+	feral_dataset_destroy(&ds);
+	p = write_text("i.mtx",
+	               "%%MatrixMarket matrix coordinate integer symmetric\n"
+	               "2 2 2\n"
+	               "1 1 3\n"
+	               "2 1 -4\n");
+	double want2[4] = {3, -4, -4, 0};
+	ds = load_ok(p, 0);
+	assert_matrix(ds, 2, 2, want2);
+	feral_dataset_destroy(&ds);
+}
+
+Test(io_mtx, test_array_is_column_major_and_dense)
+{
+	const char *p = write_text("arr.mtx",
+	                           "%%MatrixMarket matrix array real general\n"
+	                           "% 2 x 3, column by column\n"
+	                           "2 3\n"
+	                           "1\n4\n2\n5\n3\n0\n");
+	double want[6] = {1, 2, 3, 4, 5, 0};
+	struct feral_dataset *ds = load_ok(p, -1);
+	cr_assert_eq(ds->layout, FERAL_LAYOUT_DENSE);
+	assert_matrix(ds, 2, 3, want);
+	feral_dataset_destroy(&ds);
+	ds = load_ok(p, 0);
+	cr_assert_eq(ds->layout, FERAL_LAYOUT_CSR, "dense 0 forces CSR");
+	cr_assert_eq(ds->nnz, 5, "zeros dropped: nnz %llu", (unsigned long long)ds->nnz);
+	assert_matrix(ds, 2, 3, want);
+	feral_dataset_destroy(&ds);
+	p = write_text("sarr.mtx",
+	               "%%MatrixMarket matrix array real symmetric\n"
+	               "3 3\n"
+	               "1\n2\n3\n4\n5\n6\n");
+	double want2[9] = {1, 2, 3, 2, 4, 5, 3, 5, 6};
+	ds = load_ok(p, 1);
+	assert_matrix(ds, 3, 3, want2);
+	feral_dataset_destroy(&ds);
+}
+
+static void roundtrip(const char *name, struct feral_dataset *a)
+{
+	struct feral_error e = {0};
+	const char *p = path_of(name);
+	cr_assert_eq(feral_dataset_save(a, p, &e), FERAL_OK, "saving %s: %s", name, e.msg);
+	struct feral_dataset *b = load_ok(p, a->layout == FERAL_LAYOUT_DENSE);
+	cr_assert_eq(b->layout, a->layout, "%s: layout %d, expected %d", name, b->layout, a->layout);
+	cr_assert_eq(b->n, a->n);
+	cr_assert_eq(b->d, a->d);
+	cr_assert_eq(b->nnz, a->nnz, "%s: nnz %llu, expected %llu", name, (unsigned long long)b->nnz,
+	             (unsigned long long)a->nnz);
+	for (uint64_t i = 0; i < a->n; i++)
+		for (uint64_t j = 0; j < a->d; j++)
+			cr_assert_eq(elem(b, i, j), elem(a, i, j), "%s: A[%llu][%llu] %.9g vs %.9g", name,
+			             (unsigned long long)i, (unsigned long long)j, elem(b, i, j), elem(a, i, j));
+	feral_dataset_destroy(&b);
+}
+
+Test(io_mtx, test_roundtrip_coordinate_and_array)
+{
+	struct feral_dataset *a;
+	struct feral_rng r;
+	feral_rng_seed(&r, 5, 0);
+	cr_assert_eq(feral_dataset_create(7, 5, 35, FERAL_LAYOUT_CSR, FERAL_PRECISION_F32, &a, NULL), FERAL_OK);
+	uint64_t k = 0;
+	for (uint64_t i = 0; i < 7; i++) {
+		for (uint32_t j = 0; j < 5; j++) {
+			if (feral_rng_uniform(&r) < 0.4) {
+				a->indices[k] = j;
+				((float *)a->values)[k++] = (float)(feral_rng_normal(&r) * 1e-3);
+			}
+		}
+		a->indptr[i + 1] = k;
+	}
+	a->nnz = k;
+	roundtrip("c.mtx", a);
+#ifdef FERAL_HAVE_ZLIB
+	roundtrip("c.mtx.gz", a);
+#endif
+	feral_dataset_destroy(&a);
+	cr_assert_eq(feral_dataset_create(4, 3, 0, FERAL_LAYOUT_DENSE, FERAL_PRECISION_F32, &a, NULL), FERAL_OK);
+	for (int q = 0; q < 12; q++)
+		((float *)a->values)[q] = (float)(q * 0.37 - 2);
+	roundtrip("d.mtx", a);
+	feral_dataset_destroy(&a);
+}
+
+struct bad_case {
+	const char *content;
+	enum feral_status status;
+	long line;
+	const char *reason;
+};
+
+#define HDR "%%MatrixMarket matrix coordinate real general\n"
+
+Test(io_mtx, test_malformed_inputs_report_status_file_line_and_reason)
+{
+	static const struct bad_case cases[] = {
+		{"hello\n1 1 1\n", FERAL_STATUS_PARSE, 1, "not a Matrix Market file"},
+		{"", FERAL_STATUS_PARSE, 1, "not a Matrix Market file"},
+		{"%%MatrixMarketmatrix coordinate real general\n", FERAL_STATUS_PARSE, 1,
+		 "not a Matrix Market file"},
+		{"%%MatrixMarket matrix coordinate\n", FERAL_STATUS_PARSE, 1, "incomplete"},
+		{"%%MatrixMarket matrix coordinate complex general\n1 1 1\n1 1 1 0\n",
+		 FERAL_STATUS_UNSUPPORTED, 1, "complex"},
+		{"%%MatrixMarket matrix coordinate real hermitian\n", FERAL_STATUS_UNSUPPORTED, 1,
+		 "hermitian"},
+		{"%%MatrixMarket matrix coordinate real skew-symmetric\n", FERAL_STATUS_UNSUPPORTED, 1,
+		 "skew-symmetric"},
+		{"%%MatrixMarket vector coordinate real general\n", FERAL_STATUS_UNSUPPORTED, 1,
+		 "object 'vector'"},
+		{"%%MatrixMarket matrix sparse real general\n", FERAL_STATUS_PARSE, 1, "bad format"},
+		{"%%MatrixMarket matrix coordinate quaternion general\n", FERAL_STATUS_PARSE, 1, "bad field"},
+		{"%%MatrixMarket matrix array pattern general\n", FERAL_STATUS_PARSE, 1, "pattern"},
+		{HDR "% no size\n", FERAL_STATUS_PARSE, 2, "missing size line"},
+		{HDR "2 2\n", FERAL_STATUS_PARSE, 2, "bad size line"},
+		{HDR "2 2 1 4\n", FERAL_STATUS_PARSE, 2, "bad size line"},
+		{HDR "2 x 1\n", FERAL_STATUS_PARSE, 2, "bad size line"},
+		{HDR "0 2 0\n", FERAL_STATUS_RANGE, 2, "empty matrix"},
+		{HDR "99999999999 99999999999 1\n", FERAL_STATUS_RANGE, 2, "overflows"},
+		{HDR "%\n2 2 5\n", FERAL_STATUS_RANGE, 3, "5 entries exceed the 2 x 2 matrix"},
+		{HDR "4294967296 2 1\n", FERAL_STATUS_RANGE, 2, "limit"},
+		{"%%MatrixMarket matrix coordinate real symmetric\n2 3 1\n", FERAL_STATUS_PARSE, 2, "square"},
+		{HDR "2 2 3\n1 1 1\n2 2 1\n", FERAL_STATUS_PARSE, 4, "expected 3 entries, found 2"},
+		{HDR "2 2 1\n1 1 1\n2 2 1\n", FERAL_STATUS_PARSE, 4, "more than the 1 entries"},
+		{HDR "2 2 1\n3 1 1\n", FERAL_STATUS_RANGE, 3, "entry (3, 1) outside the 2 x 2 matrix"},
+		{HDR "2 2 1\n1 0 1\n", FERAL_STATUS_RANGE, 3, "outside"},
+		{HDR "2 2 1\n1 1 nan\n", FERAL_STATUS_RANGE, 3, "not finite"},
+		{HDR "2 2 1\n1 1 1e40\n", FERAL_STATUS_RANGE, 3, "not finite"},
+		{HDR "2 2 1\n1 x 1\n", FERAL_STATUS_PARSE, 3, "bad entry '1 x 1'"},
+		{HDR "2 2 1\n1 1\n", FERAL_STATUS_PARSE, 3, "bad entry"},
+		{HDR "2 2 1\n1 1 2 3\n", FERAL_STATUS_PARSE, 3, "bad entry"},
+		{HDR "2 2 3\n1 2 1\n2 2 1\n1 2 5\n", FERAL_STATUS_PARSE, 5, "duplicate entry (1, 2)"},
+		{"%%MatrixMarket matrix coordinate real symmetric\n2 2 2\n2 1 1\n1 2 1\n",
+		 FERAL_STATUS_PARSE, 4, "duplicate entry"},
+		{"%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n", FERAL_STATUS_PARSE, 5,
+		 "expected 4 entries, found 3"},
+		{"%%MatrixMarket matrix array real general\n1 2\n1\ninf\n", FERAL_STATUS_RANGE, 4,
+		 "not finite"},
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		const struct bad_case *k = &cases[c];
+		char name[64];
+		snprintf(name, sizeof name, "bad%zu.mtx", c);
+		const char *p = write_text(name, k->content);
+		struct feral_dataset *ds = NULL;
+		struct feral_error e = {0};
+		enum feral_status st = feral_dataset_load(p, NULL, &ds, &e);
+		cr_assert_eq(st, k->status, "case %zu '%s': status %d (%s), expected %d", c, k->content,
+		             st, e.msg, k->status);
+		cr_assert_null(ds, "case %zu: no dataset on failure", c);
+		cr_assert_eq(e.line, k->line, "case %zu '%s': line %ld, expected %ld (%s)", c, k->content,
+		             e.line, k->line, e.msg);
+		cr_assert_str_eq(e.file, p, "case %zu: file '%s', expected '%s'", c, e.file, p);
+		cr_assert_not_null(strstr(e.msg, k->reason), "case %zu '%s': message '%s' lacks '%s'", c,
+		                   k->content, e.msg, k->reason);
+	}
+}
+
+Test(io_mtx, test_vector_roundtrip_is_exact)
+{
+	double v[6] = {0.1, -1.0 / 3, 1e-300, 6.02214076e23, -0.0, 42};
+	const char *p = path_of("v.mtx");
+	struct feral_error e = {0};
+	cr_assert_eq(feral_vector_save(p, v, 6, &e), FERAL_OK, "%s", e.msg);
+	double *w = NULL;
+	uint64_t n = 0;
+	cr_assert_eq(feral_vector_load(p, &w, &n, &e), FERAL_OK, "%s", e.msg);
+	cr_assert_eq(n, 6, "length %llu", (unsigned long long)n);
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(w[i], v[i], "v[%d] = %.17g, expected %.17g", i, w[i], v[i]);
+	free(w);
+}
+
+Test(io_mtx, test_vector_forms_row_column_and_coordinate)
+{
+	const char *p = write_text("row.mtx", "%%MatrixMarket matrix array real general\n1 3\n1\n2\n3\n");
+	double *w;
+	uint64_t n;
+	struct feral_error e = {0};
+	cr_assert_eq(feral_vector_load(p, &w, &n, &e), FERAL_OK, "%s", e.msg);
+	cr_assert_eq(n, 3);
+	cr_assert(w[0] == 1 && w[1] == 2 && w[2] == 3, "1 x n: %g %g %g", w[0], w[1], w[2]);
+	free(w);
+	p = write_text("coo.mtx", "%%MatrixMarket matrix coordinate real general\n4 1 2\n4 1 -2.5\n2 1 1\n");
+	cr_assert_eq(feral_vector_load(p, &w, &n, &e), FERAL_OK, "%s", e.msg);
+	cr_assert_eq(n, 4);
+	cr_assert(w[0] == 0 && w[1] == 1 && w[2] == 0 && w[3] == -2.5, "coordinate: %g %g %g %g",
+	          w[0], w[1], w[2], w[3]);
+	free(w);
+	p = write_text("dupv.mtx", "%%MatrixMarket matrix coordinate real general\n4 1 2\n2 1 0\n2 1 1\n");
+	cr_assert_eq(feral_vector_load(p, &w, &n, &e), FERAL_STATUS_PARSE);
+	cr_assert_eq(e.line, 4, "line %ld", e.line);
+	cr_assert_not_null(strstr(e.msg, "duplicate"), "%s", e.msg);
+	p = write_text("mat.mtx", "%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n4\n");
+	cr_assert_eq(feral_vector_load(p, &w, &n, &e), FERAL_STATUS_PARSE);
+	cr_assert_not_null(strstr(e.msg, "n x 1 or 1 x n"), "%s", e.msg);
+}
+
+Test(io_mtx, test_targets_from_mtx_vector)
+{
+	const char *p = write_text("A.mtx", HDR "3 2 2\n1 1 1\n3 2 2\n");
+	const char *q = write_text("b.mtx", "%%MatrixMarket matrix array real general\n3 1\n1\n-2\n0.5\n");
+	struct feral_dataset *ds = load_ok(p, 0);
+	struct feral_error e = {0};
+	cr_assert_eq(feral_dataset_load_targets(ds, q, &e), FERAL_OK, "%s", e.msg);
+	cr_assert(ds->y[0] == 1 && ds->y[1] == -2 && ds->y[2] == 0.5, "y %g %g %g", ds->y[0], ds->y[1],
+	          ds->y[2]);
+	feral_dataset_destroy(&ds);
+}
