@@ -257,6 +257,13 @@ struct feral_config {
 	double model_scale;      /* fixed point model scale; <= 0: auto */
 	enum feral_rounding rounding;
 	volatile int *stop_flag; /* optional: set non-zero (e.g. from a signal) to stop */
+	/* Optional checkpoints: at the first trace point after every
+	 * checkpoint_every seconds, checkpoint(arg, x, d, updates) is called from
+	 * the monitor thread with a snapshot of the iterate (workers go on).  A
+	 * non-zero return is reported in the result's warning, not fatal. */
+	double checkpoint_every;
+	int (*checkpoint)(void *arg, const double *x, uint64_t d, uint64_t updates);
+	void *checkpoint_arg;
 };
 FERAL_API void feral_config_init(struct feral_config *c);
 /* Validate every field before any allocation.  USAGE with a message naming

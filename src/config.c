@@ -82,6 +82,8 @@ enum feral_status feral_config_validate(const struct feral_config *c, struct fer
 		return BAD("--update atomic needs a floating-point model (precision 32 or 64)");
 	if (!(c->model_scale >= 0) || !isfinite(c->model_scale))
 		return BAD("--model-scale %g: must be >= 0 (0 = auto)", c->model_scale);
+	if (!(c->checkpoint_every >= 0) || !isfinite(c->checkpoint_every))
+		return BAD("--checkpoint-every %g: must be >= 0 seconds", c->checkpoint_every);
 	if ((unsigned)c->rounding >= FERAL_ROUNDING_COUNT)
 		return BAD("--rounding: unknown mode %d", (int)c->rounding);
 	return FERAL_OK;

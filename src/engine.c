@@ -278,7 +278,7 @@ struct ctx {
 	uint64_t *eval_rows;
 	uint64_t n_eval;
 	double obj0, prev_obj;
-	double t0, monitor_s, avg_s;
+	double t0, monitor_s, avg_s, last_ckpt;
 	int have_good, converged;
 	int bind_failures;
 	char warning[256];
@@ -380,6 +380,15 @@ static void monitor(struct ctx *c, uint64_t total, int final)
 	}
 	memcpy(c->good, c->snap, c->ds->d * sizeof *c->good);
 	c->have_good = 1;
+	if (cfg->checkpoint && cfg->checkpoint_every > 0 && !final &&
+	    t_end - c->last_ckpt >= cfg->checkpoint_every) {
+		double t_ck = feral_now();
+		if (cfg->checkpoint(cfg->checkpoint_arg, c->snap, c->ds->d, total) != 0 &&
+		    !c->warning[0])
+			snprintf(c->warning, sizeof c->warning, "writing a checkpoint failed");
+		c->last_ckpt = feral_now();
+		c->monitor_s += c->last_ckpt - t_ck;
+	}
 	if (c->trace) {
 		struct feral_trace *tr = c->trace;
 		if (tr->len == tr->cap) {
@@ -712,6 +721,7 @@ static enum feral_status pilot_run(const struct feral_dataset *ds, const struct 
 	pc.max_updates = updates;
 	pc.trace_every = updates;
 	pc.bind = FERAL_BIND_NONE;
+	pc.checkpoint = NULL;
 	memcpy(out, x0, ds->d * sizeof *out);
 	struct feral_result r;
 	return feral_solve(ds, &pc, NULL, out, &r, NULL, err);
@@ -977,6 +987,7 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 	}
 
 	c->t0 = feral_now();
+	c->last_ckpt = c->t0;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(T)
 	worker_main(c, omp_get_thread_num());

@@ -556,44 +556,77 @@ static void sort_u32(uint32_t *v, uint64_t m)
 	}
 }
 
-/* Columns of row i: k distinct draws from the power law.  Drawing without
- * replacement from a skewed law can take unbounded time (power 5 puts
- * nearly all mass on a few columns), so after 4k + 64 draws the rest of the
- * row is filled uniformly among the columns not yet taken.  stamp[j] == i+1
- * marks column j as taken in row i (so it never needs clearing); pool is d
- * scratch entries for the rare k > d/2 fill. */
-static void sparse_row_columns(const struct sparse_ctx *c, uint64_t i, struct feral_rng *r,
-                               uint64_t *stamp, uint32_t *pool, uint32_t *cols)
+/* The columns taken in the current row: open addressing over 2^bits >= 2k
+ * slots, cleared per row, so memory and work are O(k) even when d is 10^9.
+ * Empty slots hold UINT32_MAX, never a column (d <= 2^32 - 1). */
+struct colset {
+	uint32_t *slot;
+	uint64_t mask;
+	int shift;
+};
+
+static bool colset_init(struct colset *s, uint64_t k)
 {
-	uint64_t k = c->k, d = c->o->d, got = 0;
-	for (uint64_t draws = 0; got < k && draws < 4 * k + 64; draws++) {
-		uint64_t j = feral_alias_draw(&c->alias, feral_rng_next(r));
-		if (stamp[j] != i + 1) {
-			stamp[j] = i + 1;
-			cols[got++] = (uint32_t)j;
+	int bits = 4;
+	while ((1ull << bits) < 2 * k)
+		bits++;
+	s->mask = (1ull << bits) - 1;
+	s->shift = 64 - bits;
+	s->slot = malloc((s->mask + 1) * sizeof *s->slot);
+	return s->slot != NULL;
+}
+
+static void colset_clear(struct colset *s)
+{
+	memset(s->slot, 0xff, (s->mask + 1) * sizeof *s->slot);
+}
+
+/* true when j was not there yet (and is now) */
+static bool colset_add(struct colset *s, uint32_t j)
+{
+	uint64_t h = ((uint64_t)j * 0x9e3779b97f4a7c15ull) >> s->shift;
+	for (;; h = (h + 1) & s->mask) {
+		if (s->slot[h] == j)
+			return false;
+		if (s->slot[h] == UINT32_MAX) {
+			s->slot[h] = j;
+			return true;
 		}
 	}
+}
+
+/* Columns of one row: k distinct draws from the power law.  Drawing without
+ * replacement from a skewed law can take unbounded time (power 8 puts nearly
+ * all mass on a few columns), so after 4k + 64 draws the rest of the row is
+ * filled uniformly among the columns not yet taken: by rejection while at
+ * least half of them are free, else by a partial Fisher-Yates over the free
+ * ones (then d < 2k, so `pool` of 2k entries holds them). */
+static void sparse_row_columns(const struct sparse_ctx *c, struct feral_rng *r,
+                               struct colset *set, uint32_t *pool, uint32_t *cols)
+{
+	uint64_t k = c->k, d = c->o->d, got = 0;
+	colset_clear(set);
+	for (uint64_t draws = 0; got < k && draws < 4 * k + 64; draws++) {
+		uint32_t j = (uint32_t)feral_alias_draw(&c->alias, feral_rng_next(r));
+		if (colset_add(set, j))
+			cols[got++] = j;
+	}
 	if (got < k && 2 * k <= d) {
-		/* at least half the columns are free: rejection ends quickly */
 		while (got < k) {
-			uint64_t j = uniform_below(r, d);
-			if (stamp[j] != i + 1) {
-				stamp[j] = i + 1;
-				cols[got++] = (uint32_t)j;
-			}
+			uint32_t j = (uint32_t)uniform_below(r, d);
+			if (colset_add(set, j))
+				cols[got++] = j;
 		}
 	} else if (got < k) {
-		/* a near-dense row: partial Fisher-Yates over the free columns */
 		uint64_t m = 0;
 		for (uint64_t j = 0; j < d; j++)
-			if (stamp[j] != i + 1)
+			if (colset_add(set, (uint32_t)j))
 				pool[m++] = (uint32_t)j;
 		for (uint64_t t = 0; got < k; t++) {
 			uint64_t u = t + uniform_below(r, m - t);
 			uint32_t tmp = pool[t];
 			pool[t] = pool[u];
 			pool[u] = tmp;
-			stamp[pool[t]] = i + 1;
 			cols[got++] = pool[t];
 		}
 	}
@@ -633,14 +666,14 @@ static enum feral_status sparse_gen(const struct feral_gen_options *o, double no
 	if (st)
 		return st;
 
+	/* per-thread scratch, indexed by omp_get_thread_num() */
 	int nt = max_threads();
-	uint64_t **stamps = calloc((size_t)nt, sizeof *stamps);
+	struct colset *sets = calloc((size_t)nt, sizeof *sets);
 	uint32_t **pools = calloc((size_t)nt, sizeof *pools);
-	bool ok = stamps && pools;
+	bool ok = sets && pools;
 	for (int t = 0; ok && t < nt; t++) {
-		stamps[t] = calloc(d, sizeof **stamps);
-		pools[t] = malloc(d * sizeof **pools);
-		ok = stamps[t] && pools[t];
+		pools[t] = malloc(2 * c.k * sizeof **pools);
+		ok = colset_init(&sets[t], c.k) && pools[t];
 	}
 	if (ok) {
 		for (uint64_t i = 0; i <= n; i++)
@@ -658,7 +691,7 @@ static enum feral_status sparse_gen(const struct feral_gen_options *o, double no
 			for (uint64_t i = i0; i < i1; i++) {
 				uint32_t *cols = ds->indices + i * c.k;
 				float *v = vals + i * c.k;
-				sparse_row_columns(&c, i, &r, stamps[t], pools[t], cols);
+				sparse_row_columns(&c, &r, &sets[t], pools[t], cols);
 				fill_normal_f32(&r, v, c.k, 0, 1);
 				double s = 0;
 				for (uint64_t q = 0; q < c.k; q++)
@@ -668,16 +701,16 @@ static enum feral_status sparse_gen(const struct feral_gen_options *o, double no
 		}
 	} else {
 		st = feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0,
-		                "sparse generator: scratch for %d threads, d = %llu", nt,
-		                (unsigned long long)d);
+		                "sparse generator: scratch for %d threads, %llu nonzeros a row", nt,
+		                (unsigned long long)c.k);
 	}
 	for (int t = 0; t < nt; t++) {
-		if (stamps)
-			free(stamps[t]);
+		if (sets)
+			free(sets[t].slot);
 		if (pools)
 			free(pools[t]);
 	}
-	free(stamps);
+	free(sets);
 	free(pools);
 	feral_alias_free(&c.alias);
 	return st;

@@ -59,7 +59,7 @@ enum feral_status feral_text_open(struct feral_text *t, const char *path, struct
 	t->cap = want < ((size_t)64 << 10) ? (size_t)64 << 10 : want;
 	if (t->cap > FERAL_TEXT_BUF_MAX)
 		t->cap = FERAL_TEXT_BUF_MAX;
-	t->buf = malloc(t->cap + 1);
+	t->buf = malloc(t->cap + 1 + FERAL_TEXT_PAD);
 	if (!t->buf) {
 		feral_text_close(t);
 		return feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "cannot allocate a read buffer");
@@ -136,9 +136,11 @@ enum feral_status feral_text_next(struct feral_text *t, int *done, struct feral_
 			}
 			if (t->buf[t->len - 1] != '\n')
 				t->buf[t->len++] = '\n'; /* the +1 byte of the buffer */
+			memset(t->buf + t->len, 0, FERAL_TEXT_PAD);
 			t->hi = t->len;
 			return FERAL_OK;
 		}
+		memset(t->buf + t->len, 0, FERAL_TEXT_PAD);
 		const char *nl = memrchr(t->buf, '\n', t->len);
 		if (nl) {
 			t->hi = (size_t)(nl - t->buf) + 1;
@@ -148,7 +150,7 @@ enum feral_status feral_text_next(struct feral_text *t, int *done, struct feral_
 			return feral_fail(err, FERAL_STATUS_PARSE, t->path, t->line + 1,
 			                  "line longer than 16 MiB");
 		size_t ncap = t->cap * 2 > FERAL_TEXT_BUF_MAX ? FERAL_TEXT_BUF_MAX : t->cap * 2;
-		char *nb = realloc(t->buf, ncap + 1);
+		char *nb = realloc(t->buf, ncap + 1 + FERAL_TEXT_PAD);
 		if (!nb)
 			return feral_fail(err, FERAL_STATUS_NOMEM, t->path, 0, "cannot grow the read buffer");
 		t->buf = nb;

@@ -13,17 +13,20 @@
 /* The reader's buffer grows to this; it must exceed FERAL_TEXT_LINE_MAX so a
  * leftover partial line always leaves room for the next read. */
 #define FERAL_TEXT_BUF_MAX ((size_t)64 << 20)
+/* Readable zero bytes after the data, for the 8-byte digit loads. */
+#define FERAL_TEXT_PAD 16
 
 /* Reading: plain files by read(), gzip (by magic, not by name) by gzread.
  * After feral_text_next(), buf[0, hi) holds complete lines only, and the last
  * byte of that run is always '\n' (a missing final newline is supplied), so
- * parsers can stop at '\n' without separate bounds checks. */
+ * parsers can stop at '\n' without separate bounds checks; FERAL_TEXT_PAD
+ * zero bytes follow the data. */
 struct feral_text {
 	const char *path;
 	int fd;
 	void *gz;       /* gzFile when the input is gzip */
 	char *buf;
-	size_t cap;     /* usable bytes; buf has cap + 1 for the supplied '\n' */
+	size_t cap;     /* usable bytes; buf has 1 more for the supplied '\n', then the pad */
 	size_t len;     /* bytes held */
 	size_t hi;      /* end of the run of complete lines handed out */
 	int eof;
@@ -60,42 +63,67 @@ static inline bool feral_is_blank(char c) { return c == ' ' || c == '\t' || c ==
 /* A number or an index ends at blank space, end of line or a comment. */
 static inline bool feral_is_delim(char c) { return feral_is_blank(c) || c == '\n' || c == '#'; }
 
-/* Decimal scan shared by the f64 and f32 parsers: up to 19 significant
- * digits in m and a power of ten e10.  Returns the end of the number, or
- * NULL when the fast path cannot be exact (too many digits, a huge exponent,
- * hex, inf/nan, or a malformed token: the slow path sorts those out). */
-static inline const char *feral_scan_decimal(const char *p, bool *neg, uint64_t *m, int *e10)
+/* Leading ASCII digits among the 8 bytes at p (0..8) and their value: the
+ * SWAR digit test and the three-multiply conversion from simdjson.  The
+ * reader pads its buffer so 8-byte loads past the final '\n' are safe. */
+static inline __attribute__((always_inline)) int feral_digits8(const char *p, uint64_t *val)
 {
-	uint64_t mant = 0;
-	int nd = 0, e = 0;
-	bool any = false;
+	uint64_t x;
+	memcpy(&x, p, sizeof x);
+	/* A byte is a digit iff its high nibble is 3 both before and after
+	 * adding 6.  Carries only reach bytes after a non-digit: harmless. */
+	uint64_t bad = ((x & 0xf0f0f0f0f0f0f0f0ull) ^ 0x3030303030303030ull) |
+	               (((x + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull) ^ 0x3030303030303030ull);
+	int k = bad ? __builtin_ctzll(bad) >> 3 : 8;
+	if (k == 0) {
+		*val = 0;
+		return 0;
+	}
+	uint64_t v = (x - 0x3030303030303030ull) << (8 * (8 - k)); /* k digits, left-padded with 0s */
+	v = v * 10 + (v >> 8);
+	v = (((v & 0x000000ff000000ffull) * (100 + (1000000ull << 32))) +
+	     (((v >> 16) & 0x000000ff000000ffull) * (1 + (10000ull << 32)))) >> 32;
+	*val = v;
+	return k;
+}
+
+static const uint64_t feral_pow10_u64[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                                            100000000};
+
+/* Decimal scan shared by the f64 and f32 parsers: the digits (at most 19,
+ * leading zeros included) in m and a power of ten e10.  Returns the end of
+ * the number, or NULL when the fast path cannot be exact (too many digits,
+ * a huge exponent, hex, inf/nan, or a malformed token: the slow path sorts
+ * those out). */
+static inline __attribute__((always_inline)) const char *feral_scan_decimal(const char *p, bool *neg,
+                                                                          uint64_t *m, int *e10)
+{
+	uint64_t mant = 0, v;
+	int nd = 0, e = 0, k;
 	*neg = false;
 	if (*p == '-' || *p == '+')
 		*neg = *p++ == '-';
-	for (; feral_is_digit(*p); p++) {
-		any = true;
-		if (mant == 0 && *p == '0')
-			continue;
-		if (nd == 19)
+	do {
+		k = feral_digits8(p, &v);
+		if (nd + k > 19)
 			return NULL;
-		mant = mant * 10 + (uint64_t)(*p - '0');
-		nd++;
-	}
+		mant = mant * feral_pow10_u64[k] + v;
+		nd += k;
+		p += k;
+	} while (k == 8);
 	if (*p == '.') {
-		for (p++; feral_is_digit(*p); p++) {
-			any = true;
-			if (mant == 0 && *p == '0') {
-				e--;
-				continue;
-			}
-			if (nd == 19)
+		p++;
+		do {
+			k = feral_digits8(p, &v);
+			if (nd + k > 19)
 				return NULL;
-			mant = mant * 10 + (uint64_t)(*p - '0');
-			nd++;
-			e--;
-		}
+			mant = mant * feral_pow10_u64[k] + v;
+			nd += k;
+			e -= k;
+			p += k;
+		} while (k == 8);
 	}
-	if (!any)
+	if (nd == 0)
 		return NULL;
 	if (*p == 'e' || *p == 'E') {
 		const char *q = p + 1;
@@ -118,7 +146,7 @@ static inline const char *feral_scan_decimal(const char *p, bool *neg, uint64_t 
 
 /* Clinger's fast path: m < 2^53 and 10^|e| <= 10^22 are exact doubles, so
  * one IEEE multiply or divide gives the correctly rounded result. */
-static inline bool feral_clinger(uint64_t m, int e10, double *out)
+static inline __attribute__((always_inline)) bool feral_clinger(uint64_t m, int e10, double *out)
 {
 	static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
 	                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -157,7 +185,7 @@ static inline const char *feral_parse_f64(const char *p, double *out)
  * on a float midpoint (a midpoint strictly between x and its nearest double
  * would be nearer x), so that case, and anything outside the float normal
  * range, goes to strtof. */
-static inline const char *feral_parse_f32(const char *p, float *out)
+static inline __attribute__((always_inline)) const char *feral_parse_f32(const char *p, float *out)
 {
 	bool neg;
 	uint64_t m;
@@ -183,16 +211,21 @@ static inline const char *feral_parse_f32(const char *p, float *out)
 
 /* Unsigned decimal integer: returns the end, or NULL with no digits.
  * Saturates at UINT64_MAX so huge values still compare as too large. */
-static inline const char *feral_parse_u64(const char *p, uint64_t *out)
+static inline __attribute__((always_inline)) const char *feral_parse_u64(const char *p, uint64_t *out)
 {
-	uint64_t v = 0;
-	const char *s = p;
-	for (; feral_is_digit(*p); p++) {
-		uint64_t d = (uint64_t)(*p - '0');
-		v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+	uint64_t v;
+	int k = feral_digits8(p, &v);
+	if (k == 0)
+		return NULL;
+	p += k;
+	if (FERAL_UNLIKELY(k == 8)) {
+		for (; feral_is_digit(*p); p++) {
+			uint64_t d = (uint64_t)(*p - '0');
+			v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+		}
 	}
 	*out = v;
-	return p == s ? NULL : p;
+	return p;
 }
 
 /* Length of the token at p (up to a delimiter), for error messages. */

@@ -217,3 +217,39 @@ Test(cli, test_sigterm_writes_the_current_model, .init = setup, .fini = teardown
 	snprintf(path, sizeof path, "%s/x.npy", dir);
 	cr_assert_eq(access(path, R_OK), 0, "no model written after SIGTERM: %s", out);
 }
+
+Test(cli, test_killed_training_resumes_to_the_same_accuracy_band, .init = setup, .fini = teardown)
+{
+	/* Band: the resumed model's test accuracy within 0.02 of an uninterrupted run */
+	const double band = 0.02;
+	cr_assert_eq(run(1, "gen logistic --n 200000 --d 40 --seed 5 -o t.feral"), 0, "%s", out);
+	cr_assert_eq(run(0, "train t.feral --test t.feral --epochs 4 --tol 0 --json"), 0, "%s", out);
+	double full = json_num("test_accuracy");
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd,
+	         "cd '%s' && (%s/%s/feral train t.feral --epochs 400 --tol 0 --checkpoint-every 0.2 "
+	         "--checkpoint c.ckpt -o m.txt & pid=$!; sleep 1.5; kill -KILL $pid; wait $pid; "
+	         "echo rc=$?) 2>&1",
+	         dir, getenv("PWD"), FERAL_BUILD_DIR);
+	FILE *p = popen(cmd, "r");
+	size_t n = fread(out, 1, sizeof out - 1, p);
+	out[n] = 0;
+	pclose(p);
+	cr_assert(strstr(out, "rc=137"), "the run was not killed: %s", out);
+	char path[512];
+	snprintf(path, sizeof path, "%s/c.ckpt", dir);
+	cr_assert_eq(access(path, R_OK), 0, "no checkpoint after 1.5 s: %s", out);
+	snprintf(path, sizeof path, "%s/m.txt", dir);
+	cr_assert_neq(access(path, R_OK), 0, "a killed run left a model file");
+	cr_assert_eq(run(0, "train t.feral --test t.feral --epochs 400 --seconds 1 --tol 0 "
+	                    "--resume c.ckpt --json -o m.txt"),
+	             0, "%s", out);
+	double resumed = json_num("test_accuracy");
+	cr_assert_gt(json_num("updates"), 1000, "the resumed run did no work: %s", out);
+	cr_assert_lt(fabs(resumed - full), band, "resumed accuracy %g, uninterrupted %g", resumed,
+	             full);
+	cr_assert_eq(run(1, "train t.feral --resume missing.ckpt"), 1, "%s", out);
+	write_file("bad.ckpt", "feral-checkpoint 1\nupdates 5\nd 3\n1\n2\n3\n");
+	cr_assert_eq(run(1, "train t.feral --resume bad.ckpt"), 2, "%s", out);
+	cr_assert(strstr(out, "dimension"), "%s", out);
+}

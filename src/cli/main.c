@@ -163,7 +163,7 @@ static int write_solution(const char *path, const double *x, uint64_t d)
 
 /* ---- solve ------------------------------------------------------------------------- */
 
-enum { OPT_JSON = 1, OPT_XSTAR = 2, OPT_TEST = 3, OPT_POSITIVE = 4, OPT_TRACE = 5, OPT_REF = 6,
+enum { OPT_JSON = 1, OPT_XSTAR = 2, OPT_TEST = 3, OPT_POSITIVE = 4, OPT_TRACE = 5, OPT_REF = 6, OPT_CKPT_EVERY = 7, OPT_CKPT = 8, OPT_RESUME = 9,
        OPT_HELP = 'h', OPT_OUT = 'o' };
 
 static int write_trace(const char *path, const struct feral_trace *t)
@@ -181,6 +181,117 @@ static int write_trace(const char *path, const struct feral_trace *t)
 	return fclose(f) == 0 ? 0 : 1;
 }
 
+/* ---- checkpoints ---------------------------------------------------------------------
+ * A checkpoint is a text file: "feral-checkpoint 1", "updates N", "d D", then D
+ * weights; written atomically (temp file + rename) from the monitor thread. */
+struct ckpt {
+	const char *path;  /* where to write (NULL: no checkpoints) */
+	const char *every; /* --checkpoint-every argument */
+	const char *resume;
+	uint64_t base;     /* updates done before this run (from --resume) */
+};
+
+#define CKPT_OPTIONS                                                                      \
+	{"checkpoint-every", required_argument, 0, OPT_CKPT_EVERY},                       \
+	{"checkpoint", required_argument, 0, OPT_CKPT},                                   \
+	{"resume", required_argument, 0, OPT_RESUME}
+#define CKPT_HELP                                                                         \
+	"  --checkpoint-every S   write a checkpoint every S seconds (to --checkpoint F,\n" \
+	"                         default <output>.ckpt or feral.ckpt)\n"                   \
+	"  --resume F             start from checkpoint F; the budget counts its updates\n"
+
+static int write_ckpt(void *arg, const double *x, uint64_t d, uint64_t updates)
+{
+	const struct ckpt *k = arg;
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp", k->path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "feral-checkpoint 1\nupdates %llu\nd %llu\n",
+	        (unsigned long long)(k->base + updates), (unsigned long long)d);
+	for (uint64_t j = 0; j < d; j++)
+		fprintf(f, "%.17g\n", x[j]);
+	int bad = ferror(f);
+	bad |= fclose(f) != 0;
+	if (bad || rename(tmp, k->path) != 0) {
+		remove(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Options -> cfg; reads the resume file into x (length d).  0 or exit code. */
+static int ckpt_setup(struct ckpt *k, struct feral_config *cfg, const char *out, uint64_t n,
+                      uint64_t d, double *x, char *pathbuf, size_t plen)
+{
+	if (k->every) {
+		double s;
+		if (!cli_parse_double(k->every, &s) || !(s > 0))
+			return cli_usage_error(prog, "--checkpoint-every %s: expected seconds > 0", k->every);
+		cfg->checkpoint_every = s;
+		if (!k->path) {
+			snprintf(pathbuf, plen, "%s.ckpt", out ? out : "feral");
+			k->path = pathbuf;
+		}
+		cfg->checkpoint = write_ckpt;
+		cfg->checkpoint_arg = k;
+		if (!cfg->trace_every || cfg->trace_every > n / 8 + 1)
+			cfg->trace_every = n / 8 + 1; /* checkpoints ride on trace points */
+	} else if (k->path) {
+		return cli_usage_error(prog, "--checkpoint needs --checkpoint-every");
+	}
+	if (!k->resume)
+		return 0;
+	FILE *f = fopen(k->resume, "r");
+	if (!f) {
+		fprintf(stderr, "%s: %s: cannot open: %s\n", prog, k->resume, strerror(errno));
+		return 1;
+	}
+	unsigned long long upd = 0, dd = 0;
+	char line[64];
+	int ok = fgets(line, sizeof line, f) && strcmp(line, "feral-checkpoint 1\n") == 0 &&
+	         fscanf(f, "updates %llu\n", &upd) == 1 && fscanf(f, "d %llu", &dd) == 1;
+	if (!ok || dd != d) {
+		fclose(f);
+		fprintf(stderr, "%s: %s: not a checkpoint for this data (%s)\n", prog, k->resume,
+		        ok ? "dimension differs" : "bad header");
+		return 2;
+	}
+	for (uint64_t j = 0; j < d; j++)
+		if (fscanf(f, "%lf", &x[j]) != 1 || !isfinite(x[j])) {
+			fclose(f);
+			fprintf(stderr, "%s: %s:%llu: bad or missing weight\n", prog, k->resume,
+			        (unsigned long long)j + 4);
+			return 2;
+		}
+	fclose(f);
+	/* the budget counts the checkpoint's updates; a fresh RNG stream */
+	k->base = upd;
+	uint64_t total = cfg->max_updates;
+	if (cfg->epochs > 0) {
+		uint64_t e = (uint64_t)(cfg->epochs * (double)n);
+		total = total ? (total < e ? total : e) : e;
+	}
+	if (total) {
+		cfg->max_updates = total > upd ? total - upd : 1;
+		cfg->epochs = 0;
+	}
+	cfg->seed += upd;
+	fprintf(stderr, "%s: resuming from %s after %llu updates\n", prog, k->resume, upd);
+	return 0;
+}
+
+static int ckpt_option(struct ckpt *k, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_CKPT_EVERY: k->every = arg; return 1;
+	case OPT_CKPT: k->path = arg; return 1;
+	case OPT_RESUME: k->resume = arg; return 1;
+	default: return 0;
+	}
+}
+
 static int cmd_solve(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -188,6 +299,7 @@ static int cmd_solve(int argc, char **argv)
 		{"json", no_argument, 0, OPT_JSON},
 		{"xstar", required_argument, 0, OPT_XSTAR},
 		{"reference", required_argument, 0, OPT_REF},
+		CKPT_OPTIONS,
 		{"trace", required_argument, 0, OPT_TRACE},
 		{"output", required_argument, 0, OPT_OUT},
 		{"help", no_argument, 0, OPT_HELP},
@@ -196,12 +308,14 @@ static int cmd_solve(int argc, char **argv)
 	cli_solver_init(&s);
 	const char *out = NULL, *xstar_path = NULL, *trace_path = NULL;
 	int json = 0, c, reference = 0;
+	struct ckpt ck = {0};
+	char ckbuf[4200];
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		int h = cli_solver_option(prog, &s, c, optarg);
 		if (h < 0)
 			return 2;
-		if (h)
+		if (h || ckpt_option(&ck, c, optarg))
 			continue;
 		switch (c) {
 		case OPT_JSON: json = 1; break;
@@ -219,6 +333,7 @@ static int cmd_solve(int argc, char **argv)
 			       "  -o X          write the solution (.npy float64, .mtx array, or text)\n"
 			       "  --xstar F     known solution: report and stop on ||x-x*||^2/||x*||^2\n"
 			       "  --reference lapack   use LAPACK's least-squares solution as x*\n"
+			       CKPT_HELP
 			       "  --trace F     write the convergence trace as CSV\n"
 			       "%s",
 			       CLI_SOLVER_HELP);
@@ -263,10 +378,11 @@ static int cmd_solve(int argc, char **argv)
 	}
 	x = calloc(ds->d, sizeof *x);
 	if (!x) {
-		rc = cli_usage_error(prog, "out of memory");
 		rc = 1;
 		goto done;
 	}
+	if ((rc = ckpt_setup(&ck, &s.cfg, out, ds->n, ds->d, x, ckbuf, sizeof ckbuf)))
+		goto done;
 	install_signals(&s.cfg);
 	struct feral_result r;
 	struct feral_trace tr = {0};
@@ -426,6 +542,7 @@ static int cmd_train(int argc, char **argv)
 		{"json", no_argument, 0, OPT_JSON},
 		{"test", required_argument, 0, OPT_TEST},
 		{"positive", required_argument, 0, OPT_POSITIVE},
+		CKPT_OPTIONS,
 		{"trace", required_argument, 0, OPT_TRACE},
 		{"output", required_argument, 0, OPT_OUT},
 		{"help", no_argument, 0, OPT_HELP},
@@ -437,12 +554,14 @@ static int cmd_train(int argc, char **argv)
 	s.cfg.tol = 1e-4;
 	const char *out = NULL, *test = NULL, *positive = NULL, *trace_path = NULL;
 	int json = 0, c;
+	struct ckpt ck = {0};
+	char ckbuf[4200];
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		int h = cli_solver_option(prog, &s, c, optarg);
 		if (h < 0)
 			return 2;
-		if (h)
+		if (h || ckpt_option(&ck, c, optarg))
 			continue;
 		switch (c) {
 		case OPT_JSON: json = 1; break;
@@ -457,6 +576,7 @@ static int cmd_train(int argc, char **argv)
 			       "  --test T      report test accuracy on T (same label mapping)\n"
 			       "  -o MODEL      write the model (text)\n"
 			       "  --trace F     write the convergence trace as CSV\n"
+			       CKPT_HELP
 			       "Defaults here: --loss logistic --epochs 10 --tol 1e-4\n%s",
 			       CLI_SOLVER_HELP);
 			return 0;
@@ -503,6 +623,8 @@ static int cmd_train(int argc, char **argv)
 		rc = 1;
 		goto done;
 	}
+	if ((rc = ckpt_setup(&ck, &s.cfg, out, ds->n, ds->d, w, ckbuf, sizeof ckbuf)))
+		goto done;
 	install_signals(&s.cfg);
 	struct feral_error err = {0};
 	struct feral_result r;
