@@ -6,16 +6,30 @@
 #   make test SANITIZER=address|undefined|thread   (objects under build/<sanitizer>)
 #   make test RACES=atomic SANITIZER=thread        relaxed atomics for the Hogwild! races
 #   make fuzz                libFuzzer targets (clang) under build/fuzz
+#   make fuzz-smoke          run each fuzz target briefly (FUZZ_TIME s each, default 12)
+#   make check               test + ASan + UBSan + TSan (clang, libomp, RACES=atomic) + fuzz-smoke
 #   V=1 shows the commands; OPENMP=0 builds without OpenMP.
 
 BUILD ?= build
+BUILD_BASE := $(BUILD)
+# override: also when BUILD=... is given on the command line
 ifneq ($(SANITIZER),)
-BUILD := $(BUILD)/$(SANITIZER)$(if $(RACES),-$(RACES))
+override BUILD := $(BUILD)/$(SANITIZER)$(if $(RACES),-$(RACES))
 else ifneq ($(RACES),)
-BUILD := $(BUILD)/races-$(RACES)
+override BUILD := $(BUILD)/races-$(RACES)
 endif
 
 CC ?= cc
+# ThreadSanitizer needs an instrumented OpenMP runtime: gcc's libgomp is not,
+# and its barriers look like races.  So SANITIZER=thread builds with clang and
+# LLVM's libomp, whose Archer tool (libarcher.so, loaded at run time through
+# OMP_TOOL_LIBRARIES) tells TSan about OpenMP's synchronisation.  CC=... on
+# the command line still wins.
+ifeq ($(SANITIZER),thread)
+ifeq ($(origin CC),default)
+CC := clang
+endif
+endif
 PREFIX ?= /usr/local
 PKG_CONFIG ?= pkg-config
 OPENMP ?= 1
@@ -78,6 +92,16 @@ ifeq ($(SANITIZER),undefined)
 BASE_CFLAGS += -fno-sanitize-recover=undefined
 endif
 endif
+# Runtime options for the sanitized tests: every report aborts the process
+# (a crash Criterion counts), and only third-party code is suppressed.
+ARCHER ?= $(firstword $(wildcard $(dir $(realpath $(shell command -v $(CC) 2>/dev/null)))../lib/libarcher.so \
+	/usr/lib/llvm-*/lib/libarcher.so))
+SAN_ENV_address := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+SAN_ENV_undefined := UBSAN_OPTIONS=abort_on_error=1:halt_on_error=1:print_stacktrace=1
+SAN_ENV_thread := TSAN_OPTIONS=abort_on_error=1:halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1 \
+	$(if $(ARCHER),OMP_TOOL_LIBRARIES=$(ARCHER))
+SAN_ENV := $(SAN_ENV_$(SANITIZER))
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 CFLAGS_ALL = $(BASE_CFLAGS) $(DEFS) -DFERAL_GIT_REV='"$(GIT_REV)"' $(CFLAGS)
 # ISA flags live only on kernels/*_<isa>.c (DESIGN.md section 4)
@@ -96,7 +120,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 CLI_HELPERS := $(filter-out src/cli/main.c,$(CLI_SRC))
 CLI_HELPER_OBJ := $(CLI_HELPERS:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all test bench install clean fuzz check-deps
+.PHONY: all test bench install clean fuzz check-deps check fuzz-smoke
 all: $(BUILD)/feral $(BUILD)/bench $(BUILD)/libferal.a $(BUILD)/libferal.so
 
 $(BUILD)/obj/%.o: %.c
@@ -129,23 +153,94 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libferal.a $(CLI_HELPER_OBJ)
 	$(Q)$(CC) $(CFLAGS_ALL) -DFERAL_BUILD_DIR='"$(BUILD)"' -o $@ $< $(CLI_HELPER_OBJ) \
 		$(BUILD)/libferal.a $(LIBS) $(shell $(PKG_CONFIG) --libs criterion)
 
-test: all $(TEST_BIN)
+# TESTS="test_engine test_sampler" runs a subset.
+TEST_RUN := $(if $(TESTS),$(TESTS:%=$(BUILD)/tests/%),$(TEST_BIN))
+test: all $(TEST_RUN)
 ifneq ($(HAVE_CRITERION),yes)
 	$(error Criterion not found: run scripts/deps.sh)
 endif
-	$(Q)FERAL_BUILD_DIR=$(BUILD) sh scripts/run-tests.sh $(TEST_BIN)
+	$(Q)$(SAN_ENV) FERAL_BUILD_DIR=$(BUILD) sh scripts/run-tests.sh $(TEST_RUN)
 
 # ---- fuzzing (clang + libFuzzer) -------------------------------------------------
+# One target per loader (tests/fuzz/fuzz_<format>.c), seeds in
+# tests/fuzz/corpus/<target>/, dictionaries tests/fuzz/<format>.dict.  The
+# library is compiled once for fuzzing (no OpenMP, no SIMD kernels) into
+# $(FUZZ_DIR)/libferal-fuzz.a.  fuzz-smoke runs each target FUZZ_TIME
+# seconds on a scratch copy of its corpus (new inputs never land in git);
+# FUZZ_TIME=300 make fuzz-smoke is the longer local run.
+FUZZ_CC ?= clang
+FUZZ_DIR := $(BUILD_BASE)/fuzz
+FUZZ_TIME ?= 12
+FUZZ_FLAGS ?= -max_len=4096 -timeout=20 -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
+FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ_DIR)/%)
 FUZZ_LIB_SRC := $(filter-out kernels/%_avx2.c kernels/%_avx512.c,$(LIB_SRC))
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_CFLAGS = -std=gnu11 -O1 -g $(FUZZ_SAN) -pthread -MMD -MP -Iinclude -Isrc -Ikernels \
+	$(filter-out -fopenmp,$(DEFS)) -DFERAL_NO_SIMD -DFERAL_GIT_REV='"fuzz"'
+# Is there a clang with libFuzzer?  (Evaluated only by the fuzz targets.)
+FUZZ_PROBE = printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' | \
+	$(FUZZ_CC) -x c -fsanitize=fuzzer - -o /dev/null >/dev/null 2>&1
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ-CC $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/libferal-fuzz.a: $(FUZZ_LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_DIR)/libferal-fuzz.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)clang -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -Ikernels \
-		$(filter-out -fopenmp,$(DEFS)) -DFERAL_NO_SIMD -o $@ $< $(FUZZ_LIB_SRC) \
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libferal-fuzz.a \
 		$(filter-out -fopenmp,$(LIBS))
+
 fuzz: $(FUZZ_BIN)
+
+# Exits 0 with a message when clang/libFuzzer is missing; any crash, leak,
+# timeout or sanitizer report in a target fails it.
+fuzz-smoke:
+	@if ! $(FUZZ_PROBE); then \
+		echo "fuzz-smoke: SKIPPED: $(FUZZ_CC) with libFuzzer (-fsanitize=fuzzer) not available"; \
+	else \
+		$(MAKE) --no-print-directory fuzz BUILD=$(BUILD_BASE) SANITIZER= RACES= && \
+		for t in $(FUZZ_NAMES); do \
+			f=$${t#fuzz_}; work=$(FUZZ_DIR)/work/$$t; rm -rf $$work; mkdir -p $$work; \
+			dict=; [ -f tests/fuzz/$$f.dict ] && dict=-dict=tests/fuzz/$$f.dict; \
+			echo "  FUZZ    $$t ($(FUZZ_TIME) s)"; \
+			$(FUZZ_DIR)/$$t $(FUZZ_FLAGS) -max_total_time=$(FUZZ_TIME) $$dict \
+				-artifact_prefix=$(FUZZ_DIR)/$$t- $$work tests/fuzz/corpus/$$t \
+				> $(FUZZ_DIR)/$$t.log 2>&1; rc=$$?; \
+			grep -E '^stat::number_of_executed_units|^stat::peak_rss' $(FUZZ_DIR)/$$t.log | \
+				sed "s|^|  $$t: |"; \
+			if [ $$rc -ne 0 ]; then tail -60 $(FUZZ_DIR)/$$t.log; \
+				echo "fuzz-smoke: $$t FAILED (exit $$rc, log $(FUZZ_DIR)/$$t.log)"; exit 1; fi; \
+		done; \
+		echo "fuzz-smoke: all targets passed"; \
+	fi
+
+# ---- check: everything CI runs ------------------------------------------------------
+# Plain tests, ASan(+LSan), UBSan, then TSan on the RACES=atomic build (clang +
+# libomp + Archer; the async engine, sampler and whatever else is in
+# TSAN_TESTS), then the fuzz smoke run.  Stops at the first failure.
+TSAN_TESTS ?= test_engine test_sampler
+.PHONY: check
+check:
+	@echo "== check: make test"
+	$(Q)$(MAKE) --no-print-directory test BUILD=$(BUILD_BASE) SANITIZER= RACES=
+	@echo "== check: make test SANITIZER=address"
+	$(Q)$(MAKE) --no-print-directory test BUILD=$(BUILD_BASE) SANITIZER=address RACES=
+	@echo "== check: make test SANITIZER=undefined"
+	$(Q)$(MAKE) --no-print-directory test BUILD=$(BUILD_BASE) SANITIZER=undefined RACES=
+	@echo "== check: make test SANITIZER=thread RACES=atomic TESTS=\"$(TSAN_TESTS)\""
+	$(Q)$(MAKE) --no-print-directory test BUILD=$(BUILD_BASE) SANITIZER=thread RACES=atomic \
+		TESTS="$(TSAN_TESTS)"
+	@echo "== check: make fuzz-smoke"
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke BUILD=$(BUILD_BASE) SANITIZER= RACES=
+	@echo "== check: all passed"
 
 # ---- install -------------------------------------------------------------------
 install: all
@@ -162,4 +257,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(if $(filter fuzz%,$(MAKECMDGOALS)),$(FUZZ_DIR)) -name '*.d' 2>/dev/null)

@@ -3,7 +3,7 @@
 
     scripts/gen-libsvm-bench.py OUT [ROWS] [NNZ_PER_ROW] [COLS] [SEED]
 
-Defaults: 200000 rows, ~100 nonzeros a row (uniform in [50, 150]), column
+Defaults: 200000 rows, ~80 nonzeros a row (uniform in [40, 120]), column
 indices uniform below 50000 (sorted, unique), 6-digit values in (-1, 1),
 labels +1/-1.  About 250 MB.  Deterministic in SEED.
 """
@@ -16,7 +16,7 @@ def main():
         sys.exit(__doc__)
     out = sys.argv[1]
     rows = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
-    per_row = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+    per_row = int(sys.argv[3]) if len(sys.argv) > 3 else 80
     cols = int(sys.argv[4]) if len(sys.argv) > 4 else 50000
     rng = random.Random(int(sys.argv[5]) if len(sys.argv) > 5 else 1)
     with open(out, "w") as f:

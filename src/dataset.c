@@ -108,15 +108,29 @@ double feral_dataset_value(const struct feral_dataset *ds, uint64_t i, uint64_t 
 	}
 }
 
+/* Double sums of squares in storage order; rows in parallel (a serial pass
+ * is a visible share of loading or generating a large matrix). */
 void feral_dataset_update_norms(struct feral_dataset *ds)
 {
-	for (uint64_t i = 0; i < ds->n; i++) {
-		uint64_t b = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : i * ds->d;
+	int64_t n = (int64_t)ds->n;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (ds->nnz > ((uint64_t)1 << 20))
+#endif
+	for (int64_t i = 0; i < n; i++) {
+		uint64_t b = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : (uint64_t)i * ds->d;
 		uint64_t e = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] : b + ds->d;
 		double s = 0;
-		for (uint64_t k = b; k < e; k++) {
-			double v = feral_dataset_value(ds, i, k);
-			s += v * v;
+		if (ds->precision == FERAL_PRECISION_F32) {
+			const float *v = ds->values;
+			for (uint64_t k = b; k < e; k++) {
+				double x = v[k];
+				s += x * x;
+			}
+		} else {
+			for (uint64_t k = b; k < e; k++) {
+				double x = feral_dataset_value(ds, (uint64_t)i, k);
+				s += x * x;
+			}
 		}
 		ds->row_sq_norm[i] = s;
 	}

@@ -716,28 +716,6 @@ static enum feral_status sparse_gen(const struct feral_gen_options *o, double no
 	return st;
 }
 
-/* The arithmetic of feral_dataset_update_norms (a double sum of squares in
- * storage order), so the values are bit for bit the same, but over rows in
- * parallel: serially it was a fifth of the time of a 300000 x 1024 matrix. */
-static void gen_norms(struct feral_dataset *ds)
-{
-	const float *v = ds->values;
-	int64_t n = (int64_t)ds->n;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (ds->nnz > ((uint64_t)1 << 20))
-#endif
-	for (int64_t i = 0; i < n; i++) {
-		uint64_t b = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : (uint64_t)i * ds->d;
-		uint64_t e = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] : b + ds->d;
-		double s = 0;
-		for (uint64_t k = b; k < e; k++) {
-			double x = v[k];
-			s += x * x;
-		}
-		ds->row_sq_norm[i] = s;
-	}
-}
-
 /* ---- entry point ----------------------------------------------------------------- */
 
 enum feral_status feral_gen(const struct feral_gen_options *o, struct feral_dataset **out,
@@ -796,7 +774,7 @@ enum feral_status feral_gen(const struct feral_gen_options *o, struct feral_data
 		free(x);
 		return st;
 	}
-	gen_norms(ds);
+	feral_dataset_update_norms(ds);
 	*out = ds;
 	if (x_star)
 		*x_star = x;

@@ -170,6 +170,9 @@ static inline double feral_loss_dphi(enum feral_loss loss, double t, double y)
 	}
 }
 double feral_loss_phi(enum feral_loss loss, double t, double y);
+/* a_i . x in double for any stored precision, through the fastest dot
+ * kernel with an f64 model (scalar fallback).  Not for the racy iterate. */
+double feral_row_dot(const struct feral_dataset *ds, uint64_t i, const double *x);
 /* c_phi: 1 (LS), 1/4 (logistic); hinge is non-smooth (returns 0). */
 double feral_loss_curvature(enum feral_loss loss);
 /* Per-row smoothness (or, for hinge, Lipschitz) constants used for the

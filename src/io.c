@@ -8,9 +8,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #ifdef FERAL_HAVE_ZLIB
 #include <zlib.h>
 #endif
@@ -344,25 +341,6 @@ static enum feral_status finish_load(const char *path, struct feral_dataset *ds,
 	return st;
 }
 
-/* Row norms in double, rows split over threads (the serial pass is a
- * visible share of a large load). */
-static void f32_norms(struct feral_dataset *ds)
-{
-	const float *v = ds->values;
-	int64_t n = (int64_t)ds->n;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (ds->nnz > ((uint64_t)1 << 20))
-#endif
-	for (int64_t i = 0; i < n; i++) {
-		uint64_t b = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : (uint64_t)i * ds->d;
-		uint64_t e = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] : b + ds->d;
-		double acc = 0;
-		for (uint64_t k = b; k < e; k++)
-			acc += (double)v[k] * v[k];
-		ds->row_sq_norm[i] = acc;
-	}
-}
-
 enum feral_status feral_io_build(const char *path, uint64_t n, uint64_t d, uint64_t **indptr_p,
                                  uint32_t **indices_p, float **values_p, double **y_p, int dense,
                                  struct feral_dataset **out, struct feral_error *err)
@@ -436,7 +414,7 @@ enum feral_status feral_io_build(const char *path, uint64_t n, uint64_t d, uint6
 		st = feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "out of memory");
 		goto fail;
 	}
-	f32_norms(ds);
+	feral_dataset_update_norms(ds);
 	if ((st = feral_dataset_check(ds, err))) {
 		if (err)
 			snprintf(err->file, sizeof err->file, "%s", path);

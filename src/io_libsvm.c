@@ -333,11 +333,11 @@ enum feral_status feral_io_libsvm_load(const char *path, const struct feral_load
 				st = sl[k].st;
 				if (err)
 					*err = sl[k].err;
-				goto fail;
+				goto out;
 			}
 			if (!append_slice(&g, &sl[k], total, b, e)) {
 				st = feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "out of memory");
-				goto fail;
+				goto out;
 			}
 			total += sl[k].ny;
 			line += sl[k].lines;
@@ -347,17 +347,17 @@ enum feral_status feral_io_libsvm_load(const char *path, const struct feral_load
 		t.line = line;
 	}
 	if (st)
-		goto fail;
+		goto out;
 	if (total == 0) {
 		st = feral_fail(err, FERAL_STATUS_PARSE, path, 0, "no data rows");
-		goto fail;
+		goto out;
 	}
 	if (g.n == 0) {
 		st = feral_fail(err, FERAL_STATUS_RANGE, path, 0,
 		                "rows [%llu, %llu) select nothing: the file has %llu rows",
 		                (unsigned long long)b, (unsigned long long)opt->row_end,
 		                (unsigned long long)total);
-		goto fail;
+		goto out;
 	}
 	uint64_t d = max_idx > opt->min_d ? max_idx : opt->min_d;
 	/* The arrays are handed over as they are: give back the growth slack
@@ -369,7 +369,7 @@ enum feral_status feral_io_libsvm_load(const char *path, const struct feral_load
 		g.val = q;
 	st = feral_io_build(path, g.n, d ? d : 1, &g.indptr, &g.idx, &g.val, &g.y, opt->dense, out,
 	                    err);
-fail:
+out:
 	feral_text_close(&t);
 	for (int k = 0; k < nthreads; k++)
 		slice_free(&sl[k]);
@@ -381,27 +381,122 @@ fail:
 	return st;
 }
 
+/* Growable text buffer for one thread's share of the output. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static bool sbuf_reserve(struct sbuf *b, size_t more)
+{
+	if (b->cap - b->len >= more)
+		return true;
+	size_t c = b->cap ? b->cap : (size_t)1 << 16;
+	while (c - b->len < more)
+		c *= 2;
+	char *q = realloc(b->p, c);
+	if (!q) {
+		b->failed = 1;
+		return false;
+	}
+	b->p = q;
+	b->cap = c;
+	return true;
+}
+
+static void sbuf_u64(struct sbuf *b, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	if (!sbuf_reserve(b, (size_t)n))
+		return;
+	while (n)
+		b->p[b->len++] = tmp[--n];
+}
+
+/* %.9g for values (round-trips f32) and %.17g for labels (round-trips any
+ * double); snprintf never needs more than 32 bytes for either. */
+static void sbuf_num(struct sbuf *b, const char *fmt, double v)
+{
+	if (!sbuf_reserve(b, 32))
+		return;
+	b->len += (size_t)snprintf(b->p + b->len, 32, fmt, v);
+}
+
+static void sbuf_char(struct sbuf *b, char c)
+{
+	if (sbuf_reserve(b, 1))
+		b->p[b->len++] = c;
+}
+
+static void format_rows(const struct feral_dataset *ds, uint64_t r0, uint64_t r1, struct sbuf *b)
+{
+	for (uint64_t i = r0; i < r1 && !b->failed; i++) {
+		sbuf_num(b, "%.17g", ds->y[i]);
+		uint64_t k0 = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : i * ds->d;
+		uint64_t k1 = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] : k0 + ds->d;
+		for (uint64_t k = k0; k < k1; k++) {
+			double v = feral_dataset_value(ds, i, k);
+			/* Dense rows skip zeros; stored CSR zeros are kept. */
+			if (ds->layout == FERAL_LAYOUT_DENSE && v == 0)
+				continue;
+			sbuf_char(b, ' ');
+			sbuf_u64(b, ds->layout == FERAL_LAYOUT_CSR ? (uint64_t)ds->indices[k] + 1 : k - k0 + 1);
+			sbuf_char(b, ':');
+			sbuf_num(b, "%.9g", v);
+		}
+		sbuf_char(b, '\n');
+	}
+}
+
 enum feral_status feral_io_libsvm_save(const struct feral_dataset *ds, const char *path,
                                        struct feral_error *err)
 {
+	/* snprintf of floats dominates writing: rows are formatted in blocks,
+	 * one block per thread, and written in order. */
+	int nt = 1;
+#ifdef _OPENMP
+	nt = omp_get_max_threads();
+	if (nt > 64)
+		nt = 64;
+#endif
+	uint64_t per_row = ds->layout == FERAL_LAYOUT_CSR ? ds->nnz / (ds->n ? ds->n : 1) : ds->d;
+	uint64_t block = ((uint64_t)1 << 15) / (per_row + 1) + 1;
+	struct sbuf *bufs = calloc((size_t)nt, sizeof *bufs);
 	struct feral_tout o;
+	if (!bufs)
+		return feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "out of memory");
 	enum feral_status st = feral_tout_open(&o, path, err);
-	if (st)
+	if (st) {
+		free(bufs);
 		return st;
-	for (uint64_t i = 0; i < ds->n && !o.failed; i++) {
-		feral_tout_printf(&o, "%.17g", ds->y[i]);
-		if (ds->layout == FERAL_LAYOUT_CSR) {
-			for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
-				feral_tout_printf(&o, " %llu:%.9g", (unsigned long long)ds->indices[k] + 1,
-				                  feral_dataset_value(ds, i, k));
-		} else {
-			for (uint64_t j = 0; j < ds->d; j++) {
-				double v = feral_dataset_value(ds, i, i * ds->d + j);
-				if (v != 0)
-					feral_tout_printf(&o, " %llu:%.9g", (unsigned long long)j + 1, v);
-			}
-		}
-		feral_tout_write(&o, "\n", 1);
 	}
-	return feral_tout_commit(&o, err);
+	for (uint64_t r0 = 0; r0 < ds->n && !o.failed; r0 += block * (uint64_t)nt) {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static, 1) num_threads(nt) if (nt > 1 && ds->n > block)
+#endif
+		for (int t = 0; t < nt; t++) {
+			uint64_t b = r0 + block * (uint64_t)t, e = b + block;
+			bufs[t].len = 0;
+			format_rows(ds, b < ds->n ? b : ds->n, e < ds->n ? e : ds->n, &bufs[t]);
+		}
+		for (int t = 0; t < nt; t++) {
+			if (bufs[t].failed) {
+				feral_tout_abort(&o);
+				st = feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "out of memory");
+				goto out;
+			}
+			feral_tout_write(&o, bufs[t].p, bufs[t].len);
+		}
+	}
+	st = feral_tout_commit(&o, err);
+out:
+	for (int t = 0; t < nt; t++)
+		free(bufs[t].p);
+	free(bufs);
+	return st;
 }

@@ -197,10 +197,12 @@ static enum feral_status mtx_entry(struct mtx *mx, const char *p, long line,
 	if (q)
 		while (feral_is_blank(*q))
 			q++;
-	if (!q || *q != '\n')
-		return feral_fail(err, FERAL_STATUS_PARSE, mx->path, line, "bad entry '%.*s'",
-		                  (int)(strchr(tok, '\n') - tok) > 60 ? 60 : (int)(strchr(tok, '\n') - tok),
-		                  tok);
+	if (!q || *q != '\n') {
+		int n = 0;
+		while (tok[n] != '\n' && n < 60)
+			n++;
+		return feral_fail(err, FERAL_STATUS_PARSE, mx->path, line, "bad entry '%.*s'", n, tok);
+	}
 	if (mx->f64 ? !isfinite(vd) : !isfinite(vf))
 		return feral_fail(err, FERAL_STATUS_RANGE, mx->path, line, "value is not finite");
 	if (mx->coord) {

@@ -54,18 +54,22 @@ enum feral_status feral_sampling_probs(const double *L, uint64_t n, double lambd
 }
 
 /* a_i . x in double, for any stored precision. */
-static double row_dot(const struct feral_dataset *ds, uint64_t i, const double *x)
+double feral_row_dot(const struct feral_dataset *ds, uint64_t i, const double *x)
 {
-	double s = 0;
-	if (ds->layout == FERAL_LAYOUT_CSR) {
-		for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
-			s += feral_dataset_value(ds, i, k) * x[ds->indices[k]];
-	} else {
-		uint64_t b = i * ds->d;
-		for (uint64_t j = 0; j < ds->d; j++)
-			s += feral_dataset_value(ds, i, b + j) * x[j];
+	static const struct feral_kernels *k;
+	const struct feral_kernels *kt = __atomic_load_n(&k, __ATOMIC_ACQUIRE);
+	if (!kt) {
+		kt = feral_kernels_get(NULL);
+		if (!kt)
+			kt = feral_kernels_named("ref");
+		__atomic_store_n(&k, kt, __ATOMIC_RELEASE);
 	}
-	return s;
+	uint64_t b = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : i * ds->d;
+	uint64_t len = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] - b : ds->d;
+	const void *a = (const char *)ds->values + b * feral_precision_size(ds->precision);
+	const uint32_t *idx = ds->layout == FERAL_LAYOUT_CSR ? ds->indices + b : NULL;
+	double s = kt->dot[ds->layout][ds->precision][FERAL_PRECISION_F64](a, idx, x, len);
+	return ds->row_scale ? s * ds->row_scale[i] : s;
 }
 
 double feral_objective(const struct feral_dataset *ds, const struct feral_config *cfg,
@@ -73,7 +77,7 @@ double feral_objective(const struct feral_dataset *ds, const struct feral_config
 {
 	double s = 0;
 	for (uint64_t i = 0; i < ds->n; i++)
-		s += feral_loss_phi(cfg->loss, row_dot(ds, i, x), ds->y[i]);
+		s += feral_loss_phi(cfg->loss, feral_row_dot(ds, i, x), ds->y[i]);
 	double xx = 0;
 	if (cfg->l2 > 0)
 		for (uint64_t j = 0; j < ds->d; j++)
@@ -85,7 +89,7 @@ double feral_accuracy(const struct feral_dataset *ds, const double *x)
 {
 	uint64_t ok = 0;
 	for (uint64_t i = 0; i < ds->n; i++) {
-		double t = row_dot(ds, i, x);
+		double t = feral_row_dot(ds, i, x);
 		ok += (t >= 0 ? 1.0 : -1.0) == (ds->y[i] > 0 ? 1.0 : -1.0);
 	}
 	return (double)ok / (double)ds->n;
@@ -95,7 +99,7 @@ double feral_rel_residual(const struct feral_dataset *ds, const double *x)
 {
 	double r = 0, b = 0;
 	for (uint64_t i = 0; i < ds->n; i++) {
-		double e = row_dot(ds, i, x) - ds->y[i];
+		double e = feral_row_dot(ds, i, x) - ds->y[i];
 		r += e * e;
 		b += ds->y[i] * ds->y[i];
 	}

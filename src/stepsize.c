@@ -27,19 +27,6 @@
 #include <lapacke.h>
 #endif
 
-static double row_dot_f64(const struct feral_dataset *ds, uint64_t i, const double *x)
-{
-	double s = 0;
-	if (ds->layout == FERAL_LAYOUT_CSR) {
-		for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
-			s += feral_dataset_value(ds, i, k) * x[ds->indices[k]];
-	} else {
-		for (uint64_t j = 0; j < ds->d; j++)
-			s += feral_dataset_value(ds, i, i * ds->d + j) * x[j];
-	}
-	return s;
-}
-
 double feral_sup_lw(const double *L, const double *p, uint64_t n)
 {
 	double sup = 0;
@@ -62,7 +49,7 @@ double feral_sigma2_w(const struct feral_dataset *ds, const struct feral_config 
 	for (uint64_t i = 0; i < ds->n; i++) {
 		if (p[i] <= 0)
 			continue;
-		double t = row_dot_f64(ds, i, x_ref);
+		double t = feral_row_dot(ds, i, x_ref);
 		double g = feral_loss_dphi(cfg->loss, t, ds->y[i]);
 		/* ||g a_i + eta x||^2 = g^2 ||a_i||^2 + 2 g eta t + eta^2 ||x||^2 */
 		double gi = g * g * ds->row_sq_norm[i] + 2 * g * cfg->l2 * t + cfg->l2 * cfg->l2 * xx;

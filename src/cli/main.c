@@ -8,6 +8,7 @@
  * Exit codes: 0 ok, 2 bad usage or input, 1 other failures, 130/143 signals. */
 #include "cli.h"
 #include "feral.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -711,13 +712,7 @@ static int cmd_predict(int argc, char **argv)
 	uint64_t right = 0;
 	int has_pos = strcmp(positive, "-") != 0;
 	for (uint64_t i = 0; i < ds->n; i++) {
-		double t = 0;
-		if (ds->layout == FERAL_LAYOUT_CSR)
-			for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
-				t += feral_dataset_value(ds, i, k) * w[ds->indices[k]];
-		else
-			for (uint64_t j = 0; j < ds->d; j++)
-				t += feral_dataset_value(ds, i, i * ds->d + j) * w[j];
+		double t = feral_row_dot(ds, i, w);
 		double lab = t >= 0 ? pos : neg;
 		if (!json)
 			printf("%.17g\n", lab);
@@ -957,6 +952,7 @@ static int cmd_gen(int argc, char **argv)
 		return cli_usage_error(prog, "gen: unknown kind '%s' (nsw1..nsw5, gaussian, sparse, "
 		                             "logistic)", argv[optind]);
 	feral_gen_options_init(&go, kind);
+	go.density = 0; /* about 20 nonzeros a row for whatever d is chosen */
 	if (n.set) go.n = (uint64_t)n.v;
 	if (d.set) go.d = (uint64_t)d.v;
 	if (dens.set) go.density = dens.v;

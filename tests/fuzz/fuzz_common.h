@@ -1,0 +1,145 @@
+/* Shared by the libFuzzer targets in tests/fuzz/: the loaders take a path,
+ * so each input goes to a file in a per-process scratch directory (one
+ * reusable file per extension), and every dataset a loader accepts is
+ * checked and read end to end so that ASan sees any bad pointer. */
+#ifndef FERAL_FUZZ_COMMON_H
+#define FERAL_FUZZ_COMMON_H
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io_impl.h"
+
+static char fuzz_dir[64];
+
+static void fuzz_cleanup(void)
+{
+	if (!fuzz_dir[0])
+		return;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", fuzz_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "fuzz: could not remove %s\n", fuzz_dir);
+}
+
+/* Write data to <scratch>/in<ext> and return that path (static storage). */
+static const char *fuzz_file(const char *ext, const uint8_t *data, size_t size)
+{
+	static char path[128];
+	if (!fuzz_dir[0]) {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(fuzz_dir, sizeof fuzz_dir, "%s/feral-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(fuzz_dir)) {
+			perror("fuzz: mkdtemp");
+			abort();
+		}
+		atexit(fuzz_cleanup);
+	}
+	snprintf(path, sizeof path, "%s/in%s", fuzz_dir, ext);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		perror("fuzz: open");
+		abort();
+	}
+	for (size_t off = 0; off < size;) {
+		ssize_t w = write(fd, data + off, size - off);
+		if (w <= 0) {
+			perror("fuzz: write");
+			abort();
+		}
+		off += (size_t)w;
+	}
+	close(fd);
+	return path;
+}
+
+#define FUZZ_REQUIRE(cond, ...)                                                  \
+	do {                                                                     \
+		if (!(cond)) {                                                   \
+			fprintf(stderr, "fuzz: %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+			fprintf(stderr, __VA_ARGS__);                            \
+			fputc('\n', stderr);                                     \
+			abort();                                                 \
+		}                                                                \
+	} while (0)
+
+/* The error contract: a failing call says why (status and message). */
+static void fuzz_check_error(const char *what, enum feral_status st, const struct feral_error *e)
+{
+	FUZZ_REQUIRE(st > FERAL_OK && st < FERAL_STATUS_COUNT, "%s: status %d out of range", what,
+	             (int)st);
+	FUZZ_REQUIRE(e->msg[0] != '\0', "%s: status %s without a message", what, feral_strerror(st));
+	char buf[1200];
+	feral_error_format(e, buf, sizeof buf);
+}
+
+/* A dataset a loader accepted must pass feral_dataset_check and be readable
+ * in full: every value through feral_dataset_value, every index below d. */
+static void fuzz_check_dataset(const char *what, const struct feral_dataset *ds)
+{
+	FUZZ_REQUIRE(ds != NULL, "%s: OK without a dataset", what);
+	struct feral_error e = {0};
+	enum feral_status st = feral_dataset_check(ds, &e);
+	FUZZ_REQUIRE(st == FERAL_OK, "%s: loaded dataset fails its check: %s", what, e.msg);
+	FUZZ_REQUIRE(ds->n > 0 && ds->d > 0, "%s: empty shape %llu x %llu", what,
+	             (unsigned long long)ds->n, (unsigned long long)ds->d);
+	volatile double sink = 0;
+	for (uint64_t i = 0; i < ds->n; i++) {
+		uint64_t k0 = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : i * ds->d;
+		uint64_t k1 = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] : (i + 1) * ds->d;
+		FUZZ_REQUIRE(k0 <= k1 && k1 <= ds->nnz, "%s: row %llu spans [%llu, %llu) of %llu",
+		             what, (unsigned long long)i, (unsigned long long)k0,
+		             (unsigned long long)k1, (unsigned long long)ds->nnz);
+		for (uint64_t k = k0; k < k1; k++) {
+			if (ds->layout == FERAL_LAYOUT_CSR)
+				FUZZ_REQUIRE(ds->indices[k] < ds->d, "%s: index %u >= d", what,
+				             ds->indices[k]);
+			sink += feral_dataset_value(ds, i, k);
+		}
+		sink += ds->y[i] + ds->row_sq_norm[i];
+	}
+	(void)sink;
+}
+
+static void fuzz_check_vector(const char *what, const double *v, uint64_t len)
+{
+	FUZZ_REQUIRE(len == 0 || v != NULL, "%s: %llu values without a buffer", what,
+	             (unsigned long long)len);
+	volatile double sink = 0;
+	for (uint64_t i = 0; i < len; i++)
+		sink += v[i];
+	(void)sink;
+}
+
+/* Run one dataset loader result through the checks and free it. */
+#define FUZZ_DATASET(what, call)                                                 \
+	do {                                                                     \
+		struct feral_dataset *ds_ = NULL;                                \
+		struct feral_error e_ = {0};                                     \
+		enum feral_status st_ = (call);                                  \
+		if (st_ == FERAL_OK)                                             \
+			fuzz_check_dataset(what, ds_);                           \
+		else                                                             \
+			fuzz_check_error(what, st_, &e_);                        \
+		feral_dataset_destroy(&ds_);                                     \
+	} while (0)
+
+#define FUZZ_VECTOR(what, call)                                                  \
+	do {                                                                     \
+		double *v_ = NULL;                                               \
+		uint64_t n_ = 0;                                                 \
+		struct feral_error e_ = {0};                                     \
+		enum feral_status st_ = (call);                                  \
+		if (st_ == FERAL_OK)                                             \
+			fuzz_check_vector(what, v_, n_);                         \
+		else                                                             \
+			fuzz_check_error(what, st_, &e_);                        \
+		free(v_);                                                        \
+	} while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#endif
