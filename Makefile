@@ -7,7 +7,7 @@
 #   make test RACES=atomic SANITIZER=thread        relaxed atomics for the Hogwild! races
 #   make fuzz                libFuzzer targets (clang) under build/fuzz
 #   make fuzz-smoke          run each fuzz target briefly (FUZZ_TIME s each, default 12)
-#   make check               test + ASan + UBSan + TSan (clang, libomp, RACES=atomic) + fuzz-smoke
+#   make check               test + ASan + UBSan + TSan (RACES=atomic, LLVM libomp) + fuzz-smoke
 #   V=1 shows the commands; OPENMP=0 builds without OpenMP.
 
 BUILD ?= build
@@ -20,16 +20,6 @@ override BUILD := $(BUILD)/races-$(RACES)
 endif
 
 CC ?= cc
-# ThreadSanitizer needs an instrumented OpenMP runtime: gcc's libgomp is not,
-# and its barriers look like races.  So SANITIZER=thread builds with clang and
-# LLVM's libomp, whose Archer tool (libarcher.so, loaded at run time through
-# OMP_TOOL_LIBRARIES) tells TSan about OpenMP's synchronisation.  CC=... on
-# the command line still wins.
-ifeq ($(SANITIZER),thread)
-ifeq ($(origin CC),default)
-CC := clang
-endif
-endif
 PREFIX ?= /usr/local
 PKG_CONFIG ?= pkg-config
 OPENMP ?= 1
@@ -92,10 +82,24 @@ ifeq ($(SANITIZER),undefined)
 BASE_CFLAGS += -fno-sanitize-recover=undefined
 endif
 endif
+# ThreadSanitizer cannot see the synchronisation inside gcc's libgomp (not
+# instrumented): its barriers read as races.  So a TSan build links LLVM's
+# libomp instead (it implements the GOMP_* ABI gcc emits), and the tests run
+# with libomp's Archer tool (OMP_TOOL_LIBRARIES=libarcher.so), which tells
+# TSan about every OpenMP barrier, lock and task.  Our own code stays fully
+# instrumented; nothing is suppressed.
+ifeq ($(SANITIZER)$(OPENMP),thread1)
+TSAN_OMP_DIR ?= $(patsubst %/libomp.so,%,$(lastword $(sort $(wildcard /usr/lib/llvm-*/lib/libomp.so))))
+ifneq ($(TSAN_OMP_DIR),)
+LIBS := $(filter-out -fopenmp,$(LIBS)) -L$(TSAN_OMP_DIR) -Wl,-rpath,$(TSAN_OMP_DIR) -lomp
+ARCHER ?= $(wildcard $(TSAN_OMP_DIR)/libarcher.so)
+endif
+ifeq ($(ARCHER),)
+$(warning SANITIZER=thread without LLVM libomp + Archer (libomp-dev): expect false reports from libgomp)
+endif
+endif
 # Runtime options for the sanitized tests: every report aborts the process
 # (a crash Criterion counts), and only third-party code is suppressed.
-ARCHER ?= $(firstword $(wildcard $(dir $(realpath $(shell command -v $(CC) 2>/dev/null)))../lib/libarcher.so \
-	/usr/lib/llvm-*/lib/libarcher.so))
 SAN_ENV_address := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 SAN_ENV_undefined := UBSAN_OPTIONS=abort_on_error=1:halt_on_error=1:print_stacktrace=1
@@ -223,9 +227,9 @@ fuzz-smoke:
 	fi
 
 # ---- check: everything CI runs ------------------------------------------------------
-# Plain tests, ASan(+LSan), UBSan, then TSan on the RACES=atomic build (clang +
-# libomp + Archer; the async engine, sampler and whatever else is in
-# TSAN_TESTS), then the fuzz smoke run.  Stops at the first failure.
+# Plain tests, ASan(+LSan), UBSan, then TSan on the RACES=atomic build (libomp
+# + Archer; the async engine, sampler and whatever else is in TSAN_TESTS),
+# then the fuzz smoke run.  Stops at the first failure.
 TSAN_TESTS ?= test_engine test_sampler
 .PHONY: check
 check:

@@ -771,8 +771,12 @@ static void run_point(const struct opts *o, const struct problem_data *pd,
 			monitor_per_point = r.monitor_seconds / (double)(tr.len - 1);
 		feral_trace_free(&tr);
 		trace_every = (uint64_t)(rate * budget_s / BENCH_TRACE_POINTS);
-		/* the budget is solver seconds: the monitor's share comes on top */
-		cfg.seconds = budget_s + BENCH_TRACE_POINTS * monitor_per_point / pt->threads;
+		/* The budget is solver seconds: the monitor's share comes on top, up to
+		 * 2x the budget (an oversubscribed monitor is slow: fewer points then,
+		 * recorded as trace_points). */
+		long pus = sysconf(_SC_NPROCESSORS_ONLN);
+		int eff = pus > 0 && pt->threads > pus ? (int)pus : pt->threads;
+		cfg.seconds = budget_s + fmin(BENCH_TRACE_POINTS * monitor_per_point / eff, 2 * budget_s);
 	}
 	cfg.trace_every = trace_every > 0 ? trace_every : 1;
 	for (int rep = 0; rep < o->repeat && !g_signal; rep++) {
@@ -1299,8 +1303,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->repeat = 1;
 	o->target = BENCH_DEFAULT_TARGET;
 	int c;
-	opterr = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+	opterr = 0; /* our own messages, prefixed "bench: " */
+	while ((c = getopt_long(argc, argv, ":h", lopts, NULL)) != -1) {
+		if (c == '?')
+			return cli_usage_error(prog, "unrecognized option '%s' (see bench --help)",
+			                       argv[optind - 1]);
+		if (c == ':')
+			return cli_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
 		switch (c) { /* the list options, before the single-value solver parser */
 		case OPT_THREADS:
 			if (parse_list("threads", optarg, 1, 4096, o->threads, &o->nthreads))
@@ -1417,7 +1426,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_TRACE_OUT: o->trace_out = optarg; break;
 		case OPT_VERSION: printf("bench %s (%s)\n", FERAL_VERSION, FERAL_GIT_REV); return -1;
 		case OPT_HELP: printf("%s\n%s", USAGE, CLI_SOLVER_HELP); return -1;
-		default: return 2; /* getopt printed the reason */
+		default: return cli_usage_error(prog, "unexpected option (see bench --help)");
 		}
 	}
 	if (optind < argc)

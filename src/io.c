@@ -242,6 +242,8 @@ static void tout_flush(struct feral_tout *o)
 
 void feral_tout_write(struct feral_tout *o, const char *s, size_t n)
 {
+	if (n == 0) /* s may be NULL then: memcpy must not see it */
+		return;
 	if (o->cap - o->len < n)
 		tout_flush(o);
 	if (n > o->cap) {

@@ -268,8 +268,10 @@ static bool append_slice(struct rows *g, const struct slice *s, uint64_t first, 
 		return false;
 	g->cap_nz = cap_nz < c ? cap_nz : c;
 	memcpy(g->y + g->n, s->y + lo, (hi - lo) * sizeof *g->y);
-	memcpy(g->idx + g->nnz, s->idx + off, cnt * sizeof *g->idx);
-	memcpy(g->val + g->nnz, s->val + off, cnt * sizeof *g->val);
+	if (cnt) {
+		memcpy(g->idx + g->nnz, s->idx + off, cnt * sizeof *g->idx);
+		memcpy(g->val + g->nnz, s->val + off, cnt * sizeof *g->val);
+	}
 	if (g->n == 0)
 		g->indptr[0] = 0;
 	for (uint64_t r = lo; r < hi; r++) {

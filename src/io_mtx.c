@@ -16,6 +16,7 @@
 #include "io_text.h"
 
 #include <ctype.h>
+#include <sys/stat.h>
 
 struct mtx {
 	const char *path;
@@ -23,6 +24,7 @@ struct mtx {
 	bool coord, pattern, symmetric;
 	uint64_t m, n;   /* rows, columns */
 	uint64_t count;  /* entries the file must hold */
+	uint64_t max_text; /* bytes of text the file can hold (size, or a gzip bound) */
 	uint64_t got;
 	uint64_t stored; /* coordinate entries stored (mirrors included) */
 	uint64_t ai, aj; /* array: position of the next value */
@@ -126,8 +128,16 @@ static enum feral_status mtx_size(struct mtx *mx, const char *p, long line, stru
 		                  (unsigned long long)mx->m, (unsigned long long)mx->n);
 	uint64_t bytes;
 	size_t vsz = mx->f64 ? sizeof(double) : sizeof(float);
+	mx->count = mx->coord ? v[2] : mx->symmetric ? mx->n * (mx->n + 1) / 2 : cells;
+	/* Storage is sized from the size line, so a few bytes claiming a
+	 * huge matrix must not allocate it: every entry takes at least
+	 * "1 1 0\n", "1 1\n" (pattern) or "0\n" (array) of text. */
+	uint64_t min_entry = mx->coord ? (mx->pattern ? 4 : 6) : 2;
+	if (mx->count > mx->max_text / min_entry)
+		return feral_fail(err, FERAL_STATUS_PARSE, mx->path, line,
+		                  "expected %llu entries, but the file is too small to hold them",
+		                  (unsigned long long)mx->count);
 	if (mx->coord) {
-		mx->count = v[2];
 		if (mx->count > cells)
 			return feral_fail(err, FERAL_STATUS_RANGE, mx->path, line,
 			                  "%llu entries exceed the %llu x %llu matrix",
@@ -143,7 +153,6 @@ static enum feral_status mtx_size(struct mtx *mx, const char *p, long line, stru
 		mx->ci = malloc(s * sizeof *mx->ci);
 		mx->ln = malloc(s * sizeof *mx->ln);
 	} else {
-		mx->count = mx->symmetric ? mx->n * (mx->n + 1) / 2 : cells;
 		if (!feral_mul_ok(cells, vsz, &bytes))
 			bytes = UINT64_MAX;
 		enum feral_status st = feral_check_fits(mx->path, bytes, err);
@@ -248,6 +257,12 @@ static enum feral_status mtx_read(const char *path, bool f64, struct mtx *mx,
 	enum feral_status st = feral_text_open(&t, path, err);
 	if (st)
 		return st;
+	/* zlib's deflate expands at most 1032:1. */
+	struct stat sb;
+	uint64_t size = fstat(t.fd >= 0 ? t.fd : -1, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	if (t.gz || t.fd < 0 || !S_ISREG(sb.st_mode))
+		size = stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : UINT64_MAX;
+	mx->max_text = t.gz ? (size > UINT64_MAX / 1032 ? UINT64_MAX : size * 1032) : size;
 	int state = 0, done = 0; /* 0: banner, 1: size line, 2: entries */
 	long line = 0;
 	while (!(st = feral_text_next(&t, &done, err)) && !done) {
