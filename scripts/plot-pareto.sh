@@ -23,6 +23,7 @@ set xlabel 'horizon: plateau of ||x-x*||^2/||x*||^2'
 set ylabel 'updates/s'
 set grid
 set key off
+set offsets graph 0.05, graph 0.3, graph 0.1, graph 0.05
 plot '$tmp/p.dat' using 1:2 with points pt 7 ps 1.5, \
      '' using 1:2:3 with labels offset 1,0.8 left font ',8'
 GP

@@ -129,6 +129,11 @@ static enum feral_status mtx_size(struct mtx *mx, const char *p, long line, stru
 	uint64_t bytes;
 	size_t vsz = mx->f64 ? sizeof(double) : sizeof(float);
 	mx->count = mx->coord ? v[2] : mx->symmetric ? mx->n * (mx->n + 1) / 2 : cells;
+	if (mx->coord && mx->count > cells)
+		return feral_fail(err, FERAL_STATUS_RANGE, mx->path, line,
+		                  "%llu entries exceed the %llu x %llu matrix",
+		                  (unsigned long long)mx->count, (unsigned long long)mx->m,
+		                  (unsigned long long)mx->n);
 	/* Storage is sized from the size line, so a few bytes claiming a
 	 * huge matrix must not allocate it: every entry takes at least
 	 * "1 1 0\n", "1 1\n" (pattern) or "0\n" (array) of text. */
@@ -138,13 +143,10 @@ static enum feral_status mtx_size(struct mtx *mx, const char *p, long line, stru
 		                  "expected %llu entries, but the file is too small to hold them",
 		                  (unsigned long long)mx->count);
 	if (mx->coord) {
-		if (mx->count > cells)
-			return feral_fail(err, FERAL_STATUS_RANGE, mx->path, line,
-			                  "%llu entries exceed the %llu x %llu matrix",
-			                  (unsigned long long)mx->count, (unsigned long long)mx->m,
-			                  (unsigned long long)mx->n);
+		/* Per entry: coordinates, line, value; per row: CSR offsets,
+		 * a scatter cursor, target and norm. */
 		uint64_t slots = mx->symmetric ? 2 * mx->count : mx->count;
-		bytes = slots * (2 * sizeof(uint32_t) + sizeof(long) + vsz);
+		bytes = slots * (2 * sizeof(uint32_t) + sizeof(long) + vsz) + mx->m * 32;
 		enum feral_status st = feral_check_fits(mx->path, bytes, err);
 		if (st)
 			return st;
@@ -259,9 +261,7 @@ static enum feral_status mtx_read(const char *path, bool f64, struct mtx *mx,
 		return st;
 	/* zlib's deflate expands at most 1032:1. */
 	struct stat sb;
-	uint64_t size = fstat(t.fd >= 0 ? t.fd : -1, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-	if (t.gz || t.fd < 0 || !S_ISREG(sb.st_mode))
-		size = stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : UINT64_MAX;
+	uint64_t size = stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : UINT64_MAX;
 	mx->max_text = t.gz ? (size > UINT64_MAX / 1032 ? UINT64_MAX : size * 1032) : size;
 	int state = 0, done = 0; /* 0: banner, 1: size line, 2: entries */
 	long line = 0;

@@ -263,6 +263,9 @@ Test(io_mtx, test_malformed_inputs_report_status_file_line_and_reason)
 		 "expected 4 entries, found 3"},
 		{"%%MatrixMarket matrix array real general\n1 2\n1\ninf\n", FERAL_STATUS_RANGE, 4,
 		 "not finite"},
+		{"%%MatrixMarket matrix array real general\n606637581 1\n1.5\n", FERAL_STATUS_PARSE, 2,
+		 "expected 606637581 entries, but the file is too small"},
+		{HDR "100000 100000 1000000\n1 1 1\n", FERAL_STATUS_PARSE, 2, "too small"},
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		const struct bad_case *k = &cases[c];
