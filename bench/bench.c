@@ -1031,14 +1031,19 @@ static void peer_end(struct peer_ctx *pc, struct record *r, const char *status, 
 	r_num(r, "feral_time_to_match", feral_match_s);
 	/* ratio > 1: the peer takes longer than feral */
 	double ratio = NAN;
-	if (isfinite(ttt) && isfinite(ft) && ft > 0)
+	const char *basis = "none";
+	if (isfinite(ttt) && isfinite(ft) && ft > 0) {
 		ratio = ttt / ft;
-	else if (isfinite(feral_match_s) && feral_match_s > 0 && isfinite(seconds))
+		basis = "time_to_target";
+	} else if (isfinite(feral_match_s) && feral_match_s > 0 && isfinite(seconds)) {
 		ratio = seconds / feral_match_s;
-	else if (isfinite(seconds) && isfinite(ft) && ft > 0 && isnan(ttt) && isfinite(rel_error) &&
-	         rel_error <= pc->o->target)
-		ratio = seconds / ft;
+		basis = "time_to_match_accuracy";
+	} else if (isfinite(seconds) && isfinite(fs) && fs > 0) {
+		ratio = seconds / fs; /* feral never met the target: against its whole budget */
+		basis = "feral_budget";
+	}
 	r_num(r, "time_ratio_peer_over_feral", ratio);
+	r_str(r, "ratio_basis", basis);
 	double fe = r_get(fr, "relative_error")->v;
 	r_num(r, "error_ratio_peer_over_feral",
 	      isfinite(rel_error) && isfinite(fe) && fe > 0 ? rel_error / fe : NAN);
@@ -1184,20 +1189,22 @@ static void peers_classification(struct peer_ctx *pc, const char *dir)
 		struct record *r = peer_begin(pc, "sklearn-sgd");
 		double secs = NAN;
 		snprintf(cmd, sizeof cmd,
-		         "%s -c 'import sys,time\n"
+		         "%s -W ignore -c 'import sys,time,warnings\n"
+		         "warnings.simplefilter(\"ignore\")\n"
 		         "from sklearn.datasets import load_svmlight_file\n"
 		         "from sklearn.linear_model import SGDClassifier\n"
 		         "X,y=load_svmlight_file(sys.argv[1],n_features=%llu)\n"
 		         "c=SGDClassifier(loss=\"%s\",penalty=\"l2\",alpha=%.6g,fit_intercept=False,"
 		         "max_iter=%d,tol=1e-4,random_state=%llu)\n"
 		         "t=time.perf_counter();c.fit(X,y);t=time.perf_counter()-t\n"
-		         "print(\"%%.6f %%.6f %%d\"%%(t,c.score(X,y),c.n_iter_))' '%s' 2>&1",
+		         "print(\"RESULT %%.6f %%.6f %%d\"%%(t,c.score(X,y),c.n_iter_))' '%s' 2>&1",
 		         python_path(), (unsigned long long)pd->ds->d, hinge ? "hinge" : "log_loss", l2, 50,
 		         (unsigned long long)o->s.cfg.seed, svm);
 		int rc = run_timed(cmd, &secs, out, sizeof out);
 		double fit = NAN, acc = NAN;
 		int iters = 0;
-		if (rc != 0 || sscanf(out, "%lf %lf %d", &fit, &acc, &iters) != 3) {
+		const char *res = strstr(out, "RESULT ");
+		if (rc != 0 || !res || sscanf(res, "RESULT %lf %lf %d", &fit, &acc, &iters) != 3) {
 			char s[400];
 			snprintf(s, sizeof s, "unsupported: scikit-learn run failed (exit %d): %.300s", rc, out);
 			peer_end(pc, r, s, NAN, NAN, NAN, NAN, NAN, NAN, "sklearn.linear_model.SGDClassifier");
@@ -1245,8 +1252,12 @@ static void peers_fill_match(struct peer_ctx *pc, const struct feral_dataset *ds
 		if (x && feral_solve(ds, &cfg, NULL, x, &res, &tr, NULL) == FERAL_OK) {
 			double want = 1.0 - acc->v + 0.005; /* error rate */
 			match->v = feral_trace_time_to_target(&tr, FERAL_TRACE_REL_RESIDUAL, want);
-			if (isfinite(match->v) && match->v > 0 && isfinite(secs->v))
+			if (isfinite(match->v) && match->v > 0 && isfinite(secs->v)) {
 				ratio->v = secs->v / match->v;
+				for (int i = 0; i < r->n; i++)
+					if (!strcmp(r->f[i].key, "ratio_basis"))
+						snprintf(r->f[i].s, sizeof r->f[i].s, "time_to_match_accuracy");
+			}
 		}
 		feral_trace_free(&tr);
 		free(x);
