@@ -147,6 +147,11 @@ struct feral_load_options {
 	int dense;                /* LIBSVM/MTX: 1 = store dense, 0 = CSR, -1 = auto */
 	uint64_t min_d;           /* LIBSVM: at least this many columns (to match a train set) */
 	uint64_t row_begin, row_end; /* LIBSVM: keep rows [begin, end); end 0 = all */
+	/* LIBSVM: parse only the lines that start at a byte offset in
+	 * [byte_begin, byte_end) (byte_end 0 = to the end), so that R readers can
+	 * each take 1/R of a file without parsing the rest.  Line numbers in
+	 * errors are then relative to byte_begin's line. */
+	uint64_t byte_begin, byte_end;
 };
 FERAL_API void feral_load_options_init(struct feral_load_options *o);
 

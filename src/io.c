@@ -18,6 +18,7 @@ enum feral_status feral_text_open(struct feral_text *t, const char *path, struct
 {
 	memset(t, 0, sizeof *t);
 	t->path = path;
+	t->limit = UINT64_MAX;
 	t->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (t->fd < 0)
 		return feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot open");
@@ -78,10 +79,66 @@ void feral_text_close(struct feral_text *t)
 	t->buf = NULL;
 }
 
+/* The first line start at or after byte `at` (0 stays 0): one past the first
+ * '\n' at or after at - 1; the file size when there is none. */
+static enum feral_status line_start(struct feral_text *t, uint64_t at, uint64_t size,
+                                    uint64_t *out, struct feral_error *err)
+{
+	if (at == 0 || at >= size) {
+		*out = at < size ? at : size;
+		return FERAL_OK;
+	}
+	char chunk[4096];
+	for (uint64_t pos = at - 1; pos < size;) {
+		ssize_t r = pread(t->fd, chunk, sizeof chunk, (off_t)pos);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return feral_fail_errno(err, FERAL_STATUS_IO, t->path, "read failed");
+		if (r == 0)
+			break;
+		const char *nl = memchr(chunk, '\n', (size_t)r);
+		if (nl) {
+			*out = pos + (uint64_t)(nl - chunk) + 1;
+			return FERAL_OK;
+		}
+		pos += (uint64_t)r;
+	}
+	*out = size;
+	return FERAL_OK;
+}
+
+enum feral_status feral_text_range(struct feral_text *t, uint64_t begin, uint64_t end,
+                                   struct feral_error *err)
+{
+	if (begin == 0 && end == 0)
+		return FERAL_OK;
+	struct stat st;
+	if (t->gz || t->fd < 0 || fstat(t->fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return feral_fail(err, FERAL_STATUS_UNSUPPORTED, t->path, 0,
+		                  "byte ranges need a plain (uncompressed) file");
+	uint64_t size = (uint64_t)st.st_size, s, e;
+	enum feral_status rc = line_start(t, begin, size, &s, err);
+	if (!rc)
+		rc = line_start(t, end ? end : size, size, &e, err);
+	if (rc)
+		return rc;
+	if (e < s)
+		e = s;
+	if (lseek(t->fd, (off_t)s, SEEK_SET) < 0)
+		return feral_fail_errno(err, FERAL_STATUS_IO, t->path, "cannot seek");
+	t->limit = e - s;
+	return FERAL_OK;
+}
+
 /* One read into buf[len, cap): bytes read, 0 at the end, -1 with err set. */
 static long text_read(struct feral_text *t, struct feral_error *err)
 {
 	size_t room = t->cap - t->len;
+	if (!t->gz && room > t->limit)
+		room = (size_t)t->limit;
+	if (!t->gz && room == 0)
+		return 0;
 #ifdef FERAL_HAVE_ZLIB
 	if (t->gz) {
 		unsigned ask = room > (1u << 30) ? 1u << 30 : (unsigned)room;
@@ -102,8 +159,10 @@ static long text_read(struct feral_text *t, struct feral_error *err)
 #endif
 	for (;;) {
 		ssize_t r = read(t->fd, t->buf + t->len, room);
-		if (r >= 0)
+		if (r >= 0) {
+			t->limit -= (uint64_t)r;
 			return (long)r;
+		}
 		if (errno != EINTR) {
 			feral_fail_errno(err, FERAL_STATUS_IO, t->path, "read failed");
 			return -1;

@@ -309,6 +309,11 @@ enum feral_status feral_io_libsvm_load(const char *path, const struct feral_load
 		free(sl);
 		return st;
 	}
+	if ((st = feral_text_range(&t, opt->byte_begin, opt->byte_end, err))) {
+		feral_text_close(&t);
+		free(sl);
+		return st;
+	}
 	int done = 0;
 	while (!(st = feral_text_next(&t, &done, err)) && !done) {
 		int ns = t.hi >= LIBSVM_PARALLEL_MIN ? nthreads : 1;

@@ -31,6 +31,7 @@ struct feral_text {
 	size_t hi;      /* end of the run of complete lines handed out */
 	int eof;
 	long line;      /* lines handed out before this run */
+	uint64_t limit; /* plain files: bytes left to read (UINT64_MAX = all) */
 };
 enum feral_status feral_text_open(struct feral_text *t, const char *path, struct feral_error *err);
 /* Next run of complete lines in buf[0, t->hi).  *done = 1 (and hi = 0) at the
@@ -38,6 +39,10 @@ enum feral_status feral_text_open(struct feral_text *t, const char *path, struct
  * IO, CORRUPT (bad or truncated gzip), PARSE (line longer than 16 MiB). */
 enum feral_status feral_text_next(struct feral_text *t, int *done, struct feral_error *err);
 void feral_text_close(struct feral_text *t);
+/* Restrict a just-opened plain file to the lines that start at a byte offset
+ * in [begin, end) (end 0 = to the end).  UNSUPPORTED for gzip input. */
+enum feral_status feral_text_range(struct feral_text *t, uint64_t begin, uint64_t end,
+                                   struct feral_error *err);
 
 /* Writing: `path` ending in .gz is compressed.  Atomic via feral_wfile. */
 struct feral_tout {

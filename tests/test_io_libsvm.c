@@ -501,3 +501,41 @@ Test(io_libsvm, test_number_parser_is_correctly_rounded)
 	feral_dataset_destroy(&ds);
 	free(s);
 }
+
+Test(io_libsvm, test_byte_ranges_partition_the_rows)
+{
+	/* R readers each taking bytes [k size/R, (k+1) size/R) see every row
+	 * exactly once, in order, whatever R (cuts fall inside lines) */
+	struct feral_dataset *all = random_csr(97, 40, 3);
+	const char *p = path_of("ranges.svm");
+	cr_assert_eq(feral_dataset_save(all, p, NULL), FERAL_OK);
+	struct stat sb;
+	cr_assert_eq(stat(p, &sb), 0);
+	uint64_t size = (uint64_t)sb.st_size;
+	for (uint64_t R = 1; R <= 7; R += 2) {
+		uint64_t row = 0;
+		for (uint64_t k = 0; k < R; k++) {
+			struct feral_load_options o;
+			feral_load_options_init(&o);
+			o.byte_begin = k * size / R;
+			o.byte_end = (k + 1) * size / R;
+			o.min_d = all->d;
+			o.dense = 0;
+			struct feral_dataset *s = NULL;
+			struct feral_error e = {0};
+			enum feral_status st = feral_dataset_load(p, &o, &s, &e);
+			cr_assert_eq(st, FERAL_OK, "R %llu part %llu: %s", (unsigned long long)R,
+			             (unsigned long long)k, e.msg);
+			for (uint64_t i = 0; i < s->n; i++, row++) {
+				cr_assert_eq(s->y[i], all->y[row], "R %llu: row %llu out of order",
+				             (unsigned long long)R, (unsigned long long)row);
+				for (uint64_t j = 0; j < all->d; j++)
+					cr_assert_eq(elem(s, i, j), elem(all, row, j));
+			}
+			feral_dataset_destroy(&s);
+		}
+		cr_assert_eq(row, all->n, "R %llu: %llu rows read, file has %llu", (unsigned long long)R,
+		             (unsigned long long)row, (unsigned long long)all->n);
+	}
+	feral_dataset_destroy(&all);
+}

@@ -14,6 +14,25 @@
 
 #include "io_impl.h"
 
+/* The loaders refuse allocations beyond the machine's physical memory
+ * (feral_check_fits asks sysconf).  The fuzzers run them on a simulated
+ * machine of FUZZ_PHYS_MB, so a header promising a huge array is judged
+ * against a limit below libFuzzer's -rss_limit_mb: an allocation the check
+ * lets through yet the fuzzer flags as out-of-memory is then a real
+ * finding (memory not bounded by the check), not an artefact of a big host. */
+#ifndef FUZZ_PHYS_MB
+#define FUZZ_PHYS_MB 256
+#endif
+extern long __sysconf(int name);
+long sysconf(int name)
+{
+	if (name == _SC_PHYS_PAGES) {
+		long page = __sysconf(_SC_PAGESIZE);
+		return page > 0 ? ((long)FUZZ_PHYS_MB << 20) / page : -1;
+	}
+	return __sysconf(name);
+}
+
 static char fuzz_dir[64];
 
 static void fuzz_cleanup(void)
