@@ -468,6 +468,8 @@ static void axpy_atomic(const struct ctx *c, void *x, uint64_t i, const uint32_t
 	}
 }
 
+static int KP_PF = -1; /* TEMP experiment */
+static inline int kp_pf(void) { if (KP_PF < 0) { const char *e = getenv("KP_PF"); KP_PF = e ? atoi(e) : 0; } return KP_PF; }
 static inline void prefetch_meta(const struct ctx *c, uint64_t i)
 {
 	const struct feral_dataset *ds = c->ds;
@@ -477,6 +479,14 @@ static inline void prefetch_meta(const struct ctx *c, uint64_t i)
 	__builtin_prefetch(c->wstep + i);
 	if (ds->row_scale)
 		__builtin_prefetch(ds->row_scale + i);
+	int m = kp_pf();
+	if (ds->layout != FERAL_LAYOUT_CSR && m >= 1) {
+		const char *p = (const char *)ds->values + i * ds->d * c->esz;
+		size_t bytes = ds->d * c->esz, lim = m == 1 ? bytes : m == 2 ? 256 : m == 3 ? 512 : bytes;
+		if (lim > bytes) lim = bytes;
+		for (size_t off = 0; off < lim; off += 64)
+			__builtin_prefetch(p + off);
+	}
 }
 
 static inline void prefetch_row(const struct ctx *c, uint64_t i)
@@ -494,8 +504,15 @@ static inline void prefetch_row(const struct ctx *c, uint64_t i)
 		p = (const char *)ds->values + i * ds->d * c->esz;
 		bytes = ds->d * c->esz;
 	}
-	for (size_t off = 0; off < bytes; off += 64)
-		__builtin_prefetch(p + off);
+	int m = kp_pf();
+	if (ds->layout == FERAL_LAYOUT_CSR || m == 0 || m == 2 || m == 3) {
+		size_t from = (ds->layout == FERAL_LAYOUT_CSR || m == 0) ? 0 : m == 2 ? 256 : 512;
+		for (size_t off = from; off < bytes; off += 64)
+			__builtin_prefetch(p + off);
+	} else if (m == 5) {
+		for (size_t off = 0; off < bytes && off < 256; off += 64)
+			__builtin_prefetch(p + off);
+	}
 }
 
 /* One update on row i.  Returns false when the step is not finite. */

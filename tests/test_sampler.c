@@ -252,3 +252,99 @@ Test(sampler, test_shard_mean_update_equals_full_gradient)
 	}
 	feral_plan_free(&plan);
 }
+
+/* Plans on hwloc synthetic topologies: shards and replicas land on the
+ * nodes of their workers, and the sampler correction holds there too. */
+#include "topo.h"
+
+static void plan_on(const char *synth, int T, enum feral_bind bind, enum feral_replicas rep,
+                    const double *p, uint64_t n, struct feral_plan *plan)
+{
+	struct feral_topo *t = NULL;
+	struct feral_error e = {0};
+	enum feral_status st = feral_topo_create(synth, &t, &e);
+	if (st == FERAL_STATUS_UNSUPPORTED)
+		cr_skip("no hwloc: %s", e.msg);
+	cr_assert_eq(st, FERAL_OK, "%s: %s", synth, e.msg);
+	cr_assert_eq(feral_plan_build(t, T, bind, rep, p, n, plan, &e), FERAL_OK, "%s", e.msg);
+	feral_topo_destroy(&t);
+}
+
+Test(sampler, test_shards_and_replicas_land_on_worker_nodes)
+{
+	enum { N = 1000 };
+	static double p[N];
+	skewed_probs(p, N);
+	const char *synth = "package:2 numa:2 core:16 pu:2"; /* 2 sockets, 4 nodes, 64 cores */
+	const enum feral_replicas reps[] = {FERAL_REPLICAS_MACHINE, FERAL_REPLICAS_NODE,
+	                                    FERAL_REPLICAS_CORE};
+	for (int b = 0; b < 2; b++) {
+		enum feral_bind bind = b ? FERAL_BIND_SCATTER : FERAL_BIND_COMPACT;
+		for (int r = 0; r < 3; r++) {
+			struct feral_plan plan;
+			plan_on(synth, 32, bind, reps[r], p, N, &plan);
+			/* 32 workers: compact fills nodes 0-1, scatter all four */
+			cr_assert_eq(plan.nshards, b ? 4 : 2, "bind %d: %d shards", b, plan.nshards);
+			int per_node[4] = {0};
+			for (int t = 0; t < 32; t++) {
+				const struct feral_shard *s = &plan.shards[plan.shard_of[t]];
+				cr_assert_eq(s->node, plan.place[t].node, "worker %d on node %d draws from "
+				             "the shard of node %d", t, plan.place[t].node, s->node);
+				/* machine: one shared model, on worker 0's node */
+				int want = reps[r] == FERAL_REPLICAS_MACHINE ? plan.place[0].node
+				                                             : plan.place[t].node;
+				cr_assert_eq(plan.rep_node[plan.rep_of[t]], want,
+				             "worker %d (node %d) writes a replica on node %d (mode %d)", t,
+				             plan.place[t].node, plan.rep_node[plan.rep_of[t]], r);
+				per_node[plan.place[t].node]++;
+			}
+			int expect_reps = reps[r] == FERAL_REPLICAS_MACHINE ? 1
+			                  : reps[r] == FERAL_REPLICAS_NODE ? plan.nshards : 32;
+			cr_assert_eq(plan.nrep, expect_reps, "mode %d: %d replicas", r, plan.nrep);
+			for (int k = 0; k < (b ? 4 : 2); k++)
+				cr_assert_eq(per_node[k], b ? 8 : 16, "bind %d node %d: %d workers", b, k,
+				             per_node[k]);
+			/* shard masses are proportional to the workers on the node */
+			for (int k = 0; k < plan.nshards; k++) {
+				double m = 0;
+				for (uint64_t e = 0; e < plan.shards[k].len; e++)
+					m += plan.shards[k].mass[e];
+				cr_assert_float_eq(m, (double)plan.shards[k].workers / 32, 1e-12,
+				                   "shard %d mass %g", k, m);
+			}
+			feral_plan_free(&plan);
+		}
+	}
+}
+
+Test(sampler, test_shard_correction_holds_on_synthetic_layouts)
+{
+	enum { N = 400, PER_WORKER = 60000 };
+	static double p[N];
+	skewed_probs(p, N);
+	const struct {
+		const char *synth;
+		int T;
+	} layouts[] = {{"package:2 numa:2 core:8 pu:2", 12}, {"package:1 core:2 pu:1", 2},
+	               {"package:2 numa:2 core:16 pu:2", 32}};
+	for (int l = 0; l < 3; l++) {
+		struct feral_plan plan;
+		plan_on(layouts[l].synth, layouts[l].T, FERAL_BIND_SCATTER, FERAL_REPLICAS_MACHINE, p,
+		        N, &plan);
+		static uint64_t count[N];
+		memset(count, 0, sizeof count);
+		for (int t = 0; t < plan.nthreads; t++) {
+			struct feral_rng r;
+			feral_rng_seed(&r, 31 + (uint64_t)l, (uint64_t)t + 1);
+			const struct feral_shard *s = &plan.shards[plan.shard_of[t]];
+			for (int k = 0; k < PER_WORKER; k++)
+				count[feral_shard_draw(s, feral_rng_next(&r))]++;
+		}
+		int df;
+		uint64_t draws = (uint64_t)PER_WORKER * plan.nthreads;
+		double x2 = chi2_stat(count, p, N, draws, &df);
+		cr_assert_lt(x2, chi2_crit(df), "%s, %d workers: chi-square %.1f >= %.1f",
+		             layouts[l].synth, layouts[l].T, x2, chi2_crit(df));
+		feral_plan_free(&plan);
+	}
+}
