@@ -205,7 +205,7 @@ Test(cli, test_sigterm_writes_the_current_model, .init = setup, .fini = teardown
 	cr_assert_eq(run(1, "gen gaussian --n 20000 --d 100 -o g.npy"), 0, "%s", out);
 	char cmd[1024];
 	snprintf(cmd, sizeof cmd,
-	         "cd '%s' && (%s/%s/feral solve g.npy g.b.npy --seconds 60 --tol 0 --trace-every "
+	         "cd '%s' && (%s/%s/feral solve g.npy g.b.npy --epochs 0 --seconds 60 --tol 0 --trace-every "
 	         "10000 -o x.npy & pid=$!; sleep 1; kill -TERM $pid; wait $pid; echo rc=$?) 2>&1",
 	         dir, getenv("PWD"), FERAL_BUILD_DIR);
 	FILE *p = popen(cmd, "r");
