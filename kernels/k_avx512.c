@@ -348,20 +348,28 @@ static inline __m512i shared_r(struct feral_k_rng *rng, int F)
 	short r1 = (short)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F));
 	return _mm512_inserti64x4(_mm512_set1_epi16(r0), _mm256_set1_epi16(r1), 1);
 }
-/* The byte path, F >= 8 (|alpha| < 1/2, so |aq| <= 128 and every increment
- * lies in [-64, 64]): 64 elements a step, never widened.  vpmaddubsw with
- * |aq| in the even (odd) bytes of the unsigned operand gives |aq| a_k for the
- * even (odd) elements in 16-bit lanes, in place; the random fraction R is
- * added (subtracted from, when aq < 0), and the increment (p + R) >> F is
- * taken where it already lies: the low byte of (p + R) >> F for even
- * elements, the high byte of (p + R) >> (F - 8) for odd ones, merged by one
- * byte blend.  Then a saturating byte add into the model, a clamp to -127,
- * and the saturated writes are the lanes where the wrapping sum differs from
- * the result (a sum of exactly -128 is clamped, so it counts too).
- * R: F = 8 takes the 8-bit halves of one xorshift step on lane[0..7] (the low
- * byte of each 16-bit word for the even element, the high byte for the odd);
- * F > 8 takes the top F bits of 16-bit words of two steps (lane[0..7] for
- * even elements, lane[8..15] for odd). */
+/* The byte path, F >= 8 (|alpha| < 1/2, so |aq| <= 128, |p| = |a aq| <= 2^14
+ * and every increment lies in [-64, 64]): 64 elements a step, never widened.
+ * vpmaddubsw with |aq| in the even (odd) bytes of its unsigned operand gives
+ * |aq| a_k of the even (odd) elements in 16-bit lanes, in place; p = +-that.
+ * The increment (p + R) >> F is formed where it can be stored: the low byte
+ * of each lane for even elements, the high byte for odd ones (shifting 8
+ * fewer bits), merged by one byte blend.  Then a saturating byte add into
+ * the model, a clamp to -127, and the saturated writes are the lanes where
+ * the wrapping sum differs from the result (a sum of exactly -128 is
+ * clamped, so it counts too).
+ * R, uniform on [0, 2^F) for every element, so E[increment | aq] = p 2^-F:
+ *  INDEPENDENT: R = r 2^(F-8) + s with r an 8-bit draw per element (the two
+ *    bytes of each 16-bit word of one xorshift64 step on lane[0..7]: 64
+ *    bytes for 64 elements) and s uniform on [0, 2^(F-8)), one scalar draw
+ *    per call.  Since floor((p + s + r 2^m) / 2^(m+8)) =
+ *    floor((floor((p + s) / 2^m) + r) / 2^8), the lanes hold
+ *    (p + s) >> (F - 8), add r and keep bits 8..15.  s is shared by the
+ *    call's elements, so their rounding errors correlate only through the
+ *    low F-8 bits (below 2^-8 of a unit); each stays exactly unbiased.
+ *  SHARED: the ref kernel's draw (top F bits of one 16-bit draw per 16
+ *    elements, one 128-bit lane), NEAREST: 2^(F-1) - 1 + bit F of p; both
+ *    bit-identical to ref. */
 static inline __m512i shared_r4(struct feral_k_rng *rng, int F)
 {
 	uint64_t r[4];
@@ -370,9 +378,10 @@ static inline __m512i shared_r4(struct feral_k_rng *rng, int F)
 	return _mm512_set_epi64((long long)r[3], (long long)r[3], (long long)r[2], (long long)r[2],
 	                        (long long)r[1], (long long)r[1], (long long)r[0], (long long)r[0]);
 }
+/* pre: INDEPENDENT with F > 8 (the (p + s) >> (F - 8) step). */
 static inline __attribute__((always_inline)) uint64_t
 fx_bytes(int8_t *x, const int8_t *a, size_t n, int aqabs, const int neg, const int mode,
-         const int wide, int F, struct feral_k_rng *rng)
+         const int pre, int F, struct feral_k_rng *rng)
 {
 	const __m512i ue = _mm512_set1_epi16((short)aqabs);
 	const __m512i uo = _mm512_set1_epi16((short)(aqabs << 8));
@@ -380,74 +389,73 @@ fx_bytes(int8_t *x, const int8_t *a, size_t n, int aqabs, const int neg, const i
 	const __m512i half = _mm512_set1_epi16((short)((1 << (F - 1)) - 1));
 	const __m512i m127 = _mm512_set1_epi8(-127);
 	const __m128i cF = _mm_cvtsi32_si128(F), cF8 = _mm_cvtsi32_si128(F - 8);
-	const __m128i cR = _mm_cvtsi32_si128(16 - F);
 	const __mmask64 odd = 0xAAAAAAAAAAAAAAAAull;
 	const int ind = mode == FERAL_ROUNDING_INDEPENDENT;
-	__m512i st0 = ind ? _mm512_load_si512(rng->lane) : _mm512_setzero_si512();
-	__m512i st1 = ind && wide ? _mm512_load_si512(rng->lane + 8) : _mm512_setzero_si512();
+	__m512i sv = _mm512_setzero_si512();
+	if (pre)
+		sv = _mm512_set1_epi16((short)((feral_rng_next(&rng->scalar) >> 48) >> (24 - F)));
+	__m512i st = ind ? _mm512_load_si512(rng->lane) : _mm512_setzero_si512();
 	uint64_t sat = 0;
 	size_t k = 0;
 	for (; k + 64 <= n; k += 64) {
 		__m512i av = _mm512_loadu_si512(a + k), xv = _mm512_loadu_si512(x + k);
 		__m512i pe = _mm512_maddubs_epi16(ue, av), po = _mm512_maddubs_epi16(uo, av);
-		__m512i se, so;
-		if (mode == FERAL_ROUNDING_NEAREST) {
-			if (neg) {
+		__m512i inc;
+		if (ind) {
+			if (pre) {
+				pe = neg ? _mm512_sub_epi16(sv, pe) : _mm512_add_epi16(pe, sv);
+				po = neg ? _mm512_sub_epi16(sv, po) : _mm512_add_epi16(po, sv);
+				pe = _mm512_sra_epi16(pe, cF8);
+				po = _mm512_sra_epi16(po, cF8);
+			} else if (neg) {
 				pe = _mm512_sub_epi16(_mm512_setzero_si512(), pe);
 				po = _mm512_sub_epi16(_mm512_setzero_si512(), po);
 			}
-			se = _mm512_add_epi16(_mm512_add_epi16(pe, half),
-			                      _mm512_and_si512(_mm512_sra_epi16(pe, cF), one));
-			so = _mm512_add_epi16(_mm512_add_epi16(po, half),
-			                      _mm512_and_si512(_mm512_sra_epi16(po, cF), one));
+			st = xorshift64x8(st);
+			__m512i se = _mm512_add_epi16(pe, _mm512_and_si512(st, lo8));
+			__m512i so = _mm512_add_epi16(po, _mm512_srli_epi16(st, 8));
+			inc = _mm512_mask_blend_epi8(odd, _mm512_srli_epi16(se, 8), so);
 		} else {
-			__m512i Re, Ro;
-			if (!ind) {
-				Re = Ro = shared_r4(rng, F);
-			} else if (!wide) {
-				st0 = xorshift64x8(st0);
-				Re = _mm512_and_si512(st0, lo8);
-				Ro = _mm512_srli_epi16(st0, 8);
+			__m512i se, so;
+			if (mode == FERAL_ROUNDING_NEAREST) {
+				if (neg) {
+					pe = _mm512_sub_epi16(_mm512_setzero_si512(), pe);
+					po = _mm512_sub_epi16(_mm512_setzero_si512(), po);
+				}
+				se = _mm512_add_epi16(_mm512_add_epi16(pe, half),
+				                      _mm512_and_si512(_mm512_sra_epi16(pe, cF), one));
+				so = _mm512_add_epi16(_mm512_add_epi16(po, half),
+				                      _mm512_and_si512(_mm512_sra_epi16(po, cF), one));
 			} else {
-				st0 = xorshift64x8(st0);
-				st1 = xorshift64x8(st1);
-				Re = _mm512_srl_epi16(st0, cR);
-				Ro = _mm512_srl_epi16(st1, cR);
+				__m512i R = shared_r4(rng, F);
+				se = neg ? _mm512_sub_epi16(R, pe) : _mm512_add_epi16(pe, R);
+				so = neg ? _mm512_sub_epi16(R, po) : _mm512_add_epi16(po, R);
 			}
-			se = neg ? _mm512_sub_epi16(Re, pe) : _mm512_add_epi16(pe, Re);
-			so = neg ? _mm512_sub_epi16(Ro, po) : _mm512_add_epi16(po, Ro);
-		}
-		__m512i inc;
-		if (wide)
 			inc = _mm512_mask_blend_epi8(odd, _mm512_sra_epi16(se, cF),
 			                             _mm512_sra_epi16(so, cF8));
-		else
-			inc = _mm512_mask_blend_epi8(odd, _mm512_srli_epi16(se, 8), so);
+		}
 		__m512i s = _mm512_max_epi8(_mm512_adds_epi8(xv, inc), m127);
 		__mmask64 m = _mm512_cmpneq_epi8_mask(_mm512_add_epi8(xv, inc), s);
 		sat += (uint64_t)__builtin_popcountll(m);
 		_mm512_storeu_si512(x + k, s);
 	}
-	if (ind) {
-		_mm512_store_si512(rng->lane, st0);
-		if (wide)
-			_mm512_store_si512(rng->lane + 8, st1);
-	}
+	if (ind)
+		_mm512_store_si512(rng->lane, st);
 	return sat;
 }
-#define FX_BYTES_MODES(neg, wide)                                                          \
-	(mode == FERAL_ROUNDING_INDEPENDENT                                                 \
-	         ? fx_bytes(x, a, n, aqabs, neg, FERAL_ROUNDING_INDEPENDENT, wide, F, rng)  \
-	 : mode == FERAL_ROUNDING_SHARED                                                    \
-	         ? fx_bytes(x, a, n, aqabs, neg, FERAL_ROUNDING_SHARED, wide, F, rng)       \
-	         : fx_bytes(x, a, n, aqabs, neg, FERAL_ROUNDING_NEAREST, 1, F, rng))
+#define FX_BYTES_NEG(mode, pre)                                                            \
+	(aq < 0 ? fx_bytes(x, a, n, aqabs, 1, mode, pre, F, rng)                            \
+	        : fx_bytes(x, a, n, aqabs, 0, mode, pre, F, rng))
 static uint64_t fx_bytes_all(int8_t *x, const int8_t *a, size_t n, int16_t aq, int F,
                              enum feral_rounding mode, struct feral_k_rng *rng)
 {
 	int aqabs = aq < 0 ? -aq : aq;
-	if (F == 8)
-		return aq < 0 ? FX_BYTES_MODES(1, 0) : FX_BYTES_MODES(0, 0);
-	return aq < 0 ? FX_BYTES_MODES(1, 1) : FX_BYTES_MODES(0, 1);
+	if (mode == FERAL_ROUNDING_INDEPENDENT)
+		return F > 8 ? FX_BYTES_NEG(FERAL_ROUNDING_INDEPENDENT, 1)
+		             : FX_BYTES_NEG(FERAL_ROUNDING_INDEPENDENT, 0);
+	if (mode == FERAL_ROUNDING_SHARED)
+		return FX_BYTES_NEG(FERAL_ROUNDING_SHARED, 0);
+	return FX_BYTES_NEG(FERAL_ROUNDING_NEAREST, 0);
 }
 
 uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx, size_t len,

@@ -21,13 +21,15 @@
 struct feral_ct_options {
 	uint32_t n;      /* image is n x n pixels (default 128) */
 	uint32_t angles; /* K, angles uniform in [0, pi) (default 180) */
-	uint32_t rays;   /* P rays per angle; 0 = ceil(sqrt(2) n), the diagonal */
+	uint32_t rays;   /* P rays per angle; 0 = ceil(sqrt(2) n) (the diagonal) rounded
+	                  * up to the parity of n, so that rays at angle 0 pass
+	                  * through pixel centres (with spacing 1) */
 	double spacing;  /* detector spacing in pixels (default 1) */
 	double noise;    /* relative noise: e ~ N(0, s^2), s = noise ||A x|| / sqrt(m) (default 0.01) */
 	uint64_t seed;   /* noise seed (default 1) */
 };
 void feral_ct_options_init(struct feral_ct_options *o);
-/* P actually used (rays, or ceil(sqrt(2) n) when rays == 0). */
+/* P actually used (rays, or the default above when rays == 0). */
 uint32_t feral_ct_rays(const struct feral_ct_options *o);
 
 /* Siddon: the pixels of the n x n grid crossed by the line (px, py) + u (ux, uy)

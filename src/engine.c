@@ -468,8 +468,9 @@ static void axpy_atomic(const struct ctx *c, void *x, uint64_t i, const uint32_t
 	}
 }
 
-static int KP_PF = -1; /* TEMP experiment */
-static inline int kp_pf(void) { if (KP_PF < 0) { const char *e = getenv("KP_PF"); KP_PF = e ? atoi(e) : 0; } return KP_PF; }
+/* Metadata of row i (drawn two updates ahead).  A dense row's values are
+ * fetched here too, two updates before use: its address needs no offsets,
+ * and one update (~100 ns of int8 work) is less than a DRAM miss. */
 static inline void prefetch_meta(const struct ctx *c, uint64_t i)
 {
 	const struct feral_dataset *ds = c->ds;
@@ -479,40 +480,45 @@ static inline void prefetch_meta(const struct ctx *c, uint64_t i)
 	__builtin_prefetch(c->wstep + i);
 	if (ds->row_scale)
 		__builtin_prefetch(ds->row_scale + i);
-	int m = kp_pf();
-	if (ds->layout != FERAL_LAYOUT_CSR && m >= 1) {
+	if (ds->layout != FERAL_LAYOUT_CSR) {
 		const char *p = (const char *)ds->values + i * ds->d * c->esz;
-		size_t bytes = ds->d * c->esz, lim = m == 1 ? bytes : m == 2 ? 256 : m == 3 ? 512 : bytes;
-		if (lim > bytes) lim = bytes;
-		for (size_t off = 0; off < lim; off += 64)
+		size_t bytes = ds->d * c->esz;
+		for (size_t off = 0; off < bytes; off += 64)
 			__builtin_prefetch(p + off);
 	}
 }
 
+/* Row i (drawn one update ahead): a CSR row's values and indices, now that
+ * its offsets are cached.  Dense rows were fetched by prefetch_meta. */
 static inline void prefetch_row(const struct ctx *c, uint64_t i)
 {
 	const struct feral_dataset *ds = c->ds;
-	const char *p;
-	size_t bytes;
-	if (ds->layout == FERAL_LAYOUT_CSR) {
-		uint64_t b = ds->indptr[i];
-		size_t len = ds->indptr[i + 1] - b;
-		p = (const char *)ds->values + b * c->esz;
-		bytes = len * c->esz;
-		__builtin_prefetch(ds->indices + b);
-	} else {
-		p = (const char *)ds->values + i * ds->d * c->esz;
-		bytes = ds->d * c->esz;
-	}
-	int m = kp_pf();
-	if (ds->layout == FERAL_LAYOUT_CSR || m == 0 || m == 2 || m == 3) {
-		size_t from = (ds->layout == FERAL_LAYOUT_CSR || m == 0) ? 0 : m == 2 ? 256 : 512;
-		for (size_t off = from; off < bytes; off += 64)
-			__builtin_prefetch(p + off);
-	} else if (m == 5) {
-		for (size_t off = 0; off < bytes && off < 256; off += 64)
-			__builtin_prefetch(p + off);
-	}
+	if (ds->layout != FERAL_LAYOUT_CSR)
+		return;
+	uint64_t b = ds->indptr[i];
+	size_t len = ds->indptr[i + 1] - b;
+	const char *p = (const char *)ds->values + b * c->esz;
+	size_t bytes = len * c->esz;
+	__builtin_prefetch(ds->indices + b);
+	for (size_t off = 0; off < bytes; off += 64)
+		__builtin_prefetch(p + off);
+}
+
+/* The sampler's next draw reads cut[e] (and maybe alias[e]) at a random
+ * column e of a table of n entries, and branches on it: a cache miss there
+ * stalls the loop and flushes it on the mispredicted branch.  Peek at the
+ * next output of the worker's stream (a copy: the stream is not advanced)
+ * and fetch both entries one update early.  Should the update consume the
+ * stream (L2 rounding), the fetch is merely useless. */
+static inline void prefetch_next_draw(const struct ctx *c, const struct worker *w,
+                                      const struct feral_rng *rng)
+{
+	const struct feral_shard *sh = &c->plan.shards[c->plan.shard_of[w - c->w]];
+	struct feral_rng peek = *rng;
+	uint64_t r = feral_rng_next(&peek);
+	uint64_t e = (uint64_t)(((unsigned __int128)r * sh->alias.n) >> 64);
+	__builtin_prefetch(sh->alias.cut + e);
+	__builtin_prefetch(sh->alias.alias + e);
 }
 
 /* One update on row i.  Returns false when the step is not finite. */
@@ -525,6 +531,7 @@ static inline bool update_row(struct ctx *c, struct worker *w, void *x, uint64_t
 	const uint32_t *idx;
 	size_t len;
 	uint64_t base;
+	prefetch_next_draw(c, w, rng);
 	if (ds->layout == FERAL_LAYOUT_CSR) {
 		base = ds->indptr[i];
 		len = ds->indptr[i + 1] - base;

@@ -164,6 +164,7 @@ static int write_solution(const char *path, const double *x, uint64_t d)
 
 /* ---- solve ------------------------------------------------------------------------- */
 
+enum { OPT_OVR = 20, OPT_MULTICLASS = 21 };
 enum { OPT_JSON = 1, OPT_XSTAR = 2, OPT_TEST = 3, OPT_POSITIVE = 4, OPT_TRACE = 5, OPT_REF = 6, OPT_CKPT_EVERY = 7, OPT_CKPT = 8, OPT_RESUME = 9,
        OPT_HELP = 'h', OPT_OUT = 'o' };
 
@@ -497,43 +498,286 @@ static int save_model(const char *path, const struct cli_solver *s, const double
 	return 0;
 }
 
-static int load_model(const char *path, double **w, uint64_t *d, double *neg, double *pos,
-                      char *positive, size_t plen)
+/* One-vs-rest model file (version 2): "feral-model 2", loss, d, "classes K",
+ * "labels L_0 ... L_{K-1}", "weights", then K blocks of d weights (class c's
+ * block scores "label L_c against the rest"). */
+static int save_model_ovr(const char *path, const struct cli_solver *s, const double *w,
+                          uint64_t d, uint64_t k, const double *labels)
 {
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f) {
+		fprintf(stderr, "%s: %s: cannot create: %s\n", prog, path, strerror(errno));
+		return 1;
+	}
+	fprintf(f, "feral-model 2\nloss %s\nd %llu\nclasses %llu\nlabels",
+	        cli_loss_name(s->cfg.loss), (unsigned long long)d, (unsigned long long)k);
+	for (uint64_t c = 0; c < k; c++)
+		fprintf(f, " %.17g", labels[c]);
+	fprintf(f, "\nweights\n");
+	for (uint64_t j = 0; j < k * d; j++)
+		fprintf(f, "%.17g\n", w[j]);
+	if (ferror(f) | (fclose(f) != 0) || rename(tmp, path) != 0) {
+		fprintf(stderr, "%s: %s: write failed: %s\n", prog, path, strerror(errno));
+		remove(tmp);
+		return 1;
+	}
+	return 0;
+}
+
+/* A model as read back: version 1 (binary: k = 1, neg/pos/positive) or
+ * version 2 (one-vs-rest: k classes with their labels). */
+struct model {
+	int version;
+	uint64_t d, k;
+	double *w;      /* k * d, class-major */
+	double *labels; /* version 2: k labels */
+	double neg, pos;
+	char positive[256];
+};
+
+#define MODEL_MAX_CLASSES 65536
+
+static void model_free(struct model *m)
+{
+	free(m->w);
+	free(m->labels);
+	m->w = m->labels = NULL;
+}
+
+static int load_model(const char *path, struct model *m)
+{
+	memset(m, 0, sizeof *m);
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "%s: %s: cannot open: %s\n", prog, path, strerror(errno));
 		return 1;
 	}
 	char loss[32], line[256];
-	unsigned long long dd = 0;
-	int ok = fgets(line, sizeof line, f) && strcmp(line, "feral-model 1\n") == 0 &&
-	         fscanf(f, "loss %31s\n", loss) == 1 && fscanf(f, "d %llu\n", &dd) == 1 &&
-	         fscanf(f, "labels %lf %lf\n", neg, pos) == 2 &&
-	         fscanf(f, "positive %255s\n", line) == 1 && fscanf(f, "weights ") == 0;
-	if (!ok || dd == 0 || dd > (1ull << 32)) {
+	unsigned long long dd = 0, kk = 1;
+	long hdr_lines = 6;
+	int ok = fgets(line, sizeof line, f) != NULL;
+	if (ok && strcmp(line, "feral-model 1\n") == 0) {
+		m->version = 1;
+		ok = fscanf(f, "loss %31s\n", loss) == 1 && fscanf(f, "d %llu\n", &dd) == 1 &&
+		     fscanf(f, "labels %lf %lf\n", &m->neg, &m->pos) == 2 &&
+		     fscanf(f, "positive %255s\n", line) == 1 && fscanf(f, "weights ") == 0;
+		if (ok)
+			snprintf(m->positive, sizeof m->positive, "%s", line);
+	} else if (ok && strcmp(line, "feral-model 2\n") == 0) {
+		m->version = 2;
+		ok = fscanf(f, "loss %31s\n", loss) == 1 && fscanf(f, "d %llu\n", &dd) == 1 &&
+		     fscanf(f, "classes %llu\n", &kk) == 1 && kk >= 1 && kk <= MODEL_MAX_CLASSES &&
+		     fscanf(f, "labels") == 0;
+		if (ok) {
+			m->labels = malloc(kk * sizeof *m->labels);
+			ok = m->labels != NULL;
+			for (unsigned long long c = 0; ok && c < kk; c++)
+				ok = fscanf(f, "%lf", &m->labels[c]) == 1 && isfinite(m->labels[c]);
+			ok = ok && fscanf(f, " weights ") == 0;
+		}
+	} else {
+		ok = 0;
+	}
+	if (!ok || dd == 0 || dd > (1ull << 32) || kk * dd > (1ull << 32)) {
 		fclose(f);
+		model_free(m);
 		fprintf(stderr, "%s: %s: not a feral model file (bad header)\n", prog, path);
 		return 2;
 	}
-	snprintf(positive, plen, "%s", line);
-	*w = malloc(dd * sizeof **w);
-	if (!*w) {
+	m->w = malloc(kk * dd * sizeof *m->w);
+	if (!m->w) {
 		fclose(f);
+		model_free(m);
 		return 1;
 	}
-	for (uint64_t j = 0; j < dd; j++)
-		if (fscanf(f, "%lf", &(*w)[j]) != 1 || !isfinite((*w)[j])) {
+	for (uint64_t j = 0; j < kk * dd; j++)
+		if (fscanf(f, "%lf", &m->w[j]) != 1 || !isfinite(m->w[j])) {
 			fprintf(stderr, "%s: %s:%llu: bad or missing weight\n", prog, path,
-			        (unsigned long long)j + 7);
+			        (unsigned long long)(j + 1 + (uint64_t)hdr_lines));
 			fclose(f);
-			free(*w);
-			*w = NULL;
+			model_free(m);
 			return 2;
 		}
 	fclose(f);
-	*d = dd;
+	m->d = dd;
+	m->k = kk;
 	return 0;
+}
+
+/* ---- one-vs-rest ----------------------------------------------------------------------
+ * K binary problems "class c against the rest" on the same rows (only y
+ * changes), each solved by feral_solve with the options given; a row is
+ * predicted as the label of the largest score a.w_c. */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Sorted distinct labels of ds->y into *labels (malloc'd); returns K, 0 on NOMEM. */
+static uint64_t distinct_labels(const struct feral_dataset *ds, double **labels)
+{
+	double *v = malloc((ds->n ? ds->n : 1) * sizeof *v);
+	if (!v)
+		return 0;
+	memcpy(v, ds->y, ds->n * sizeof *v);
+	qsort(v, ds->n, sizeof *v, cmp_double);
+	uint64_t k = 0;
+	for (uint64_t i = 0; i < ds->n; i++)
+		if (k == 0 || v[i] != v[k - 1])
+			v[k++] = v[i];
+	*labels = v;
+	return k;
+}
+
+/* Index of the largest score of row i (ties: the first). */
+static uint64_t ovr_argmax(const struct feral_dataset *ds, uint64_t i, const double *w,
+                           uint64_t d, uint64_t k)
+{
+	uint64_t best = 0;
+	double bs = -INFINITY;
+	for (uint64_t c = 0; c < k; c++) {
+		double t = feral_row_dot(ds, i, w + c * d);
+		if (t > bs || c == 0) {
+			bs = t;
+			best = c;
+		}
+	}
+	return best;
+}
+
+/* Fraction of rows whose argmax label equals y (labels outside the model's
+ * classes count as errors). */
+static double ovr_accuracy(const struct feral_dataset *ds, const double *y, const double *w,
+                           uint64_t d, uint64_t k, const double *labels)
+{
+	uint64_t right = 0;
+	for (uint64_t i = 0; i < ds->n; i++)
+		right += labels[ovr_argmax(ds, i, w, d, k)] == y[i];
+	return ds->n ? (double)right / (double)ds->n : NAN;
+}
+
+static int train_ovr(struct cli_solver *s, struct feral_dataset *ds, const char *path,
+                     const char *test, const char *out, int json)
+{
+	struct feral_dataset *ts = NULL;
+	double *labels = NULL, *y0 = NULL, *w = NULL;
+	int rc = 0;
+	uint64_t k = distinct_labels(ds, &labels);
+	if (!labels)
+		return 1;
+	if (k < 2 || k > MODEL_MAX_CLASSES) {
+		rc = cli_usage_error(prog, "%s: --ovr needs 2 to %d distinct labels, found %llu", path,
+		                     MODEL_MAX_CLASSES, (unsigned long long)k);
+		goto done;
+	}
+	if (test) {
+		if ((rc = load_data(test, FERAL_PRECISION_F32, s->cfg.seed, ds->d, &ts)))
+			goto done;
+		if (ts->d > ds->d) {
+			rc = cli_usage_error(prog, "%s: %llu features, more than the %llu of %s", test,
+			                     (unsigned long long)ts->d, (unsigned long long)ds->d, path);
+			goto done;
+		}
+	}
+	const uint64_t d = ds->d;
+	y0 = malloc(ds->n * sizeof *y0);
+	w = calloc(k * d, sizeof *w);
+	if (!y0 || !w) {
+		rc = 1;
+		goto done;
+	}
+	memcpy(y0, ds->y, ds->n * sizeof *y0);
+	install_signals(&s->cfg);
+	struct feral_error err = {0};
+	struct feral_result agg;
+	memset(&agg, 0, sizeof agg);
+	agg.rel_error = NAN;
+	agg.converged = 1;
+	enum feral_status st = FERAL_OK;
+	uint64_t done_k = 0;
+	for (uint64_t c = 0; c < k && st == FERAL_OK; c++) {
+		for (uint64_t i = 0; i < ds->n; i++)
+			ds->y[i] = y0[i] == labels[c] ? 1 : -1;
+		struct feral_config cfg = s->cfg;
+		cfg.seed = s->cfg.seed + c; /* an independent stream per class */
+		struct feral_result r;
+		st = feral_solve(ds, &cfg, NULL, w + c * d, &r, NULL, &err);
+		if (st && st != FERAL_STATUS_DIVERGED && st != FERAL_STATUS_INTERRUPTED)
+			break;
+		done_k++;
+		agg.updates += r.updates;
+		agg.seconds += r.seconds;
+		agg.monitor_seconds += r.monitor_seconds;
+		agg.objective += r.objective;
+		agg.rel_residual += r.rel_residual;
+		agg.step = r.step;
+		agg.mu = r.mu;
+		agg.converged &= r.converged;
+		agg.threads = r.threads;
+		agg.saturations += r.saturations;
+		agg.writes += r.writes;
+		agg.avg_seconds += r.avg_seconds;
+		agg.kernel = r.kernel;
+		agg.oversubscribed |= r.oversubscribed;
+		agg.bind_failures += r.bind_failures;
+		if (r.model_scale > agg.model_scale)
+			agg.model_scale = r.model_scale;
+		if (!agg.warning[0] && r.warning[0])
+			snprintf(agg.warning, sizeof agg.warning, "%s", r.warning);
+		if (!json)
+			fprintf(stderr,
+			        "%s: class %.17g vs rest: %llu updates in %.3f s, objective %.6g, "
+			        "train error %.4f\n",
+			        prog, labels[c], (unsigned long long)r.updates, r.seconds, r.objective,
+			        r.rel_residual);
+	}
+	memcpy(ds->y, y0, ds->n * sizeof *y0); /* the original labels, for accuracy */
+	if (st && st != FERAL_STATUS_DIVERGED && st != FERAL_STATUS_INTERRUPTED) {
+		rc = cli_report(prog, st, &err);
+		goto done;
+	}
+	if (done_k) {
+		agg.objective /= (double)done_k;
+		agg.rel_residual /= (double)done_k;
+	}
+	agg.updates_per_s = agg.seconds > 0 ? (double)agg.updates / agg.seconds : 0;
+	double train_acc = ovr_accuracy(ds, y0, w, d, k, labels);
+	double test_acc = ts ? ovr_accuracy(ts, ts->y, w, d, k, labels) : NAN;
+	if (out && (rc = save_model_ovr(out, s, w, d, k, labels)))
+		goto done;
+	if (json) {
+		struct cli_json j;
+		cli_json_begin(&j, stdout);
+		json_result(&j, ds, s, &agg);
+		cli_json_str(&j, "multiclass", "ovr");
+		cli_json_u64(&j, "classes", k);
+		cli_json_num(&j, "train_accuracy", train_acc);
+		cli_json_num(&j, "test_accuracy", test_acc);
+		cli_json_str(&j, "status", feral_strerror(st));
+		cli_json_end(&j);
+	} else {
+		print_result_text(ds, &agg);
+		fprintf(stderr, "%s: one-vs-rest, %llu classes: train accuracy %.4f", prog,
+		        (unsigned long long)k, train_acc);
+		if (ts)
+			fprintf(stderr, ", test accuracy %.4f (%llu rows)", test_acc,
+			        (unsigned long long)ts->n);
+		fputc('\n', stderr);
+	}
+	if (st == FERAL_STATUS_DIVERGED)
+		rc = cli_report(prog, st, &err);
+	else if (st == FERAL_STATUS_INTERRUPTED)
+		rc = signal_exit();
+done:
+	free(labels);
+	free(y0);
+	free(w);
+	feral_dataset_destroy(&ts);
+	return rc;
 }
 
 static int cmd_train(int argc, char **argv)
@@ -543,6 +787,8 @@ static int cmd_train(int argc, char **argv)
 		{"json", no_argument, 0, OPT_JSON},
 		{"test", required_argument, 0, OPT_TEST},
 		{"positive", required_argument, 0, OPT_POSITIVE},
+		{"ovr", no_argument, 0, OPT_OVR},
+		{"multiclass", required_argument, 0, OPT_MULTICLASS},
 		CKPT_OPTIONS,
 		{"trace", required_argument, 0, OPT_TRACE},
 		{"output", required_argument, 0, OPT_OUT},
@@ -554,7 +800,7 @@ static int cmd_train(int argc, char **argv)
 	s.cfg.epochs = 10;
 	s.cfg.tol = 1e-4;
 	const char *out = NULL, *test = NULL, *positive = NULL, *trace_path = NULL;
-	int json = 0, c;
+	int json = 0, c, ovr = 0;
 	struct ckpt ck = {0};
 	char ckbuf[4200];
 	optind = 1;
@@ -568,12 +814,24 @@ static int cmd_train(int argc, char **argv)
 		case OPT_JSON: json = 1; break;
 		case OPT_TEST: test = optarg; break;
 		case OPT_POSITIVE: positive = optarg; break;
+		case OPT_OVR: ovr = 1; break;
+		case OPT_MULTICLASS:
+			if (!strcmp(optarg, "ovr"))
+				ovr = 1;
+			else if (!strcmp(optarg, "binary"))
+				ovr = 0;
+			else
+				return cli_usage_error(prog, "--multiclass %s: expected ovr or binary", optarg);
+			break;
 		case OPT_TRACE: trace_path = optarg; break;
 		case OPT_OUT: out = optarg; break;
 		case OPT_HELP:
 			printf("usage: feral train DATA [--test T] [-o MODEL] [--json] [options]\n"
 			       "Linear classifier (--loss logistic by default, or hinge) by weighted SGD.\n"
 			       "Labels: two distinct values (smaller -> -1), or --positive L1,L2,...\n"
+			       "  --ovr, --multiclass ovr   one-vs-rest: one binary model per label\n"
+			       "                (label c against the rest), prediction = argmax of the\n"
+			       "                scores; the model file holds all K weight vectors\n"
 			       "  --test T      report test accuracy on T (same label mapping)\n"
 			       "  -o MODEL      write the model (text)\n"
 			       "  --trace F     write the convergence trace as CSV\n"
@@ -590,6 +848,11 @@ static int cmd_train(int argc, char **argv)
 		return 2;
 	if (argc - optind != 1)
 		return cli_usage_error(prog, "train: expected one DATA file (see feral train --help)");
+	if (ovr && positive)
+		return cli_usage_error(prog, "--ovr and --positive conflict: give one");
+	if (ovr && (ck.every || ck.path || ck.resume || trace_path))
+		return cli_usage_error(prog, "--ovr: --checkpoint, --resume and --trace are for "
+		                             "binary models only");
 	const char *path = argv[optind];
 	struct feral_dataset *ds = NULL, *ts = NULL;
 	double *w = NULL;
@@ -597,6 +860,11 @@ static int cmd_train(int argc, char **argv)
 	int rc = load_data(path, s.data_precision, s.cfg.seed, 0, &ds);
 	if (rc)
 		return rc;
+	if (ovr) {
+		rc = train_ovr(&s, ds, path, test, out, json);
+		feral_dataset_destroy(&ds);
+		return rc;
+	}
 	if ((rc = binarize(path, ds, positive, &neg, &pos)))
 		goto done;
 	if (test) {
@@ -686,22 +954,23 @@ static int cmd_predict(int argc, char **argv)
 			json = 1;
 		else if (c == OPT_HELP) {
 			printf("usage: feral predict MODEL DATA [--json]\n"
-			       "Prints one predicted label per line; accuracy on stderr (or --json).\n");
+			       "Prints one predicted label per line; accuracy on stderr (or --json).\n"
+			       "MODEL: binary (feral-model 1) or one-vs-rest (feral-model 2: the label\n"
+			       "of the largest score).\n");
 			return 0;
 		} else
 			return 2;
 	}
 	if (argc - optind != 2)
 		return cli_usage_error(prog, "predict: expected MODEL DATA");
-	double *w = NULL, neg, pos;
-	uint64_t d;
-	char positive[256];
-	int rc = load_model(argv[optind], &w, &d, &neg, &pos, positive, sizeof positive);
+	struct model m;
+	int rc = load_model(argv[optind], &m);
 	if (rc)
 		return rc;
+	const uint64_t d = m.d;
 	struct feral_dataset *ds = NULL;
 	if ((rc = load_data(argv[optind + 1], FERAL_PRECISION_F32, 1, d, &ds))) {
-		free(w);
+		model_free(&m);
 		return rc;
 	}
 	if (ds->d > d) {
@@ -710,29 +979,43 @@ static int cmd_predict(int argc, char **argv)
 		goto done;
 	}
 	uint64_t right = 0;
-	int has_pos = strcmp(positive, "-") != 0;
-	for (uint64_t i = 0; i < ds->n; i++) {
-		double t = feral_row_dot(ds, i, w);
-		double lab = t >= 0 ? pos : neg;
-		if (!json)
-			printf("%.17g\n", lab);
-		int truth_pos;
-		if (has_pos) {
-			truth_pos = 0;
-			char *dup = strdup(positive), *save = NULL;
-			for (char *tk = strtok_r(dup, ",", &save); tk; tk = strtok_r(NULL, ",", &save))
-				truth_pos |= atof(tk) == ds->y[i];
-			free(dup);
-		} else {
-			truth_pos = ds->y[i] == pos;
+	if (m.version == 2) {
+		for (uint64_t i = 0; i < ds->n; i++) {
+			double lab = m.labels[ovr_argmax(ds, i, m.w, d, m.k)];
+			if (!json)
+				printf("%.17g\n", lab);
+			right += lab == ds->y[i];
 		}
-		right += (t >= 0) == truth_pos;
+	} else {
+		const double *w = m.w;
+		const double pos = m.pos, neg = m.neg;
+		const char *positive = m.positive;
+		int has_pos = strcmp(positive, "-") != 0;
+		for (uint64_t i = 0; i < ds->n; i++) {
+			double t = feral_row_dot(ds, i, w);
+			double lab = t >= 0 ? pos : neg;
+			if (!json)
+				printf("%.17g\n", lab);
+			int truth_pos;
+			if (has_pos) {
+				truth_pos = 0;
+				char *dup = strdup(positive), *save = NULL;
+				for (char *tk = strtok_r(dup, ",", &save); tk; tk = strtok_r(NULL, ",", &save))
+					truth_pos |= atof(tk) == ds->y[i];
+				free(dup);
+			} else {
+				truth_pos = ds->y[i] == pos;
+			}
+			right += (t >= 0) == truth_pos;
+		}
 	}
 	double acc = (double)right / (double)ds->n;
 	if (json) {
 		struct cli_json j;
 		cli_json_begin(&j, stdout);
 		cli_json_u64(&j, "n", ds->n);
+		if (m.version == 2)
+			cli_json_u64(&j, "classes", m.k);
 		cli_json_num(&j, "accuracy", acc);
 		cli_json_end(&j);
 	} else {
@@ -740,7 +1023,7 @@ static int cmd_predict(int argc, char **argv)
 		        (unsigned long long)right, (unsigned long long)ds->n);
 	}
 done:
-	free(w);
+	model_free(&m);
 	feral_dataset_destroy(&ds);
 	return rc;
 }
