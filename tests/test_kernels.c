@@ -152,7 +152,8 @@ static void check_axpys(const char *isa)
 		for (size_t di = 0; di < 3; di++)
 			for (size_t mi = 0; mi < 4; mi++)
 				for (int mode = 0; mode < FERAL_ROUNDING_COUNT; mode++)
-					for (size_t li = 0; li < NLENS; li++) {
+					for (size_t li = 0; li < NLENS; li++)
+					for (int ai = 0; ai < (is_int(MPS[mi]) ? 3 : 1); ai++) {
 						enum feral_precision dp = DPS[di], mp = MPS[mi];
 						size_t len = LENS[li], D = l ? 3 * len + 5 : len;
 						size_t msz = feral_precision_size(mp);
@@ -168,6 +169,11 @@ static void check_axpys(const char *isa)
 							alpha = (dp == FERAL_PRECISION_F32 ? 40.3 : 1.37) /
 							        (dp == FERAL_PRECISION_I16 ? 256.0 : 1.0) *
 							        (mp == FERAL_PRECISION_I16 ? 60.0 : 1.0);
+						/* smaller steps too: int8 x int8 takes its byte path
+						 * for |alpha| < 1/2, at F = 8 (0.27x) and F = 14
+						 * (-0.0041x), with either sign */
+						static const double ASCALE[] = {1, 0.27, -0.0041};
+						alpha *= ASCALE[ai];
 						memcpy(xr, x0, D * msz);
 						memcpy(xs, x0, D * msz);
 						struct feral_k_rng rr, rs;
@@ -179,24 +185,24 @@ static void check_axpys(const char *isa)
 						             t == ref;
 						if (exact) {
 							cr_assert_eq(ss, sr,
-							             "%s axpy %s %s x %s %s len %zu: %llu saturations, "
-							             "ref %llu",
-							             isa, LN[l], PN[dp], PN[mp], MN[mode], len,
+							             "%s axpy %s %s x %s %s len %zu alpha %g: %llu "
+							             "saturations, ref %llu",
+							             isa, LN[l], PN[dp], PN[mp], MN[mode], len, alpha,
 							             (unsigned long long)ss, (unsigned long long)sr);
 							for (size_t j = 0; j < D; j++)
 								cr_assert(memcmp((char *)xs + j * msz,
 								                 (char *)xr + j * msz, msz) == 0,
-								          "%s axpy %s %s x %s %s len %zu: x[%zu] = "
-								          "%.17g, ref %.17g",
-								          isa, LN[l], PN[dp], PN[mp], MN[mode], len, j,
+								          "%s axpy %s %s x %s %s len %zu alpha %g: "
+								          "x[%zu] = %.17g, ref %.17g",
+								          isa, LN[l], PN[dp], PN[mp], MN[mode], len, alpha, j,
 								          get(xs, mp, j), get(xr, mp, j));
 						} else {
 							for (size_t j = 0; j < D; j++)
 								cr_assert(fabs(get(xs, mp, j) - get(xr, mp, j)) <=
 								                  TOL_AXPY_INDEPENDENT,
-								          "%s axpy %s %s x %s independent len %zu: x[%zu] "
-								          "= %g, ref %g (more than 1 unit apart)",
-								          isa, LN[l], PN[dp], PN[mp], len, j,
+								          "%s axpy %s %s x %s independent len %zu alpha %g: "
+								          "x[%zu] = %g, ref %g (more than 1 unit apart)",
+								          isa, LN[l], PN[dp], PN[mp], len, alpha, j,
 								          get(xs, mp, j), get(xr, mp, j));
 						}
 						free(a);
@@ -328,44 +334,63 @@ Test(kernels, test_int_dots_exact_at_extreme_operands)
 	}
 }
 
-/* ---- saturation is counted exactly ------------------------------------------- */
+/* ---- saturation is counted exactly -------------------------------------------
+ * Increments of +-10: alpha 10 with a = +-1 (int8 x int8: the 16-bit lane
+ * path), and alpha +-0.375 with a = +-27 (+-10.125; int8 x int8: the byte
+ * path).  Every
+ * third element sits 3 inside the bound it moves to; every ninth of the
+ * others sits 9 inside, so its sum is exactly -M-1 or M+1 (saturated too). */
 Test(kernels, test_saturation_count_is_exact)
 {
-	const size_t len = 77; /* 4 vectors of 16 and a tail of 13 */
+	const size_t len = 77; /* 4 vectors of 16 (one of 64) and a tail of 13 */
+	static const double alphas[] = {10.0, 0.375, -0.375}; /* exact at F = 3, 8 */
+	static const int amag[] = {1, 27, 27};
 	for (size_t i = 0; i < 3; i++) {
 		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
 		if (!t)
 			continue;
 		for (int mi = 2; mi < 4; mi++)
 			for (int mode = 0; mode < FERAL_ROUNDING_COUNT; mode++)
-				for (int l = 0; l < 2; l++) {
-					enum feral_precision mp = MPS[mi];
-					int M = qmax(mp);
-					void *x = buf(mp, len);
-					int8_t a[77];
-					uint32_t idx[77];
-					uint64_t want = 0;
-					for (size_t k = 0; k < len; k++) {
-						idx[k] = (uint32_t)k;
-						a[k] = (int8_t)(k % 2 ? 1 : -1);
-						/* every third element sits 3 below the bound it moves to */
-						int hit = k % 3 == 0;
-						want += hit;
-						set(x, mp, k, hit ? (a[k] > 0 ? M - 3 : -M + 3) : 0);
+				for (int l = 0; l < 2; l++)
+					for (size_t ai = 0; ai < 3; ai++) {
+						enum feral_precision mp = MPS[mi];
+						int M = qmax(mp);
+						void *x = buf(mp, len);
+						int8_t a[77];
+						uint32_t idx[77];
+						int dir[77];
+						uint64_t want = 0;
+						for (size_t k = 0; k < len; k++) {
+							idx[k] = (uint32_t)k;
+							a[k] = (int8_t)(k % 2 ? amag[ai] : -amag[ai]);
+							dir[k] = (a[k] > 0) == (alphas[ai] > 0) ? 1 : -1;
+							int in = k % 3 == 0 ? 3 : k % 9 == 1 ? 9 : 0;
+							want += in != 0;
+							set(x, mp, k, in ? dir[k] * (M - in) : 0);
+						}
+						struct feral_k_rng rng;
+						feral_k_rng_seed(&rng, 5, 0);
+						/* increment ~10: crosses the bound, others stay */
+						uint64_t got = t->axpy[l][FERAL_PRECISION_I8][mp](
+							x, a, l ? idx : NULL, len, alphas[ai], mode, &rng);
+						cr_assert_eq(got, want,
+						             "%s %s i8 x %s %s alpha %g len %zu: %llu saturated, "
+						             "want %llu",
+						             ISAS[i], LN[l], PN[mp], MN[mode], alphas[ai], len,
+						             (unsigned long long)got, (unsigned long long)want);
+						for (size_t k = 0; k < len; k++) {
+							int in = k % 3 == 0 ? 3 : k % 9 == 1 ? 9 : 0;
+							if (in)
+								cr_assert_eq(get(x, mp, k), dir[k] * M,
+								             "%s alpha %g x[%zu] = %g", ISAS[i],
+								             alphas[ai], k, get(x, mp, k));
+							else
+								cr_assert(fabs(get(x, mp, k) - dir[k] * 10) <= 1,
+								          "%s alpha %g x[%zu] = %g, want ~%d", ISAS[i],
+								          alphas[ai], k, get(x, mp, k), dir[k] * 10);
+						}
+						free(x);
 					}
-					struct feral_k_rng rng;
-					feral_k_rng_seed(&rng, 5, 0);
-					/* increment 10 (+u < 1): crosses the bound, others stay */
-					uint64_t got = t->axpy[l][FERAL_PRECISION_I8][mp](x, a, l ? idx : NULL, len,
-					                                                10.0, mode, &rng);
-					cr_assert_eq(got, want, "%s %s i8 x %s %s len %zu: %llu saturated, want %llu",
-					             ISAS[i], LN[l], PN[mp], MN[mode], len,
-					             (unsigned long long)got, (unsigned long long)want);
-					for (size_t k = 0; k < len; k += 3)
-						cr_assert_eq(get(x, mp, k), a[k] > 0 ? M : -M, "%s x[%zu] = %g",
-						             ISAS[i], k, get(x, mp, k));
-					free(x);
-				}
 	}
 }
 
@@ -409,10 +434,12 @@ static void check_unbiased(const char *isa, enum feral_precision mp, enum feral_
 }
 static void check_unbiased_all(const char *isa)
 {
-	static const double vals[] = {0.3, -2.71, 0.0625, 0.001};
+	/* int8 x int8: 0.3 and -0.3 take the byte path at F = 8, 0.0625 and
+	 * -0.0173 at F = 11 and 12, 0.001 at F = 14; -2.71 the 16-bit lanes. */
+	static const double vals[] = {0.3, -2.71, 0.0625, 0.001, -0.3, -0.0173};
 	for (int mi = 2; mi < 4; mi++)
 		for (int mode = 0; mode < 2; mode++)
-			for (size_t vi = 0; vi < 4; vi++)
+			for (size_t vi = 0; vi < 6; vi++)
 				check_unbiased(isa, MPS[mi], (enum feral_rounding)mode, vals[vi]);
 }
 Test(kernels, test_ref_stochastic_rounding_is_unbiased) { check_unbiased_all("ref"); }
