@@ -372,11 +372,12 @@ static inline __m512i shared_r(struct feral_k_rng *rng, int F)
  *    bit-identical to ref. */
 static inline __m512i shared_r4(struct feral_k_rng *rng, int F)
 {
-	uint64_t r[4];
-	for (int j = 0; j < 4; j++)
-		r[j] = ((feral_rng_next(&rng->scalar) >> 48) >> (16 - F)) * 0x0001000100010001ull;
-	return _mm512_set_epi64((long long)r[3], (long long)r[3], (long long)r[2], (long long)r[2],
-	                        (long long)r[1], (long long)r[1], (long long)r[0], (long long)r[0]);
+	__m128i r[4];
+	for (int j = 0; j < 4; j++) /* in registers: a 512-bit load of 4 stores would not forward */
+		r[j] = _mm_set1_epi16((short)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F)));
+	__m256i lo = _mm256_inserti128_si256(_mm256_castsi128_si256(r[0]), r[1], 1);
+	__m256i hi = _mm256_inserti128_si256(_mm256_castsi128_si256(r[2]), r[3], 1);
+	return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 /* pre: INDEPENDENT with F > 8 (the (p + s) >> (F - 8) step). */
 static inline __attribute__((always_inline)) uint64_t

@@ -67,7 +67,10 @@ static inline float feral_k_uniform24(struct feral_k_rng *r)
  *   increment = (a aq + R) >> F (arithmetic), R uniform on [0, 2^F) from the
  *        top F bits of a 16-bit draw (one per element, or one per 16
  *        elements for SHARED), or R = 2^(F-1) - 1 + bit F of a aq (NEAREST:
- *        half to even).
+ *        half to even).  INDEPENDENT needs only R uniform for each element:
+ *        the AVX-512 byte path (F >= 8, k_avx512.c) forms R = r 2^(F-8) + s
+ *        from an 8-bit draw r per element and one s per call, uniform on
+ *        [0, 2^(F-8)).
  * E[aq] = alpha 2^F and E[increment | aq] = a aq 2^-F exactly, so the update
  * is unbiased; the one shared draw u0 adds a relative variance below 2^-12.
  * |alpha| >= 64 (or NaN) takes the f32 path of kernels.h's contract. */

@@ -50,14 +50,14 @@ enum feral_status feral_dataset_create(uint64_t n, uint64_t d, uint64_t nnz,
 	ds->nnz = elems;
 	ds->layout = layout;
 	ds->precision = precision;
-	ds->values = feral_aligned_alloc(bytes ? bytes : 1);
+	ds->values = feral_big_alloc(bytes ? bytes : 1);
 	ds->y = calloc(n, sizeof *ds->y);
 	ds->row_sq_norm = calloc(n, sizeof *ds->row_sq_norm);
 	unsigned mask = FERAL_OWN_VALUES | FERAL_OWN_Y | FERAL_OWN_NORMS;
 	bool ok = ds->values && ds->y && ds->row_sq_norm;
 	if (layout == FERAL_LAYOUT_CSR) {
 		ds->indptr = calloc(n + 1, sizeof *ds->indptr);
-		ds->indices = feral_aligned_alloc((elems ? elems : 1) * sizeof *ds->indices);
+		ds->indices = feral_big_alloc((elems ? elems : 1) * sizeof *ds->indices);
 		mask |= FERAL_OWN_INDPTR | FERAL_OWN_INDICES;
 		ok = ok && ds->indptr && ds->indices;
 	}

@@ -504,22 +504,6 @@ static inline void prefetch_row(const struct ctx *c, uint64_t i)
 		__builtin_prefetch(p + off);
 }
 
-/* The sampler's next draw reads cut[e] (and maybe alias[e]) at a random
- * column e of a table of n entries, and branches on it: a cache miss there
- * stalls the loop and flushes it on the mispredicted branch.  Peek at the
- * next output of the worker's stream (a copy: the stream is not advanced)
- * and fetch both entries one update early.  Should the update consume the
- * stream (L2 rounding), the fetch is merely useless. */
-static inline void prefetch_next_draw(const struct ctx *c, const struct worker *w,
-                                      const struct feral_rng *rng)
-{
-	const struct feral_shard *sh = &c->plan.shards[c->plan.shard_of[w - c->w]];
-	struct feral_rng peek = *rng;
-	uint64_t r = feral_rng_next(&peek);
-	uint64_t e = (uint64_t)(((unsigned __int128)r * sh->alias.n) >> 64);
-	__builtin_prefetch(sh->alias.cut + e);
-	__builtin_prefetch(sh->alias.alias + e);
-}
 
 /* One update on row i.  Returns false when the step is not finite. */
 static inline bool update_row(struct ctx *c, struct worker *w, void *x, uint64_t i, double gamma,
@@ -531,7 +515,6 @@ static inline bool update_row(struct ctx *c, struct worker *w, void *x, uint64_t
 	const uint32_t *idx;
 	size_t len;
 	uint64_t base;
-	prefetch_next_draw(c, w, rng);
 	if (ds->layout == FERAL_LAYOUT_CSR) {
 		base = ds->indptr[i];
 		len = ds->indptr[i + 1] - base;
@@ -622,14 +605,23 @@ static void worker_main(struct ctx *c, int tid)
 		if (c->plan.nthreads > 1 && check_at > 256)
 			check_at = 256;
 	}
-	/* Two-stage prefetch pipeline: row k+2 is drawn early and its metadata
-	 * (CSR offsets, target, step weight) prefetched; row k+1's offsets are
-	 * then cached, so its values and indices can be prefetched without a
-	 * dependent miss.  The draw order, and so the result, is unchanged. */
-	uint64_t next = feral_shard_draw(sh, feral_rng_next(&rng));
-	uint64_t after = feral_shard_draw(sh, feral_rng_next(&rng));
+	/* Four-stage prefetch pipeline, one stage per update, so no demand load
+	 * of update k waits on memory: the draw for update k+3 is split and its
+	 * alias table entries prefetched; k+2's draw is resolved and its
+	 * metadata (CSR offsets, target, step weight) prefetched; k+1's values
+	 * (and indices) are prefetched, its offsets now cached; k is updated.
+	 * The random stream is consumed in the same order, so results are those
+	 * of plain draw-then-update. */
+	const struct feral_alias *al = &sh->alias;
+	struct feral_alias_pick pick = feral_alias_split(al, feral_rng_next(&rng));
+	uint64_t next = shard_row(sh, feral_alias_resolve(al, pick));
+	uint64_t after = shard_row(sh, feral_alias_resolve(al, feral_alias_split(al, feral_rng_next(&rng))));
+	pick = feral_alias_split(al, feral_rng_next(&rng));
 	prefetch_meta(c, next);
 	prefetch_meta(c, after);
+	prefetch_row(c, next);
+	__builtin_prefetch(al->cut + pick.i);
+	__builtin_prefetch(al->alias + pick.i);
 	for (;;) {
 		uint64_t round_end = quota - done < c->round_len ? quota : done + c->round_len;
 		while (done < round_end) {
@@ -637,7 +629,10 @@ static void worker_main(struct ctx *c, int tid)
 				break;
 			uint64_t i = next;
 			next = after;
-			after = feral_shard_draw(sh, feral_rng_next(&rng));
+			after = shard_row(sh, feral_alias_resolve(al, pick));
+			pick = feral_alias_split(al, feral_rng_next(&rng));
+			__builtin_prefetch(al->cut + pick.i);
+			__builtin_prefetch(al->alias + pick.i);
 			prefetch_meta(c, after);
 			prefetch_row(c, next);
 			uint64_t k = done * (uint64_t)c->plan.nthreads; /* ~ global update count */

@@ -43,10 +43,14 @@ enum feral_status feral_plan_from_placements(const struct feral_placement *place
                                              uint64_t n, struct feral_plan *plan,
                                              struct feral_error *err);
 void feral_plan_free(struct feral_plan *plan);
+/* The global row of a shard entry. */
+static inline uint64_t shard_row(const struct feral_shard *s, uint64_t e)
+{
+	return s->rows ? s->rows[e] : e;
+}
 /* Draw an entry of a shard and map it to its global row. */
 static inline uint64_t feral_shard_draw(const struct feral_shard *s, uint64_t r)
 {
-	uint64_t e = feral_alias_draw(&s->alias, r);
-	return s->rows ? s->rows[e] : e;
+	return shard_row(s, feral_alias_draw(&s->alias, r));
 }
 #endif

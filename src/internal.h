@@ -39,6 +39,9 @@ __attribute__((noreturn)) void feral_assert_fail(const char *expr, const char *f
 
 /* 64-byte aligned allocation (size rounded up); NULL on failure or overflow. */
 void *feral_aligned_alloc(size_t bytes);
+/* The same for large, randomly accessed arrays: 2 MiB aligned and advised
+ * for transparent huge pages above 32 MiB.  Free with free(). */
+void *feral_big_alloc(size_t bytes);
 /* a*b with overflow check: false on overflow. */
 static inline bool feral_mul_ok(uint64_t a, uint64_t b, uint64_t *out)
 {
@@ -140,12 +143,25 @@ struct feral_alias {
 enum feral_status feral_alias_build(struct feral_alias *a, const double *weights, uint64_t n,
                                     struct feral_error *err);
 void feral_alias_free(struct feral_alias *a);
-static inline uint64_t feral_alias_draw(const struct feral_alias *a, uint64_t r)
+/* A draw in two halves, so a pipeline can prefetch the table entries of
+ * column i between them: split picks the column and its fraction from r,
+ * resolve reads the table. */
+struct feral_alias_pick {
+	uint64_t i, frac;
+};
+static inline struct feral_alias_pick feral_alias_split(const struct feral_alias *a, uint64_t r)
 {
 	unsigned __int128 m = (unsigned __int128)r * a->n;
-	uint64_t i = (uint64_t)(m >> 64);
-	uint64_t frac = (uint64_t)m;
-	return frac < a->cut[i] ? i : a->alias[i];
+	struct feral_alias_pick p = {(uint64_t)(m >> 64), (uint64_t)m};
+	return p;
+}
+static inline uint64_t feral_alias_resolve(const struct feral_alias *a, struct feral_alias_pick p)
+{
+	return p.frac < a->cut[p.i] ? p.i : a->alias[p.i];
+}
+static inline uint64_t feral_alias_draw(const struct feral_alias *a, uint64_t r)
+{
+	return feral_alias_resolve(a, feral_alias_split(a, r));
 }
 
 /* ---- objective (objective.c) ------------------------------------------------

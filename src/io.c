@@ -434,7 +434,7 @@ enum feral_status feral_io_build(const char *path, uint64_t n, uint64_t d, uint6
 		}
 		if ((st = feral_check_fits(path, cells * 4, err)))
 			goto fail;
-		float *v = feral_aligned_alloc(cells * sizeof *v);
+		float *v = feral_big_alloc(cells * sizeof *v);
 		if (!v) {
 			st = feral_fail(err, FERAL_STATUS_NOMEM, path, 0,
 			                "cannot allocate a dense %llu x %llu dataset",

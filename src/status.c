@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <sys/mman.h>
 #include <time.h>
 
 const char *feral_strerror(enum feral_status s)
@@ -110,6 +111,24 @@ void *feral_aligned_alloc(size_t bytes)
 	void *p = NULL;
 	if (posix_memalign(&p, FERAL_CACHELINE, rounded) != 0)
 		return NULL;
+	return p;
+}
+
+void *feral_big_alloc(size_t bytes)
+{
+	/* Large arrays that are read at random rows (datasets): 2 MiB aligned
+	 * and marked for transparent huge pages, so a random row costs no TLB
+	 * miss (THP in "madvise" mode honours only marked ranges). */
+	const size_t huge = (size_t)2 << 20;
+	if (bytes < 16 * huge)
+		return feral_aligned_alloc(bytes);
+	size_t rounded = (bytes + huge - 1) & ~(huge - 1);
+	void *p = NULL;
+	if (rounded < bytes || posix_memalign(&p, huge, rounded) != 0)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, rounded, MADV_HUGEPAGE); /* advice only: failure is harmless */
+#endif
 	return p;
 }
 

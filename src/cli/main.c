@@ -556,7 +556,7 @@ static int load_model(const char *path, struct model *m)
 	}
 	char loss[32], line[256];
 	unsigned long long dd = 0, kk = 1;
-	long hdr_lines = 6;
+	const uint64_t hdr_lines = 6; /* weight j is on line j + 7 in both versions */
 	int ok = fgets(line, sizeof line, f) != NULL;
 	if (ok && strcmp(line, "feral-model 1\n") == 0) {
 		m->version = 1;
@@ -568,14 +568,16 @@ static int load_model(const char *path, struct model *m)
 	} else if (ok && strcmp(line, "feral-model 2\n") == 0) {
 		m->version = 2;
 		ok = fscanf(f, "loss %31s\n", loss) == 1 && fscanf(f, "d %llu\n", &dd) == 1 &&
-		     fscanf(f, "classes %llu\n", &kk) == 1 && kk >= 1 && kk <= MODEL_MAX_CLASSES &&
-		     fscanf(f, "labels") == 0;
+		     fscanf(f, "classes %llu\n", &kk) == 1 && kk >= 1 && kk <= MODEL_MAX_CLASSES;
+		int at = -1;
+		ok = ok && fscanf(f, "labels%n", &at) == 0 && at > 0;
 		if (ok) {
 			m->labels = malloc(kk * sizeof *m->labels);
 			ok = m->labels != NULL;
 			for (unsigned long long c = 0; ok && c < kk; c++)
 				ok = fscanf(f, "%lf", &m->labels[c]) == 1 && isfinite(m->labels[c]);
-			ok = ok && fscanf(f, " weights ") == 0;
+			at = -1;
+			ok = ok && fscanf(f, " weights%n ", &at) == 0 && at > 0;
 		}
 	} else {
 		ok = 0;
@@ -595,7 +597,7 @@ static int load_model(const char *path, struct model *m)
 	for (uint64_t j = 0; j < kk * dd; j++)
 		if (fscanf(f, "%lf", &m->w[j]) != 1 || !isfinite(m->w[j])) {
 			fprintf(stderr, "%s: %s:%llu: bad or missing weight\n", prog, path,
-			        (unsigned long long)(j + 1 + (uint64_t)hdr_lines));
+			        (unsigned long long)(j + 1 + hdr_lines));
 			fclose(f);
 			model_free(m);
 			return 2;
@@ -1110,11 +1112,12 @@ static int cmd_convert(int argc, char **argv)
 	static const struct option opts[] = {{"precision", required_argument, 0, OPT_PRECISION},
 	                                     {"seed", required_argument, 0, OPT_SEED},
 	                                     {"targets", required_argument, 0, OPT_TEST},
+	                                     {"targets-out", required_argument, 0, OPT_XSTAR},
 	                                     {"help", no_argument, 0, OPT_HELP},
 	                                     {0, 0, 0, 0}};
 	enum feral_precision prec = FERAL_PRECISION_F32;
 	uint64_t seed = 1;
-	const char *targets = NULL;
+	const char *targets = NULL, *targets_out = NULL;
 	int c, bits;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -1129,8 +1132,10 @@ static int cmd_convert(int argc, char **argv)
 				return cli_usage_error(prog, "--seed %s: expected an integer >= 0", optarg);
 			break;
 		case OPT_TEST: targets = optarg; break;
+		case OPT_XSTAR: targets_out = optarg; break;
 		case OPT_HELP:
 			printf("usage: feral convert IN OUT [--precision 32|16|8] [--targets B] [--seed N]\n"
+			       "                     [--targets-out B]   (write y too, for .npy/.mtx OUT)\n"
 			       "Any supported format to any other; OUT.feral is the native mmap cache\n"
 			       "(quantized once, here, with unbiased stochastic rounding).\n");
 			return 0;
@@ -1149,6 +1154,8 @@ static int cmd_convert(int argc, char **argv)
 		st = feral_dataset_load_targets(ds, targets, &err);
 	if (!st)
 		st = feral_dataset_save(ds, argv[optind + 1], &err);
+	if (!st && targets_out)
+		st = feral_vector_save(targets_out, ds->y, ds->n, &err);
 	feral_dataset_destroy(&ds);
 	return st ? cli_report(prog, st, &err) : 0;
 }
