@@ -4,7 +4,8 @@
  * TSan-instrumented Criterion binary aborts at start-up ("Could not
  * initialize inheritable arena", Snaipe/Criterion#274).  This header
  * implements the subset the tests use -- Test, TestSuite, .init/.fini/
- * .timeout, cr_assert*, cr_expect*, cr_skip_test, cr_log_* -- with the same
+ * .timeout/.disabled (per test, else per suite), cr_assert*, cr_expect*,
+ * cr_skip_test, cr_log_* -- with the same
  * semantics: every test runs in its own forked process (a crash, a timeout
  * or a sanitizer abort fails that test only), --jobs=N runs N at a time, and
  * the closing line has Criterion's "Synthesis" format that
@@ -158,12 +159,26 @@ struct mc_run {
 	FILE *log;
 };
 
+/* The test's own properties, else its suite's (TestSuite(..., .init = f)). */
+static struct criterion_test_extra_data mc_opts(const struct mc_test *t)
+{
+	struct criterion_test_extra_data o = t->opt;
+	for (const struct mc_suite *su = mc_suites; su; su = su->next)
+		if (!strcmp(su->name, t->suite)) {
+			if (!o.init)
+				o.init = su->opt.init;
+			if (!o.fini)
+				o.fini = su->opt.fini;
+			if (!(o.timeout > 0))
+				o.timeout = su->opt.timeout;
+			o.disabled |= su->opt.disabled;
+		}
+	return o;
+}
+
 static double mc_timeout(const struct mc_test *t)
 {
-	double s = t->opt.timeout;
-	for (const struct mc_suite *su = mc_suites; su && !s; su = su->next)
-		if (!strcmp(su->name, t->suite))
-			s = su->opt.timeout;
+	double s = mc_opts(t).timeout;
 	/* Sanitized code runs several times slower than the timeouts assume. */
 	const char *k = getenv("MC_TIMEOUT_SCALE");
 	double scale = k ? atof(k) : 10.0;
@@ -186,14 +201,15 @@ static void mc_start(struct mc_run *r)
 	if (r->pid == 0) {
 		dup2(fileno(r->log), 1);
 		dup2(fileno(r->log), 2);
+		struct criterion_test_extra_data o = mc_opts(r->t);
 		double s = mc_timeout(r->t);
 		if (s > 0)
 			alarm((unsigned)ceil(s));
-		if (r->t->opt.init)
-			r->t->opt.init();
+		if (o.init)
+			o.init();
 		r->t->fn();
-		if (r->t->opt.fini)
-			r->t->opt.fini();
+		if (o.fini)
+			o.fini();
 		fflush(NULL);
 		_exit(mc_expect_failed);
 	}
@@ -263,7 +279,7 @@ int main(int argc, char **argv)
 			next = next->next;
 			char full[512];
 			snprintf(full, sizeof full, "%s::%s", t->suite, t->name);
-			if (t->opt.disabled || (only && !strstr(full, only)))
+			if (mc_opts(t).disabled || (only && !strstr(full, only)))
 				continue;
 			for (int k = 0; k < jobs; k++)
 				if (!run[k].t) {
