@@ -261,6 +261,11 @@ struct feral_config {
 	enum feral_precision model_precision; /* F64, F32, I16, I8 */
 	double model_scale;      /* fixed point model scale; <= 0: auto */
 	enum feral_rounding rounding;
+	/* 1: return the average (in f64) of snapshots of the iterate taken 8
+	 * times an epoch over the second half of the budget (Polyak-Ruppert
+	 * tail averaging); it removes most of the rounding noise of a low
+	 * precision model.  0: return the last iterate. */
+	int average_iterates;
 	volatile int *stop_flag; /* optional: set non-zero (e.g. from a signal) to stop */
 	/* Optional checkpoints: at the first trace point after every
 	 * checkpoint_every seconds, checkpoint(arg, x, d, updates) is called from
@@ -305,6 +310,7 @@ struct feral_result {
 	uint64_t saturations;    /* fixed point writes that saturated */
 	uint64_t writes;         /* fixed point writes */
 	double avg_seconds;      /* time spent averaging replicas */
+	uint64_t averaged;       /* iterates in the tail average (0: last iterate) */
 	const char *kernel;      /* name of the kernel set used */
 	int oversubscribed;      /* more workers than processing units */
 	int bind_failures;       /* workers whose pinning failed (they ran unpinned) */

@@ -286,6 +286,9 @@ struct ctx {
 	uint64_t n_eval;
 	double obj0, prev_obj;
 	double t0, monitor_s, avg_s, last_ckpt;
+	/* tail averaging (worker 0): sum of snapshots taken from tail_from on */
+	double *tail_sum;
+	uint64_t tail_n, tail_from, tail_every, next_tail;
 	int have_good, converged;
 	int bind_failures;
 	char warning[256];
@@ -415,6 +418,20 @@ static void monitor(struct ctx *c, uint64_t total, int final)
 		request_stop(c, FERAL_OK);
 	if (cfg->stop_flag && *cfg->stop_flag)
 		request_stop(c, FERAL_STATUS_INTERRUPTED);
+}
+
+/* Tail averaging: add a snapshot of the model(s) to the running sum once the
+ * tail has begun (the monitor's own time; no evaluation). */
+static void tail_snapshot(struct ctx *c, uint64_t total)
+{
+	if (total < c->tail_from)
+		return;
+	double t = feral_now();
+	snapshot(c, c->snap);
+	for (uint64_t j = 0; j < c->ds->d; j++)
+		c->tail_sum[j] += c->snap[j];
+	c->tail_n++;
+	c->monitor_s += feral_now() - t;
 }
 
 /* L2 by degree: x_j -= gamma eta/P_j x_j for the row's coordinates, which is
@@ -653,7 +670,14 @@ static void worker_main(struct ctx *c, int tid)
 					c->next_trace = tot + c->trace_every;
 					tot = total_updates(c);
 				}
-				uint64_t gap = c->next_trace > tot ? c->next_trace - tot : 1;
+				if (c->tail_sum && tot >= c->next_tail) {
+					tail_snapshot(c, tot);
+					c->next_tail = tot + c->tail_every;
+				}
+				uint64_t upcoming = c->next_trace;
+				if (c->tail_sum && c->next_tail < upcoming)
+					upcoming = c->next_tail;
+				uint64_t gap = upcoming > tot ? upcoming - tot : 1;
 				if (c->plan.nthreads > 1 && gap > 256)
 					gap = 256;
 				check_at = done + gap;
@@ -754,6 +778,7 @@ static enum feral_status pilot_run(const struct feral_dataset *ds, const struct 
 	pc.trace_every = updates;
 	pc.bind = FERAL_BIND_NONE;
 	pc.checkpoint = NULL;
+	pc.average_iterates = 0;
 	memcpy(out, x0, ds->d * sizeof *out);
 	struct feral_result r;
 	return feral_solve(ds, &pc, NULL, out, &r, NULL, err);
@@ -985,6 +1010,18 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 		total = cfg->max_updates;
 	for (int t = 0; t < T; t++)
 		c->quota[t] = total / (uint64_t)T + ((uint64_t)t < total % (uint64_t)T);
+	if (cfg->average_iterates) {
+		c->tail_sum = calloc(d, sizeof *c->tail_sum);
+		if (!c->tail_sum) {
+			st = feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "tail average");
+			goto out;
+		}
+		c->tail_every = n / 8 ? n / 8 : 1;
+		/* the second half of an update budget; with only a time budget,
+		 * every snapshot after the first epoch */
+		c->tail_from = total < UINT64_MAX / 4 ? total / 2 : n;
+		c->next_tail = c->tail_from > c->tail_every ? c->tail_from : c->tail_every;
+	}
 	c->round_len = (R > 1 && cfg->average_every > 0) ? cfg->average_every : UINT64_MAX;
 	if (R > 1 && c->round_len == UINT64_MAX)
 		c->round_len = UINT64_MAX / 2; /* one round: replicas meet once, at the end */
@@ -1038,6 +1075,11 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 		                (unsigned long long)upd, res->step);
 	} else {
 		snapshot(c, x);
+		if (c->tail_n > 0) { /* the last iterate joins the tail average */
+			for (uint64_t j = 0; j < d; j++)
+				x[j] = (c->tail_sum[j] + x[j]) / (double)(c->tail_n + 1);
+			res->averaged = c->tail_n + 1;
+		}
 		if (trace && !c->converged)
 			monitor(c, upd, 1);
 		st = (c->stop && c->stop_status == FERAL_STATUS_INTERRUPTED) ? FERAL_STATUS_INTERRUPTED
@@ -1083,6 +1125,7 @@ out:
 	free(c->snap);
 	free(c->good);
 	free(c->eval_rows);
+	free(c->tail_sum);
 	feral_plan_free(&c->plan);
 out_early:
 	if (c) {

@@ -25,6 +25,7 @@ enum {
 	OPT_STEP_DECAY, OPT_TOL, OPT_MU, OPT_EPOCHS, OPT_SECONDS, OPT_UPDATES, OPT_SEED,
 	OPT_THREADS, OPT_BIND, OPT_REPLICAS, OPT_AVERAGE_EVERY, OPT_TRACE_EVERY, OPT_UPDATE,
 	OPT_PRECISION, OPT_DATA_PRECISION, OPT_MODEL_PRECISION, OPT_MODEL_SCALE, OPT_ROUNDING,
+	OPT_AVERAGE_ITERATES,
 	OPT_SOLVER_LAST
 };
 #define CLI_SOLVER_OPTIONS                                                                    \
@@ -49,7 +50,8 @@ enum {
 	{"data-precision", required_argument, 0, OPT_DATA_PRECISION},                         \
 	{"model-precision", required_argument, 0, OPT_MODEL_PRECISION},                       \
 	{"model-scale", required_argument, 0, OPT_MODEL_SCALE},                               \
-	{"rounding", required_argument, 0, OPT_ROUNDING}
+	{"rounding", required_argument, 0, OPT_ROUNDING},                                     \
+	{"average-iterates", no_argument, 0, OPT_AVERAGE_ITERATES}
 
 /* What the solver options set beyond struct feral_config. */
 struct cli_solver {

@@ -281,6 +281,9 @@ int cli_solver_option(const char *prog, struct cli_solver *s, int opt, const cha
 		return precision_arg(prog, "data-precision", arg, false, &s->data_precision);
 	case OPT_MODEL_PRECISION:
 		return precision_arg(prog, "model-precision", arg, true, &c->model_precision);
+	case OPT_AVERAGE_ITERATES:
+		c->average_iterates = 1;
+		return 1;
 	case OPT_MODEL_SCALE:
 		if (!cli_parse_double(arg, &c->model_scale) || !(c->model_scale > 0))
 			return bad_value(prog, "model-scale", arg, "expected a number > 0");
@@ -343,7 +346,9 @@ const char *const CLI_SOLVER_HELP =
 	"  --precision P              data and model precision: 32, 16 or 8\n"
 	"  --data-precision P  --model-precision P (64, 32, 16, 8)\n"
 	"  --model-scale S            fixed point model scale (default: auto)\n"
-	"  --rounding independent|shared|nearest   fixed point rounding\n";
+	"  --rounding independent|shared|nearest   fixed point rounding\n"
+	"  --average-iterates         return the average of the iterates over the second\n"
+	"                             half of the budget (tail averaging)\n";
 
 /* ---- JSON ------------------------------------------------------------------------ */
 

@@ -148,6 +148,7 @@ static void json_result(struct cli_json *j, const struct feral_dataset *ds,
 	cli_json_str(j, "rounding", cli_rounding_name(s->cfg.rounding));
 	cli_json_num(j, "model_scale", r->model_scale);
 	cli_json_u64(j, "saturations", r->saturations);
+	cli_json_u64(j, "averaged_iterates", r->averaged);
 	cli_json_str(j, "kernel", r->kernel);
 	cli_json_u64(j, "seed", s->cfg.seed);
 	cli_json_u64(j, "peak_rss_bytes", cli_peak_rss());
