@@ -313,6 +313,8 @@ struct feral_result {
 	uint64_t averaged;       /* iterates in the tail average (0: last iterate) */
 	const char *kernel;      /* name of the kernel set used */
 	int oversubscribed;      /* more workers than processing units */
+	int shards;              /* row shards (one per NUMA node with workers) */
+	int replicas;            /* models written by the workers */
 	int bind_failures;       /* workers whose pinning failed (they ran unpinned) */
 	double model_scale;      /* fixed point model scale (1 for float models) */
 	char warning[256];       /* first warning of the run (binding, saturation), or "" */

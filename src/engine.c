@@ -200,6 +200,79 @@ enum feral_status feral_plan_build(const struct feral_topo *topo, int T, enum fe
 	return st;
 }
 
+/* ---- shard data on its node -------------------------------------------------------- */
+
+void feral_plan_free_data(const struct feral_plan *plan, struct feral_dataset **shard_ds,
+                          double **shard_w)
+{
+	for (int k = 0; k < plan->nshards; k++) {
+		if (shard_ds)
+			feral_dataset_destroy(&shard_ds[k]);
+		if (shard_w) {
+			free(shard_w[k]);
+			shard_w[k] = NULL;
+		}
+	}
+}
+
+enum feral_status feral_plan_place_data(const struct feral_plan *plan,
+                                        const struct feral_dataset *ds, const double *wstep,
+                                        const struct feral_topo *topo,
+                                        struct feral_dataset **shard_ds, double **shard_w,
+                                        struct feral_error *err)
+{
+	for (int k = 0; k < plan->nshards; k++) {
+		shard_ds[k] = NULL;
+		shard_w[k] = NULL;
+	}
+	if (plan->nshards < 2)
+		return FERAL_OK;
+	size_t esz = feral_precision_size(ds->precision);
+	for (int k = 0; k < plan->nshards; k++) {
+		const struct feral_shard *sh = &plan->shards[k];
+		uint64_t nnz = 0;
+		for (uint64_t e = 0; e < sh->len; e++) {
+			uint64_t r = shard_row(sh, e);
+			nnz += ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[r + 1] - ds->indptr[r] : ds->d;
+		}
+		struct feral_dataset *l = NULL;
+		enum feral_status st = feral_dataset_create(sh->len, ds->d, nnz ? nnz : 1, ds->layout,
+		                                            ds->precision, &l, err);
+		shard_w[k] = malloc(sh->len * sizeof *shard_w[k]);
+		if (st || !shard_w[k]) {
+			feral_dataset_destroy(&l);
+			feral_plan_free_data(plan, shard_ds, shard_w);
+			return st ? st : feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "shard weights");
+		}
+		shard_ds[k] = l;
+		if (topo) { /* values and indices are what the workers stream */
+			int os = feral_topo_node_os_index(topo, sh->node);
+			feral_numa_place(l->values, (size_t)nnz * esz, os);
+			if (l->indices)
+				feral_numa_place(l->indices, (size_t)nnz * sizeof *l->indices, os);
+		}
+		uint64_t at = 0;
+		for (uint64_t e = 0; e < sh->len; e++) {
+			uint64_t r = shard_row(sh, e);
+			uint64_t b = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[r] : r * ds->d;
+			uint64_t len = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[r + 1] - b : ds->d;
+			memcpy((char *)l->values + at * esz, (const char *)ds->values + b * esz, len * esz);
+			if (ds->layout == FERAL_LAYOUT_CSR) {
+				memcpy(l->indices + at, ds->indices + b, len * sizeof *l->indices);
+				l->indptr[e + 1] = at + len;
+			}
+			at += len;
+			l->y[e] = ds->y[r];
+			l->row_sq_norm[e] = ds->row_sq_norm[r];
+			if (ds->row_scale)
+				l->row_scale[e] = ds->row_scale[r];
+			shard_w[k][e] = wstep[r];
+		}
+		l->nnz = at;
+	}
+	return FERAL_OK;
+}
+
 /* ---- models --------------------------------------------------------------------- */
 
 static double qmax_of(enum feral_precision p)
@@ -269,6 +342,8 @@ struct ctx {
 	enum feral_precision mp;
 	double scale;             /* model scale (1 for float) */
 	struct feral_plan plan;
+	struct feral_dataset **shard_ds; /* per shard, on its node (NULL: one shard) */
+	double **shard_w;
 	void **models;
 	struct worker *w;
 	uint64_t *quota;
@@ -472,12 +547,12 @@ static void atomic_add_f32(float *p, float v)
 	} while (!__atomic_compare_exchange_n(q, &old, nw, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 }
 
-static void axpy_atomic(const struct ctx *c, void *x, uint64_t i, const uint32_t *idx,
-                        uint64_t base, size_t len, double g)
+static void axpy_atomic(const struct ctx *c, const struct feral_dataset *ds, void *x, uint64_t i,
+                        const uint32_t *idx, uint64_t base, size_t len, double g)
 {
 	for (size_t k = 0; k < len; k++) {
 		uint64_t j = idx ? idx[k] : k;
-		double v = g * feral_dataset_value(c->ds, i, base + k);
+		double v = g * feral_dataset_value(ds, i, base + k);
 		if (c->mp == FERAL_PRECISION_F64)
 			atomic_add_f64((double *)x + j, v);
 		else
@@ -488,18 +563,18 @@ static void axpy_atomic(const struct ctx *c, void *x, uint64_t i, const uint32_t
 /* Metadata of row i (drawn two updates ahead).  A dense row's values are
  * fetched here too, two updates before use: its address needs no offsets,
  * and one update (~100 ns of int8 work) is less than a DRAM miss. */
-static inline void prefetch_meta(const struct ctx *c, uint64_t i)
+static inline void prefetch_meta(const struct feral_dataset *ds, const double *wstep, uint64_t i)
 {
-	const struct feral_dataset *ds = c->ds;
 	if (ds->layout == FERAL_LAYOUT_CSR)
 		__builtin_prefetch(ds->indptr + i);
 	__builtin_prefetch(ds->y + i);
-	__builtin_prefetch(c->wstep + i);
+	__builtin_prefetch(wstep + i);
 	if (ds->row_scale)
 		__builtin_prefetch(ds->row_scale + i);
 	if (ds->layout != FERAL_LAYOUT_CSR) {
-		const char *p = (const char *)ds->values + i * ds->d * c->esz;
-		size_t bytes = ds->d * c->esz;
+		size_t esz = feral_precision_size(ds->precision);
+		const char *p = (const char *)ds->values + i * ds->d * esz;
+		size_t bytes = ds->d * esz;
 		for (size_t off = 0; off < bytes; off += 64)
 			__builtin_prefetch(p + off);
 	}
@@ -507,9 +582,8 @@ static inline void prefetch_meta(const struct ctx *c, uint64_t i)
 
 /* Row i (drawn one update ahead): a CSR row's values and indices, now that
  * its offsets are cached.  Dense rows were fetched by prefetch_meta. */
-static inline void prefetch_row(const struct ctx *c, uint64_t i)
+static inline void prefetch_row(const struct ctx *c, const struct feral_dataset *ds, uint64_t i)
 {
-	const struct feral_dataset *ds = c->ds;
 	if (ds->layout != FERAL_LAYOUT_CSR)
 		return;
 	uint64_t b = ds->indptr[i];
@@ -523,10 +597,10 @@ static inline void prefetch_row(const struct ctx *c, uint64_t i)
 
 
 /* One update on row i.  Returns false when the step is not finite. */
-static inline bool update_row(struct ctx *c, struct worker *w, void *x, uint64_t i, double gamma,
-                              struct feral_k_rng *krng, struct feral_rng *rng)
+static inline bool update_row(struct ctx *c, struct worker *w, void *x,
+                              const struct feral_dataset *ds, const double *wstep, uint64_t i,
+                              double gamma, struct feral_k_rng *krng, struct feral_rng *rng)
 {
-	const struct feral_dataset *ds = c->ds;
 	const struct feral_config *cfg = c->cfg;
 	const void *a;
 	const uint32_t *idx;
@@ -551,7 +625,7 @@ static inline bool update_row(struct ctx *c, struct worker *w, void *x, uint64_t
 			return true;
 		g = cfg->relax * (ds->y[i] - t) / nn;
 	} else {
-		g = -gamma * c->wstep[i] * feral_loss_dphi(cfg->loss, t, ds->y[i]);
+		g = -gamma * wstep[i] * feral_loss_dphi(cfg->loss, t, ds->y[i]);
 	}
 	if (FERAL_UNLIKELY(!isfinite(g)))
 		return false;
@@ -559,7 +633,7 @@ static inline bool update_row(struct ctx *c, struct worker *w, void *x, uint64_t
 		apply_l2(c, x, idx, len, gamma, rng);
 	if (g != 0) {
 		if (cfg->update == FERAL_UPDATE_ATOMIC) {
-			axpy_atomic(c, x, i, idx, base, len, g);
+			axpy_atomic(c, ds, x, i, idx, base, len, g);
 		} else {
 			w->saturations += c->axpy(x, a, idx, len, g * rs / c->scale, cfg->rounding, krng);
 			w->writes += len;
@@ -630,13 +704,20 @@ static void worker_main(struct ctx *c, int tid)
 	 * The random stream is consumed in the same order, so results are those
 	 * of plain draw-then-update. */
 	const struct feral_alias *al = &sh->alias;
+	/* rows come from the shard's own copy on its node (entry e is local row
+	 * e), or from the whole dataset (one shard: entry e is global row e) */
+	int k_sh = c->plan.shard_of[tid];
+	const struct feral_shard *map = c->shard_ds ? NULL : sh;
+	const struct feral_dataset *rds = c->shard_ds ? c->shard_ds[k_sh] : c->ds;
+	const double *rw = c->shard_ds ? c->shard_w[k_sh] : c->wstep;
+#define ROW_OF(e) (map ? shard_row(map, (e)) : (e))
 	struct feral_alias_pick pick = feral_alias_split(al, feral_rng_next(&rng));
-	uint64_t next = shard_row(sh, feral_alias_resolve(al, pick));
-	uint64_t after = shard_row(sh, feral_alias_resolve(al, feral_alias_split(al, feral_rng_next(&rng))));
+	uint64_t next = ROW_OF(feral_alias_resolve(al, pick));
+	uint64_t after = ROW_OF(feral_alias_resolve(al, feral_alias_split(al, feral_rng_next(&rng))));
 	pick = feral_alias_split(al, feral_rng_next(&rng));
-	prefetch_meta(c, next);
-	prefetch_meta(c, after);
-	prefetch_row(c, next);
+	prefetch_meta(rds, rw, next);
+	prefetch_meta(rds, rw, after);
+	prefetch_row(c, rds, next);
 	__builtin_prefetch(al->cut + pick.i);
 	__builtin_prefetch(al->alias + pick.i);
 	for (;;) {
@@ -646,17 +727,17 @@ static void worker_main(struct ctx *c, int tid)
 				break;
 			uint64_t i = next;
 			next = after;
-			after = shard_row(sh, feral_alias_resolve(al, pick));
+			after = ROW_OF(feral_alias_resolve(al, pick));
 			pick = feral_alias_split(al, feral_rng_next(&rng));
 			__builtin_prefetch(al->cut + pick.i);
 			__builtin_prefetch(al->alias + pick.i);
-			prefetch_meta(c, after);
-			prefetch_row(c, next);
+			prefetch_meta(rds, rw, after);
+			prefetch_row(c, rds, next);
 			uint64_t k = done * (uint64_t)c->plan.nthreads; /* ~ global update count */
 			double gamma = c->decay_per_update > 0
 			                       ? c->gamma / (1.0 + c->decay_per_update * (double)k)
 			                       : c->gamma;
-			if (FERAL_UNLIKELY(!update_row(c, w, x, i, gamma, &krng, &rng))) {
+			if (FERAL_UNLIKELY(!update_row(c, w, x, rds, rw, i, gamma, &krng, &rng))) {
 				w->diverged = 1;
 				request_stop(c, FERAL_STATUS_DIVERGED);
 				break;
@@ -974,6 +1055,19 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 		goto out_early;
 	res->threads = T;
 	res->oversubscribed = c->plan.oversubscribed;
+	res->shards = c->plan.nshards;
+	res->replicas = c->plan.nrep;
+	if (c->plan.nshards > 1) {
+		c->shard_ds = calloc((size_t)c->plan.nshards, sizeof *c->shard_ds);
+		c->shard_w = calloc((size_t)c->plan.nshards, sizeof *c->shard_w);
+		if (!c->shard_ds || !c->shard_w) {
+			st = feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "shards");
+			goto out;
+		}
+		st = feral_plan_place_data(&c->plan, ds, wstep, c->topo, c->shard_ds, c->shard_w, err);
+		if (st)
+			goto out;
+	}
 
 	/* models, one allocation each, placed on their node */
 	int R = c->plan.nrep;
@@ -1126,6 +1220,10 @@ out:
 	free(c->good);
 	free(c->eval_rows);
 	free(c->tail_sum);
+	if (c->shard_ds)
+		feral_plan_free_data(&c->plan, c->shard_ds, c->shard_w);
+	free(c->shard_ds);
+	free(c->shard_w);
 	feral_plan_free(&c->plan);
 out_early:
 	if (c) {

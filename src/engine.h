@@ -43,6 +43,18 @@ enum feral_status feral_plan_from_placements(const struct feral_placement *place
                                              uint64_t n, struct feral_plan *plan,
                                              struct feral_error *err);
 void feral_plan_free(struct feral_plan *plan);
+/* With more than one shard, copy each shard's rows (in entry order, with
+ * targets, norms, scales) into a dataset of its own, moved to the shard's
+ * node (topo may be NULL: no placement), with the step weights wstep of its
+ * rows.  shard_ds/shard_w have plan->nshards slots; free with
+ * feral_plan_free_data.  One shard: nothing to do (the slots stay NULL). */
+enum feral_status feral_plan_place_data(const struct feral_plan *plan,
+                                        const struct feral_dataset *ds, const double *wstep,
+                                        const struct feral_topo *topo,
+                                        struct feral_dataset **shard_ds, double **shard_w,
+                                        struct feral_error *err);
+void feral_plan_free_data(const struct feral_plan *plan, struct feral_dataset **shard_ds,
+                          double **shard_w);
 /* The global row of a shard entry. */
 static inline uint64_t shard_row(const struct feral_shard *s, uint64_t e)
 {

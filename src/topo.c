@@ -542,6 +542,34 @@ void *feral_numa_alloc(size_t bytes, int node)
 	return numa_block_init(base, BLOCK_HEAP, total);
 }
 
+int feral_numa_place(void *p, size_t bytes, int node)
+{
+#ifdef FERAL_HAVE_NUMA
+	if (!p || !bytes || node < 0 || node >= 1024 || numa_available() < 0 ||
+	    node > numa_max_node())
+		return -1;
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t pg = page > 0 ? (uintptr_t)page : 4096;
+	uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1); /* whole pages inside the range */
+	uintptr_t hi = ((uintptr_t)p + bytes) & ~(pg - 1);
+	if (hi <= lo)
+		return 0;
+	unsigned long mask[1024 / (8 * sizeof(unsigned long))] = {0};
+	const unsigned bits = 8 * sizeof(unsigned long);
+	mask[(unsigned)node / bits] |= 1ul << ((unsigned)node % bits);
+	int saved = errno;
+	long rc = mbind((void *)lo, hi - lo, MPOL_PREFERRED, mask,
+	                ((unsigned)node / bits + 1) * bits + 1, MPOL_MF_MOVE);
+	errno = saved;
+	return rc == 0 ? 0 : -1;
+#else
+	(void)p;
+	(void)bytes;
+	(void)node;
+	return -1;
+#endif
+}
+
 void feral_numa_free(void *p, size_t bytes)
 {
 	(void)bytes; /* the header knows */

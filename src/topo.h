@@ -28,4 +28,9 @@ int feral_bind_from_name(const char *s, enum feral_bind *out);
 size_t feral_placement_format(const struct feral_placement *p, int n, int json, char *buf,
                               size_t len);
 
+/* Move the whole pages of an existing range to OS node `node` (libnuma's
+ * mbind, MPOL_PREFERRED, MPOL_MF_MOVE).  0 on success; -1 when not possible
+ * (no libnuma, bad node, or the kernel refused): the memory stays usable. */
+int feral_numa_place(void *p, size_t bytes, int node);
+
 #endif /* FERAL_TOPO_H */

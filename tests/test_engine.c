@@ -456,3 +456,89 @@ Test(engine, test_tail_averaging_lowers_the_horizon)
 	free(xs);
 	feral_dataset_destroy(&ds);
 }
+
+#include "engine.h"
+#include "topo.h"
+
+Test(engine, test_shard_data_copies_hold_exactly_their_rows)
+{
+	double *xs = NULL;
+	struct feral_dataset *sets[2] = {gen(FERAL_GEN_SPARSE, 3000, 200, 0.0, 7, &xs), NULL};
+	free(xs);
+	sets[1] = gen(FERAL_GEN_GAUSSIAN, 1500, 30, 0.0, 7, &xs);
+	free(xs);
+	for (int s = 0; s < 2; s++) {
+		struct feral_dataset *ds = sets[s];
+		uint64_t n = ds->n;
+		double *p = malloc(n * sizeof *p), *w = malloc(n * sizeof *w);
+		double sum = 0;
+		for (uint64_t i = 0; i < n; i++)
+			sum += (p[i] = 1.0 + (double)(i % 17));
+		for (uint64_t i = 0; i < n; i++) {
+			p[i] /= sum;
+			w[i] = 1.0 / ((double)n * p[i]);
+		}
+		struct feral_placement place[4] = {{.pu = -1, .node = 0}, {.pu = -1, .node = 1},
+		                                   {.pu = -1, .node = 1}, {.pu = -1, .node = 3}};
+		struct feral_plan plan;
+		cr_assert_eq(feral_plan_from_placements(place, 4, FERAL_REPLICAS_NODE, p, n, &plan, NULL),
+		             FERAL_OK);
+		struct feral_dataset *sd[4];
+		double *sw[4];
+		cr_assert_eq(feral_plan_place_data(&plan, ds, w, NULL, sd, sw, NULL), FERAL_OK);
+		for (int k = 0; k < plan.nshards; k++) {
+			const struct feral_shard *sh = &plan.shards[k];
+			cr_assert_not_null(sd[k]);
+			cr_assert_eq(sd[k]->n, sh->len);
+			for (uint64_t e = 0; e < sh->len; e++) {
+				uint64_t r = shard_row(sh, e);
+				cr_assert_eq(sd[k]->y[e], ds->y[r], "shard %d entry %llu", k,
+				             (unsigned long long)e);
+				cr_assert_eq(sd[k]->row_sq_norm[e], ds->row_sq_norm[r]);
+				cr_assert_eq(sw[k][e], w[r]);
+				double x[200];
+				for (uint64_t j = 0; j < ds->d; j++)
+					x[j] = (double)(j * 7 % 13) - 6;
+				cr_assert_eq(feral_row_dot(sd[k], e, x), feral_row_dot(ds, r, x),
+				             "shard %d entry %llu (row %llu): different values", k,
+				             (unsigned long long)e, (unsigned long long)r);
+			}
+		}
+		feral_plan_free_data(&plan, sd, sw);
+		feral_plan_free(&plan);
+		free(p);
+		free(w);
+		feral_dataset_destroy(&ds);
+	}
+}
+
+Test(engine, test_async_band_on_a_synthetic_four_node_machine)
+{
+	/* hwloc reads HWLOC_SYNTHETIC: the engine then plans 4 shards (one per
+	 * node, each with its own copy of its rows) and, for node/core modes,
+	 * 4 replicas; binding to PUs this machine may lack only warns */
+	setenv("HWLOC_SYNTHETIC", "package:2 numa:2 core:2 pu:1", 1);
+	double *xs = NULL;
+	struct feral_dataset *ds = gen(FERAL_GEN_GAUSSIAN, 4000, 50, 0.0, 5, &xs);
+	const enum feral_replicas reps[] = {FERAL_REPLICAS_MACHINE, FERAL_REPLICAS_NODE,
+	                                    FERAL_REPLICAS_CORE};
+	for (int m = 0; m < 3; m++) {
+		double *x = calloc(ds->d, sizeof *x);
+		struct feral_config c;
+		feral_config_init(&c);
+		c.threads = 4;
+		c.bind = FERAL_BIND_SCATTER;
+		c.replicas = reps[m];
+		c.average_every = 500;
+		c.tol = REL_ERR_ASYNC;
+		c.epochs = ASYNC_EPOCHS;
+		struct feral_result r;
+		SOLVE_OK(ds, &c, xs, x, &r, NULL);
+		cr_assert_eq(r.shards, 4, "mode %d: %d shards", m, r.shards);
+		cr_assert_eq(r.replicas, m == 0 ? 1 : 4, "mode %d: %d replicas", m, r.replicas);
+		cr_assert_lt(r.rel_error, REL_ERR_ASYNC, "mode %d: relative error %g", m, r.rel_error);
+		free(x);
+	}
+	free(xs);
+	feral_dataset_destroy(&ds);
+}

@@ -144,6 +144,9 @@ static void json_result(struct cli_json *j, const struct feral_dataset *ds,
 	cli_json_str(j, "bind", cli_bind_name(s->cfg.bind));
 	cli_json_str(j, "replicas", cli_replicas_name(s->cfg.replicas));
 	cli_json_bool(j, "oversubscribed", r->oversubscribed);
+	cli_json_u64(j, "shards", (uint64_t)r->shards);
+	cli_json_u64(j, "replica_models", (uint64_t)r->replicas);
+	cli_json_u64(j, "bind_failures", (uint64_t)r->bind_failures);
 	cli_json_str(j, "precision", dmg);
 	cli_json_str(j, "rounding", cli_rounding_name(s->cfg.rounding));
 	cli_json_num(j, "model_scale", r->model_scale);
