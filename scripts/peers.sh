@@ -4,7 +4,8 @@
 # Least squares (the default problem, >= 4x LLC): LAPACK dgels and a serial
 # textbook randomized Kaczmarz.  Classification (logistic, svm): liblinear
 # (liblinear-train) and scikit-learn's SGDClassifier (python3-sklearn), on a
-# LIBSVM copy of the data written to the bench cache directory.
+# LIBSVM copy of the data written to the bench cache directory; feral uses
+# --step auto there (1/(2 sup L_w) with a 1/(1 + epoch) decay, as `feral train`).
 # Each writes OUTDIR/peers-<problem>.csv (feral's points),
 # OUTDIR/peers-<problem>-peers.csv (the peers and ratios) and a JSON object.
 set -eu
@@ -16,7 +17,7 @@ rm -f "$out"/peers-ls*.csv "$out"/peers-logistic*.csv "$out"/peers-svm*.csv
 set -x
 "$bench" --peers --threads 1,2 --precision 32 --seconds "$secs" \
 	--out "$out/peers-ls.csv" --json >"$out/peers-ls.json"
-"$bench" --peers --problem logistic --n 65536 --d 128 --threads 1,2 --precision 32 \
+"$bench" --peers --problem logistic --n 65536 --d 128 --threads 1,2 --precision 32 --step auto \
 	--seconds "$secs" --out "$out/peers-logistic.csv" --json >"$out/peers-logistic.json"
-"$bench" --peers --problem svm --n 65536 --d 128 --threads 1,2 --precision 32 \
+"$bench" --peers --problem svm --n 65536 --d 128 --threads 1,2 --precision 32 --step auto \
 	--seconds "$secs" --out "$out/peers-svm.csv" --json >"$out/peers-svm.json"
