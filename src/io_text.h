@@ -12,7 +12,7 @@
 #define FERAL_TEXT_LINE_MAX ((size_t)16 << 20)
 /* The reader's buffer grows to this; it must exceed FERAL_TEXT_LINE_MAX so a
  * leftover partial line always leaves room for the next read. */
-#define FERAL_TEXT_BUF_MAX ((size_t)64 << 20)
+#define FERAL_TEXT_BUF_MAX ((size_t)24 << 20) /* > LINE_MAX; small: bounds peak memory */
 /* Readable zero bytes after the data, for the 8-byte digit loads. */
 #define FERAL_TEXT_PAD 16
 
