@@ -89,6 +89,22 @@ void cli_json_bool(struct cli_json *j, const char *key, int v);
 void cli_json_raw(struct cli_json *j, const char *key, const char *raw);
 void cli_json_end(struct cli_json *j);
 
+/* Model files, written atomically (temp file + rename):
+ *   version 1 (k == 1): "feral-model 1", loss, d, "labels NEG POS", "positive
+ *             LIST|-", "weights", d weights;
+ *   version 2 (k > 1, one-vs-rest): "feral-model 2", loss, d, "classes K",
+ *             "labels L_0 ... L_{K-1}", "weights", K blocks of d weights.
+ * Returns 0, or 1 after printing "prog: path: reason". */
+struct cli_model_out {
+	enum feral_loss loss;
+	uint64_t d, k;
+	const double *w;      /* k * d, class-major */
+	double neg, pos;      /* version 1 */
+	const char *positive; /* version 1: --positive list or NULL */
+	const double *labels; /* version 2: k labels */
+};
+int cli_model_save(const char *prog, const char *path, const struct cli_model_out *m);
+
 /* Peak resident set size in bytes (getrusage). */
 uint64_t cli_peak_rss(void);
 #endif

@@ -412,6 +412,40 @@ void cli_json_end(struct cli_json *j)
 	fflush(j->f);
 }
 
+int cli_model_save(const char *prog, const char *path, const struct cli_model_out *m)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f) {
+		fprintf(stderr, "%s: %s: cannot create: %s\n", prog, path, strerror(errno));
+		return 1;
+	}
+	if (m->k <= 1) {
+		fprintf(f, "feral-model 1\nloss %s\nd %llu\nlabels %.17g %.17g\npositive %s\n",
+		        cli_loss_name(m->loss), (unsigned long long)m->d, m->neg, m->pos,
+		        m->positive ? m->positive : "-");
+	} else {
+		fprintf(f, "feral-model 2\nloss %s\nd %llu\nclasses %llu\nlabels",
+		        cli_loss_name(m->loss), (unsigned long long)m->d, (unsigned long long)m->k);
+		for (uint64_t c = 0; c < m->k; c++)
+			fprintf(f, " %.17g", m->labels[c]);
+		fputc('\n', f);
+	}
+	fputs("weights\n", f);
+	uint64_t k = m->k ? m->k : 1;
+	for (uint64_t j = 0; j < k * m->d; j++)
+		fprintf(f, "%.17g\n", m->w[j]);
+	int bad = ferror(f);
+	bad |= fclose(f) != 0;
+	if (bad || rename(tmp, path) != 0) {
+		fprintf(stderr, "%s: %s: write failed: %s\n", prog, path, strerror(errno));
+		remove(tmp);
+		return 1;
+	}
+	return 0;
+}
+
 uint64_t cli_peak_rss(void)
 {
 	struct rusage ru;

@@ -478,56 +478,19 @@ static int binarize(const char *path, struct feral_dataset *ds, const char *posi
 	return 0;
 }
 
-/* Model file: text header lines, then d weights. */
 static int save_model(const char *path, const struct cli_solver *s, const double *w, uint64_t d,
                       double neg, double pos, const char *positive)
 {
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		fprintf(stderr, "%s: %s: cannot create: %s\n", prog, path, strerror(errno));
-		return 1;
-	}
-	fprintf(f, "feral-model 1\nloss %s\nd %llu\nlabels %.17g %.17g\npositive %s\nweights\n",
-	        cli_loss_name(s->cfg.loss), (unsigned long long)d, neg, pos,
-	        positive ? positive : "-");
-	for (uint64_t j = 0; j < d; j++)
-		fprintf(f, "%.17g\n", w[j]);
-	if (ferror(f) | (fclose(f) != 0) || rename(tmp, path) != 0) {
-		fprintf(stderr, "%s: %s: write failed: %s\n", prog, path, strerror(errno));
-		remove(tmp);
-		return 1;
-	}
-	return 0;
+	struct cli_model_out m = {.loss = s->cfg.loss, .d = d, .k = 1, .w = w, .neg = neg,
+	                          .pos = pos, .positive = positive};
+	return cli_model_save(prog, path, &m);
 }
 
-/* One-vs-rest model file (version 2): "feral-model 2", loss, d, "classes K",
- * "labels L_0 ... L_{K-1}", "weights", then K blocks of d weights (class c's
- * block scores "label L_c against the rest"). */
 static int save_model_ovr(const char *path, const struct cli_solver *s, const double *w,
                           uint64_t d, uint64_t k, const double *labels)
 {
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		fprintf(stderr, "%s: %s: cannot create: %s\n", prog, path, strerror(errno));
-		return 1;
-	}
-	fprintf(f, "feral-model 2\nloss %s\nd %llu\nclasses %llu\nlabels",
-	        cli_loss_name(s->cfg.loss), (unsigned long long)d, (unsigned long long)k);
-	for (uint64_t c = 0; c < k; c++)
-		fprintf(f, " %.17g", labels[c]);
-	fprintf(f, "\nweights\n");
-	for (uint64_t j = 0; j < k * d; j++)
-		fprintf(f, "%.17g\n", w[j]);
-	if (ferror(f) | (fclose(f) != 0) || rename(tmp, path) != 0) {
-		fprintf(stderr, "%s: %s: write failed: %s\n", prog, path, strerror(errno));
-		remove(tmp);
-		return 1;
-	}
-	return 0;
+	struct cli_model_out m = {.loss = s->cfg.loss, .d = d, .k = k, .w = w, .labels = labels};
+	return cli_model_save(prog, path, &m);
 }
 
 /* A model as read back: version 1 (binary: k = 1, neg/pos/positive) or

@@ -207,23 +207,9 @@ static int load_test(const char *test, uint64_t d, const char *positive, double 
 static int save_model(const char *path, enum feral_loss loss, const double *w, uint64_t d,
                       double neg, double pos, const char *positive)
 {
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		fprintf(stderr, "%s: %s: cannot create: %s\n", prog, path, strerror(errno));
-		return 1;
-	}
-	fprintf(f, "feral-model 1\nloss %s\nd %llu\nlabels %.17g %.17g\npositive %s\nweights\n",
-	        cli_loss_name(loss), (unsigned long long)d, neg, pos, positive ? positive : "-");
-	for (uint64_t j = 0; j < d; j++)
-		fprintf(f, "%.17g\n", w[j]);
-	if (ferror(f) | (fclose(f) != 0) || rename(tmp, path) != 0) {
-		fprintf(stderr, "%s: %s: write failed: %s\n", prog, path, strerror(errno));
-		remove(tmp);
-		return 1;
-	}
-	return 0;
+	struct cli_model_out m = {.loss = loss, .d = d, .k = 1, .w = w, .neg = neg, .pos = pos,
+	                          .positive = positive};
+	return cli_model_save(prog, path, &m);
 }
 
 /* ---- the distributed solve ------------------------------------------------------- */
