@@ -911,29 +911,44 @@ done:
 	return rc;
 }
 
-static int cmd_predict(int argc, char **argv)
+/* Options of the commands that take only --json and --help: -1 to go on,
+ * else the exit code (0 after printing the usage, 2 on a bad option). */
+static int json_help_options(int argc, char **argv, const char *usage, int *json)
 {
 	static const struct option opts[] = {{"json", no_argument, 0, OPT_JSON},
 	                                     {"help", no_argument, 0, OPT_HELP},
 	                                     {0, 0, 0, 0}};
-	int json = 0, c;
+	int c;
+	*json = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == OPT_JSON)
-			json = 1;
-		else if (c == OPT_HELP) {
-			printf("usage: feral predict MODEL DATA [--json]\n"
-			       "Prints one predicted label per line; accuracy on stderr (or --json).\n"
-			       "MODEL: binary (feral-model 1) or one-vs-rest (feral-model 2: the label\n"
-			       "of the largest score).\n");
+		if (c == OPT_JSON) {
+			*json = 1;
+		} else if (c == OPT_HELP) {
+			fputs(usage, stdout);
 			return 0;
-		} else
+		} else {
 			return 2;
+		}
 	}
+	return -1;
+}
+
+static int cmd_predict(int argc, char **argv)
+{
+	int json, rc = json_help_options(
+		argc, argv,
+		"usage: feral predict MODEL DATA [--json]\n"
+		"Prints one predicted label per line; accuracy on stderr (or --json).\n"
+		"MODEL: binary (feral-model 1) or one-vs-rest (feral-model 2: the label\n"
+		"of the largest score).\n",
+		&json);
+	if (rc >= 0)
+		return rc;
 	if (argc - optind != 2)
 		return cli_usage_error(prog, "predict: expected MODEL DATA");
 	struct model m;
-	int rc = load_model(argv[optind], &m);
+	rc = load_model(argv[optind], &m);
 	if (rc)
 		return rc;
 	const uint64_t d = m.d;
@@ -1001,20 +1016,9 @@ done:
 
 static int cmd_info(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, 0, OPT_JSON},
-	                                     {"help", no_argument, 0, OPT_HELP},
-	                                     {0, 0, 0, 0}};
-	int json = 0, c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == OPT_JSON)
-			json = 1;
-		else if (c == OPT_HELP) {
-			printf("usage: feral info DATA [--json]\n");
-			return 0;
-		} else
-			return 2;
-	}
+	int json, rc = json_help_options(argc, argv, "usage: feral info DATA [--json]\n", &json);
+	if (rc >= 0)
+		return rc;
 	if (argc - optind != 1)
 		return cli_usage_error(prog, "info: expected one DATA file");
 	struct feral_dataset *ds = NULL;
