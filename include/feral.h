@@ -236,6 +236,8 @@ enum feral_rounding {
 	FERAL_ROUNDING_COUNT
 };
 
+struct feral_trace_point;
+
 struct feral_config {
 	enum feral_loss loss;
 	double l2;               /* eta >= 0 */
@@ -274,6 +276,10 @@ struct feral_config {
 	double checkpoint_every;
 	int (*checkpoint)(void *arg, const double *x, uint64_t d, uint64_t updates);
 	void *checkpoint_arg;
+	/* Optional: called from the monitor thread at every trace point, with
+	 * the fraction of the budget spent (0..1, by updates or by time). */
+	void (*progress)(void *arg, const struct feral_trace_point *pt, double fraction);
+	void *progress_arg;
 };
 FERAL_API void feral_config_init(struct feral_config *c);
 /* Validate every field before any allocation.  USAGE with a message naming

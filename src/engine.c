@@ -361,6 +361,7 @@ struct ctx {
 	uint64_t n_eval;
 	double obj0, prev_obj;
 	double t0, monitor_s, avg_s, last_ckpt;
+	uint64_t total_budget; /* updates, summed over workers (UINT64_MAX/4: none) */
 	/* tail averaging (worker 0): sum of snapshots taken from tail_from on */
 	double *tail_sum;
 	uint64_t tail_n, tail_from, tail_every, next_tail;
@@ -488,6 +489,14 @@ static void monitor(struct ctx *c, uint64_t total, int final)
 			c->converged = 1;
 			request_stop(c, FERAL_OK);
 		}
+	}
+	if (cfg->progress && !final) {
+		double f = c->total_budget < UINT64_MAX / 4
+		                   ? (double)total / (double)c->total_budget
+		                   : 0.0;
+		if (cfg->seconds > 0)
+			f = fmax(f, (t_end - c->t0) / cfg->seconds);
+		cfg->progress(cfg->progress_arg, &pt, fmin(f, 1.0));
 	}
 	if (cfg->seconds > 0 && t_end - c->t0 >= cfg->seconds)
 		request_stop(c, FERAL_OK);
@@ -859,6 +868,7 @@ static enum feral_status pilot_run(const struct feral_dataset *ds, const struct 
 	pc.trace_every = updates;
 	pc.bind = FERAL_BIND_NONE;
 	pc.checkpoint = NULL;
+	pc.progress = NULL;
 	pc.average_iterates = 0;
 	memcpy(out, x0, ds->d * sizeof *out);
 	struct feral_result r;
@@ -1102,6 +1112,7 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 		total = (uint64_t)fmin(cfg->epochs * (double)n, (double)total);
 	if (cfg->max_updates > 0 && cfg->max_updates < total)
 		total = cfg->max_updates;
+	c->total_budget = total;
 	for (int t = 0; t < T; t++)
 		c->quota[t] = total / (uint64_t)T + ((uint64_t)t < total % (uint64_t)T);
 	if (cfg->average_iterates) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static const char *prog = "feral";
 static volatile int g_signal; /* set by SIGINT/SIGTERM: the solver stops */
@@ -25,8 +26,28 @@ static void on_signal(int sig)
 	g_signal = sig;
 }
 
+/* Progress on stderr, only when it is a terminal and not under CI. */
+static void show_progress(void *arg, const struct feral_trace_point *pt, double fraction)
+{
+	(void)arg;
+	fprintf(stderr, "\r%s: %5.1f%%  %llu updates  objective %.6g", prog, 100.0 * fraction,
+	        (unsigned long long)pt->updates, pt->objective);
+	if (isfinite(pt->rel_error))
+		fprintf(stderr, "  error %.3g", pt->rel_error);
+	fputs("   ", stderr);
+	fflush(stderr);
+}
+
+static void end_progress(const struct feral_config *cfg)
+{
+	if (cfg->progress)
+		fputc('\n', stderr);
+}
+
 static void install_signals(struct feral_config *cfg)
 {
+	if (isatty(STDERR_FILENO) && !getenv("CI"))
+		cfg->progress = show_progress;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -393,6 +414,7 @@ static int cmd_solve(int argc, char **argv)
 	struct feral_result r;
 	struct feral_trace tr = {0};
 	enum feral_status st = feral_solve(ds, &s.cfg, xs, x, &r, trace_path ? &tr : NULL, &err);
+	end_progress(&s.cfg);
 	if (st && st != FERAL_STATUS_DIVERGED && st != FERAL_STATUS_INTERRUPTED) {
 		rc = cli_report(prog, st, &err);
 		feral_trace_free(&tr);
@@ -868,6 +890,7 @@ static int cmd_train(int argc, char **argv)
 	struct feral_result r;
 	struct feral_trace tr = {0};
 	enum feral_status st = feral_solve(ds, &s.cfg, NULL, w, &r, trace_path ? &tr : NULL, &err);
+	end_progress(&s.cfg);
 	if (st && st != FERAL_STATUS_DIVERGED && st != FERAL_STATUS_INTERRUPTED) {
 		rc = cli_report(prog, st, &err);
 		feral_trace_free(&tr);
