@@ -324,7 +324,6 @@ struct worker {
 	uint64_t updates;     /* written by its worker only, read by the monitor */
 	uint64_t saturations;
 	uint64_t writes;
-	int diverged;
 } FERAL_ALIGN64;
 
 struct ctx {
@@ -365,7 +364,7 @@ struct ctx {
 	/* tail averaging (worker 0): sum of snapshots taken from tail_from on */
 	double *tail_sum;
 	uint64_t tail_n, tail_from, tail_every, next_tail;
-	int have_good, converged;
+	int converged;
 	int bind_failures;
 	char warning[256];
 };
@@ -452,7 +451,6 @@ static void monitor(struct ctx *c, uint64_t total, int final)
 		return;
 	}
 	memcpy(c->good, c->snap, c->ds->d * sizeof *c->good);
-	c->have_good = 1;
 	if (cfg->checkpoint && cfg->checkpoint_every > 0 && !final &&
 	    t_end - c->last_ckpt >= cfg->checkpoint_every) {
 		double t_ck = feral_now();
@@ -572,7 +570,8 @@ static void axpy_atomic(const struct ctx *c, const struct feral_dataset *ds, voi
 /* Metadata of row i (drawn two updates ahead).  A dense row's values are
  * fetched here too, two updates before use: its address needs no offsets,
  * and one update (~100 ns of int8 work) is less than a DRAM miss. */
-static inline void prefetch_meta(const struct feral_dataset *ds, const double *wstep, uint64_t i)
+static inline void prefetch_meta(const struct ctx *c, const struct feral_dataset *ds,
+                                 const double *wstep, uint64_t i)
 {
 	if (ds->layout == FERAL_LAYOUT_CSR)
 		__builtin_prefetch(ds->indptr + i);
@@ -581,9 +580,8 @@ static inline void prefetch_meta(const struct feral_dataset *ds, const double *w
 	if (ds->row_scale)
 		__builtin_prefetch(ds->row_scale + i);
 	if (ds->layout != FERAL_LAYOUT_CSR) {
-		size_t esz = feral_precision_size(ds->precision);
-		const char *p = (const char *)ds->values + i * ds->d * esz;
-		size_t bytes = ds->d * esz;
+		const char *p = (const char *)ds->values + i * ds->d * c->esz;
+		size_t bytes = ds->d * c->esz;
 		for (size_t off = 0; off < bytes; off += 64)
 			__builtin_prefetch(p + off);
 	}
@@ -604,6 +602,13 @@ static inline void prefetch_row(const struct ctx *c, const struct feral_dataset 
 		__builtin_prefetch(p + off);
 }
 
+
+/* The row to read for shard entry e: the global row (map = the shard), or e
+ * itself when the worker reads its shard's own copy (map = NULL). */
+static inline uint64_t entry_row(const struct feral_shard *map, uint64_t e)
+{
+	return map ? shard_row(map, e) : e;
+}
 
 /* One update on row i.  Returns false when the step is not finite. */
 static inline bool update_row(struct ctx *c, struct worker *w, void *x,
@@ -719,13 +724,12 @@ static void worker_main(struct ctx *c, int tid)
 	const struct feral_shard *map = c->shard_ds ? NULL : sh;
 	const struct feral_dataset *rds = c->shard_ds ? c->shard_ds[k_sh] : c->ds;
 	const double *rw = c->shard_ds ? c->shard_w[k_sh] : c->wstep;
-#define ROW_OF(e) (map ? shard_row(map, (e)) : (e))
 	struct feral_alias_pick pick = feral_alias_split(al, feral_rng_next(&rng));
-	uint64_t next = ROW_OF(feral_alias_resolve(al, pick));
-	uint64_t after = ROW_OF(feral_alias_resolve(al, feral_alias_split(al, feral_rng_next(&rng))));
+	uint64_t next = entry_row(map, feral_alias_resolve(al, pick));
+	uint64_t after = entry_row(map, feral_alias_resolve(al, feral_alias_split(al, feral_rng_next(&rng))));
 	pick = feral_alias_split(al, feral_rng_next(&rng));
-	prefetch_meta(rds, rw, next);
-	prefetch_meta(rds, rw, after);
+	prefetch_meta(c, rds, rw, next);
+	prefetch_meta(c, rds, rw, after);
 	prefetch_row(c, rds, next);
 	__builtin_prefetch(al->cut + pick.i);
 	__builtin_prefetch(al->alias + pick.i);
@@ -736,18 +740,17 @@ static void worker_main(struct ctx *c, int tid)
 				break;
 			uint64_t i = next;
 			next = after;
-			after = ROW_OF(feral_alias_resolve(al, pick));
+			after = entry_row(map, feral_alias_resolve(al, pick));
 			pick = feral_alias_split(al, feral_rng_next(&rng));
 			__builtin_prefetch(al->cut + pick.i);
 			__builtin_prefetch(al->alias + pick.i);
-			prefetch_meta(rds, rw, after);
+			prefetch_meta(c, rds, rw, after);
 			prefetch_row(c, rds, next);
 			uint64_t k = done * (uint64_t)c->plan.nthreads; /* ~ global update count */
 			double gamma = c->decay_per_update > 0
 			                       ? c->gamma / (1.0 + c->decay_per_update * (double)k)
 			                       : c->gamma;
 			if (FERAL_UNLIKELY(!update_row(c, w, x, rds, rw, i, gamma, &krng, &rng))) {
-				w->diverged = 1;
 				request_stop(c, FERAL_STATUS_DIVERGED);
 				break;
 			}
@@ -875,9 +878,8 @@ static enum feral_status pilot_run(const struct feral_dataset *ds, const struct 
 	return feral_solve(ds, &pc, NULL, out, &r, NULL, err);
 }
 
-static void *alloc_model(enum feral_precision mp, uint64_t d, int node, struct ctx *c)
+static void *alloc_model(enum feral_precision mp, uint64_t d, int node)
 {
-	(void)c;
 	size_t bytes = d * feral_precision_size(mp);
 	void *m = feral_numa_alloc(bytes, node);
 	if (m)
@@ -1094,7 +1096,7 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 	memset(c->w, 0, (size_t)T * sizeof *c->w);
 	for (int r = 0; r < R; r++) {
 		int node = c->topo ? feral_topo_node_os_index(c->topo, c->plan.rep_node[r]) : -1;
-		c->models[r] = alloc_model(c->mp, d, node, c);
+		c->models[r] = alloc_model(c->mp, d, node);
 		if (!c->models[r]) {
 			st = feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (model)");
 			goto out;
@@ -1149,7 +1151,6 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 	c->obj0 = p0.objective;
 	c->prev_obj = NAN;
 	memcpy(c->good, x, d * sizeof *c->good);
-	c->have_good = 1;
 	if (trace) {
 		p0.updates = 0;
 		p0.seconds = 0;

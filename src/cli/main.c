@@ -319,6 +319,26 @@ static int ckpt_option(struct ckpt *k, int c, const char *arg)
 	}
 }
 
+/* feral_solve with the CLI's progress and trace handling.  Returns the
+ * status; a failure other than divergence or interruption is reported and
+ * *fatal set to its exit code (0 otherwise). */
+static enum feral_status solve_and_trace(const struct feral_dataset *ds, struct cli_solver *s,
+                                         const double *xs, double *x, struct feral_result *r,
+                                         const char *trace_path, struct feral_error *err,
+                                         int *fatal)
+{
+	struct feral_trace tr = {0};
+	enum feral_status st = feral_solve(ds, &s->cfg, xs, x, r, trace_path ? &tr : NULL, err);
+	end_progress(&s->cfg);
+	*fatal = 0;
+	if (st && st != FERAL_STATUS_DIVERGED && st != FERAL_STATUS_INTERRUPTED)
+		*fatal = cli_report(prog, st, err);
+	else if (trace_path)
+		write_trace(trace_path, &tr);
+	feral_trace_free(&tr);
+	return st;
+}
+
 static int cmd_solve(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -412,17 +432,9 @@ static int cmd_solve(int argc, char **argv)
 		goto done;
 	install_signals(&s.cfg);
 	struct feral_result r;
-	struct feral_trace tr = {0};
-	enum feral_status st = feral_solve(ds, &s.cfg, xs, x, &r, trace_path ? &tr : NULL, &err);
-	end_progress(&s.cfg);
-	if (st && st != FERAL_STATUS_DIVERGED && st != FERAL_STATUS_INTERRUPTED) {
-		rc = cli_report(prog, st, &err);
-		feral_trace_free(&tr);
+	enum feral_status st = solve_and_trace(ds, &s, xs, x, &r, trace_path, &err, &rc);
+	if (rc)
 		goto done;
-	}
-	if (trace_path)
-		write_trace(trace_path, &tr);
-	feral_trace_free(&tr);
 	if (out && (rc = write_solution(out, x, ds->d)))
 		goto done;
 	if (json) {
@@ -888,17 +900,9 @@ static int cmd_train(int argc, char **argv)
 	install_signals(&s.cfg);
 	struct feral_error err = {0};
 	struct feral_result r;
-	struct feral_trace tr = {0};
-	enum feral_status st = feral_solve(ds, &s.cfg, NULL, w, &r, trace_path ? &tr : NULL, &err);
-	end_progress(&s.cfg);
-	if (st && st != FERAL_STATUS_DIVERGED && st != FERAL_STATUS_INTERRUPTED) {
-		rc = cli_report(prog, st, &err);
-		feral_trace_free(&tr);
+	enum feral_status st = solve_and_trace(ds, &s, NULL, w, &r, trace_path, &err, &rc);
+	if (rc)
 		goto done;
-	}
-	if (trace_path)
-		write_trace(trace_path, &tr);
-	feral_trace_free(&tr);
 	double train_acc = feral_accuracy(ds, w);
 	double test_acc = NAN;
 	if (ts) {
