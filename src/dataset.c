@@ -91,8 +91,10 @@ void feral_dataset_destroy(struct feral_dataset **pds)
 	if (m & FERAL_OWN_ROW_SCALE) free(ds->row_scale);
 	if (m & FERAL_OWN_Y) free(ds->y);
 	if (m & FERAL_OWN_NORMS) free(ds->row_sq_norm);
-	if (ds->owner && ds->owner->map)
-		munmap(ds->owner->map, ds->owner->map_len);
+	if (ds->owner && ds->owner->block_mapped)
+		munmap(ds->owner->block, ds->owner->block_len);
+	else if (ds->owner)
+		free(ds->owner->block);
 	free(ds->owner);
 	free(ds);
 	*pds = NULL;

@@ -238,7 +238,7 @@ enum feral_status feral_plan_place_data(const struct feral_plan *plan,
 		struct feral_dataset *l = NULL;
 		enum feral_status st = feral_dataset_create(sh->len, ds->d, nnz ? nnz : 1, ds->layout,
 		                                            ds->precision, &l, err);
-		shard_w[k] = malloc(sh->len * sizeof *shard_w[k]);
+		shard_w[k] = feral_big_alloc(sh->len * sizeof *shard_w[k]);
 		if (st || !shard_w[k]) {
 			feral_dataset_destroy(&l);
 			feral_plan_free_data(plan, shard_ds, shard_w);
@@ -567,41 +567,53 @@ static void axpy_atomic(const struct ctx *c, const struct feral_dataset *ds, voi
 	}
 }
 
-/* Metadata of row i (drawn two updates ahead).  A dense row's values are
- * fetched here too, two updates before use: its address needs no offsets,
- * and one update (~100 ns of int8 work) is less than a DRAM miss. */
-static inline void prefetch_meta(const struct ctx *c, const struct feral_dataset *ds,
-                                 const double *wstep, uint64_t i)
+/* Prefetch pipeline depths, in updates ahead of use.  An update's draw is
+ * split PF_SPLIT ahead (its alias entry prefetched), resolved PF_DRAW ahead
+ * (the row's metadata prefetched) and its row prefetched PF_ROW ahead.
+ * Measured on int8 rows of 1 KiB (bench, d = 1024): a row prefetched more
+ * than ~2 updates ahead gains nothing, since one core's outstanding misses
+ * are the limit, and the metadata lines are prefetched a second time with
+ * the row (some of the first prefetches are lost while the miss buffers
+ * are full: +5-10 % updates/s). */
+enum { PF_RING = 8, PF_SPLIT = 6, PF_DRAW = 4, PF_ROW = 2 };
+
+/* The prefetch helpers are always_inline: GCC 12's IPA mod-ref analysis
+ * deems a call that only prefetches free of effects and deletes it when it
+ * is not inlined first, which silently removed every row prefetch. */
+#define FERAL_PREFETCHER static inline __attribute__((always_inline)) void
+
+/* Metadata of row i: CSR offsets, target, step weight (row norm for
+ * Kaczmarz), scale. */
+FERAL_PREFETCHER prefetch_meta(const struct ctx *c, const struct feral_dataset *ds,
+                               const double *wstep, uint64_t i)
 {
 	if (ds->layout == FERAL_LAYOUT_CSR)
 		__builtin_prefetch(ds->indptr + i);
+	if (c->cfg->method == FERAL_METHOD_KACZMARZ)
+		__builtin_prefetch(ds->row_sq_norm + i);
 	__builtin_prefetch(ds->y + i);
 	__builtin_prefetch(wstep + i);
 	if (ds->row_scale)
 		__builtin_prefetch(ds->row_scale + i);
-	if (ds->layout != FERAL_LAYOUT_CSR) {
-		const char *p = (const char *)ds->values + i * ds->d * c->esz;
-		size_t bytes = ds->d * c->esz;
-		for (size_t off = 0; off < bytes; off += 64)
-			__builtin_prefetch(p + off);
-	}
 }
 
-/* Row i (drawn one update ahead): a CSR row's values and indices, now that
- * its offsets are cached.  Dense rows were fetched by prefetch_meta. */
-static inline void prefetch_row(const struct ctx *c, const struct feral_dataset *ds, uint64_t i)
+/* Row i's values (and a CSR row's indices, its offsets now cached). */
+FERAL_PREFETCHER prefetch_row(const struct ctx *c, const struct feral_dataset *ds, uint64_t i)
 {
-	if (ds->layout != FERAL_LAYOUT_CSR)
-		return;
-	uint64_t b = ds->indptr[i];
-	size_t len = ds->indptr[i + 1] - b;
-	const char *p = (const char *)ds->values + b * c->esz;
-	size_t bytes = len * c->esz;
-	__builtin_prefetch(ds->indices + b);
+	const char *p;
+	size_t bytes;
+	if (ds->layout == FERAL_LAYOUT_CSR) {
+		uint64_t b = ds->indptr[i];
+		p = (const char *)ds->values + b * c->esz;
+		bytes = (ds->indptr[i + 1] - b) * c->esz;
+		__builtin_prefetch(ds->indices + b);
+	} else {
+		p = (const char *)ds->values + i * ds->d * c->esz;
+		bytes = ds->d * c->esz;
+	}
 	for (size_t off = 0; off < bytes; off += 64)
 		__builtin_prefetch(p + off);
 }
-
 
 /* The row to read for shard entry e: the global row (map = the shard), or e
  * itself when the worker reads its shard's own copy (map = NULL). */
@@ -710,13 +722,10 @@ static void worker_main(struct ctx *c, int tid)
 		if (c->plan.nthreads > 1 && check_at > 256)
 			check_at = 256;
 	}
-	/* Four-stage prefetch pipeline, one stage per update, so no demand load
-	 * of update k waits on memory: the draw for update k+3 is split and its
-	 * alias table entries prefetched; k+2's draw is resolved and its
-	 * metadata (CSR offsets, target, step weight) prefetched; k+1's values
-	 * (and indices) are prefetched, its offsets now cached; k is updated.
-	 * The random stream is consumed in the same order, so results are those
-	 * of plain draw-then-update. */
+	/* Prefetch pipeline (PF_* above), so no demand load of an update waits
+	 * on memory: picks[] holds split draws, ring[] resolved rows, both
+	 * indexed by update number.  The random stream is consumed in update
+	 * order, so results are those of plain draw-then-update. */
 	const struct feral_alias *al = &sh->alias;
 	/* rows come from the shard's own copy on its node (entry e is local row
 	 * e), or from the whole dataset (one shard: entry e is global row e) */
@@ -724,28 +733,35 @@ static void worker_main(struct ctx *c, int tid)
 	const struct feral_shard *map = c->shard_ds ? NULL : sh;
 	const struct feral_dataset *rds = c->shard_ds ? c->shard_ds[k_sh] : c->ds;
 	const double *rw = c->shard_ds ? c->shard_w[k_sh] : c->wstep;
-	struct feral_alias_pick pick = feral_alias_split(al, feral_rng_next(&rng));
-	uint64_t next = entry_row(map, feral_alias_resolve(al, pick));
-	uint64_t after = entry_row(map, feral_alias_resolve(al, feral_alias_split(al, feral_rng_next(&rng))));
-	pick = feral_alias_split(al, feral_rng_next(&rng));
-	prefetch_meta(c, rds, rw, next);
-	prefetch_meta(c, rds, rw, after);
-	prefetch_row(c, rds, next);
-	__builtin_prefetch(al->cut + pick.i);
-	__builtin_prefetch(al->alias + pick.i);
+	uint64_t ring[PF_RING];
+	struct feral_alias_pick picks[PF_RING];
+	for (int j = 0; j < PF_SPLIT; j++) {
+		picks[j] = feral_alias_split(al, feral_rng_next(&rng));
+		if (j >= PF_DRAW) {
+			__builtin_prefetch(al->e + picks[j].i);
+			continue;
+		}
+		ring[j] = entry_row(map, feral_alias_resolve(al, picks[j]));
+		prefetch_meta(c, rds, rw, ring[j]);
+		if (j < PF_ROW)
+			prefetch_row(c, rds, ring[j]);
+	}
 	for (;;) {
 		uint64_t round_end = quota - done < c->round_len ? quota : done + c->round_len;
 		while (done < round_end) {
 			if ((done & 63) == 0 && __atomic_load_n(&c->stop, __ATOMIC_RELAXED))
 				break;
-			uint64_t i = next;
-			next = after;
-			after = entry_row(map, feral_alias_resolve(al, pick));
-			pick = feral_alias_split(al, feral_rng_next(&rng));
-			__builtin_prefetch(al->cut + pick.i);
-			__builtin_prefetch(al->alias + pick.i);
-			prefetch_meta(c, rds, rw, after);
-			prefetch_row(c, rds, next);
+			uint64_t i = ring[done % PF_RING];
+			uint64_t ahead = entry_row(map, feral_alias_resolve(al, picks[(done + PF_DRAW) %
+			                                                                  PF_RING]));
+			ring[(done + PF_DRAW) % PF_RING] = ahead;
+			struct feral_alias_pick pk = feral_alias_split(al, feral_rng_next(&rng));
+			picks[(done + PF_SPLIT) % PF_RING] = pk;
+			__builtin_prefetch(al->e + pk.i);
+			prefetch_meta(c, rds, rw, ahead);
+			uint64_t soon = ring[(done + PF_ROW) % PF_RING];
+			prefetch_row(c, rds, soon);
+			prefetch_meta(c, rds, rw, soon);
 			uint64_t k = done * (uint64_t)c->plan.nthreads; /* ~ global update count */
 			double gamma = c->decay_per_update > 0
 			                       ? c->gamma / (1.0 + c->decay_per_update * (double)k)
@@ -907,7 +923,7 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 	struct ctx *c = calloc(1, sizeof *c);
 	uint64_t n = ds->n, d = ds->d;
 	double *L = malloc(n * sizeof *L), *p = malloc(n * sizeof *p);
-	double *wstep = malloc(n * sizeof *wstep);
+	double *wstep = feral_big_alloc(n * sizeof *wstep);
 	if (!c || !L || !p || !wstep) {
 		st = feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (%llu rows)",
 		                (unsigned long long)n);

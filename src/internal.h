@@ -136,8 +136,12 @@ uint64_t feral_splitmix64(uint64_t *state);
  * cut[i] (the column's own probability, in units of 2^-64). */
 struct feral_alias {
 	uint64_t n;
-	uint64_t *cut;   /* n thresholds; UINT64_MAX means "always keep" */
-	uint32_t *alias; /* n alias columns */
+	/* n columns: threshold (UINT64_MAX means "always keep") and alias, side
+	 * by side so a draw reads one 16-byte entry (one cache line, one page) */
+	struct feral_alias_entry {
+		uint64_t cut;
+		uint64_t alias;
+	} *e;
 };
 /* weights >= 0, finite, with a positive sum.  USAGE/RANGE/NOMEM on failure. */
 enum feral_status feral_alias_build(struct feral_alias *a, const double *weights, uint64_t n,
@@ -157,7 +161,7 @@ static inline struct feral_alias_pick feral_alias_split(const struct feral_alias
 }
 static inline uint64_t feral_alias_resolve(const struct feral_alias *a, struct feral_alias_pick p)
 {
-	return p.frac < a->cut[p.i] ? p.i : a->alias[p.i];
+	return p.frac < a->e[p.i].cut ? p.i : a->e[p.i].alias;
 }
 static inline uint64_t feral_alias_draw(const struct feral_alias *a, uint64_t r)
 {
@@ -274,8 +278,9 @@ enum {
 	FERAL_OWN_NORMS = 1u << 5,
 };
 struct feral_dataset_owner {
-	void *map;
-	size_t map_len;
+	void *block;      /* one allocation the arrays may point into (a loaded cache), or NULL */
+	size_t block_len; /* its bytes */
+	bool block_mapped; /* block is a file mapping (munmap), else heap (free) */
 	unsigned heap_mask;
 };
 /* A dataset shell with an owner and no arrays; NOMEM on failure. */

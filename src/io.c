@@ -550,6 +550,9 @@ enum feral_status feral_dataset_load(const char *path, const struct feral_load_o
 	if (opt->dense < -1 || opt->dense > 1)
 		return feral_fail(err, FERAL_STATUS_USAGE, path, 0, "dense must be -1, 0 or 1, not %d",
 		                  opt->dense);
+	if (opt->map_cache < 0 || opt->map_cache > 1)
+		return feral_fail(err, FERAL_STATUS_USAGE, path, 0, "map_cache must be 0 or 1, not %d",
+		                  opt->map_cache);
 	if (opt->row_end && opt->row_end <= opt->row_begin)
 		return feral_fail(err, FERAL_STATUS_USAGE, path, 0, "empty row range [%llu, %llu)",
 		                  (unsigned long long)opt->row_begin, (unsigned long long)opt->row_end);
@@ -562,7 +565,7 @@ enum feral_status feral_dataset_load(const char *path, const struct feral_load_o
 	case FERAL_FORMAT_MTX: st = feral_io_mtx_load(path, opt, out, err); break;
 	case FERAL_FORMAT_NPY: st = feral_io_npy_load(path, out, err); break;
 	case FERAL_FORMAT_IDX: st = feral_io_idx_load(path, out, err); break;
-	case FERAL_FORMAT_FERAL: st = feral_io_cache_load(path, out, err); break;
+	case FERAL_FORMAT_FERAL: st = feral_io_cache_load(path, opt->map_cache, out, err); break;
 	case FERAL_FORMAT_AUTO:
 		return feral_fail(err, FERAL_STATUS_USAGE, path, 0,
 		                  "cannot tell the format of %s from its extension", path);

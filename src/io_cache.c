@@ -1,5 +1,5 @@
 /* Native binary cache (.feral): a dataset laid out exactly as it sits in
- * memory, loaded with one mmap.
+ * memory, loaded with one read into memory on huge pages (or one mmap).
  *
  * File layout (all integers little-endian):
  *   0   char[8] magic "FERALDS\0"
@@ -371,7 +371,75 @@ static enum feral_status cache_validate(const char *path, const struct cache_hea
 	return FERAL_OK;
 }
 
-enum feral_status feral_io_cache_load(const char *path, struct feral_dataset **out,
+/* The body's checksum and NaN/Inf scan, fed 64-byte multiples in order as
+ * the bytes become available (each chunk is scanned while still cached). */
+struct cache_scan {
+	struct cache_hash h;
+	uint64_t done;   /* file offset scanned up to */
+	uint64_t v0, v1; /* the values section */
+	bool f32, finite;
+};
+static void cache_scan_to(struct cache_scan *sc, const unsigned char *base, uint64_t upto)
+{
+	upto &= ~(uint64_t)63;
+	if (upto <= sc->done)
+		return;
+	cache_hash_blocks(&sc->h, base + sc->done, upto - sc->done);
+	uint64_t a = sc->done > sc->v0 ? sc->done : sc->v0, b = upto < sc->v1 ? upto : sc->v1;
+	if (sc->f32 && sc->finite && a < b)
+		sc->finite = first_nonfinite_f32((const float *)(base + a), (b - a) / 4) == (b - a) / 4;
+	sc->done = upto;
+}
+
+/* The file's bytes in one block: read into memory on transparent huge pages
+ * (default), or mapped copy-on-write (opt->map_cache). */
+static enum feral_status cache_block(const char *path, int fd, uint64_t size, bool map,
+                                     struct cache_scan *sc, unsigned char **out,
+                                     struct feral_error *err)
+{
+	enum { CHUNK = 1 << 18 };
+	if (map) {
+		/* MAP_POPULATE: the checksum touches every page anyway, and the
+		 * kernel maps them in bulk far faster than one fault at a time.
+		 * Private: callers may relabel y in place; the file never changes. */
+		void *m = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE,
+		               fd, 0);
+		if (m == MAP_FAILED)
+			return feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot mmap");
+		*out = m;
+		for (uint64_t pos = CACHE_HEADER; pos < size; pos += CHUNK)
+			cache_scan_to(sc, m, size - pos < CHUNK ? size : pos + CHUNK);
+		return FERAL_OK;
+	}
+	/* Read rather than map: the solver reads rows at random, and a file
+	 * mapping is backed by 4 KiB pages, so nearly every row costs a TLB miss
+	 * and a page walk. */
+	unsigned char *m = feral_big_alloc((size_t)size);
+	if (!m)
+		return feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "%llu bytes for the cache",
+		                  (unsigned long long)size);
+	for (uint64_t pos = 0; pos < size;) {
+		uint64_t want = size - pos < CHUNK ? size - pos : CHUNK;
+		ssize_t got = pread(fd, m + pos, (size_t)want, (off_t)pos);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			enum feral_status st =
+			        got < 0 ? feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot read")
+			                : feral_fail(err, FERAL_STATUS_CORRUPT, path, 0,
+			                             "file shrank while being read (%llu of %llu bytes)",
+			                             (unsigned long long)pos, (unsigned long long)size);
+			free(m);
+			return st;
+		}
+		pos += (uint64_t)got;
+		cache_scan_to(sc, m, pos);
+	}
+	*out = m;
+	return FERAL_OK;
+}
+
+enum feral_status feral_io_cache_load(const char *path, bool map, struct feral_dataset **out,
                                       struct feral_error *err)
 {
 	*out = NULL;
@@ -379,64 +447,43 @@ enum feral_status feral_io_cache_load(const char *path, struct feral_dataset **o
 	if (fd < 0)
 		return feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot open");
 	struct stat sb;
-	if (fstat(fd, &sb) != 0) {
-		enum feral_status st = feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot stat");
-		close(fd);
-		return st;
+	enum feral_status st = FERAL_OK;
+	struct cache_header hd;
+	uint64_t size = 0, len[SEC_COUNT];
+	if (fstat(fd, &sb) != 0)
+		st = feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot stat");
+	else if (!S_ISREG(sb.st_mode))
+		st = feral_fail(err, FERAL_STATUS_IO, path, 0, "not a regular file");
+	else if ((size = (uint64_t)sb.st_size) < CACHE_HEADER)
+		st = feral_fail(err, FERAL_STATUS_CORRUPT, path, 0,
+		                "truncated: %llu bytes, shorter than the %u-byte header",
+		                (unsigned long long)size, CACHE_HEADER);
+	else if (size > SIZE_MAX)
+		st = feral_fail(err, FERAL_STATUS_RANGE, path, 0, "file too large to load");
+	else if (pread(fd, &hd, sizeof hd, 0) != (ssize_t)sizeof hd)
+		st = feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot read the header");
+	else
+		st = cache_validate(path, &hd, size, len, err); /* before allocating the body */
+	struct cache_scan sc = {.done = CACHE_HEADER, .finite = true};
+	hash_init(&sc.h);
+	unsigned char *block = NULL;
+	if (!st) {
+		sc.v0 = hd.offset[SEC_VALUES];
+		sc.v1 = sc.v0 + len[SEC_VALUES];
+		sc.f32 = hd.precision == FERAL_PRECISION_F32;
+		st = cache_block(path, fd, size, map, &sc, &block, err);
 	}
-	if (!S_ISREG(sb.st_mode)) {
-		close(fd);
-		return feral_fail(err, FERAL_STATUS_IO, path, 0, "not a regular file (cannot mmap)");
-	}
-	uint64_t size = (uint64_t)sb.st_size;
-	if (size < CACHE_HEADER) {
-		close(fd);
-		return feral_fail(err, FERAL_STATUS_CORRUPT, path, 0,
-		                  "truncated: %llu bytes, shorter than the %u-byte header",
-		                  (unsigned long long)size, CACHE_HEADER);
-	}
-	if (size > SIZE_MAX) {
-		close(fd);
-		return feral_fail(err, FERAL_STATUS_RANGE, path, 0, "file too large to map");
-	}
-	/* MAP_POPULATE: the checksum touches every page anyway, and the kernel
-	 * maps them in bulk far faster than one fault at a time.  Writable and
-	 * private (copy-on-write): callers may relabel y or replace targets in
-	 * place like any loaded dataset; only touched pages are copied and the
-	 * file is never modified. */
-	void *map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE,
-	                 fd, 0);
-	enum feral_status st = map == MAP_FAILED
-	                               ? feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot mmap")
-	                               : FERAL_OK;
 	close(fd);
 	if (st)
 		return st;
-
-	const unsigned char *base = map;
-	struct cache_header hd;
-	uint64_t len[SEC_COUNT];
-	memcpy(&hd, base, sizeof hd);
+	const unsigned char *base = block;
 	struct feral_dataset *ds = NULL;
-	if ((st = cache_validate(path, &hd, size, len, err)))
+	bool finite = sc.finite;
+	if (memcmp(&hd, base, sizeof hd) != 0) {
+		st = feral_fail(err, FERAL_STATUS_CORRUPT, path, 0, "header changed while being read");
 		goto fail;
-	/* One pass over the file: hash a chunk, then scan the f32 values in it
-	 * for NaN/Inf while the chunk is still in L2.  Chunks are 64-aligned
-	 * and the body is a multiple of 64 bytes, as the hash needs. */
-	enum { CHUNK = 1 << 18 };
-	uint64_t v0 = hd.offset[SEC_VALUES], v1 = v0 + len[SEC_VALUES];
-	bool finite = true;
-	struct cache_hash h;
-	hash_init(&h);
-	for (uint64_t pos = CACHE_HEADER; pos < size; pos += CHUNK) {
-		uint64_t end = size - pos < CHUNK ? size : pos + CHUNK;
-		cache_hash_blocks(&h, base + pos, end - pos);
-		uint64_t lo = pos > v0 ? pos : v0, hi = end < v1 ? end : v1;
-		if (hd.precision == FERAL_PRECISION_F32 && finite && lo < hi)
-			finite = first_nonfinite_f32((const float *)(base + lo), (hi - lo) / 4) ==
-			         (hi - lo) / 4;
 	}
-	if (hash_final(&h) != hd.body_sum) {
+	if (hash_final(&sc.h) != hd.body_sum) {
 		st = feral_fail(err, FERAL_STATUS_CORRUPT, path, 0,
 		                "checksum mismatch: the data after the header is damaged");
 		goto fail;
@@ -448,12 +495,12 @@ enum feral_status feral_io_cache_load(const char *path, struct feral_dataset **o
 	ds->nnz = hd.nnz;
 	ds->layout = (enum feral_layout)hd.layout;
 	ds->precision = (enum feral_precision)hd.precision;
-	ds->owner->map = map;
-	ds->owner->map_len = (size_t)size;
-	/* Every array points into the read-only map (heap_mask 0), so a load
-	 * copies nothing.  Callers replace arrays rather than write them
-	 * (feral_dataset_load_targets swaps y; io.c recomputes norms only
-	 * when they are heap-owned). */
+	ds->owner->block = block;
+	ds->owner->block_len = (size_t)size;
+	ds->owner->block_mapped = map;
+	/* Every array points into the one block (heap_mask 0).  Callers replace
+	 * arrays rather than write them (feral_dataset_load_targets swaps y;
+	 * io.c recomputes norms only when they are heap-owned). */
 	ds->values = (void *)(base + hd.offset[SEC_VALUES]);
 	if (hd.offset[SEC_INDPTR])
 		ds->indptr = (uint64_t *)(base + hd.offset[SEC_INDPTR]);
@@ -471,6 +518,9 @@ enum feral_status feral_io_cache_load(const char *path, struct feral_dataset **o
 	*out = ds;
 	return FERAL_OK;
 fail:
-	munmap(map, (size_t)size);
+	if (map)
+		munmap(block, (size_t)size);
+	else
+		free(block);
 	return st;
 }

@@ -52,7 +52,7 @@ enum feral_status feral_io_idx_vector_load(const char *path, double **out, uint6
                                            struct feral_error *err);
 /* Native cache .feral: io_cache.c.  mmap'd load; header with magic,
  * version, shape, layout, precision, checksum. */
-enum feral_status feral_io_cache_load(const char *path, struct feral_dataset **out,
+enum feral_status feral_io_cache_load(const char *path, bool map, struct feral_dataset **out,
                                       struct feral_error *err);
 enum feral_status feral_io_cache_save(const struct feral_dataset *ds, const char *path,
                                       struct feral_error *err);

@@ -60,10 +60,8 @@ void feral_alias_free(struct feral_alias *a)
 {
 	if (!a)
 		return;
-	free(a->cut);
-	free(a->alias);
-	a->cut = NULL;
-	a->alias = NULL;
+	free(a->e);
+	a->e = NULL;
 	a->n = 0;
 }
 
@@ -90,9 +88,8 @@ enum feral_status feral_alias_build(struct feral_alias *a, const double *w, uint
 		                  "sampling weights sum to %g (must be positive)", sum);
 	double *q = malloc(n * sizeof *q);
 	uint32_t *stack = malloc(n * sizeof *stack);
-	a->cut = malloc(n * sizeof *a->cut);
-	a->alias = malloc(n * sizeof *a->alias);
-	if (!q || !stack || !a->cut || !a->alias) {
+	a->e = feral_big_alloc(n * sizeof *a->e);
+	if (!q || !stack || !a->e) {
 		free(q);
 		free(stack);
 		feral_alias_free(a);
@@ -112,8 +109,8 @@ enum feral_status feral_alias_build(struct feral_alias *a, const double *w, uint
 	while (ns > 0 && nl < n) {
 		uint32_t s = stack[--ns];
 		uint32_t l = stack[nl];
-		a->alias[s] = l;
-		a->cut[s] = q[s] <= 0 ? 0 : (uint64_t)ldexp(q[s], 64);
+		a->e[s].alias = l;
+		a->e[s].cut = q[s] <= 0 ? 0 : (uint64_t)ldexp(q[s], 64);
 		q[l] -= 1.0 - q[s];
 		if (q[l] < 1.0) {
 			nl++;
@@ -123,13 +120,13 @@ enum feral_status feral_alias_build(struct feral_alias *a, const double *w, uint
 	/* What is left has q == 1 up to rounding: always keep. */
 	while (ns > 0) {
 		uint32_t s = stack[--ns];
-		a->alias[s] = s;
-		a->cut[s] = UINT64_MAX;
+		a->e[s].alias = s;
+		a->e[s].cut = UINT64_MAX;
 	}
 	while (nl < n) {
 		uint32_t l = stack[nl++];
-		a->alias[l] = l;
-		a->cut[l] = UINT64_MAX;
+		a->e[l].alias = l;
+		a->e[l].cut = UINT64_MAX;
 	}
 	free(q);
 	free(stack);

@@ -163,31 +163,36 @@ static void roundtrip(struct feral_dataset *ds, const char *what)
 	cr_assert_eq(stat(p, &sb), 0);
 	cr_assert_eq(sb.st_size % 64, 0, "%s: file size %lld not a multiple of 64", what,
 	             (long long)sb.st_size);
-	struct feral_dataset *back;
-	st = feral_io_cache_load(p, &back, &e);
-	cr_assert_eq(st, FERAL_OK, "%s: load status %d: %s", what, st, e.msg);
-	assert_same(ds, back, what);
-	/* every array lives in the map, 64-byte aligned; nothing is copied */
-	const char *m = back->owner->map;
-	cr_assert_not_null(m, "%s: not mapped", what);
-	cr_assert_eq(back->owner->map_len, (size_t)sb.st_size, "%s: map_len %zu, expected %lld",
-	             what, back->owner->map_len, (long long)sb.st_size);
-	cr_assert((const char *)back->values >= m &&
-	          (const char *)back->values < m + back->owner->map_len,
-	          "%s: values not in the map", what);
-	cr_assert_eq((uintptr_t)back->values % 64, 0, "%s: values not 64-byte aligned", what);
-	cr_assert_eq(back->owner->heap_mask, 0u, "%s: heap_mask 0x%x, expected 0", what,
-	             back->owner->heap_mask);
-	const void *arrays[] = {back->values, back->indptr, back->indices, back->row_scale,
-	                        back->y, back->row_sq_norm};
-	for (int k = 0; k < 6; k++)
-		cr_assert(!arrays[k] || ((const char *)arrays[k] >= m &&
-		                         (const char *)arrays[k] <= m + back->owner->map_len &&
-		                         (uintptr_t)arrays[k] % 64 == 0),
-		          "%s: array %d at %p is not 64-byte aligned inside the map %p+%zu", what, k,
-		          arrays[k], (const void *)m, back->owner->map_len);
-	feral_dataset_destroy(&back);
-	cr_assert_null(back);
+	/* both ways of loading: read into memory (default) and mapped */
+	for (int map = 0; map < 2; map++) {
+		struct feral_dataset *back;
+		st = feral_io_cache_load(p, map, &back, &e);
+		cr_assert_eq(st, FERAL_OK, "%s: load status %d: %s", what, st, e.msg);
+		assert_same(ds, back, what);
+		/* every array lives in the one block read, 64-byte aligned */
+		const char *m = back->owner->block;
+		cr_assert_not_null(m, "%s: no block", what);
+		cr_assert_eq(back->owner->block_mapped, (bool)map, "%s: block_mapped %d, map %d", what,
+		             back->owner->block_mapped, map);
+		cr_assert_eq(back->owner->block_len, (size_t)sb.st_size, "%s: block_len %zu, expected %lld",
+		             what, back->owner->block_len, (long long)sb.st_size);
+		cr_assert((const char *)back->values >= m &&
+		          (const char *)back->values < m + back->owner->block_len,
+		          "%s: values not in the block", what);
+		cr_assert_eq((uintptr_t)back->values % 64, 0, "%s: values not 64-byte aligned", what);
+		cr_assert_eq(back->owner->heap_mask, 0u, "%s: heap_mask 0x%x, expected 0", what,
+		             back->owner->heap_mask);
+		const void *arrays[] = {back->values, back->indptr, back->indices, back->row_scale,
+		                        back->y, back->row_sq_norm};
+		for (int k = 0; k < 6; k++)
+			cr_assert(!arrays[k] || ((const char *)arrays[k] >= m &&
+			                         (const char *)arrays[k] <= m + back->owner->block_len &&
+			                         (uintptr_t)arrays[k] % 64 == 0),
+			          "%s: array %d at %p is not 64-byte aligned inside the block %p+%zu", what, k,
+			          arrays[k], (const void *)m, back->owner->block_len);
+		feral_dataset_destroy(&back);
+		cr_assert_null(back);
+	}
 }
 
 Test(io_cache, test_dense_f32_roundtrip_is_bit_identical)
@@ -233,14 +238,17 @@ static void expect_corrupt(const char *p, const char *what, size_t at, const cha
 	struct feral_dataset *ds = (struct feral_dataset *)&ds;
 	struct feral_error e;
 	memset(&e, 0, sizeof e);
-	enum feral_status st = feral_io_cache_load(p, &ds, &e);
-	cr_assert_eq(st, FERAL_STATUS_CORRUPT, "%s at %zu: status %d (%s), expected CORRUPT: %s",
-	             what, at, st, feral_strerror(st), e.msg);
-	cr_assert_null(ds, "%s at %zu: dataset not NULL", what, at);
-	cr_assert_str_eq(e.file, p, "%s at %zu: err.file '%s'", what, at, e.file);
-	if (reason)
-		cr_assert_not_null(strstr(e.msg, reason), "%s at %zu: message '%s' lacks '%s'", what,
-		                   at, e.msg, reason);
+	for (int map = 0; map < 2; map++) {
+		enum feral_status st = feral_io_cache_load(p, map, &ds, &e);
+		cr_assert_eq(st, FERAL_STATUS_CORRUPT,
+		             "%s at %zu (map %d): status %d (%s), expected CORRUPT: %s", what, at, map,
+		             st, feral_strerror(st), e.msg);
+		cr_assert_null(ds, "%s at %zu: dataset not NULL", what, at);
+		cr_assert_str_eq(e.file, p, "%s at %zu: err.file '%s'", what, at, e.file);
+		if (reason)
+			cr_assert_not_null(strstr(e.msg, reason), "%s at %zu: message '%s' lacks '%s'",
+			                   what, at, e.msg, reason);
+	}
 }
 
 /* Small files of every kind, so each byte position is tried. */
@@ -306,8 +314,8 @@ Test(io_cache, test_other_files_are_not_caches)
 	expect_corrupt(p, "text file", 0, "bad magic");
 	struct feral_dataset *ds;
 	struct feral_error e;
-	enum feral_status st = feral_io_cache_load(tmp_path("cache_missing.feral"), &ds, &e);
+	enum feral_status st = feral_io_cache_load(tmp_path("cache_missing.feral"), false, &ds, &e);
 	cr_assert_eq(st, FERAL_STATUS_IO, "missing file: status %d, expected IO", st);
-	st = feral_io_cache_load(tmpdir, &ds, &e);
+	st = feral_io_cache_load(tmpdir, false, &ds, &e);
 	cr_assert_eq(st, FERAL_STATUS_IO, "directory: status %d, expected IO", st);
 }

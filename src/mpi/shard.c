@@ -1,6 +1,6 @@
 /* Rank shards: every rank reads only its own rows where the format allows.
  *
- *  .feral cache   feral_dataset_load maps the file (copy-on-write); rank k
+ *  .feral cache   feral_dataset_load maps the file (map_cache); rank k
  *                 copies rows [k n/R, (k+1) n/R) into a heap dataset and
  *                 unmaps the rest, so no rank parses anything.  (The loader's
  *                 body checksum still reads every page once: the page cache
@@ -98,6 +98,7 @@ static int full_parse(const char *prog, const char *path, int rank, int size,
 	struct feral_error err = {0};
 	struct feral_load_options lo;
 	feral_load_options_init(&lo);
+	lo.map_cache = 1; /* a cache is mapped: the ranks of a node share its pages */
 	struct feral_dataset *full = NULL;
 	enum feral_status st = feral_dataset_load(path, &lo, &full, &err);
 	int rc = st ? cli_report(prog, st, &err) : 0;

@@ -53,7 +53,7 @@ static void fix_checksums(uint8_t *b, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = fuzz_file(".feral", data, size);
-	FUZZ_DATASET("cache", feral_io_cache_load(p, &ds_, &e_));
+	FUZZ_DATASET("cache", feral_io_cache_load(p, false, &ds_, &e_));
 	if (size < HDR)
 		return 0;
 	uint8_t *b = malloc(size);
@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fix_checksums(b, size);
 	if (memcmp(b, data, size) != 0) {
 		p = fuzz_file(".feral", b, size);
-		FUZZ_DATASET("cache (checksums fixed)", feral_io_cache_load(p, &ds_, &e_));
+		FUZZ_DATASET("cache (checksums fixed)", feral_io_cache_load(p, size & 1, &ds_, &e_));
 		FUZZ_DATASET("dataset_load .feral", feral_dataset_load(p, NULL, &ds_, &e_));
 	} else {
 		FUZZ_DATASET("dataset_load .feral", feral_dataset_load(p, NULL, &ds_, &e_));
