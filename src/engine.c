@@ -570,12 +570,19 @@ static void axpy_atomic(const struct ctx *c, const struct feral_dataset *ds, voi
 /* Prefetch pipeline depths, in updates ahead of use.  An update's draw is
  * split PF_SPLIT ahead (its alias entry prefetched), resolved PF_DRAW ahead
  * (the row's metadata prefetched) and its row prefetched PF_ROW ahead.
- * Measured on int8 rows of 1 KiB (bench, d = 1024): a row prefetched more
- * than ~2 updates ahead gains nothing, since one core's outstanding misses
- * are the limit, and the metadata lines are prefetched a second time with
- * the row (some of the first prefetches are lost while the miss buffers
- * are full: +5-10 % updates/s). */
-enum { PF_RING = 8, PF_SPLIT = 6, PF_DRAW = 4, PF_ROW = 2 };
+ * Measured with bench on 1 GiB of dense rows, d = 1024, one thread (the
+ * updates/s of D8M8 and D32M32 before -> after; run to run noise ~10 %):
+ *  - rows prefetched to L2 (prefetcht2) rather than L1: 3.6M -> 4.7M and
+ *    1.45M -> 2.0M.  One core's L1 miss buffers are the limit, and L1
+ *    prefetches hold them until the line arrives;
+ *  - a dense row's prefetches in two bursts, half before the update and
+ *    half after its dot product, rather than one burst of d/64 lines that
+ *    stalls the core while the miss queue is full: 4.7M -> 5.0M and
+ *    2.0M -> 2.6M;
+ *  - the metadata prefetched twice, when drawn and with the row (the first
+ *    ones are sometimes dropped while the miss queue is full): +5-10 %.
+ * The distances matter less (+-10 % for PF_ROW 2..4). */
+enum { PF_RING = 8, PF_SPLIT = 6, PF_DRAW = 4, PF_ROW = 3 };
 
 /* The prefetch helpers are always_inline: GCC 12's IPA mod-ref analysis
  * deems a call that only prefetches free of effects and deletes it when it
@@ -597,22 +604,25 @@ FERAL_PREFETCHER prefetch_meta(const struct ctx *c, const struct feral_dataset *
 		__builtin_prefetch(ds->row_scale + i);
 }
 
-/* Row i's values (and a CSR row's indices, its offsets now cached). */
+/* Bytes [from, to) of a row's values, into L2. */
+FERAL_PREFETCHER prefetch_bytes(const char *p, size_t from, size_t to)
+{
+	for (size_t off = from; off < to; off += 64)
+		__builtin_prefetch(p + off, 0, 1);
+}
+
+/* Row i: a CSR row's values and indices (its offsets now cached), or the
+ * first half of a dense row's values (update_row prefetches the rest). */
 FERAL_PREFETCHER prefetch_row(const struct ctx *c, const struct feral_dataset *ds, uint64_t i)
 {
-	const char *p;
-	size_t bytes;
 	if (ds->layout == FERAL_LAYOUT_CSR) {
 		uint64_t b = ds->indptr[i];
-		p = (const char *)ds->values + b * c->esz;
-		bytes = (ds->indptr[i + 1] - b) * c->esz;
-		__builtin_prefetch(ds->indices + b);
+		__builtin_prefetch(ds->indices + b, 0, 1);
+		prefetch_bytes((const char *)ds->values + b * c->esz, 0,
+		               (ds->indptr[i + 1] - b) * c->esz);
 	} else {
-		p = (const char *)ds->values + i * ds->d * c->esz;
-		bytes = ds->d * c->esz;
+		prefetch_bytes((const char *)ds->values + i * ds->d * c->esz, 0, ds->d * c->esz / 2);
 	}
-	for (size_t off = 0; off < bytes; off += 64)
-		__builtin_prefetch(p + off);
 }
 
 /* The row to read for shard entry e: the global row (map = the shard), or e
@@ -625,7 +635,8 @@ static inline uint64_t entry_row(const struct feral_shard *map, uint64_t e)
 /* One update on row i.  Returns false when the step is not finite. */
 static inline bool update_row(struct ctx *c, struct worker *w, void *x,
                               const struct feral_dataset *ds, const double *wstep, uint64_t i,
-                              double gamma, struct feral_k_rng *krng, struct feral_rng *rng)
+                              double gamma, struct feral_k_rng *krng, struct feral_rng *rng,
+                              uint64_t pf /* a dense row to prefetch */)
 {
 	const struct feral_config *cfg = c->cfg;
 	const void *a;
@@ -644,6 +655,9 @@ static inline bool update_row(struct ctx *c, struct worker *w, void *x,
 	a = (const char *)ds->values + base * c->esz;
 	double rs = ds->row_scale ? ds->row_scale[i] : 1.0;
 	double t = c->dot(a, idx, x, len) * rs * c->scale;
+	if (!idx) /* the second half of the dense row prefetch_row began */
+		prefetch_bytes((const char *)ds->values + pf * ds->d * c->esz, ds->d * c->esz / 2,
+		               ds->d * c->esz);
 	double g; /* x += g a_i */
 	if (cfg->method == FERAL_METHOD_KACZMARZ) {
 		double nn = ds->row_sq_norm[i];
@@ -766,7 +780,7 @@ static void worker_main(struct ctx *c, int tid)
 			double gamma = c->decay_per_update > 0
 			                       ? c->gamma / (1.0 + c->decay_per_update * (double)k)
 			                       : c->gamma;
-			if (FERAL_UNLIKELY(!update_row(c, w, x, rds, rw, i, gamma, &krng, &rng))) {
+			if (FERAL_UNLIKELY(!update_row(c, w, x, rds, rw, i, gamma, &krng, &rng, soon))) {
 				request_stop(c, FERAL_STATUS_DIVERGED);
 				break;
 			}
