@@ -738,6 +738,12 @@ static const double *solver_xstar(const struct opts *o, const struct problem_dat
 	return pd->x_star;
 }
 
+static int bench_recenter(const struct opts *o, const struct point *pt)
+{
+	return o->s.cfg.recenter && (pt->model_prec == FERAL_PRECISION_I8 ||
+	                             pt->model_prec == FERAL_PRECISION_I16);
+}
+
 static void run_point(const struct opts *o, const struct problem_data *pd,
                       const struct feral_dataset *ds, struct point *pt, FILE *trace_f,
                       int point_id)
@@ -748,6 +754,8 @@ static void run_point(const struct opts *o, const struct problem_data *pd,
 	cfg.threads = pt->threads;
 	cfg.replicas = pt->replicas;
 	cfg.model_precision = pt->model_prec;
+	/* --recenter applies to the fixed point points of a sweep */
+	cfg.recenter = bench_recenter(o, pt);
 	cfg.stop_flag = &g_signal;
 	double *x = malloc(ds->d * sizeof *x);
 	double budget_s = cfg.seconds;
@@ -801,7 +809,7 @@ static void run_point(const struct opts *o, const struct problem_data *pd,
 		rn->trace_len = tr.len;
 		if (trace_f) {
 			char pre[256], dmg[32];
-			cli_dmg(pt->data_prec, pt->model_prec, dmg, sizeof dmg);
+			cli_dmg(pt->data_prec, pt->model_prec, bench_recenter(o, pt), dmg, sizeof dmg);
 			snprintf(pre, sizeof pre, "%d,%d,%s,%s,%s,%d", point_id, pt->threads, dmg,
 			         cli_replicas_name(pt->replicas), rn->res.kernel ? rn->res.kernel : "",
 			         rep);
@@ -869,7 +877,7 @@ static void build_record(const struct opts *o, const struct machine *m,
 			        sat[k] = tl[k] = NAN;
 	}
 	char dmg[32];
-	cli_dmg(pt->data_prec, pt->model_prec, dmg, sizeof dmg);
+	cli_dmg(pt->data_prec, pt->model_prec, bench_recenter(o, pt), dmg, sizeof dmg);
 	double bytes_row = (double)feral_dataset_bytes(ds) / (double)ds->n;
 	double u_med = median(ups, R);
 	time_t now = time(NULL);

@@ -274,6 +274,17 @@ struct feral_config {
 	 * tail averaging); it removes most of the rounding noise of a low
 	 * precision model.  0: return the last iterate. */
 	int average_iterates;
+	/* Fixed point models only.  1: bit centring (De Sa et al., HALP): the
+	 * shared fixed point iterate holds the offset from a full precision
+	 * centre, read-only between re-centrings.  Every recenter_every updates
+	 * per worker (0: auto, 16 times an epoch) the workers meet, fold the
+	 * offset into the centre, zero it, and rescale it so the largest offset
+	 * of the round would fill 1/1.25 of the range (factor in [1/8, 2]), so
+	 * the fixed point grid shrinks as the iterate settles.  A dot product
+	 * is a.centre + s a.offset (one more dot, data x f32); updates write
+	 * only the fixed point offset. */
+	int recenter;
+	uint64_t recenter_every;
 	volatile int *stop_flag; /* optional: set non-zero (e.g. from a signal) to stop */
 	/* Optional checkpoints: at the first trace point after every
 	 * checkpoint_every seconds, checkpoint(arg, x, d, updates) is called from

@@ -340,6 +340,11 @@ struct ctx {
 	double decay_per_update;  /* step_decay / n */
 	enum feral_precision mp;
 	double scale;             /* model scale (1 for float) */
+	/* bit centring (cfg->recenter): model value j = center[j] + scale q_j */
+	double *center;
+	float *fcenter;           /* the same in f32, for the dot kernel */
+	feral_k_dot_fn cdot;      /* data x f32 dot */
+	double *maxq;             /* per worker: largest |q| of its slice */
 	struct feral_plan plan;
 	struct feral_dataset **shard_ds; /* per shard, on its node (NULL: one shard) */
 	double **shard_w;
@@ -377,7 +382,7 @@ static void snapshot(struct ctx *c, double *out)
 		double s = 0;
 		for (int r = 0; r < R; r++)
 			s += model_get(c->models[r], c->mp, c->scale, j);
-		out[j] = s / R;
+		out[j] = s / R + (c->center ? c->center[j] : 0);
 	}
 }
 
@@ -526,9 +531,10 @@ static void apply_l2(struct ctx *c, void *x, const uint32_t *idx, size_t len, do
 		double f = gamma * c->l2c[j];
 		if (f > 1)
 			f = 1; /* never overshoot zero on rarely touched coordinates */
-		double v = model_get(x, c->mp, c->scale, j);
+		double z = c->center ? c->center[j] : 0;
+		double v = z + model_get(x, c->mp, c->scale, j);
 		double u = is_fixed(c->mp) ? feral_rng_uniform(rng) : 0;
-		model_set(x, c->mp, c->scale, j, v - f * v, u);
+		model_set(x, c->mp, c->scale, j, v - f * v - z, u);
 	}
 }
 
@@ -654,7 +660,10 @@ static inline bool update_row(struct ctx *c, struct worker *w, void *x,
 	}
 	a = (const char *)ds->values + base * c->esz;
 	double rs = ds->row_scale ? ds->row_scale[i] : 1.0;
-	double t = c->dot(a, idx, x, len) * rs * c->scale;
+	double t = c->dot(a, idx, x, len) * c->scale;
+	if (c->center)
+		t += c->cdot(a, idx, c->fcenter, len);
+	t *= rs;
 	if (!idx) /* the second half of the dense row prefetch_row began */
 		prefetch_bytes((const char *)ds->values + pf * ds->d * c->esz, ds->d * c->esz / 2,
 		               ds->d * c->esz);
@@ -697,6 +706,40 @@ static void average_replicas(struct ctx *c, int tid, struct feral_rng *rng)
 		for (int r = 0; r < R; r++)
 			model_set(c->models[r], c->mp, c->scale, j, s, u);
 	}
+}
+
+/* Bit centring, part 1, at the round barrier after the replicas are
+ * averaged (so every replica holds the same offset): each worker folds its
+ * slice of the offset into the centre, zeroes it, and notes its largest
+ * |q|.  Raw quanta (scale 1) are read and written, so nothing is rounded. */
+static void recenter_fold(struct ctx *c, int tid)
+{
+	int T = c->plan.nthreads, R = c->plan.nrep;
+	uint64_t d = c->ds->d;
+	uint64_t lo = d * (uint64_t)tid / (uint64_t)T, hi = d * (uint64_t)(tid + 1) / (uint64_t)T;
+	double m = 0;
+	for (uint64_t j = lo; j < hi; j++) {
+		double q = model_get(c->models[0], c->mp, 1.0, j);
+		m = fmax(m, fabs(q));
+		c->center[j] += c->scale * q;
+		c->fcenter[j] = (float)c->center[j];
+		for (int r = 0; r < R; r++)
+			model_set(c->models[r], c->mp, 1.0, j, 0, 0);
+	}
+	c->maxq[tid] = m;
+}
+
+/* Part 2, worker 0 after a barrier: the new scale makes the largest offset
+ * of the round that ended 1/1.25 of the range (FERAL_SCALE_HEADROOM), by a
+ * factor in [1/8, 2]: the next round moves less (a decaying step, an
+ * iterate that settles), and a saturated round (|q| = qmax) grows it. */
+static void recenter_scale(struct ctx *c)
+{
+	double m = 0;
+	for (int t = 0; t < c->plan.nthreads; t++)
+		m = fmax(m, c->maxq[t]);
+	double f = FERAL_SCALE_HEADROOM * m / qmax_of(c->mp);
+	c->scale *= fmin(fmax(f, 0.125), 2.0);
 }
 
 static void barrier(void)
@@ -824,7 +867,14 @@ static void worker_main(struct ctx *c, int tid)
 			c->all_done = all || __atomic_load_n(&c->stop, __ATOMIC_RELAXED);
 		}
 		average_replicas(c, tid, &rng);
+		if (c->center)
+			recenter_fold(c, tid); /* the same slice: no barrier needed */
 		barrier();
+		if (c->center) {
+			if (tid == 0)
+				recenter_scale(c);
+			barrier();
+		}
 		if (tid == 0)
 			c->avg_s += feral_now() - t_avg;
 		if (c->all_done)
@@ -903,6 +953,7 @@ static enum feral_status pilot_run(const struct feral_dataset *ds, const struct 
 	pc.checkpoint = NULL;
 	pc.progress = NULL;
 	pc.average_iterates = 0;
+	pc.recenter = 0;
 	memcpy(out, x0, ds->d * sizeof *out);
 	struct feral_result r;
 	return feral_solve(ds, &pc, NULL, out, &r, NULL, err);
@@ -1052,10 +1103,15 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 			st = pilot_run(ds, &wc, cfg->method == FERAL_METHOD_KACZMARZ ? 0.5 : rel_step,
 			               wu, x, xw, err);
 			double m = 0;
-			for (uint64_t j = 0; j < d; j++)
-				m = fmax(m, fabs(xw[j]));
-			for (uint64_t j = 0; j < d; j++)
-				m = fmax(m, fabs(x[j]));
+			if (cfg->recenter) { /* the offset from the centre x0 */
+				for (uint64_t j = 0; j < d; j++)
+					m = fmax(m, fabs(xw[j] - x[j]));
+			} else {
+				for (uint64_t j = 0; j < d; j++)
+					m = fmax(m, fabs(xw[j]));
+				for (uint64_t j = 0; j < d; j++)
+					m = fmax(m, fabs(x[j]));
+			}
 			free(xw);
 			if (st)
 				goto out_early;
@@ -1124,6 +1180,20 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 		goto out;
 	}
 	memset(c->w, 0, (size_t)T * sizeof *c->w);
+	if (cfg->recenter) { /* the centre starts at x0, the offsets at 0 */
+		c->center = malloc(d * sizeof *c->center);
+		c->fcenter = feral_aligned_alloc(d * sizeof *c->fcenter);
+		c->maxq = calloc((size_t)T, sizeof *c->maxq);
+		c->cdot = kt->dot[ds->layout][ds->precision][FERAL_PRECISION_F32];
+		if (!c->center || !c->fcenter || !c->maxq) {
+			st = feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (centre)");
+			goto out;
+		}
+		for (uint64_t j = 0; j < d; j++) {
+			c->center[j] = x[j];
+			c->fcenter[j] = (float)x[j];
+		}
+	}
 	for (int r = 0; r < R; r++) {
 		int node = c->topo ? feral_topo_node_os_index(c->topo, c->plan.rep_node[r]) : -1;
 		c->models[r] = alloc_model(c->mp, d, node);
@@ -1134,8 +1204,9 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 		struct feral_rng qr;
 		feral_rng_seed(&qr, cfg->seed ^ 0x9e37ull, 0);
 		for (uint64_t j = 0; j < d; j++)
-			res->saturations += (uint64_t)model_set(c->models[r], c->mp, c->scale, j, x[j],
-			                                        is_fixed(c->mp) ? feral_rng_uniform(&qr) : 0);
+			res->saturations += (uint64_t)model_set(
+			        c->models[r], c->mp, c->scale, j, c->center ? 0 : x[j],
+			        is_fixed(c->mp) ? feral_rng_uniform(&qr) : 0);
 	}
 
 	/* budget: total updates split evenly across workers */
@@ -1162,6 +1233,24 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 	c->round_len = (R > 1 && cfg->average_every > 0) ? cfg->average_every : UINT64_MAX;
 	if (R > 1 && c->round_len == UINT64_MAX)
 		c->round_len = UINT64_MAX / 2; /* one round: replicas meet once, at the end */
+	if (c->center) {
+		/* Re-centre every recenter_every updates per worker, and at every
+		 * replica average.  Auto: 16 times an epoch (Fashion-MNIST, 8-bit
+		 * model, validation split: once an epoch 95.31 %, 4 times 95.44 %,
+		 * 16 times 95.55 %, 64 times 95.46 % with saturations, f32 95.57 %),
+		 * but never so often that the O(d) fold costs more than 1/16 of the
+		 * work between folds (sparse rows, large d). */
+		uint64_t per = cfg->recenter_every;
+		if (per == 0) {
+			double nnz_row = ds->n ? (double)ds->nnz / (double)ds->n : 1;
+			double by_fold = 16.0 * (double)d / fmax(nnz_row, 1.0);
+			per = (uint64_t)ceil(fmax((double)n / 16.0, by_fold) / (double)T);
+		}
+		if (per < 1)
+			per = 1;
+		if (per < c->round_len)
+			c->round_len = per;
+	}
 
 	/* monitor: a fixed, deterministic subsample of rows for trace points */
 	c->trace_every = cfg->trace_every ? cfg->trace_every : n;
@@ -1242,6 +1331,8 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 		res->saturations += c->w[t].saturations;
 		res->writes += c->w[t].writes;
 	}
+	if (c->center)
+		res->model_scale = c->scale; /* the last re-centring's */
 	if (c->warning[0])
 		snprintf(res->warning, sizeof res->warning, "%s", c->warning);
 	else if (res->writes && (double)res->saturations > 1e-3 * (double)res->writes)
@@ -1262,6 +1353,9 @@ out:
 	free(c->good);
 	free(c->eval_rows);
 	free(c->tail_sum);
+	free(c->center);
+	free(c->fcenter);
+	free(c->maxq);
 	if (c->shard_ds)
 		feral_plan_free_data(&c->plan, c->shard_ds, c->shard_w);
 	free(c->shard_ds);

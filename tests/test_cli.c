@@ -102,6 +102,8 @@ Test(cli, test_bad_options_exit_2_with_a_message, .init = setup, .fini = teardow
 		{"gen nsw9 -o x.npy", "unknown kind"},
 		{"gen gaussian", "expected"},
 		{"solve a.svm --bogus", "bogus"},
+		{"train a.svm --recenter", "fixed point model"},
+		{"train a.svm --precision 8 --recenter-every 0", "recenter-every"},
 	};
 	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
 		int rc = run(1, "%s", bad[k].args);

@@ -25,7 +25,7 @@ enum {
 	OPT_STEP_DECAY, OPT_TOL, OPT_MU, OPT_EPOCHS, OPT_SECONDS, OPT_UPDATES, OPT_SEED,
 	OPT_THREADS, OPT_BIND, OPT_REPLICAS, OPT_AVERAGE_EVERY, OPT_TRACE_EVERY, OPT_UPDATE,
 	OPT_PRECISION, OPT_DATA_PRECISION, OPT_MODEL_PRECISION, OPT_MODEL_SCALE, OPT_ROUNDING,
-	OPT_AVERAGE_ITERATES,
+	OPT_AVERAGE_ITERATES, OPT_RECENTER, OPT_RECENTER_EVERY,
 	OPT_SOLVER_LAST
 };
 #define CLI_SOLVER_OPTIONS                                                                    \
@@ -51,7 +51,9 @@ enum {
 	{"model-precision", required_argument, 0, OPT_MODEL_PRECISION},                       \
 	{"model-scale", required_argument, 0, OPT_MODEL_SCALE},                               \
 	{"rounding", required_argument, 0, OPT_ROUNDING},                                     \
-	{"average-iterates", no_argument, 0, OPT_AVERAGE_ITERATES}
+	{"average-iterates", no_argument, 0, OPT_AVERAGE_ITERATES},                           \
+	{"recenter", no_argument, 0, OPT_RECENTER},                                           \
+	{"recenter-every", required_argument, 0, OPT_RECENTER_EVERY}
 
 /* What the solver options set beyond struct feral_config. */
 struct cli_solver {
@@ -73,8 +75,9 @@ const char *cli_loss_name(enum feral_loss l);
 const char *cli_replicas_name(enum feral_replicas r);
 const char *cli_rounding_name(enum feral_rounding r);
 const char *cli_bind_name(enum feral_bind b);
-/* "D8M8G32" */
-void cli_dmg(enum feral_precision data, enum feral_precision model, char *buf, size_t len);
+/* "D8M8G32", or "D8M8G32+centre" with bit centring */
+void cli_dmg(enum feral_precision data, enum feral_precision model, int recenter, char *buf,
+             size_t len);
 
 /* Minimal JSON object writer: one flat object on one line. */
 struct cli_json {

@@ -100,7 +100,8 @@ const char *cli_bind_name(enum feral_bind b)
 	return (unsigned)b < FERAL_BIND_COUNT ? names[b] : "?";
 }
 
-void cli_dmg(enum feral_precision data, enum feral_precision model, char *buf, size_t len)
+void cli_dmg(enum feral_precision data, enum feral_precision model, int recenter, char *buf,
+             size_t len)
 {
 	/* G: the accumulator of the hot loop: int32 for integer x integer dots,
 	 * f64 for an f64 model, f32 otherwise. */
@@ -108,7 +109,8 @@ void cli_dmg(enum feral_precision data, enum feral_precision model, char *buf, s
 	                                         model == FERAL_PRECISION_I16))
 	                ? 32
 	                : model == FERAL_PRECISION_F64 ? 64 : 32;
-	snprintf(buf, len, "D%dM%dG%d", feral_precision_bits(data), feral_precision_bits(model), g);
+	snprintf(buf, len, "D%dM%dG%d%s", feral_precision_bits(data), feral_precision_bits(model), g,
+	         recenter ? "+centre" : "");
 }
 
 void cli_solver_init(struct cli_solver *s)
@@ -284,6 +286,15 @@ int cli_solver_option(const char *prog, struct cli_solver *s, int opt, const cha
 	case OPT_AVERAGE_ITERATES:
 		c->average_iterates = 1;
 		return 1;
+	case OPT_RECENTER:
+		c->recenter = 1;
+		return 1;
+	case OPT_RECENTER_EVERY:
+		if (!cli_parse_u64(arg, &u) || u == 0)
+			return bad_value(prog, "recenter-every", arg, "expected a count >= 1");
+		c->recenter_every = u;
+		c->recenter = 1;
+		return 1;
 	case OPT_MODEL_SCALE:
 		if (!cli_parse_double(arg, &c->model_scale) || !(c->model_scale > 0))
 			return bad_value(prog, "model-scale", arg, "expected a number > 0");
@@ -348,7 +359,10 @@ const char *const CLI_SOLVER_HELP =
 	"  --model-scale S            fixed point model scale (default: auto)\n"
 	"  --rounding independent|shared|nearest   fixed point rounding\n"
 	"  --average-iterates         return the average of the iterates over the second\n"
-	"                             half of the budget (tail averaging)\n";
+	"                             half of the budget (tail averaging)\n"
+	"  --recenter                 fixed point model as an offset from an f32 centre,\n"
+	"                             re-centred and rescaled 16 times an epoch (bit centring)\n"
+	"  --recenter-every K         ... every K updates per worker instead (implies --recenter)\n";
 
 /* ---- JSON ------------------------------------------------------------------------ */
 

@@ -144,7 +144,7 @@ static void json_result(struct cli_json *j, const struct feral_dataset *ds,
                         const struct cli_solver *s, const struct feral_result *r)
 {
 	char dmg[32];
-	cli_dmg(ds->precision, s->cfg.model_precision, dmg, sizeof dmg);
+	cli_dmg(ds->precision, s->cfg.model_precision, s->cfg.recenter, dmg, sizeof dmg);
 	cli_json_u64(j, "n", ds->n);
 	cli_json_u64(j, "d", ds->d);
 	cli_json_u64(j, "nnz", ds->nnz);

@@ -445,7 +445,7 @@ static void json_common(struct cli_json *j, const struct feral_dataset *ds,
                         double pmax, uint64_t nmin, uint64_t nmax)
 {
 	char dmg[32];
-	cli_dmg(ds->precision, s->cfg.model_precision, dmg, sizeof dmg);
+	cli_dmg(ds->precision, s->cfg.model_precision, s->cfg.recenter, dmg, sizeof dmg);
 	cli_json_u64(j, "ranks", (uint64_t)g_size);
 	cli_json_u64(j, "n", sh->n_global);
 	cli_json_u64(j, "d", sh->d);
