@@ -1467,8 +1467,20 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return cli_usage_error(prog, "--epochs: bench budgets are --seconds or --updates");
 	if (o->s.cfg.seconds == 0 && o->s.cfg.max_updates == 0)
 		o->s.cfg.seconds = BENCH_DEFAULT_SECONDS;
+	/* --recenter applies to the fixed point points of the sweep only */
+	int recenter = o->s.cfg.recenter;
+	o->s.cfg.recenter = 0;
 	if (cli_solver_finish(prog, &o->s) < 0)
 		return 2;
+	o->s.cfg.recenter = recenter;
+	int fixed = o->model_override ? o->model_prec == FERAL_PRECISION_I8 ||
+	                                        o->model_prec == FERAL_PRECISION_I16
+	                              : 0;
+	for (int k = 0; k < o->nprec && !o->model_override; k++)
+		fixed |= o->prec[k] < 32;
+	if (recenter && !fixed)
+		return cli_usage_error(prog, "--recenter: no point of the sweep has a fixed point "
+		                             "model (add --precision 8 or 16)");
 	return 0;
 }
 

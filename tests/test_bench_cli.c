@@ -149,6 +149,7 @@ Test(bench_cli, test_bad_options_exit_2_with_a_message, .init = setup_dir, .fini
 		{"--target -1", "--target"},
 		{"--sampling sometimes", "--sampling"},
 		{"--frobnicate", "frobnicate"},
+		{"--recenter --precision 32", "--recenter"},
 		{"stray", "unexpected argument"},
 	};
 	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
