@@ -269,8 +269,22 @@ TSAN_SKIP ?= test_cli test_bench_cli
 TSAN_TESTS ?= $(filter-out $(TSAN_SKIP),$(TEST_SRC:tests/%.c=%))
 CHECK_MAKE = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 2)) \
 	BUILD=$(BUILD_BASE)
+# The engine's software prefetches must survive the compiler: GCC 12 once
+# deleted every one of them (a non-inlined prefetch-only helper looks free of
+# effects to IPA mod-ref).  A build that keeps them has ~20 in engine.o; the
+# broken one had 4.
+PREFETCH_MIN ?= 12
+.PHONY: check-prefetch
+check-prefetch: $(BUILD)/libferal.a
+	$(Q)n=$$(objdump -d $(BUILD)/obj/src/engine.o | grep -c 'prefetch'); \
+	if [ $$n -lt $(PREFETCH_MIN) ]; then \
+		echo "check-prefetch: only $$n prefetch instructions in engine.o (want >= $(PREFETCH_MIN)): the compiler dropped the pipeline's prefetches"; exit 1; \
+	else echo "check-prefetch: $$n prefetch instructions in engine.o"; fi
+
 .PHONY: check
 check:
+	@echo "== check: make check-prefetch"
+	$(Q)$(CHECK_MAKE) check-prefetch SANITIZER= RACES=
 	@echo "== check: make test"
 	$(Q)$(CHECK_MAKE) test SANITIZER= RACES=
 	@echo "== check: make test SANITIZER=address"
