@@ -98,6 +98,20 @@ Test(io, test_load_options_defaults)
 	cr_assert_eq(o.min_d, 0);
 	cr_assert_eq(o.row_begin, 0);
 	cr_assert_eq(o.row_end, 0);
+	cr_assert_eq(o.map_cache, 0, "caches are read into huge pages by default");
+}
+
+Test(io, test_bad_map_cache_is_a_usage_error)
+{
+	const char *p = write_text("m.svm", "1 1:1\n");
+	struct feral_load_options o;
+	feral_load_options_init(&o);
+	o.map_cache = 2;
+	struct feral_dataset *ds = NULL;
+	struct feral_error e = {0};
+	cr_assert_eq(feral_dataset_load(p, &o, &ds, &e), FERAL_STATUS_USAGE);
+	cr_assert_not_null(strstr(e.msg, "map_cache"), "%s", e.msg);
+	cr_assert_null(ds);
 }
 
 Test(io, test_unknown_extension_is_a_usage_error)
