@@ -23,7 +23,9 @@
  * cache_hash_blocks), so it costs about what touching the pages costs
  * anyway.  A file that passes the checksum is what feral_io_cache_save
  * wrote, and save refuses datasets that fail feral_dataset_check.  A 1 GB
- * dense cache loads in ~0.1 s (~11 GB/s, checksum and NaN scan included).  The
+ * dense cache loads in 0.3-0.4 s read into huge pages that the VM has
+ * touched before (up to ~2.4 s when fresh huge pages must be zeroed first),
+ * 0.5-0.6 s mapped from a warm page cache, checksum and NaN scan included.  The
  * structural invariants that memory safety depends on (CSR offsets and
  * column indices) are still re-checked on load, since a checksum is no
  * defence against a crafted file. */
