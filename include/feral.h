@@ -153,10 +153,11 @@ struct feral_load_options {
 	 * errors are then relative to byte_begin's line. */
 	uint64_t byte_begin, byte_end;
 	/* .feral: 0 (default) reads the file into memory on transparent huge
-	 * pages, so random rows cost no TLB miss (+20-25 % updates/s on 1 GiB
-	 * dense data; loading then copies at memory speed).  1 maps it
-	 * copy-on-write instead: no copy, pages shared with the page cache and
-	 * other processes (feral-mpi ranks slicing one file), but 4 KiB pages. */
+	 * pages, so random rows cost no TLB miss (+20-60 % updates/s on 1 GiB
+	 * of dense f32 rows), unless it is larger than 90 % of the memory
+	 * available (MemAvailable), which is mapped instead.  1 always maps it
+	 * copy-on-write: no copy, pages shared with the page cache and other
+	 * processes (feral-mpi ranks slicing one file), but 4 KiB pages. */
 	int map_cache;
 };
 FERAL_API void feral_load_options_init(struct feral_load_options *o);

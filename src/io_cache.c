@@ -469,6 +469,14 @@ enum feral_status feral_io_cache_load(const char *path, bool map, struct feral_d
 	struct cache_scan sc = {.done = CACHE_HEADER, .finite = true};
 	hash_init(&sc.h);
 	unsigned char *block = NULL;
+	if (!st && !map) {
+		/* a cache that would not fit in memory is mapped instead: the page
+		 * cache can page it, an allocation that size would swap or be
+		 * killed */
+		uint64_t avail = feral_mem_available();
+		if (avail && size > avail / 10 * 9)
+			map = true;
+	}
 	if (!st) {
 		sc.v0 = hd.offset[SEC_VALUES];
 		sc.v1 = sc.v0 + len[SEC_VALUES];

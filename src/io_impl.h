@@ -19,6 +19,9 @@ void feral_wfile_abort(struct feral_wfile *w);
 enum feral_status feral_file_size(const char *path, uint64_t *size, struct feral_error *err);
 /* Refuse to allocate more than the machine's physical memory (plus slack):
  * RANGE with a clear message naming the file, before any allocation. */
+/* Bytes of memory available to a new allocation without swapping (Linux
+ * MemAvailable), 0 if unknown. */
+uint64_t feral_mem_available(void);
 enum feral_status feral_check_fits(const char *path, uint64_t bytes, struct feral_error *err);
 
 /* LIBSVM / SVMlight text (plain or .gz): io_libsvm.c */

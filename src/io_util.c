@@ -60,6 +60,25 @@ enum feral_status feral_file_size(const char *path, uint64_t *size, struct feral
 	return FERAL_OK;
 }
 
+uint64_t feral_mem_available(void)
+{
+	/* Linux: MemAvailable (free + reclaimable page cache); elsewhere half
+	 * of physical memory. */
+	FILE *f = fopen("/proc/meminfo", "r");
+	if (f) {
+		char line[256];
+		unsigned long long kb;
+		while (fgets(line, sizeof line, f))
+			if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+				fclose(f);
+				return (uint64_t)kb * 1024u;
+			}
+		fclose(f);
+	}
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	return (pages > 0 && psize > 0) ? (uint64_t)pages * (uint64_t)psize / 2 : 0;
+}
+
 enum feral_status feral_check_fits(const char *path, uint64_t bytes, struct feral_error *err)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <unistd.h>
 #include "internal.h"
+#include "io_impl.h"
 
 static char dir[256];
 
@@ -99,6 +100,17 @@ Test(io, test_load_options_defaults)
 	cr_assert_eq(o.row_begin, 0);
 	cr_assert_eq(o.row_end, 0);
 	cr_assert_eq(o.map_cache, 0, "caches are read into huge pages by default");
+}
+
+Test(io, test_memory_available_is_known_and_below_physical)
+{
+	/* the cache loader maps files larger than 90 % of this instead of
+	 * reading them */
+	uint64_t avail = feral_mem_available();
+	uint64_t phys = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+	cr_assert_gt(avail, 0, "MemAvailable unknown on Linux");
+	cr_assert_leq(avail, phys, "available %llu > physical %llu", (unsigned long long)avail,
+	              (unsigned long long)phys);
 }
 
 Test(io, test_bad_map_cache_is_a_usage_error)
