@@ -440,6 +440,8 @@ static void request_stop(struct ctx *c, enum feral_status st)
 /* Worker 0 at a trace point: snapshot, evaluate, record, decide stopping. */
 static void monitor(struct ctx *c, uint64_t total, int final)
 {
+	if (c->converged) /* keep c->good: the snapshot that met the tolerance */
+		return;
 	double t_start = feral_now();
 	snapshot(c, c->snap);
 	struct feral_trace_point pt;
@@ -1299,7 +1301,13 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 		                "try a smaller --step",
 		                (unsigned long long)upd, res->step);
 	} else {
-		snapshot(c, x);
+		/* Converged: the snapshot that met the tolerance, not the iterate
+		 * the other workers moved on to (Hogwild! noise could take it back
+		 * over the tolerance before they saw the stop). */
+		if (c->converged)
+			memcpy(x, c->good, d * sizeof *x);
+		else
+			snapshot(c, x);
 		if (c->tail_n > 0) { /* the last iterate joins the tail average */
 			for (uint64_t j = 0; j < d; j++)
 				x[j] = (c->tail_sum[j] + x[j]) / (double)(c->tail_n + 1);
