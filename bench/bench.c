@@ -740,8 +740,7 @@ static const double *solver_xstar(const struct opts *o, const struct problem_dat
 
 static int bench_recenter(const struct opts *o, const struct point *pt)
 {
-	return o->s.cfg.recenter && (pt->model_prec == FERAL_PRECISION_I8 ||
-	                             pt->model_prec == FERAL_PRECISION_I16);
+	return o->s.cfg.recenter && feral_precision_fixed(pt->model_prec);
 }
 
 static void run_point(const struct opts *o, const struct problem_data *pd,
@@ -1473,11 +1472,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (cli_solver_finish(prog, &o->s) < 0)
 		return 2;
 	o->s.cfg.recenter = recenter;
-	int fixed = o->model_override ? o->model_prec == FERAL_PRECISION_I8 ||
-	                                        o->model_prec == FERAL_PRECISION_I16
-	                              : 0;
+	bool fixed = o->model_override && feral_precision_fixed(o->model_prec);
 	for (int k = 0; k < o->nprec && !o->model_override; k++)
-		fixed |= o->prec[k] < 32;
+		fixed |= o->prec[k] < 32; /* 16 and 8 bits: fixed point */
 	if (recenter && !fixed)
 		return cli_usage_error(prog, "--recenter: no point of the sweep has a fixed point "
 		                             "model (add --precision 8 or 16)");

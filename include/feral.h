@@ -72,6 +72,8 @@ enum feral_precision {
 FERAL_API int feral_precision_bits(enum feral_precision p);
 /* Size in bytes of one stored element. */
 FERAL_API size_t feral_precision_size(enum feral_precision p);
+/* Non-zero for the fixed point precisions (I16, I8). */
+FERAL_API int feral_precision_fixed(enum feral_precision p);
 /* From bits: 32 -> F32, 64 -> F64, 16 -> I16, 8 -> I8; FERAL_STATUS_USAGE otherwise. */
 FERAL_API enum feral_status feral_precision_from_bits(int bits, enum feral_precision *out);
 

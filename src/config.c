@@ -82,8 +82,7 @@ enum feral_status feral_config_validate(const struct feral_config *c, struct fer
 		return BAD("--update atomic needs a floating-point model (precision 32 or 64)");
 	if (c->recenter != 0 && c->recenter != 1)
 		return BAD("recenter must be 0 or 1, not %d", c->recenter);
-	if (c->recenter && c->model_precision != FERAL_PRECISION_I8 &&
-	    c->model_precision != FERAL_PRECISION_I16)
+	if (c->recenter && !feral_precision_fixed(c->model_precision))
 		return BAD("--recenter needs a fixed point model (--model-precision 8 or 16)");
 	if (!(c->model_scale >= 0) || !isfinite(c->model_scale))
 		return BAD("--model-scale %g: must be >= 0 (0 = auto)", c->model_scale);

@@ -79,6 +79,14 @@ enum feral_status feral_dataset_create(uint64_t n, uint64_t d, uint64_t nnz,
 	return FERAL_OK;
 }
 
+void feral_block_free(void *block, size_t len, bool mapped)
+{
+	if (mapped)
+		munmap(block, len);
+	else
+		free(block);
+}
+
 void feral_dataset_destroy(struct feral_dataset **pds)
 {
 	if (!pds || !*pds)
@@ -91,10 +99,8 @@ void feral_dataset_destroy(struct feral_dataset **pds)
 	if (m & FERAL_OWN_ROW_SCALE) free(ds->row_scale);
 	if (m & FERAL_OWN_Y) free(ds->y);
 	if (m & FERAL_OWN_NORMS) free(ds->row_sq_norm);
-	if (ds->owner && ds->owner->block_mapped)
-		munmap(ds->owner->block, ds->owner->block_len);
-	else if (ds->owner)
-		free(ds->owner->block);
+	if (ds->owner)
+		feral_block_free(ds->owner->block, ds->owner->block_len, ds->owner->block_mapped);
 	free(ds->owner);
 	free(ds);
 	*pds = NULL;

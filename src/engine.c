@@ -280,11 +280,6 @@ static double qmax_of(enum feral_precision p)
 	return p == FERAL_PRECISION_I8 ? 127.0 : p == FERAL_PRECISION_I16 ? 32767.0 : INFINITY;
 }
 
-static bool is_fixed(enum feral_precision p)
-{
-	return p == FERAL_PRECISION_I8 || p == FERAL_PRECISION_I16;
-}
-
 /* model element j as a real number */
 static inline double model_get(const void *x, enum feral_precision mp, double s, uint64_t j)
 {
@@ -535,7 +530,7 @@ static void apply_l2(struct ctx *c, void *x, const uint32_t *idx, size_t len, do
 			f = 1; /* never overshoot zero on rarely touched coordinates */
 		double z = c->center ? c->center[j] : 0;
 		double v = z + model_get(x, c->mp, c->scale, j);
-		double u = is_fixed(c->mp) ? feral_rng_uniform(rng) : 0;
+		double u = feral_precision_fixed(c->mp) ? feral_rng_uniform(rng) : 0;
 		model_set(x, c->mp, c->scale, j, v - f * v - z, u);
 	}
 }
@@ -612,6 +607,13 @@ FERAL_PREFETCHER prefetch_meta(const struct ctx *c, const struct feral_dataset *
 		__builtin_prefetch(ds->row_scale + i);
 }
 
+/* Dense row i's values. */
+static inline const char *dense_row(const struct ctx *c, const struct feral_dataset *ds,
+                                    uint64_t i)
+{
+	return (const char *)ds->values + i * ds->d * c->esz;
+}
+
 /* Bytes [from, to) of a row's values, into L2. */
 FERAL_PREFETCHER prefetch_bytes(const char *p, size_t from, size_t to)
 {
@@ -629,7 +631,7 @@ FERAL_PREFETCHER prefetch_row(const struct ctx *c, const struct feral_dataset *d
 		prefetch_bytes((const char *)ds->values + b * c->esz, 0,
 		               (ds->indptr[i + 1] - b) * c->esz);
 	} else {
-		prefetch_bytes((const char *)ds->values + i * ds->d * c->esz, 0, ds->d * c->esz / 2);
+		prefetch_bytes(dense_row(c, ds, i), 0, ds->d * c->esz / 2);
 	}
 }
 
@@ -667,8 +669,7 @@ static inline bool update_row(struct ctx *c, struct worker *w, void *x,
 		t += c->cdot(a, idx, c->fcenter, len);
 	t *= rs;
 	if (!idx) /* the second half of the dense row prefetch_row began */
-		prefetch_bytes((const char *)ds->values + pf * ds->d * c->esz, ds->d * c->esz / 2,
-		               ds->d * c->esz);
+		prefetch_bytes(dense_row(c, ds, pf), ds->d * c->esz / 2, ds->d * c->esz);
 	double g; /* x += g a_i */
 	if (cfg->method == FERAL_METHOD_KACZMARZ) {
 		double nn = ds->row_sq_norm[i];
@@ -704,7 +705,7 @@ static void average_replicas(struct ctx *c, int tid, struct feral_rng *rng)
 		for (int r = 0; r < R; r++)
 			s += model_get(c->models[r], c->mp, c->scale, j);
 		s /= R;
-		double u = is_fixed(c->mp) ? feral_rng_uniform(rng) : 0;
+		double u = feral_precision_fixed(c->mp) ? feral_rng_uniform(rng) : 0;
 		for (int r = 0; r < R; r++)
 			model_set(c->models[r], c->mp, c->scale, j, s, u);
 	}
@@ -1084,7 +1085,7 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 
 	/* fixed point model scale */
 	c->scale = 1.0;
-	if (is_fixed(c->mp)) {
+	if (feral_precision_fixed(c->mp)) {
 		if (cfg->model_scale > 0) {
 			c->scale = cfg->model_scale;
 		} else {
@@ -1104,23 +1105,16 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 			wc.model_precision = FERAL_PRECISION_F64;
 			st = pilot_run(ds, &wc, cfg->method == FERAL_METHOD_KACZMARZ ? 0.5 : rel_step,
 			               wu, x, xw, err);
-			double m = 0;
-			if (cfg->recenter) { /* the offset from the centre x0 */
-				for (uint64_t j = 0; j < d; j++)
-					m = fmax(m, fabs(xw[j] - x[j]));
-			} else {
-				for (uint64_t j = 0; j < d; j++)
-					m = fmax(m, fabs(xw[j]));
-				for (uint64_t j = 0; j < d; j++)
-					m = fmax(m, fabs(x[j]));
-			}
+			double m = 0; /* with bit centring, of the offset from the centre x0 */
+			for (uint64_t j = 0; j < d; j++)
+				m = fmax(m, cfg->recenter ? fabs(xw[j] - x[j])
+				                          : fmax(fabs(xw[j]), fabs(x[j])));
 			free(xw);
 			if (st)
 				goto out_early;
 			c->scale = (m > 0 ? FERAL_SCALE_HEADROOM * m : 1.0) / qmax_of(c->mp);
 		}
 	}
-	res->model_scale = c->scale;
 
 	/* threads and plan */
 	int T = cfg->threads;
@@ -1208,7 +1202,7 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 		for (uint64_t j = 0; j < d; j++)
 			res->saturations += (uint64_t)model_set(
 			        c->models[r], c->mp, c->scale, j, c->center ? 0 : x[j],
-			        is_fixed(c->mp) ? feral_rng_uniform(&qr) : 0);
+			        feral_precision_fixed(c->mp) ? feral_rng_uniform(&qr) : 0);
 	}
 
 	/* budget: total updates split evenly across workers */
@@ -1246,10 +1240,8 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 		if (per == 0) {
 			double nnz_row = ds->n ? (double)ds->nnz / (double)ds->n : 1;
 			double by_fold = 16.0 * (double)d / fmax(nnz_row, 1.0);
-			per = (uint64_t)ceil(fmax((double)n / 16.0, by_fold) / (double)T);
+			per = (uint64_t)ceil(fmax((double)n / 16.0, by_fold) / (double)T); /* >= 1 */
 		}
-		if (per < 1)
-			per = 1;
 		if (per < c->round_len)
 			c->round_len = per;
 	}
@@ -1339,8 +1331,7 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 		res->saturations += c->w[t].saturations;
 		res->writes += c->w[t].writes;
 	}
-	if (c->center)
-		res->model_scale = c->scale; /* the last re-centring's */
+	res->model_scale = c->scale; /* with bit centring, the last re-centring's */
 	if (c->warning[0])
 		snprintf(res->warning, sizeof res->warning, "%s", c->warning);
 	else if (res->writes && (double)res->saturations > 1e-3 * (double)res->writes)

@@ -283,6 +283,8 @@ struct feral_dataset_owner {
 	bool block_mapped; /* block is a file mapping (munmap), else heap (free) */
 	unsigned heap_mask;
 };
+/* Release an owner's block (munmap or free); NULL is fine. */
+void feral_block_free(void *block, size_t len, bool mapped);
 /* A dataset shell with an owner and no arrays; NOMEM on failure. */
 enum feral_status feral_dataset_shell(struct feral_dataset **out, struct feral_error *err);
 

@@ -488,7 +488,6 @@ enum feral_status feral_io_cache_load(const char *path, bool map, struct feral_d
 		return st;
 	const unsigned char *base = block;
 	struct feral_dataset *ds = NULL;
-	bool finite = sc.finite;
 	if (memcmp(&hd, base, sizeof hd) != 0) {
 		st = feral_fail(err, FERAL_STATUS_CORRUPT, path, 0, "header changed while being read");
 		goto fail;
@@ -521,16 +520,13 @@ enum feral_status feral_io_cache_load(const char *path, bool map, struct feral_d
 	ds->y = (double *)(base + hd.offset[SEC_Y]);
 	ds->row_sq_norm = (double *)(base + hd.offset[SEC_NORMS]);
 	ds->owner->heap_mask = 0;
-	if ((st = cache_check(path, ds, finite, err))) {
+	if ((st = cache_check(path, ds, sc.finite, err))) {
 		feral_dataset_destroy(&ds);
 		return st;
 	}
 	*out = ds;
 	return FERAL_OK;
 fail:
-	if (map)
-		munmap(block, (size_t)size);
-	else
-		free(block);
+	feral_block_free(block, (size_t)size, map);
 	return st;
 }

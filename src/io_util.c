@@ -60,6 +60,13 @@ enum feral_status feral_file_size(const char *path, uint64_t *size, struct feral
 	return FERAL_OK;
 }
 
+/* Physical memory in bytes, 0 if unknown. */
+static uint64_t phys_bytes(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	return (pages > 0 && psize > 0) ? (uint64_t)pages * (uint64_t)psize : 0;
+}
+
 uint64_t feral_mem_available(void)
 {
 	/* Linux: MemAvailable (free + reclaimable page cache); elsewhere half
@@ -75,14 +82,12 @@ uint64_t feral_mem_available(void)
 			}
 		fclose(f);
 	}
-	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-	return (pages > 0 && psize > 0) ? (uint64_t)pages * (uint64_t)psize / 2 : 0;
+	return phys_bytes() / 2;
 }
 
 enum feral_status feral_check_fits(const char *path, uint64_t bytes, struct feral_error *err)
 {
-	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-	uint64_t phys = (pages > 0 && psize > 0) ? (uint64_t)pages * (uint64_t)psize : 0;
+	uint64_t phys = phys_bytes();
 	if (phys && bytes > phys)
 		return feral_fail(err, FERAL_STATUS_RANGE, path, 0,
 		                  "needs %.1f GiB but the machine has %.1f GiB of memory",

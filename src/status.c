@@ -164,6 +164,11 @@ size_t feral_precision_size(enum feral_precision p)
 	return (size_t)feral_precision_bits(p) / 8;
 }
 
+int feral_precision_fixed(enum feral_precision p)
+{
+	return p == FERAL_PRECISION_I8 || p == FERAL_PRECISION_I16;
+}
+
 enum feral_status feral_precision_from_bits(int bits, enum feral_precision *out)
 {
 	switch (bits) {

@@ -105,10 +105,7 @@ void cli_dmg(enum feral_precision data, enum feral_precision model, int recenter
 {
 	/* G: the accumulator of the hot loop: int32 for integer x integer dots,
 	 * f64 for an f64 model, f32 otherwise. */
-	int g = (data != FERAL_PRECISION_F32 && (model == FERAL_PRECISION_I8 ||
-	                                         model == FERAL_PRECISION_I16))
-	                ? 32
-	                : model == FERAL_PRECISION_F64 ? 64 : 32;
+	int g = model == FERAL_PRECISION_F64 ? 64 : 32;
 	snprintf(buf, len, "D%dM%dG%d%s", feral_precision_bits(data), feral_precision_bits(model), g,
 	         recenter ? "+centre" : "");
 }
