@@ -1,5 +1,6 @@
 /* CLI test of build/bench: a tiny problem end to end (JSON fields, CSV
  * append, oversubscription flag) and bad options (exit 2, "bench: reason"). */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,24 +12,15 @@
 #define FERAL_BUILD_DIR "build"
 #endif
 #define BENCH FERAL_BUILD_DIR "/bench"
+#include "tmpdir.h"
+
 #define TINY "--n 2000 --d 32 --updates 20000"
 
 TestSuite(bench_cli, .timeout = 60);
 
-static char tmpdir[64];
-
 static void setup_dir(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/feral-test-bench-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp failed");
-}
-
-static void teardown_dir(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	tmpdir_make("bench");
 }
 
 /* Run "BENCH args" with stdout into out (malloc'd) and stderr into err;
@@ -62,7 +54,7 @@ static int run(const char *args, char **out, char *err, size_t errlen)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-Test(bench_cli, test_tiny_problem_json_has_every_field, .init = setup_dir, .fini = teardown_dir)
+Test(bench_cli, test_tiny_problem_json_has_every_field, .init = setup_dir, .fini = tmpdir_remove)
 {
 	char *out, err[8192];
 	int rc = run(TINY " --json --threads 1 --precision 32,8", &out, err, sizeof err);
@@ -87,7 +79,7 @@ Test(bench_cli, test_tiny_problem_json_has_every_field, .init = setup_dir, .fini
 	free(out);
 }
 
-Test(bench_cli, test_table_and_csv_append, .init = setup_dir, .fini = teardown_dir)
+Test(bench_cli, test_table_and_csv_append, .init = setup_dir, .fini = tmpdir_remove)
 {
 	char *out, err[8192], args[512], path[128];
 	snprintf(path, sizeof path, "%s/r.csv", tmpdir);
@@ -118,7 +110,7 @@ Test(bench_cli, test_table_and_csv_append, .init = setup_dir, .fini = teardown_d
 	cr_expect_not_null(strstr(err, "header"), "stderr: %s", err);
 }
 
-Test(bench_cli, test_oversubscription_is_reported, .init = setup_dir, .fini = teardown_dir)
+Test(bench_cli, test_oversubscription_is_reported, .init = setup_dir, .fini = tmpdir_remove)
 {
 	char *out, err[8192], args[256];
 	long pus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -135,7 +127,7 @@ struct bad {
 	const char *msg; /* expected in stderr */
 };
 
-Test(bench_cli, test_bad_options_exit_2_with_a_message, .init = setup_dir, .fini = teardown_dir)
+Test(bench_cli, test_bad_options_exit_2_with_a_message, .init = setup_dir, .fini = tmpdir_remove)
 {
 	static const struct bad cases[] = {
 		{"--threads 0", "--threads"},

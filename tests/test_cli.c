@@ -1,5 +1,6 @@
 /* The feral command line: exit codes, error messages, --json, end-to-end
  * gen -> solve -> output, train/predict, convert, signals. */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <math.h>
 #include <signal.h>
@@ -10,64 +11,28 @@
 #include <unistd.h>
 
 #include "feral.h"
+#include "shell.h"
 
 TestSuite(cli, .timeout = 120);
 
-static char dir[200];
-static char out[65536];
-
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/feral-cli-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make("cli");
 }
 
-static void teardown(void)
-{
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	(void)system(cmd);
-}
-
-/* Run `feral ARGS` in dir; capture stdout+stderr (or stdout only); return
+/* Run `feral ARGS` in tmpdir; capture stdout+stderr (or stdout only); return
  * the exit code. */
 static int run(int merge, const char *fmt, ...)
 {
-	char args[2048], cmd[4096];
+	char args[2048];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof args, fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof cmd, "cd '%s' && %s/%s/feral %s%s", dir, getenv("PWD"), FERAL_BUILD_DIR,
-	         args, merge ? " 2>&1" : " 2>/dev/null");
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	size_t n = fread(out, 1, sizeof out - 1, p);
-	out[n] = 0;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return shell_run(merge, "%s/%s/feral %s", getenv("PWD"), FERAL_BUILD_DIR, args);
 }
 
-static double json_num(const char *key)
-{
-	char pat[128];
-	snprintf(pat, sizeof pat, "\"%s\":", key);
-	const char *p = strstr(out, pat);
-	cr_assert_not_null(p, "no %s in: %s", key, out);
-	return strtod(p + strlen(pat), NULL);
-}
-
-static void write_file(const char *name, const char *content)
-{
-	char path[512];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fputs(content, f);
-	fclose(f);
-}
-
-Test(cli, test_help_and_version_exit_zero, .init = setup, .fini = teardown)
+Test(cli, test_help_and_version_exit_zero, .init = setup, .fini = tmpdir_remove)
 {
 	cr_assert_eq(run(1, "--help"), 0);
 	cr_assert(strstr(out, "solve") && strstr(out, "train"), "help lists commands: %s", out);
@@ -78,9 +43,9 @@ Test(cli, test_help_and_version_exit_zero, .init = setup, .fini = teardown)
 		cr_assert_eq(run(1, "%s --help", cmds[i]), 0, "%s --help: %s", cmds[i], out);
 }
 
-Test(cli, test_bad_options_exit_2_with_a_message, .init = setup, .fini = teardown)
+Test(cli, test_bad_options_exit_2_with_a_message, .init = setup, .fini = tmpdir_remove)
 {
-	write_file("a.svm", "1 1:1 2:2\n-1 1:2 2:1\n");
+	write_text("a.svm", "1 1:1 2:2\n-1 1:2 2:1\n");
 	const struct {
 		const char *args, *msg;
 	} bad[] = {
@@ -113,19 +78,19 @@ Test(cli, test_bad_options_exit_2_with_a_message, .init = setup, .fini = teardow
 	}
 }
 
-Test(cli, test_bad_input_names_file_and_line, .init = setup, .fini = teardown)
+Test(cli, test_bad_input_names_file_and_line, .init = setup, .fini = tmpdir_remove)
 {
-	write_file("bad.svm", "1 1:1 2:2\n-1 1:2 x:1\n");
+	write_text("bad.svm", "1 1:1 2:2\n-1 1:2 x:1\n");
 	cr_assert_eq(run(1, "solve bad.svm"), 2, "%s", out);
 	cr_assert(strstr(out, "bad.svm:2:"), "message lacks file:line: %s", out);
-	write_file("nan.svm", "1 1:1\n1 1:nan\n");
+	write_text("nan.svm", "1 1:1\n1 1:nan\n");
 	cr_assert_eq(run(1, "info nan.svm"), 2, "%s", out);
 	cr_assert(strstr(out, "nan.svm:2:"), "message lacks file:line: %s", out);
 	cr_assert_eq(run(1, "solve missing.svm"), 1, "missing file: %s", out);
 	cr_assert(strstr(out, "missing.svm"), "%s", out);
 }
 
-Test(cli, test_gen_solve_json_and_output_roundtrip, .init = setup, .fini = teardown)
+Test(cli, test_gen_solve_json_and_output_roundtrip, .init = setup, .fini = tmpdir_remove)
 {
 	cr_assert_eq(run(1, "gen gaussian --n 3000 --d 30 --seed 4 -o g.npy"), 0, "%s", out);
 	cr_assert_eq(run(0, "solve g.npy g.b.npy --xstar g.xstar.npy --tol 1e-12 --json -o x.npy"),
@@ -141,8 +106,8 @@ Test(cli, test_gen_solve_json_and_output_roundtrip, .init = setup, .fini = teard
 	double *x, *xs;
 	uint64_t n1, n2;
 	char p1[512], p2[512];
-	snprintf(p1, sizeof p1, "%s/x.npy", dir);
-	snprintf(p2, sizeof p2, "%s/g.xstar.npy", dir);
+	snprintf(p1, sizeof p1, "%s/x.npy", tmpdir);
+	snprintf(p2, sizeof p2, "%s/g.xstar.npy", tmpdir);
 	cr_assert_eq(feral_vector_load(p1, &x, &n1, NULL), FERAL_OK);
 	cr_assert_eq(feral_vector_load(p2, &xs, &n2, NULL), FERAL_OK);
 	cr_assert_eq(n1, 30);
@@ -156,20 +121,20 @@ Test(cli, test_gen_solve_json_and_output_roundtrip, .init = setup, .fini = teard
 	cr_assert_eq(run(1, "solve g.npy g.b.npy --tol 1e-12 --method kaczmarz --json"), 0, "%s", out);
 }
 
-Test(cli, test_single_thread_output_is_identical_across_runs, .init = setup, .fini = teardown)
+Test(cli, test_single_thread_output_is_identical_across_runs, .init = setup, .fini = tmpdir_remove)
 {
 	cr_assert_eq(run(1, "gen gaussian --n 2000 --d 20 --noise 0.1 -o g.svm"), 0, "%s", out);
 	cr_assert_eq(run(1, "solve g.svm --epochs 3 --tol 0 -o a.txt"), 0, "%s", out);
 	cr_assert_eq(run(1, "solve g.svm --epochs 3 --tol 0 -o b.txt"), 0, "%s", out);
 	char cmd[512];
-	snprintf(cmd, sizeof cmd, "cmp -s '%s/a.txt' '%s/b.txt'", dir, dir);
+	snprintf(cmd, sizeof cmd, "cmp -s '%s/a.txt' '%s/b.txt'", tmpdir, tmpdir);
 	cr_assert_eq(system(cmd), 0, "two single-thread runs with the same seed differ");
 	cr_assert_eq(run(1, "solve g.svm --epochs 3 --tol 0 --seed 9 -o c.txt"), 0, "%s", out);
-	snprintf(cmd, sizeof cmd, "cmp -s '%s/a.txt' '%s/c.txt'", dir, dir);
+	snprintf(cmd, sizeof cmd, "cmp -s '%s/a.txt' '%s/c.txt'", tmpdir, tmpdir);
 	cr_assert_neq(system(cmd), 0, "a different seed gave the same output");
 }
 
-Test(cli, test_train_predict_convert_info, .init = setup, .fini = teardown)
+Test(cli, test_train_predict_convert_info, .init = setup, .fini = tmpdir_remove)
 {
 	cr_assert_eq(run(1, "gen logistic --n 3000 --d 20 --seed 3 -o t.svm"), 0, "%s", out);
 	cr_assert_eq(run(0, "train t.svm --test t.svm --json -o m.txt"), 0, "%s", out);
@@ -188,13 +153,13 @@ Test(cli, test_train_predict_convert_info, .init = setup, .fini = teardown)
 	cr_assert_eq(run(0, "train t8.feral --precision 8 --json"), 0, "%s", out);
 	cr_assert_gt(json_num("train_accuracy"), 0.85, "8-bit training: %s", out);
 	/* labels 0/1 are mapped; three labels need --positive */
-	write_file("three.svm", "0 1:1\n1 1:2\n2 1:3\n");
+	write_text("three.svm", "0 1:1\n1 1:2\n2 1:3\n");
 	cr_assert_eq(run(1, "train three.svm"), 2, "%s", out);
 	cr_assert(strstr(out, "--positive"), "%s", out);
 	cr_assert_eq(run(1, "train three.svm --positive 2 --epochs 2"), 0, "%s", out);
 }
 
-Test(cli, test_divergence_exits_1, .init = setup, .fini = teardown)
+Test(cli, test_divergence_exits_1, .init = setup, .fini = tmpdir_remove)
 {
 	cr_assert_eq(run(1, "gen gaussian --n 2000 --d 20 -o g.npy"), 0, "%s", out);
 	int rc = run(1, "solve g.npy g.b.npy --step 50 --trace-every 100 -o x.npy");
@@ -202,25 +167,25 @@ Test(cli, test_divergence_exits_1, .init = setup, .fini = teardown)
 	cr_assert(strstr(out, "diverged"), "%s", out);
 }
 
-Test(cli, test_sigterm_writes_the_current_model, .init = setup, .fini = teardown)
+Test(cli, test_sigterm_writes_the_current_model, .init = setup, .fini = tmpdir_remove)
 {
 	cr_assert_eq(run(1, "gen gaussian --n 20000 --d 100 -o g.npy"), 0, "%s", out);
 	char cmd[1024];
 	snprintf(cmd, sizeof cmd,
 	         "cd '%s' && (%s/%s/feral solve g.npy g.b.npy --epochs 0 --seconds 60 --tol 0 --trace-every "
 	         "10000 -o x.npy & pid=$!; sleep 1; kill -TERM $pid; wait $pid; echo rc=$?) 2>&1",
-	         dir, getenv("PWD"), FERAL_BUILD_DIR);
+	         tmpdir, getenv("PWD"), FERAL_BUILD_DIR);
 	FILE *p = popen(cmd, "r");
 	size_t n = fread(out, 1, sizeof out - 1, p);
 	out[n] = 0;
 	pclose(p);
 	cr_assert(strstr(out, "rc=143"), "SIGTERM: %s", out);
 	char path[512];
-	snprintf(path, sizeof path, "%s/x.npy", dir);
+	snprintf(path, sizeof path, "%s/x.npy", tmpdir);
 	cr_assert_eq(access(path, R_OK), 0, "no model written after SIGTERM: %s", out);
 }
 
-Test(cli, test_killed_training_resumes_to_the_same_accuracy_band, .init = setup, .fini = teardown)
+Test(cli, test_killed_training_resumes_to_the_same_accuracy_band, .init = setup, .fini = tmpdir_remove)
 {
 	/* Band: the resumed model's test accuracy within 0.02 of an uninterrupted run */
 	const double band = 0.02;
@@ -232,16 +197,16 @@ Test(cli, test_killed_training_resumes_to_the_same_accuracy_band, .init = setup,
 	         "cd '%s' && (%s/%s/feral train t.feral --epochs 400 --tol 0 --checkpoint-every 0.2 "
 	         "--checkpoint c.ckpt -o m.txt & pid=$!; sleep 1.5; kill -KILL $pid; wait $pid; "
 	         "echo rc=$?) 2>&1",
-	         dir, getenv("PWD"), FERAL_BUILD_DIR);
+	         tmpdir, getenv("PWD"), FERAL_BUILD_DIR);
 	FILE *p = popen(cmd, "r");
 	size_t n = fread(out, 1, sizeof out - 1, p);
 	out[n] = 0;
 	pclose(p);
 	cr_assert(strstr(out, "rc=137"), "the run was not killed: %s", out);
 	char path[512];
-	snprintf(path, sizeof path, "%s/c.ckpt", dir);
+	snprintf(path, sizeof path, "%s/c.ckpt", tmpdir);
 	cr_assert_eq(access(path, R_OK), 0, "no checkpoint after 1.5 s: %s", out);
-	snprintf(path, sizeof path, "%s/m.txt", dir);
+	snprintf(path, sizeof path, "%s/m.txt", tmpdir);
 	cr_assert_neq(access(path, R_OK), 0, "a killed run left a model file");
 	cr_assert_eq(run(0, "train t.feral --test t.feral --epochs 400 --seconds 1 --tol 0 "
 	                    "--resume c.ckpt --json -o m.txt"),
@@ -251,7 +216,7 @@ Test(cli, test_killed_training_resumes_to_the_same_accuracy_band, .init = setup,
 	cr_assert_lt(fabs(resumed - full), band, "resumed accuracy %g, uninterrupted %g", resumed,
 	             full);
 	cr_assert_eq(run(1, "train t.feral --resume missing.ckpt"), 1, "%s", out);
-	write_file("bad.ckpt", "feral-checkpoint 1\nupdates 5\nd 3\n1\n2\n3\n");
+	write_text("bad.ckpt", "feral-checkpoint 1\nupdates 5\nd 3\n1\n2\n3\n");
 	cr_assert_eq(run(1, "train t.feral --resume bad.ckpt"), 2, "%s", out);
 	cr_assert(strstr(out, "dimension"), "%s", out);
 }

@@ -2,50 +2,18 @@
  * save by extension. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <math.h>
 #include <unistd.h>
 #include "internal.h"
+#include "tmpdir.h"
 #include "io_impl.h"
-
-static char dir[256];
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
 
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/feral-test-io-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp failed");
+	tmpdir_make("io");
 }
 
-static void teardown(void)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(io, .timeout = 30, .init = setup, .fini = teardown);
-
-static const char *path_of(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	char *p = buf[k++ & 3];
-	snprintf(p, 512, "%s/%s", dir, name);
-	return p;
-}
-
-static const char *write_text(const char *name, const char *content)
-{
-	const char *p = path_of(name);
-	FILE *f = fopen(p, "wb");
-	cr_assert_not_null(f, "cannot create %s", p);
-	fputs(content, f);
-	fclose(f);
-	return p;
-}
+TestSuite(io, .timeout = 30, .init = setup, .fini = tmpdir_remove);
 
 Test(io, test_format_from_path_table)
 {
@@ -141,14 +109,14 @@ Test(io, test_unknown_extension_is_a_usage_error)
 	o.format = FERAL_FORMAT_LIBSVM;
 	cr_assert_eq(feral_dataset_load(p, &o, &ds, &e), FERAL_OK, "%s", e.msg);
 	cr_assert_eq(ds->n, 1);
-	cr_assert_eq(feral_dataset_save(ds, path_of("x.csv"), &e), FERAL_STATUS_USAGE);
+	cr_assert_eq(feral_dataset_save(ds, tmp_path("x.csv"), &e), FERAL_STATUS_USAGE);
 	cr_assert_not_null(strstr(e.msg, "cannot tell the format of"), "%s", e.msg);
 	feral_dataset_destroy(&ds);
 }
 
 Test(io, test_missing_file_is_an_io_error_naming_it)
 {
-	const char *p = path_of("absent.svm");
+	const char *p = tmp_path("absent.svm");
 	struct feral_dataset *ds = NULL;
 	struct feral_error e = {0};
 	cr_assert_eq(feral_dataset_load(p, NULL, &ds, &e), FERAL_STATUS_IO);
@@ -156,13 +124,13 @@ Test(io, test_missing_file_is_an_io_error_naming_it)
 	cr_assert_neq(e.sys_errno, 0, "errno kept");
 	double *v;
 	uint64_t n;
-	cr_assert_eq(feral_vector_load(path_of("absent.txt"), &v, &n, &e), FERAL_STATUS_IO);
+	cr_assert_eq(feral_vector_load(tmp_path("absent.txt"), &v, &n, &e), FERAL_STATUS_IO);
 }
 
 Test(io, test_text_vector_roundtrip_is_exact)
 {
 	double v[7] = {0.1, -1.0 / 3, 1e-300, 6.02214076e23, -0.0, 42, 0x1.fffffffffffffp+1023};
-	const char *p = path_of("v.txt");
+	const char *p = tmp_path("v.txt");
 	struct feral_error e = {0};
 	cr_assert_eq(feral_vector_save(p, v, 7, &e), FERAL_OK, "%s", e.msg);
 	double *w = NULL;
@@ -246,7 +214,7 @@ Test(io, test_save_dispatches_by_extension)
 	cr_assert_eq(feral_dataset_load(p, NULL, &a, &e), FERAL_OK, "%s", e.msg);
 	const char *names[] = {"o.svm", "o.libsvm", "o.svmlight", "o.txt", "o.t", "o.mtx"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		const char *q = path_of(names[i]);
+		const char *q = tmp_path(names[i]);
 		cr_assert_eq(feral_dataset_save(a, q, &e), FERAL_OK, "%s: %s", names[i], e.msg);
 		cr_assert_eq(feral_dataset_load(q, NULL, &b, &e), FERAL_OK, "%s: %s", names[i], e.msg);
 		cr_assert_eq(b->nnz, a->nnz, "%s: nnz", names[i]);
@@ -262,6 +230,6 @@ Test(io, test_save_dispatches_by_extension)
 		snprintf(tmp, sizeof tmp, "%s.tmp.%ld", q, (long)getpid());
 		cr_assert_neq(access(tmp, F_OK), 0, "%s left behind", tmp);
 	}
-	cr_assert_eq(feral_dataset_save(a, path_of("o.idx"), &e), FERAL_STATUS_UNSUPPORTED);
+	cr_assert_eq(feral_dataset_save(a, tmp_path("o.idx"), &e), FERAL_STATUS_UNSUPPORTED);
 	feral_dataset_destroy(&a);
 }

@@ -7,54 +7,14 @@
 #include <unistd.h>
 
 #include "io_impl.h"
-
-static char tmpdir[64];
+#include "tmpdir.h"
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/feral-cache-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp failed");
+	tmpdir_make("cache");
 }
 
-static void teardown(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		cr_log_warn("could not remove %s", tmpdir);
-}
-
-TestSuite(io_cache, .timeout = 60, .init = setup, .fini = teardown);
-
-static const char *tmp_path(const char *name)
-{
-	static char buf[4][256];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-	return buf[k];
-}
-
-static unsigned char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	*len = (size_t)ftell(f);
-	rewind(f);
-	unsigned char *p = malloc(*len ? *len : 1);
-	cr_assert_eq(fread(p, 1, *len, f), *len, "short read of %s", path);
-	fclose(f);
-	return p;
-}
-
-static void write_all(const char *path, const void *p, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	cr_assert_not_null(f, "cannot create %s", path);
-	cr_assert_eq(fwrite(p, 1, len, f), len, "short write to %s", path);
-	fclose(f);
-}
+TestSuite(io_cache, .timeout = 60, .init = setup, .fini = tmpdir_remove);
 
 static float pseudo(uint64_t k)
 {
@@ -267,7 +227,7 @@ Test(io_cache, test_every_single_byte_flip_is_rejected)
 		for (size_t at = 0; at < len; at++) {
 			for (int m = 0; m < 3; m++) {
 				img[at] ^= masks[m];
-				write_all(bad, img, len);
+				write_bytes(bad, img, len);
 				img[at] ^= masks[m];
 				char what[64];
 				snprintf(what, sizeof what, "%s, flip 0x%02x", names[s], masks[m]);
@@ -289,16 +249,16 @@ Test(io_cache, test_every_truncation_and_extension_is_rejected)
 	size_t len;
 	unsigned char *img = read_all(good, &len);
 	for (size_t cut = 0; cut < len; cut++) {
-		write_all(bad, img, cut);
+		write_bytes(bad, img, cut);
 		expect_corrupt(bad, "truncated", cut, "truncated");
 	}
 	char want[96];
 	snprintf(want, sizeof want, "truncated: header says %zu bytes, file has %zu", len, len - 64);
-	write_all(bad, img, len - 64);
+	write_bytes(bad, img, len - 64);
 	expect_corrupt(bad, "cut a section", len - 64, want);
 	unsigned char *longer = calloc(1, len + 64);
 	memcpy(longer, img, len);
-	write_all(bad, longer, len + 1);
+	write_bytes(bad, longer, len + 1);
 	expect_corrupt(bad, "one extra byte", len + 1, "trailing");
 	free(longer);
 	free(img);
@@ -310,7 +270,7 @@ Test(io_cache, test_other_files_are_not_caches)
 	const char *p = tmp_path("cache_text.feral");
 	char text[256];
 	memset(text, 'x', sizeof text);
-	write_all(p, text, sizeof text);
+	write_bytes(p, text, sizeof text);
 	expect_corrupt(p, "text file", 0, "bad magic");
 	struct feral_dataset *ds;
 	struct feral_error e;

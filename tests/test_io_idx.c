@@ -8,35 +8,16 @@
 #endif
 
 #include "io_impl.h"
+#include "tmpdir.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
-static char tmpdir[64];
-
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/feral-idx-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp failed");
+	tmpdir_make("idx");
 }
 
-static void teardown(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		cr_log_warn("could not remove %s", tmpdir);
-}
-
-TestSuite(io_idx, .timeout = 30, .init = setup, .fini = teardown);
-
-static const char *tmp_path(const char *name)
-{
-	static char buf[4][256];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-	return buf[k];
-}
+TestSuite(io_idx, .timeout = 30, .init = setup, .fini = tmpdir_remove);
 
 /* Header 00 00 type ndims + big-endian dims, then data (zeros when NULL). */
 static size_t make_idx(unsigned char *out, unsigned type, unsigned ndims, const uint32_t *dims,
@@ -58,14 +39,6 @@ static size_t make_idx(unsigned char *out, unsigned type, unsigned ndims, const 
 	else
 		memset(out + k, 0, data_len);
 	return k + data_len;
-}
-
-static void write_plain(const char *path, const void *p, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	cr_assert_not_null(f, "cannot create %s", path);
-	cr_assert_eq(fwrite(p, 1, len, f), len, "short write to %s", path);
-	fclose(f);
 }
 
 static void write_gz(const char *path, const void *p, size_t len)
@@ -121,7 +94,7 @@ Test(io_idx, test_images_load_plain_and_gzip_scaled_to_unit_range)
 	uint32_t dims[3] = {2, 2, 3};
 	size_t len = make_idx(buf, 0x08, 3, dims, pixels, sizeof pixels);
 	const char *p = tmp_path("idx_img-idx3-ubyte");
-	write_plain(p, buf, len);
+	write_bytes(p, buf, len);
 	check_images(p);
 	p = tmp_path("idx_img-idx3-ubyte.gz");
 	write_gz(p, buf, len);
@@ -143,7 +116,7 @@ Test(io_idx, test_labels_load_as_vector_plain_and_gzip)
 		if (g)
 			write_gz(p, buf, len);
 		else
-			write_plain(p, buf, len);
+			write_bytes(p, buf, len);
 		double *v;
 		uint64_t n;
 		struct feral_error e;
@@ -219,7 +192,7 @@ Test(io_idx, test_malformed_files_fail_with_status_file_and_reason)
 			len = b->raw_len;
 		const char *p = tmp_path(b->kind == BAD_PLAIN ? "idx_bad" : "idx_bad.gz");
 		if (b->kind == BAD_PLAIN) {
-			write_plain(p, buf, len);
+			write_bytes(p, buf, len);
 		} else {
 			write_gz(p, buf, len);
 			if (b->kind == BAD_GZ_CUT || b->kind == BAD_GZ_FLIP) {
@@ -230,7 +203,7 @@ Test(io_idx, test_malformed_files_fail_with_status_file_and_reason)
 				fclose(f);
 				if (b->kind == BAD_GZ_FLIP)
 					gz[s / 2] ^= 0x55;
-				write_plain(p, gz, b->kind == BAD_GZ_CUT ? (size_t)s / 2 : (size_t)s);
+				write_bytes(p, gz, b->kind == BAD_GZ_CUT ? (size_t)s / 2 : (size_t)s);
 			}
 		}
 		struct feral_error e;

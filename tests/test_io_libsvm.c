@@ -2,56 +2,26 @@
  * and a table of malformed inputs each with its status, file and line. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <math.h>
 #include <unistd.h>
 #ifdef FERAL_HAVE_ZLIB
 #include <zlib.h>
 #endif
 #include "internal.h"
-
-static char dir[256];
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
+#include "tmpdir.h"
 
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/feral-test-libsvm-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp failed");
+	tmpdir_make("libsvm");
 }
 
-static void teardown(void)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(io_libsvm, .timeout = 30, .init = setup, .fini = teardown);
-
-static const char *path_of(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	char *p = buf[k++ & 3];
-	snprintf(p, 512, "%s/%s", dir, name);
-	return p;
-}
+TestSuite(io_libsvm, .timeout = 30, .init = setup, .fini = tmpdir_remove);
 
 static const char *write_file(const char *name, const char *content, size_t len)
 {
-	const char *p = path_of(name);
-	FILE *f = fopen(p, "wb");
-	cr_assert_not_null(f, "cannot create %s", p);
-	cr_assert_eq(fwrite(content, 1, len, f), len);
-	fclose(f);
+	const char *p = tmp_path(name);
+	write_bytes(p, content, len);
 	return p;
-}
-
-static const char *write_text(const char *name, const char *content)
-{
-	return write_file(name, content, strlen(content));
 }
 
 static struct feral_dataset *load_ok(const char *path, int dense)
@@ -131,7 +101,7 @@ Test(io_libsvm, test_roundtrip_preserves_values_shape_and_labels)
 	cr_assert_gt(a->indptr[1], 0, "row 0 has entries");
 	uint64_t last = a->indptr[1] - 1;
 	a->indices[last] = 39;
-	const char *p = path_of("rt.svm");
+	const char *p = tmp_path("rt.svm");
 	cr_assert_eq(feral_dataset_save(a, p, &e), FERAL_OK, "%s", feral_error_format(&e, buf, sizeof buf));
 	b = load_ok(p, 0);
 	cr_assert_eq(b->layout, FERAL_LAYOUT_CSR);
@@ -160,7 +130,7 @@ Test(io_libsvm, test_dense_roundtrip_skips_zeros)
 	a->y[1] = 1;
 	a->y[2] = 0.1;
 	feral_dataset_update_norms(a);
-	const char *p = path_of("dense.libsvm");
+	const char *p = tmp_path("dense.libsvm");
 	cr_assert_eq(feral_dataset_save(a, p, NULL), FERAL_OK);
 	FILE *f = fopen(p, "r");
 	char line[256];
@@ -346,7 +316,7 @@ Test(io_libsvm, test_line_longer_than_16_mib_is_rejected)
 #ifdef FERAL_HAVE_ZLIB
 static const char *write_gz(const char *name, const char *s, size_t len)
 {
-	const char *p = path_of(name);
+	const char *p = tmp_path(name);
 	gzFile gz = gzopen(p, "wb");
 	cr_assert_not_null(gz);
 	cr_assert_eq(gzwrite(gz, s, (unsigned)len), (int)len);
@@ -357,7 +327,7 @@ static const char *write_gz(const char *name, const char *s, size_t len)
 Test(io_libsvm, test_gz_roundtrip_matches_plain)
 {
 	struct feral_dataset *a = random_csr(30, 20, 3), *b, *c;
-	const char *p = path_of("rt.svm.gz"), *q = path_of("rt.svm");
+	const char *p = tmp_path("rt.svm.gz"), *q = tmp_path("rt.svm");
 	cr_assert_eq(feral_dataset_save(a, p, NULL), FERAL_OK);
 	cr_assert_eq(feral_dataset_save(a, q, NULL), FERAL_OK);
 	FILE *f = fopen(p, "rb");
@@ -507,7 +477,7 @@ Test(io_libsvm, test_byte_ranges_partition_the_rows)
 	/* R readers each taking bytes [k size/R, (k+1) size/R) see every row
 	 * exactly once, in order, whatever R (cuts fall inside lines) */
 	struct feral_dataset *all = random_csr(97, 40, 3);
-	const char *p = path_of("ranges.svm");
+	const char *p = tmp_path("ranges.svm");
 	cr_assert_eq(feral_dataset_save(all, p, NULL), FERAL_OK);
 	struct stat sb;
 	cr_assert_eq(stat(p, &sb), 0);

@@ -2,49 +2,17 @@
  * and pattern data, vectors, and a table of malformed inputs. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <math.h>
 #include <unistd.h>
 #include "internal.h"
-
-static char dir[256];
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
+#include "tmpdir.h"
 
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/feral-test-mtx-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp failed");
+	tmpdir_make("mtx");
 }
 
-static void teardown(void)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(io_mtx, .timeout = 30, .init = setup, .fini = teardown);
-
-static const char *path_of(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	char *p = buf[k++ & 3];
-	snprintf(p, 512, "%s/%s", dir, name);
-	return p;
-}
-
-static const char *write_text(const char *name, const char *content)
-{
-	const char *p = path_of(name);
-	FILE *f = fopen(p, "wb");
-	cr_assert_not_null(f, "cannot create %s", p);
-	fputs(content, f);
-	fclose(f);
-	return p;
-}
+TestSuite(io_mtx, .timeout = 30, .init = setup, .fini = tmpdir_remove);
 
 static struct feral_dataset *load_ok(const char *path, int dense)
 {
@@ -166,7 +134,7 @@ Test(io_mtx, test_array_is_column_major_and_dense)
 static void roundtrip(const char *name, struct feral_dataset *a)
 {
 	struct feral_error e = {0};
-	const char *p = path_of(name);
+	const char *p = tmp_path(name);
 	cr_assert_eq(feral_dataset_save(a, p, &e), FERAL_OK, "saving %s: %s", name, e.msg);
 	struct feral_dataset *b = load_ok(p, a->layout == FERAL_LAYOUT_DENSE);
 	cr_assert_eq(b->layout, a->layout, "%s: layout %d, expected %d", name, b->layout, a->layout);
@@ -289,7 +257,7 @@ Test(io_mtx, test_malformed_inputs_report_status_file_line_and_reason)
 Test(io_mtx, test_vector_roundtrip_is_exact)
 {
 	double v[6] = {0.1, -1.0 / 3, 1e-300, 6.02214076e23, -0.0, 42};
-	const char *p = path_of("v.mtx");
+	const char *p = tmp_path("v.mtx");
 	struct feral_error e = {0};
 	cr_assert_eq(feral_vector_save(p, v, 6, &e), FERAL_OK, "%s", e.msg);
 	double *w = NULL;

@@ -8,41 +8,14 @@
 #include <unistd.h>
 
 #include "io_impl.h"
-
-static char tmpdir[64];
+#include "tmpdir.h"
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/feral-npy-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp failed");
+	tmpdir_make("npy");
 }
 
-static void teardown(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		cr_log_warn("could not remove %s", tmpdir);
-}
-
-TestSuite(io_npy, .timeout = 30, .init = setup, .fini = teardown);
-
-static const char *tmp_path(const char *name)
-{
-	static char buf[4][256];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-	return buf[k];
-}
-
-static void write_bytes(const char *path, const void *p, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	cr_assert_not_null(f, "cannot create %s", path);
-	cr_assert_eq(fwrite(p, 1, len, f), len, "short write to %s", path);
-	fclose(f);
-}
+TestSuite(io_npy, .timeout = 30, .init = setup, .fini = tmpdir_remove);
 
 /* A .npy image: preamble for `major`, the dict padded to 64 bytes, then
  * data_len bytes of data (zeros when data is NULL).  Returns the length. */

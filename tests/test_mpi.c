@@ -3,6 +3,7 @@
  * ranks) and compared with the single-process `feral` within named bands.
  * Skipped (with a message) when feral-mpi was not built: MPI not found, or a
  * sanitizer build. */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "feral.h"
+#include "shell.h"
 
 TestSuite(mpi, .timeout = 120);
 
@@ -23,9 +25,7 @@ TestSuite(mpi, .timeout = 120);
 #define N_TEST 1000
 #define D_LOG 20
 
-static char dir[200];
-static char out[65536];
-static char bin[1024]; /* absolute build dir */
+static char bin[1024]; /* absolute build tmpdir */
 
 static void skip_unless_mpi(void)
 {
@@ -49,35 +49,13 @@ static void skip_unless_mpi(void)
 	/* Open MPI refuses root without these; harmless otherwise */
 	setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
 	setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-	snprintf(dir, sizeof dir, "/tmp/feral-mpi-test-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make("mpi");
 }
 
 static void teardown(void)
 {
-	if (!dir[0])
-		return;
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	(void)system(cmd);
-}
-
-/* Run a shell command in dir; capture stdout (and stderr with merge). */
-static int sh(int merge, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sh(int merge, const char *fmt, ...)
-{
-	char args[2048], cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd, "cd '%s' && %s%s", dir, args, merge ? " 2>&1" : " 2>/dev/null");
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	size_t n = fread(out, 1, sizeof out - 1, p);
-	out[n] = 0;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (tmpdir[0]) /* not when setup skipped the test first */
+		tmpdir_remove();
 }
 
 /* build/feral ARGS (stdout only) */
@@ -89,7 +67,7 @@ static int FERAL(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof args, fmt, ap);
 	va_end(ap);
-	return sh(0, "%s/feral %s", bin, args);
+	return shell_run(0, "%s/feral %s", bin, args);
 }
 
 /* mpirun -n R feral-mpi ARGS (stdout only: the JSON of rank 0) */
@@ -101,16 +79,7 @@ static int mpi(int ranks, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof args, fmt, ap);
 	va_end(ap);
-	return sh(0, "mpirun --oversubscribe -n %d %s/feral-mpi %s", ranks, bin, args);
-}
-
-static double json_num(const char *key)
-{
-	char pat[128];
-	snprintf(pat, sizeof pat, "\"%s\":", key);
-	const char *p = strstr(out, pat);
-	cr_assert_not_null(p, "no %s in: %s", key, out);
-	return strtod(p + strlen(pat), NULL);
+	return shell_run(0, "mpirun --oversubscribe -n %d %s/feral-mpi %s", ranks, bin, args);
 }
 
 static int json_has(const char *key, const char *str_value)
@@ -120,7 +89,7 @@ static int json_has(const char *key, const char *str_value)
 	return strstr(out, pat) != NULL;
 }
 
-/* Rows [b, e) of a dense f32 dataset, saved to dir/name. */
+/* Rows [b, e) of a dense f32 dataset, saved to tmpdir/name. */
 static void save_rows(const struct feral_dataset *ds, uint64_t b, uint64_t e, const char *name)
 {
 	struct feral_dataset *s = NULL;
@@ -132,7 +101,7 @@ static void save_rows(const struct feral_dataset *ds, uint64_t b, uint64_t e, co
 	memcpy(s->y, ds->y + b, (e - b) * sizeof *s->y);
 	feral_dataset_update_norms(s);
 	char path[512];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
 	cr_assert_eq(feral_dataset_save(s, path, &err), FERAL_OK, "%s: %s", path, err.msg);
 	feral_dataset_destroy(&s);
 }
@@ -232,9 +201,9 @@ Test(mpi, test_least_squares_rel_error_within_factor_of_single_process, .fini = 
 	struct feral_error err = {0};
 	cr_assert_eq(feral_gen(&o, &ds, &xs, &err), FERAL_OK, "%s", err.msg);
 	char p[512];
-	snprintf(p, sizeof p, "%s/g.feral", dir);
+	snprintf(p, sizeof p, "%s/g.feral", tmpdir);
 	cr_assert_eq(feral_dataset_save(ds, p, &err), FERAL_OK, "%s", err.msg);
-	snprintf(p, sizeof p, "%s/xs.npy", dir);
+	snprintf(p, sizeof p, "%s/xs.npy", tmpdir);
 	cr_assert_eq(feral_vector_save(p, xs, o.d, &err), FERAL_OK, "%s", err.msg);
 	free(xs);
 	feral_dataset_destroy(&ds);

@@ -5,6 +5,7 @@
  * problem (model format version 2, predict, version 1 still read); and the
  * SpamAssassin converter scripts/data/spam2svm.py on a tiny synthetic JSON
  * corpus (skipped without /usr/bin/python3). */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "feral.h"
+#include "shell.h"
 
 TestSuite(workloads, .timeout = 60);
 
@@ -26,68 +28,24 @@ TestSuite(workloads, .timeout = 60);
 #define FASHION_SLICE_OVR_MIN 0.74
 #define SYNTH_OVR_MIN 0.95
 
-static char dir[200];
-static char out[1 << 16];
-
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/feral-wl-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make("wl");
 }
 
-static void teardown(void)
-{
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	(void)system(cmd);
-}
-
-/* Run a shell command in dir (stdout, or stdout+stderr when merge); return
- * the exit code.  "@F" at the start of cmd stands for the feral binary. */
+/* Run a shell command in tmpdir (stdout, or stdout+stderr when merge);
+ * return the exit code.  "@F" at the start of cmd stands for the feral
+ * binary. */
 static int sh(int merge, const char *fmt, ...)
 {
-	char args[2048], cmd[4096];
+	char args[2048];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof args, fmt, ap);
 	va_end(ap);
 	if (!strncmp(args, "@F ", 3))
-		snprintf(cmd, sizeof cmd, "cd '%s' && %s/%s/feral %s%s", dir, getenv("PWD"),
-		         FERAL_BUILD_DIR, args + 3, merge ? " 2>&1" : " 2>/dev/null");
-	else
-		snprintf(cmd, sizeof cmd, "cd '%s' && %s%s", dir, args, merge ? " 2>&1" : " 2>/dev/null");
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	size_t n = fread(out, 1, sizeof out - 1, p);
-	out[n] = 0;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static double json_num(const char *key)
-{
-	char pat[128];
-	snprintf(pat, sizeof pat, "\"%s\":", key);
-	const char *p = strstr(out, pat);
-	cr_assert_not_null(p, "no %s in: %s", key, out);
-	return strtod(p + strlen(pat), NULL);
-}
-
-static const char *path_in(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-	return buf[k];
-}
-
-static void write_file(const char *name, const char *content)
-{
-	FILE *f = fopen(path_in(name), "w");
-	cr_assert_not_null(f, "%s", path_in(name));
-	fputs(content, f);
-	fclose(f);
+		return shell_run(merge, "%s/%s/feral %s", getenv("PWD"), FERAL_BUILD_DIR, args + 3);
+	return shell_run(merge, "%s", args);
 }
 
 /* The first `rows` rows of an IDX image file with its labels, as LIBSVM. */
@@ -111,7 +69,7 @@ static void fashion_slice(const char *images, const char *labels, uint64_t rows,
 	memcpy(sl->values, all->values, rows * all->d * sizeof(float));
 	memcpy(sl->y, all->y, rows * sizeof(double));
 	feral_dataset_update_norms(sl);
-	cr_assert_eq(feral_dataset_save(sl, path_in(out_name), &err), FERAL_OK, "%s", err.msg);
+	cr_assert_eq(feral_dataset_save(sl, tmp_path(out_name), &err), FERAL_OK, "%s", err.msg);
 	feral_dataset_destroy(&sl);
 	feral_dataset_destroy(&all);
 }
@@ -123,7 +81,7 @@ static int have_fashion(void)
 }
 
 Test(workloads, test_fashion_slice_binary_and_ovr_reach_their_bands, .init = setup,
-     .fini = teardown)
+     .fini = tmpdir_remove)
 {
 	if (!have_fashion())
 		cr_skip_test("%s not installed (Debian package dataset-fashion-mnist)", FASHION_DIR);
@@ -158,7 +116,7 @@ Test(workloads, test_fashion_slice_binary_and_ovr_reach_their_bands, .init = set
 /* Three Gaussian blobs around e_1, e_2, e_3 (plus a constant column), labels 5, 7, 9. */
 static void write_blobs(const char *name, int n, unsigned seed)
 {
-	FILE *f = fopen(path_in(name), "w");
+	FILE *f = fopen(tmp_path(name), "w");
 	cr_assert_not_null(f);
 	srand(seed);
 	static const int lab[3] = {5, 7, 9};
@@ -174,7 +132,7 @@ static void write_blobs(const char *name, int n, unsigned seed)
 	fclose(f);
 }
 
-Test(workloads, test_ovr_model_v2_roundtrip_and_v1_still_read, .init = setup, .fini = teardown)
+Test(workloads, test_ovr_model_v2_roundtrip_and_v1_still_read, .init = setup, .fini = tmpdir_remove)
 {
 	write_blobs("tr.svm", 900, 1);
 	write_blobs("te.svm", 300, 2);
@@ -200,15 +158,15 @@ Test(workloads, test_ovr_model_v2_roundtrip_and_v1_still_read, .init = setup, .f
 	cr_assert_eq(sh(0, "@F predict b.txt te.svm --json"), 0, "%s", out);
 	cr_assert_gt(json_num("accuracy"), 0.9);
 	/* bad inputs: exit 2 with a message */
-	write_file("bad.txt", "feral-model 2\nloss logistic\nd 4\nclasses 3\nlabels 5 7\nweights\n1\n");
+	write_text("bad.txt", "feral-model 2\nloss logistic\nd 4\nclasses 3\nlabels 5 7\nweights\n1\n");
 	cr_assert_eq(sh(1, "@F predict bad.txt te.svm"), 2, "%s", out);
 	cr_assert(strstr(out, "bad header"), "%s", out);
-	write_file("short.txt", "feral-model 2\nloss logistic\nd 2\nclasses 2\nlabels 0 1\nweights\n1\n2\n3\n");
+	write_text("short.txt", "feral-model 2\nloss logistic\nd 2\nclasses 2\nlabels 0 1\nweights\n1\n2\n3\n");
 	cr_assert_eq(sh(1, "@F predict short.txt te.svm"), 2, "%s", out);
 	cr_assert(strstr(out, "short.txt:10: bad or missing weight"), "%s", out);
 	cr_assert_eq(sh(1, "@F train tr.svm --ovr --positive 5"), 2, "%s", out);
 	cr_assert_eq(sh(1, "@F train tr.svm --multiclass all"), 2, "%s", out);
-	write_file("one.svm", "3 1:1\n3 1:2\n");
+	write_text("one.svm", "3 1:1\n3 1:2\n");
 	cr_assert_eq(sh(1, "@F train one.svm --ovr"), 2, "%s", out);
 	cr_assert(strstr(out, "distinct labels"), "%s", out);
 }
@@ -218,17 +176,17 @@ static void write_email(const char *group, const char *name, const char *text)
 {
 	char rel[256], cmd[512];
 	snprintf(rel, sizeof rel, "pkg/data/%s", group);
-	snprintf(cmd, sizeof cmd, "mkdir -p '%s/%s'", dir, rel);
+	snprintf(cmd, sizeof cmd, "mkdir -p '%s/%s'", tmpdir, rel);
 	cr_assert_eq(system(cmd), 0);
 	char file[512];
 	snprintf(file, sizeof file, "%s/%s.json", rel, name);
 	char body[2048];
 	snprintf(body, sizeof body, "{\"id\":\"%s\",\"group\":\"%s\",\"text\":\"%s\"}", name, group,
 	         text);
-	write_file(file, body);
+	write_text(file, body);
 }
 
-Test(workloads, test_spam_converter_on_a_tiny_corpus, .init = setup, .fini = teardown)
+Test(workloads, test_spam_converter_on_a_tiny_corpus, .init = setup, .fini = tmpdir_remove)
 {
 	if (access(PYTHON, X_OK) != 0)
 		cr_skip_test("%s not found", PYTHON);
@@ -250,7 +208,7 @@ Test(workloads, test_spam_converter_on_a_tiny_corpus, .init = setup, .fini = tea
 	const char *parts[] = {"out/train.svm", "out/test.svm"};
 	int rows = 0, spam = 0, saw_free = 0;
 	for (int k = 0; k < 2; k++) {
-		FILE *f = fopen(path_in(parts[k]), "r");
+		FILE *f = fopen(tmp_path(parts[k]), "r");
 		cr_assert_not_null(f, "%s", parts[k]);
 		char line[4096];
 		while (fgets(line, sizeof line, f)) {
