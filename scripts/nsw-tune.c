@@ -14,7 +14,7 @@
  *                      [--set CASE.FIELD=VALUE ...]   (FIELD: mean std lo hi noise pow)
  *
  * Per lambda: p_i = lambda/n + (1-lambda) ||a_i||^2/||A||_F^2; the
- * reweighted SGD step on f_i = (n/2)(a_i.x - b_i)^2 (MATH.md section 3) is
+ * reweighted SGD step on f_i = (n/2)(a_i.x - b_i)^2 (docs/math.md section 1) is
  *   x <- x + gamma (b_i - a_i.x) a_i / p_i.
  * gamma: c22 (default) is Corollary 2.2 with the weighted quantities,
  *   gamma = mu eps / (2 eps mu supL_w + 2 sigma2_w),

@@ -2,7 +2,7 @@
  * dense least-squares problem with a chosen condition number and row-norm
  * spread, a sparse power-law problem, and a planted logistic problem.
  *
- * Needell-Srebro-Ward Section 6 (MATH.md section 3).  Each case has x*
+ * Needell-Srebro-Ward Section 6 (docs/math.md section 1).  Each case has x*
  * standard normal and b = A x* + e.  The extracted paper lost its numbers,
  * so these were tuned with scripts/nsw-tune.c (n = 1000, d = 50, target
  * ||x - x_LS||^2 <= 1e-3 ||x_LS||^2 from x0 = 0, step of Corollary 2.2 with

@@ -169,7 +169,7 @@ static inline uint64_t feral_alias_draw(const struct feral_alias *a, uint64_t r)
 }
 
 /* ---- objective (objective.c) ------------------------------------------------
- * f_i(x) = phi(a_i.x, y_i) + (eta/2)||x||^2, MATH.md section 2. */
+ * f_i(x) = phi(a_i.x, y_i) + (eta/2)||x||^2, docs/math.md section 1. */
 static inline double feral_loss_dphi(enum feral_loss loss, double t, double y)
 {
 	switch (loss) {

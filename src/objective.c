@@ -1,5 +1,5 @@
 /* Losses, per-row constants L_i, sampling probabilities and the objective
- * F(x) = (1/n) sum_i [phi(a_i.x, y_i) + (eta/2)||x||^2]  (MATH.md section 2). */
+ * F(x) = (1/n) sum_i [phi(a_i.x, y_i) + (eta/2)||x||^2]  (docs/math.md section 1). */
 #include "internal.h"
 
 #include <math.h>

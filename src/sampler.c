@@ -1,6 +1,6 @@
 /* Per-thread random numbers and Walker/Vose alias tables.
  *
- * Sampling follows Needell-Srebro-Ward (MATH.md section 1): row i is drawn
+ * Sampling follows Needell-Srebro-Ward (docs/math.md section 1): row i is drawn
  * with p_i = lambda/n + (1-lambda) L_i / sum_j L_j, and the step is reweighted
  * by 1/(n p_i) so that the expected update is the full gradient. */
 #include "internal.h"
