@@ -1,5 +1,6 @@
 /* Internal I/O interfaces: one loader/writer pair per format, and the
- * shared atomic-write helper.  feral_dataset_load/save (io.c) dispatch here. */
+ * shared atomic-write helper.  feral_dataset_load/save (io.c) dispatch here;
+ * every dataset loader returns a finished dataset (dataset_build.h). */
 #ifndef FERAL_IO_IMPL_H
 #define FERAL_IO_IMPL_H
 #include "internal.h"
@@ -17,13 +18,19 @@ void feral_wfile_abort(struct feral_wfile *w);
 
 /* Size of a regular file, or IO error naming it. */
 enum feral_status feral_file_size(const char *path, uint64_t *size, struct feral_error *err);
-/* Refuse to allocate more than the machine's physical memory (plus slack):
- * RANGE with a clear message naming the file, before any allocation. */
 /* Bytes of memory available to a new allocation without swapping (Linux
  * MemAvailable), 0 if unknown. */
 uint64_t feral_mem_available(void);
+/* Refuse to allocate more than the machine's physical memory (plus slack):
+ * RANGE with a clear message naming the file, before any allocation. */
 enum feral_status feral_check_fits(const char *path, uint64_t bytes, struct feral_error *err);
 
+/* Plain-text vectors (io_text.c): one number per line, blank lines and '#'
+ * comments skipped (load); "%.17g" per line, exact for any double (save). */
+enum feral_status feral_io_text_vector_load(const char *path, double **out, uint64_t *len,
+                                           struct feral_error *err);
+enum feral_status feral_io_text_vector_save(const char *path, const double *v, uint64_t len,
+                                           struct feral_error *err);
 /* LIBSVM / SVMlight text (plain or .gz): io_libsvm.c */
 enum feral_status feral_io_libsvm_load(const char *path, const struct feral_load_options *opt,
                                        struct feral_dataset **out, struct feral_error *err);

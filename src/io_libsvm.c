@@ -16,6 +16,7 @@
  * through the exact fast paths in io_text.h, not strtod per token.
  */
 #define _GNU_SOURCE
+#include "dataset_build.h"
 #include "io_text.h"
 
 #ifdef _OPENMP
@@ -288,11 +289,11 @@ static bool append_slice(struct rows *g, const struct slice *s, uint64_t first, 
 enum feral_status feral_io_libsvm_load(const char *path, const struct feral_load_options *opt,
                                        struct feral_dataset **out, struct feral_error *err)
 {
-	struct feral_load_options defaults;
-	if (!opt) {
-		feral_load_options_init(&defaults);
+	/* feral_load_options_init's values, spelled out: the public init
+	 * lives in the dispatcher (io.c), which calls this module. */
+	static const struct feral_load_options defaults = {.format = FERAL_FORMAT_AUTO, .dense = -1};
+	if (!opt)
 		opt = &defaults;
-	}
 	*out = NULL;
 	int nthreads = 1;
 #ifdef _OPENMP
@@ -377,8 +378,8 @@ enum feral_status feral_io_libsvm_load(const char *path, const struct feral_load
 		g.idx = q;
 	if (g.nnz && (q = realloc(g.val, g.nnz * sizeof *g.val)))
 		g.val = q;
-	st = feral_io_build(path, g.n, d ? d : 1, &g.indptr, &g.idx, &g.val, &g.y, opt->dense, out,
-	                    err);
+	st = feral_dataset_from_csr(path, g.n, d ? d : 1, &g.indptr, &g.idx, &g.val, &g.y,
+	                            opt->dense, out, err);
 out:
 	feral_text_close(&t);
 	for (int k = 0; k < nthreads; k++)

@@ -13,6 +13,7 @@
  * Rows are not selectable here (row_begin/row_end are LIBSVM only).
  */
 #define _GNU_SOURCE
+#include "dataset_build.h"
 #include "io_text.h"
 
 #include <ctype.h>
@@ -442,7 +443,7 @@ enum feral_status feral_io_mtx_load(const char *path, const struct feral_load_op
 	if (opt && opt->min_d > d)
 		d = opt->min_d;
 	if (!st)
-		st = feral_io_build(path, mx.m, d, &indptr, &idx, &val, NULL, dense, out, err);
+		st = feral_dataset_from_csr(path, mx.m, d, &indptr, &idx, &val, NULL, dense, out, err);
 	free(indptr);
 	free(idx);
 	free(val);
