@@ -4,8 +4,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <unistd.h>
-#include "internal.h"
-#include "tmpdir.h"
+#include "loader.h"
 
 static void setup(void)
 {
@@ -13,30 +12,6 @@ static void setup(void)
 }
 
 TestSuite(io_mtx, .timeout = 30, .init = setup, .fini = tmpdir_remove);
-
-static struct feral_dataset *load_ok(const char *path, int dense)
-{
-	struct feral_load_options o;
-	struct feral_dataset *ds = NULL;
-	struct feral_error e = {0};
-	char buf[1200];
-	feral_load_options_init(&o);
-	o.dense = dense;
-	enum feral_status st = feral_dataset_load(path, &o, &ds, &e);
-	cr_assert_eq(st, FERAL_OK, "loading %s (dense %d): %s", path, dense,
-	             feral_error_format(&e, buf, sizeof buf));
-	return ds;
-}
-
-static double elem(const struct feral_dataset *ds, uint64_t i, uint64_t j)
-{
-	if (ds->layout == FERAL_LAYOUT_DENSE)
-		return feral_dataset_value(ds, i, i * ds->d + j);
-	for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
-		if (ds->indices[k] == j)
-			return feral_dataset_value(ds, i, k);
-	return 0;
-}
 
 static void assert_matrix(const struct feral_dataset *ds, uint64_t n, uint64_t d, const double *want)
 {
@@ -178,13 +153,6 @@ Test(io_mtx, test_roundtrip_coordinate_and_array)
 	feral_dataset_destroy(&a);
 }
 
-struct bad_case {
-	const char *content;
-	enum feral_status status;
-	long line;
-	const char *reason;
-};
-
 #define HDR "%%MatrixMarket matrix coordinate real general\n"
 
 Test(io_mtx, test_malformed_inputs_report_status_file_line_and_reason)
@@ -235,23 +203,7 @@ Test(io_mtx, test_malformed_inputs_report_status_file_line_and_reason)
 		 "expected 606637581 entries, but the file is too small"},
 		{HDR "100000 100000 1000000\n1 1 1\n", FERAL_STATUS_PARSE, 2, "too small"},
 	};
-	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-		const struct bad_case *k = &cases[c];
-		char name[64];
-		snprintf(name, sizeof name, "bad%zu.mtx", c);
-		const char *p = write_text(name, k->content);
-		struct feral_dataset *ds = NULL;
-		struct feral_error e = {0};
-		enum feral_status st = feral_dataset_load(p, NULL, &ds, &e);
-		cr_assert_eq(st, k->status, "case %zu '%s': status %d (%s), expected %d", c, k->content,
-		             st, e.msg, k->status);
-		cr_assert_null(ds, "case %zu: no dataset on failure", c);
-		cr_assert_eq(e.line, k->line, "case %zu '%s': line %ld, expected %ld (%s)", c, k->content,
-		             e.line, k->line, e.msg);
-		cr_assert_str_eq(e.file, p, "case %zu: file '%s', expected '%s'", c, e.file, p);
-		cr_assert_not_null(strstr(e.msg, k->reason), "case %zu '%s': message '%s' lacks '%s'", c,
-		                   k->content, e.msg, k->reason);
-	}
+	check_bad_cases(cases, sizeof cases / sizeof cases[0], "mtx");
 }
 
 Test(io_mtx, test_vector_roundtrip_is_exact)
