@@ -5,8 +5,11 @@
  * Labels are kept as written (+1/-1, 0/1 or real targets: the trainer maps
  * them), indices are 1-based and become 0-based columns.  Unsorted indices
  * are sorted; a repeated index is an error rather than summed or
- * overwritten, because each of those silently changes the data and tools
- * disagree on which to do.  d is the largest index over the whole file (not
+ * overwritten: the format has no rule for it, readers disagree (some sum,
+ * some keep one), and a repeat is almost always a bug in the converter that
+ * wrote the file.  (Matrix Market differs: there repeats are how assembled
+ * matrices are written, and the reference readers sum them; io_mtx.c does
+ * too.)  d is the largest index over the whole file (not
  * only the selected rows, so every shard of a file agrees), at least min_d.
  *
  * Speed: the reader hands out runs of up to 64 MiB of complete lines; each
@@ -222,7 +225,9 @@ static void parse_slice(struct slice *s, const char *path)
 			if (dup == UINT64_MAX)
 				SLICE_FAIL(FERAL_STATUS_NOMEM, "out of memory");
 			if (dup)
-				SLICE_FAIL(FERAL_STATUS_PARSE, "duplicate index %llu", (unsigned long long)dup);
+				SLICE_FAIL(FERAL_STATUS_PARSE,
+				           "duplicate index %llu in one row (each index may appear once)",
+				           (unsigned long long)dup);
 		}
 		if (FERAL_UNLIKELY(s->ny == s->cap_y)) {
 			size_t c1 = s->cap_y, c2 = s->cap_y;
