@@ -119,7 +119,7 @@ SAN_ENV_thread := TSAN_OPTIONS=abort_on_error=1:halt_on_error=1:second_deadlock_
 SAN_ENV := $(SAN_ENV_$(SANITIZER))
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 CFLAGS_ALL = $(BASE_CFLAGS) $(DEFS) -DFERAL_GIT_REV='"$(GIT_REV)"' $(CFLAGS)
-# ISA flags live only on kernels/*_<isa>.c (DESIGN.md section 4)
+# ISA flags live only on kernels/*_<isa>.c (docs/design.md)
 ISA_avx2 := -mavx2 -mfma -mf16c
 ISA_avx512 := -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni
 
@@ -134,6 +134,11 @@ BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 CLI_HELPERS := $(filter-out src/cli/main.c,$(CLI_SRC))
 CLI_HELPER_OBJ := $(CLI_HELPERS:%.c=$(BUILD)/obj/%.o)
+# Workloads (workloads/*.c: the CT problem) are not part of libferal: they
+# are linked only into the tests (and scripts) that use them.
+WORKLOAD_SRC := $(wildcard workloads/*.c)
+WORKLOAD_OBJ := $(WORKLOAD_SRC:%.c=$(BUILD)/obj/%.o)
+WORKLOAD_TESTS := test_ct
 
 .PHONY: all test bench install clean fuzz check-deps check fuzz-smoke
 all: $(BUILD)/feral $(BUILD)/bench $(BUILD)/libferal.a $(BUILD)/libferal.so
@@ -184,11 +189,12 @@ $(info feral: $(if $(HAVE_MPI),sanitizer build,MPI not found): skipping feral-mp
 endif
 
 # Each tests/test_<module>.c is its own Criterion binary.
+$(WORKLOAD_TESTS:%=$(BUILD)/tests/%): $(WORKLOAD_OBJ)
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libferal.a $(CLI_HELPER_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-CC $<")
-	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -DFERAL_BUILD_DIR='"$(BUILD)"' -o $@ $< $(CLI_HELPER_OBJ) \
-		$(BUILD)/libferal.a $(LIBS) $(TEST_LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -Iworkloads -DFERAL_BUILD_DIR='"$(BUILD)"' -o $@ $< \
+		$(filter $(WORKLOAD_OBJ),$^) $(CLI_HELPER_OBJ) $(BUILD)/libferal.a $(LIBS) $(TEST_LIBS)
 
 # TESTS="test_engine test_sampler" runs a subset.
 TEST_RUN := $(if $(TESTS),$(TESTS:%=$(BUILD)/tests/%),$(TEST_BIN))
