@@ -3,6 +3,7 @@
  * returns a finished dataset (norms set, checked), so nothing is completed
  * here. */
 #define _GNU_SOURCE
+#include "abi.h"
 #include "io_impl.h"
 
 /* ---- format detection --------------------------------------------------------------- */
@@ -44,6 +45,7 @@ enum feral_format feral_format_from_path(const char *path)
 void feral_load_options_init(struct feral_load_options *o)
 {
 	memset(o, 0, sizeof *o);
+	o->struct_size = sizeof *o;
 	o->format = FERAL_FORMAT_AUTO;
 	o->dense = -1;
 	o->min_d = 0;
@@ -63,6 +65,14 @@ enum feral_status feral_dataset_load(const char *path, const struct feral_load_o
 	if (!opt) {
 		feral_load_options_init(&defaults);
 		opt = &defaults;
+	}
+	enum feral_status st = feral_check_struct_size(err, "feral_load_options",
+	                                               "feral_load_options_init", opt->struct_size,
+	                                               sizeof *opt);
+	if (st) {
+		if (err)
+			snprintf(err->file, sizeof err->file, "%s", path);
+		return st;
 	}
 	if (opt->dense < -1 || opt->dense > 1)
 		return feral_fail(err, FERAL_STATUS_USAGE, path, 0, "dense must be -1, 0 or 1, not %d",

@@ -296,7 +296,8 @@ enum feral_status feral_io_libsvm_load(const char *path, const struct feral_load
 {
 	/* feral_load_options_init's values, spelled out: the public init
 	 * lives in the dispatcher (io.c), which calls this module. */
-	static const struct feral_load_options defaults = {.format = FERAL_FORMAT_AUTO, .dense = -1};
+	static const struct feral_load_options defaults = {
+		.struct_size = sizeof defaults, .format = FERAL_FORMAT_AUTO, .dense = -1};
 	if (!opt)
 		opt = &defaults;
 	*out = NULL;

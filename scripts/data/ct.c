@@ -14,6 +14,7 @@
  * Build: make build/libferal.a build/obj/workloads/ct.o, then cc -O2 -Iinclude
  * -Isrc -Iworkloads scripts/data/ct.c build/obj/workloads/ct.o build/libferal.a
  * $(pkg-config --libs ...) -fopenmp -lm (see ct.sh). */
+#include "cli/cli.h" /* feral_status_exit_code */
 #include "ct.h"
 
 #include <getopt.h>
