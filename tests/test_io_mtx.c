@@ -193,7 +193,7 @@ static const char *random_dup_file(const char *name, const char *symmetry, uint6
 	return p;
 }
 
-Test(io_mtx, test_duplicates_match_scipy_mmread, .timeout = 60)
+Test(io_mtx, test_duplicates_match_scipy_mmread)
 {
 	double abssum[30] = {0};
 	compare_with_scipy(random_dup_file("rg.mtx", "general", 1, abssum), 6, 5, abssum);
