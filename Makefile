@@ -8,8 +8,7 @@
 #   make test RACES=atomic SANITIZER=thread        relaxed atomics for the Hogwild! races
 #   make fuzz                libFuzzer targets (clang) under build/fuzz
 #   make fuzz-smoke          run each fuzz target briefly (FUZZ_TIME s each, default 12)
-#   make check               cycles + test + ASan + UBSan + TSan (RACES=atomic, LLVM libomp) + fuzz-smoke
-#   make check-cycles        no module cycles among the library's objects (nm)
+#   make check               test + ASan + UBSan + TSan (RACES=atomic, LLVM libomp) + fuzz-smoke
 #   V=1 shows the commands; OPENMP=0 builds without OpenMP.
 
 BUILD ?= build
@@ -301,16 +300,8 @@ check-prefetch: $(BUILD)/libferal.a
 		echo "check-prefetch: only $$n prefetch instructions in engine.o (want >= $(PREFETCH_MIN)): the compiler dropped the pipeline's prefetches"; exit 1; \
 	else echo "check-prefetch: $$n prefetch instructions in engine.o"; fi
 
-# No module cycles in the library: no two objects use each other's symbols,
-# directly or round a longer loop (nm on the objects).
-.PHONY: check-cycles
-check-cycles: $(BUILD)/libferal.a
-	$(Q)sh scripts/check-cycles.sh $(LIB_OBJ)
-
 .PHONY: check
 check:
-	@echo "== check: make check-cycles"
-	$(Q)$(CHECK_MAKE) check-cycles SANITIZER= RACES=
 	@echo "== check: make check-prefetch"
 	$(Q)$(CHECK_MAKE) check-prefetch SANITIZER= RACES=
 	@echo "== check: make test"
