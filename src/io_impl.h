@@ -6,7 +6,9 @@
 #include "internal.h"
 
 /* Atomic writes: data goes to "<path>.tmp.<pid>", then fsync + rename on
- * commit, so a reader never sees a half-written file. */
+ * commit, so a reader never sees a half-written file.  An existing path that
+ * is not a regular file (/dev/null, a FIFO) is written in place instead
+ * (tmp is then ""): a rename would replace the device or pipe. */
 struct feral_wfile {
 	FILE *f;
 	char path[4096];
