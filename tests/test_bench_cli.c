@@ -1,5 +1,9 @@
 /* CLI test of build/bench: a tiny problem end to end (JSON fields, CSV
- * append, oversubscription flag) and bad options (exit 2, "bench: reason"). */
+ * append, oversubscription flag), bad options (exit 2, "bench: reason"),
+ * the default problem size under a synthetic 1 GiB L3, and the cached
+ * bandwidth probe.  Every run passes explicit small sizes and one thread,
+ * and skips the probe unless the test is about it (then it is time-bounded):
+ * no test's run time depends on the host's cache, memory or cores. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -7,6 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <math.h>
 
 #ifndef FERAL_BUILD_DIR
 #define FERAL_BUILD_DIR "build"
@@ -14,9 +19,21 @@
 #define BENCH FERAL_BUILD_DIR "/bench"
 #include "tmpdir.h"
 
-#define TINY "--n 2000 --d 32 --updates 20000"
+#define TINY "--n 2000 --d 32 --updates 20000 --no-probe"
 
-TestSuite(bench_cli, .timeout = 60);
+/* Sanitizers slow the bench 2-15x: their builds get real headroom. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define BENCH_TEST_TIMEOUT 240
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define BENCH_TEST_TIMEOUT 240
+#endif
+#endif
+#ifndef BENCH_TEST_TIMEOUT
+#define BENCH_TEST_TIMEOUT 60
+#endif
+
+TestSuite(bench_cli, .timeout = BENCH_TEST_TIMEOUT);
 
 static void setup_dir(void)
 {
@@ -83,7 +100,7 @@ Test(bench_cli, test_table_and_csv_append, .init = setup_dir, .fini = tmpdir_rem
 {
 	char *out, err[8192], args[512], path[128];
 	snprintf(path, sizeof path, "%s/r.csv", tmpdir);
-	snprintf(args, sizeof args, TINY " --out '%s'", path);
+	snprintf(args, sizeof args, TINY " --threads 1 --out '%s'", path);
 	for (int k = 0; k < 2; k++) {
 		int rc = run(args, &out, err, sizeof err);
 		cr_assert_eq(rc, 0, "run %d: exit %d, stderr: %s", k, rc, err);
@@ -153,4 +170,104 @@ Test(bench_cli, test_bad_options_exit_2_with_a_message, .init = setup_dir, .fini
 		cr_expect_eq(strncmp(err, "bench: ", 7), 0, "bench %s: stderr not 'bench: ...': %s",
 		             cases[k].args, err);
 	}
+}
+
+/* The number after "key": in s (NaN when absent or null). */
+static double num_after(const char *s, const char *key)
+{
+	char pat[128];
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char *p = s ? strstr(s, pat) : NULL;
+	if (!p)
+		return NAN;
+	p += strlen(pat);
+	return strncmp(p, "null", 4) ? strtod(p, NULL) : NAN;
+}
+
+/* hwloc made to report a 1 GiB L3 on two cores (a synthetic topology): the
+ * default problem stays within the sizing rule's cap instead of following
+ * the L3 (4 GiB of 8-bit data), and the default threads are the cores. */
+Test(bench_cli, test_default_size_capped_when_hwloc_reports_1gib_l3, .init = setup_dir,
+     .fini = tmpdir_remove)
+{
+	char *out, err[8192];
+	setenv("HWLOC_SYNTHETIC", "pack:1 l3:1(size=1GiB) core:2 pu:1", 1);
+	int rc = run("--dry-run --json", &out, err, sizeof err);
+	unsetenv("HWLOC_SYNTHETIC");
+	cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
+	double llc = num_after(out, "llc_bytes"), n = num_after(out, "n"), d = num_after(out, "d"),
+	       cap = num_after(out, "cap_bytes"), want = num_after(out, "want_bytes");
+	cr_assert_eq(llc, (double)(1ull << 30), "hwloc's L3 not used: %s", out);
+	cr_expect_eq(d, 256, "%s", out);
+	cr_expect_eq(want, 4.0 * llc, "%s", out);
+	cr_expect(cap > 0 && cap <= 512.0 * 1048576, "cap %g: %s", cap, out);
+	cr_expect(n >= 1024 && n * d * 4 <= cap, "n*d*4 = %g over the cap %g: %s", n * d * 4, cap,
+	          out);
+	/* the largest power of two under the cap (or 1024 rows) */
+	cr_expect(n == 1024 || 2 * n * d * 4 > cap, "n = %g is not the largest under the cap", n);
+	cr_expect(strstr(out, "\"limit\":\"time\"") || strstr(out, "\"limit\":\"memory\""),
+	          "not capped: %s", out);
+	cr_expect_eq(num_after(out, "threads"), 2, "default threads are not the 2 cores: %s", out);
+	free(out);
+}
+
+Test(bench_cli, test_explicit_n_and_d_are_exact, .init = setup_dir, .fini = tmpdir_remove)
+{
+	char *out, err[8192];
+	setenv("HWLOC_SYNTHETIC", "pack:1 l3:1(size=1GiB) core:2 pu:1", 1);
+	int rc = run("--dry-run --json --n 3000000 --d 300", &out, err, sizeof err);
+	unsetenv("HWLOC_SYNTHETIC");
+	cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
+	cr_expect_eq(num_after(out, "n"), 3000000, "%s", out);
+	cr_expect_eq(num_after(out, "d"), 300, "%s", out);
+	cr_expect_not_null(strstr(out, "\"limit\":\"given\""), "%s", out);
+	free(out);
+}
+
+/* The probe runs once (time-bounded), is cached in the cache directory, and
+ * the second run reads it back; the record says which size it used, and a
+ * roofline above 1.2 is never reported (it says the probe was in cache). */
+Test(bench_cli, test_bandwidth_probe_is_cached_and_bounded, .init = setup_dir,
+     .fini = tmpdir_remove)
+{
+	char *out1, *out2, err[8192];
+	const char *args = "--n 2000 --d 32 --updates 20000 --threads 1 --json";
+	int rc = run(args, &out1, err, sizeof err);
+	cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
+	cr_expect_not_null(strstr(out1, "\"cached\":false,\"sizes\""), "first probe: %s", out1);
+	double t = num_after(out1, "probe_seconds"), bw = num_after(out1, "read_bytes_per_s");
+	double arr = num_after(out1, "array_bytes");
+	cr_expect(t >= 0 && t <= 2.0 * (1 + BENCH_TEST_TIMEOUT / 60), "probe took %g s", t);
+	cr_expect(bw > 0, "no bandwidth: %s", out1);
+	cr_expect_eq(num_after(out1, "stream_array_bytes"), arr, "record: %s", out1);
+	rc = run(args, &out2, err, sizeof err);
+	cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
+	cr_expect_not_null(strstr(out2, "\"cached\":true,\"sizes\""), "second probe: %s", out2);
+	double bw2 = num_after(out2, "read_bytes_per_s");
+	cr_expect(fabs(bw2 - bw) <= 1e-5 * bw, "cached bandwidth %g differs from %g", bw2, bw);
+	cr_expect_eq(num_after(out2, "array_bytes"), arr, "cached size differs");
+	double roof = num_after(out2, "roofline_fraction");
+	if (strstr(out2, "\"probe_in_cache\":true"))
+		cr_expect(isnan(roof), "in cache, yet roofline %g", roof);
+	else
+		cr_expect(roof > 0 && roof <= 1.2, "roofline %g: %s", roof, out2);
+	free(out1);
+	free(out2);
+}
+
+/* FERAL_BENCH_PROBE=0 skips the probe; no progress line goes to a file. */
+Test(bench_cli, test_probe_env_off_and_no_progress_in_pipes, .init = setup_dir,
+     .fini = tmpdir_remove)
+{
+	char *out, err[8192];
+	setenv("FERAL_BENCH_PROBE", "0", 1);
+	int rc = run("--n 2000 --d 32 --updates 20000 --threads 1 --precision 8 --json", &out, err,
+	             sizeof err);
+	unsetenv("FERAL_BENCH_PROBE");
+	cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
+	cr_expect_not_null(strstr(out, "\"stream\":[]"), "probe ran: %.500s", out);
+	cr_expect_not_null(strstr(out, "\"stream_bytes_per_s\":null"), "%.2000s", out);
+	cr_expect_null(strchr(err, '\r'), "progress line in a file: %s", err);
+	cr_expect_not_null(strstr(err, "generating"), "%s", err);
+	free(out);
 }
