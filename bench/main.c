@@ -53,7 +53,7 @@ static const char *const USAGE =
 	"  --n N  --d D               rows and columns, exactly (default: D = 256, N the\n"
 	"                             power of two that makes the 8-bit data >= 4x the\n"
 	"                             last-level cache, halved while the f32 data exceeds\n"
-	"                             min(512 MiB, available memory / 8))\n"
+	"                             min(256 MiB, available memory / 8))\n"
 	"  --density F                F < 1: sparse CSR problem (power-law columns)\n"
 	"  --cond C                   condition number (ls, default 10)\n"
 	"  --noise S                  b = A x* + e, std(e) = S (ls default 0: consistent)\n"

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Peers: the same data in the same run, with ratios to feral.
 #   scripts/peers.sh [OUTDIR]          (BENCH=path/to/bench, default build/bench)
-# Least squares (the default problem, >= 4x LLC): LAPACK dgels and a serial
-# textbook randomized Kaczmarz.  Classification (logistic, svm): liblinear
-# (liblinear-train) and scikit-learn's SGDClassifier (python3-sklearn), on a
-# LIBSVM copy of the data written to the bench cache directory; feral uses
+# Least squares (the default problem, see bench --help): LAPACK dgels
+# (feral_lstsq) and a serial textbook randomized Kaczmarz.  Classification
+# (logistic, svm): liblinear (scripts/peer-liblinear.sh, liblinear-train) and
+# scikit-learn's SGDClassifier (scripts/peer-sklearn.py, python3-sklearn), on
+# a LIBSVM copy of the data written to the bench cache directory; feral uses
 # --step auto there (1/(2 sup L_w) with a 1/(1 + epoch) decay, as `feral train`).
 # Each writes OUTDIR/peers-<problem>.csv (feral's points),
 # OUTDIR/peers-<problem>-peers.csv (the peers and ratios) and a JSON object.

@@ -200,7 +200,7 @@ Test(bench_cli, test_default_size_capped_when_hwloc_reports_1gib_l3, .init = set
 	cr_assert_eq(llc, (double)(1ull << 30), "hwloc's L3 not used: %s", out);
 	cr_expect_eq(d, 256, "%s", out);
 	cr_expect_eq(want, 4.0 * llc, "%s", out);
-	cr_expect(cap > 0 && cap <= 512.0 * 1048576, "cap %g: %s", cap, out);
+	cr_expect(cap > 0 && cap <= 256.0 * 1048576, "cap %g: %s", cap, out);
 	cr_expect(n >= 1024 && n * d * 4 <= cap, "n*d*4 = %g over the cap %g: %s", n * d * 4, cap,
 	          out);
 	/* the largest power of two under the cap (or 1024 rows) */
