@@ -83,7 +83,9 @@ static const char *const USAGE =
 	"                             scripts/peer-*.sh|py (FERAL_SCRIPTS=DIR elsewhere)\n"
 	"  -h, --help  --version\n"
 	"\n"
-	"bench sets --step 0.5 (not auto) and --tol 0 (run the whole budget) unless given.\n";
+	"bench sets --step 0.5 (not auto) and --tol 0 (run the whole budget) unless given.\n"
+	"--threads, --precision and --replicas are the lists above, not the solver's\n"
+	"single values below (whose defaults are those of feral solve).\n";
 
 static int parse_list(const char *opt, const char *arg, int lo, int hi, int *out, int *count)
 {
