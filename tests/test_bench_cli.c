@@ -255,6 +255,74 @@ Test(bench_cli, test_bandwidth_probe_is_cached_and_bounded, .init = setup_dir,
 	free(out2);
 }
 
+/* Rewrite the read bandwidth of the cached probe file(s) in the cache. */
+static void set_cached_bandwidth(const char *value)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd,
+	         "sed -i 's/^read_bytes_per_s=.*/read_bytes_per_s=%s/' '%s'/cache/probe-*-t1.txt",
+	         value, tmpdir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* A probe slower than the solver's own traffic (it ran in a cache, or the
+ * data did): no roofline above 1.2 is reported, the record says so; a fast
+ * one gives a plain fraction.  The bandwidths come from the probe cache. */
+Test(bench_cli, test_roofline_above_1_2_says_probe_in_cache, .init = setup_dir,
+     .fini = tmpdir_remove)
+{
+	char *out, err[8192];
+	const char *args = "--n 2000 --d 32 --updates 20000 --threads 1 --json";
+	int rc = run(args, &out, err, sizeof err);
+	cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
+	free(out);
+	set_cached_bandwidth("1e3"); /* 1 kB/s: any run beats it */
+	rc = run(args, &out, err, sizeof err);
+	cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
+	cr_expect_eq(num_after(out, "read_bytes_per_s"), 1e3, "cache not read: %.500s", out);
+	cr_expect_not_null(strstr(out, "\"roofline_fraction\":null"), "%.3000s", out);
+	cr_expect_not_null(strstr(out, "\"probe_in_cache\":true"), "%.3000s", out);
+	free(out);
+	set_cached_bandwidth("1e15"); /* 1 PB/s: a tiny fraction */
+	rc = run(args, &out, err, sizeof err);
+	cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
+	double roof = num_after(out, "roofline_fraction");
+	cr_expect(roof > 0 && roof < 1e-3, "roofline %g: %.3000s", roof, out);
+	cr_expect_not_null(strstr(out, "\"probe_in_cache\":false"), "%.3000s", out);
+	free(out);
+}
+
+/* --peers on a tiny logistic problem: liblinear and scikit-learn run through
+ * scripts/peer-*; a peer whose tool is not installed is "unsupported: ...",
+ * never dropped; an installed liblinear gives a training accuracy. */
+Test(bench_cli, test_classification_peers_through_scripts, .init = setup_dir,
+     .fini = tmpdir_remove)
+{
+	char *out, err[8192];
+	int rc = run("--problem logistic --n 2000 --d 16 --updates 20000 --threads 1 --no-probe "
+	             "--json --peers",
+	             &out, err, sizeof err);
+	cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
+	const char *ll = strstr(out, "\"peer\":\"liblinear\"");
+	const char *sk = strstr(out, "\"peer\":\"sklearn-sgd\"");
+	cr_assert_not_null(ll, "no liblinear record: %s", out);
+	cr_assert_not_null(sk, "no sklearn record: %s", out);
+	for (const char *p = ll; p; p = p == ll ? sk : NULL) {
+		const char *st = strstr(p, "\"status\":\"");
+		cr_assert_not_null(st);
+		st += 10;
+		cr_expect(!strncmp(st, "ok\"", 3) || !strncmp(st, "unsupported", 11), "status %.200s",
+		          st);
+	}
+	if (system("command -v liblinear-train >/dev/null 2>&1") == 0) {
+		cr_expect_eq(strncmp(strstr(ll, "\"status\":\"") + 10, "ok\"", 3), 0, "%.600s", ll);
+		double acc = num_after(ll, "accuracy");
+		cr_expect(acc > 0.5 && acc <= 1, "liblinear accuracy %g", acc);
+		cr_expect_not_null(strstr(ll, "peer-liblinear.sh"), "not through the script: %.600s", ll);
+	}
+	free(out);
+}
+
 /* FERAL_BENCH_PROBE=0 skips the probe; no progress line goes to a file. */
 Test(bench_cli, test_probe_env_off_and_no_progress_in_pipes, .init = setup_dir,
      .fini = tmpdir_remove)
