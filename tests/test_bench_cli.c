@@ -237,7 +237,9 @@ Test(bench_cli, test_bandwidth_probe_is_cached_and_bounded, .init = setup_dir,
 	cr_expect_not_null(strstr(out1, "\"cached\":false,\"sizes\""), "first probe: %s", out1);
 	double t = num_after(out1, "probe_seconds"), bw = num_after(out1, "read_bytes_per_s");
 	double arr = num_after(out1, "array_bytes");
-	cr_expect(t >= 0 && t <= 2.0 * (1 + BENCH_TEST_TIMEOUT / 60), "probe took %g s", t);
+	/* 2 s budget; no size starts past it, but the last one may overrun it
+	 * under load (or a sanitizer): headroom, not a guess of the host's speed */
+	cr_expect(t >= 0 && t <= 6.0, "probe took %g s (budget 2 s)", t);
 	cr_expect(bw > 0, "no bandwidth: %s", out1);
 	cr_expect_eq(num_after(out1, "stream_array_bytes"), arr, "record: %s", out1);
 	rc = run(args, &out2, err, sizeof err);
