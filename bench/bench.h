@@ -183,7 +183,7 @@ struct problem_plan {
 	uint64_t f32_bytes;  /* the f32 copy */
 	uint64_t want_bytes; /* lowest precision copy the rule aims at: 4 x LLC */
 	uint64_t cap_bytes;  /* the cap on f32_bytes (time and memory) */
-	const char *limit;   /* what set n: "llc", "time", "memory" or "given" */
+	const char *limit;   /* what set n: "llc", "time", "memory", "given" or "file" */
 };
 void problem_plan(const struct opts *o, const struct machine *m, struct problem_plan *p);
 const char *xstar_name(enum xstar_kind k);

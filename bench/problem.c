@@ -9,12 +9,15 @@
  * a nonzero when sparse) at least 4x the last-level cache hwloc reports, so
  * every precision streams from memory on ordinary servers; then n is halved
  * while the f32 copy exceeds the cap
- *     min(BENCH_TIME_CAP_BYTES, MemAvailable / 8).
+ *     min(time cap, MemAvailable / 8),
+ *     time cap = 128 MiB x physical cores, at least 256 MiB, at most 1 GiB.
  * The time cap keeps a first run (generation, caching and one quantized
  * copy included) inside the bench's 30 s: on a 2-core VM, generating and
  * caching 256 MiB took 2.3 s idle and 6.8 s under a load of 10, quantizing
  * and caching it 2.2 s and 4.3 s (512 MiB took 16 s and 11 s under load,
- * 39 s in all: too much).  A reported LLC that is not a real one (a
+ * 39 s in all: too much).  Generation and quantization are parallel, so
+ * the cap grows with the cores; caching (a single-threaded write and hash)
+ * does not, hence the 1 GiB ceiling.  A reported LLC that is not a real one (a
  * hypervisor's per-core share of the host's, or 3D V-Cache) thus never asks
  * for gigabytes.  The memory cap leaves room for the f32 copy, a quantized
  * one and the generator's work space.  --n and --d mean exactly that. */
@@ -30,7 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BENCH_TIME_CAP_BYTES (256ull << 20)
+/* the time cap: generation and quantization run on every core, caching
+ * does not: 128 MiB a core, between 256 MiB and 1 GiB */
+#define BENCH_TIME_CAP_PER_CORE (128ull << 20)
+#define BENCH_TIME_CAP_MIN (256ull << 20)
+#define BENCH_TIME_CAP_MAX (1ull << 30)
 #define BENCH_MIN_N 1024
 
 static const char *prog = BENCH_PROG;
@@ -124,8 +131,15 @@ void problem_plan(const struct opts *o, const struct machine *m, struct problem_
 	double f32_row = sparse ? 8.0 * nnz_row + 8.0 : 4.0 * nnz_row; /* f32 values (+ index) */
 	p->want_bytes = 4 * m->llc;
 	uint64_t mem_cap = m->mem_available / 8;
-	p->cap_bytes = mem_cap < BENCH_TIME_CAP_BYTES ? mem_cap : BENCH_TIME_CAP_BYTES;
-	if (o->n) {
+	uint64_t time_cap = BENCH_TIME_CAP_PER_CORE * (uint64_t)(m->cores > 0 ? m->cores : 1);
+	time_cap = time_cap < BENCH_TIME_CAP_MIN   ? BENCH_TIME_CAP_MIN
+	           : time_cap > BENCH_TIME_CAP_MAX ? BENCH_TIME_CAP_MAX
+	                                           : time_cap;
+	p->cap_bytes = mem_cap < time_cap ? mem_cap : time_cap;
+	if (o->problem == PROB_FILE) {
+		p->n = p->d = 0; /* the file's */
+		p->limit = "file";
+	} else if (o->n) {
 		p->n = o->n;
 		p->limit = "given";
 	} else {
@@ -136,7 +150,7 @@ void problem_plan(const struct opts *o, const struct machine *m, struct problem_
 			n *= 2;
 		while (n > BENCH_MIN_N && (double)n * f32_row > (double)p->cap_bytes) {
 			n /= 2;
-			p->limit = mem_cap < BENCH_TIME_CAP_BYTES ? "memory" : "time";
+			p->limit = mem_cap < time_cap ? "memory" : "time";
 		}
 		p->n = n;
 	}

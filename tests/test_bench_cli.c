@@ -200,7 +200,9 @@ Test(bench_cli, test_default_size_capped_when_hwloc_reports_1gib_l3, .init = set
 	cr_assert_eq(llc, (double)(1ull << 30), "hwloc's L3 not used: %s", out);
 	cr_expect_eq(d, 256, "%s", out);
 	cr_expect_eq(want, 4.0 * llc, "%s", out);
-	cr_expect(cap > 0 && cap <= 256.0 * 1048576, "cap %g: %s", cap, out);
+	double mem = num_after(out, "mem_available_bytes");
+	/* time cap: 128 MiB a core (2 here), at least 256 MiB; memory: 1/8 */
+	cr_expect_eq(cap, fmin(256.0 * 1048576, floor(mem / 8)), "cap %g: %s", cap, out);
 	cr_expect(n >= 1024 && n * d * 4 <= cap, "n*d*4 = %g over the cap %g: %s", n * d * 4, cap,
 	          out);
 	/* the largest power of two under the cap (or 1024 rows) */
@@ -208,6 +210,23 @@ Test(bench_cli, test_default_size_capped_when_hwloc_reports_1gib_l3, .init = set
 	cr_expect(strstr(out, "\"limit\":\"time\"") || strstr(out, "\"limit\":\"memory\""),
 	          "not capped: %s", out);
 	cr_expect_eq(num_after(out, "threads"), 2, "default threads are not the 2 cores: %s", out);
+	free(out);
+}
+
+/* More cores, a larger time cap, never above 1 GiB: 16 cores -> 1 GiB. */
+Test(bench_cli, test_default_size_cap_grows_with_cores_up_to_1gib, .init = setup_dir,
+     .fini = tmpdir_remove)
+{
+	char *out, err[8192];
+	setenv("HWLOC_SYNTHETIC", "pack:1 l3:1(size=1GiB) core:16 pu:1", 1);
+	int rc = run("--dry-run --json", &out, err, sizeof err);
+	unsetenv("HWLOC_SYNTHETIC");
+	cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
+	double n = num_after(out, "n"), d = num_after(out, "d"), cap = num_after(out, "cap_bytes");
+	double mem = num_after(out, "mem_available_bytes");
+	cr_expect_eq(num_after(out, "cores"), 16, "%s", out);
+	cr_expect_eq(cap, fmin(1024.0 * 1048576, floor(mem / 8)), "cap %g: %s", cap, out);
+	cr_expect(n >= 1024 && n * d * 4 <= cap, "n*d*4 = %g over the cap %g", n * d * 4, cap);
 	free(out);
 }
 
