@@ -17,13 +17,14 @@ static double now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int bench_stream_probe(int threads, uint64_t llc_bytes, int reps, struct bench_stream *out)
+int bench_stream_measure(int threads, uint64_t array_bytes, int reps, double max_seconds,
+                         struct bench_stream *out)
 {
 	memset(out, 0, sizeof *out);
 	out->threads = threads;
-	if (llc_bytes < (1u << 20))
-		llc_bytes = 1u << 20;
-	size_t n = (size_t)(2 * llc_bytes / sizeof(double));
+	size_t n = (size_t)(array_bytes / sizeof(double));
+	if (n < 1024)
+		n = 1024;
 	double t0 = now();
 	double *a = aligned_alloc(64, n * sizeof *a), *b = aligned_alloc(64, n * sizeof *b),
 	       *c = aligned_alloc(64, n * sizeof *c);
@@ -43,7 +44,7 @@ int bench_stream_probe(int threads, uint64_t llc_bytes, int reps, struct bench_s
 	}
 	double best_read = 0, best_triad = 0, sink = 0;
 	const double bytes = 3.0 * (double)n * sizeof(double);
-	for (int r = 0; r < reps; r++) {
+	for (int r = 0; r < reps && (r == 0 || now() - t0 < max_seconds); r++) {
 		double s = 0, t = now();
 #pragma omp parallel for simd num_threads(threads) schedule(static) reduction(+ : s)
 		for (size_t i = 0; i < n; i++)

@@ -26,17 +26,24 @@ enum feral_status feral_lstsq(const struct feral_dataset *ds, double *x, uint64_
 		free(b);
 		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "LAPACK reference: out of memory");
 	}
-	for (uint64_t i = 0; i < n; i++) {
-		if (ds->layout == FERAL_LAYOUT_CSR)
-			for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
-				A[i * d + ds->indices[k]] = feral_dataset_value(ds, i, k);
-		else
+	/* Column-major, as LAPACK works: a row-major call would make LAPACKE
+	 * transpose into a second n x d copy.  Rows 64 at a time, so that the
+	 * strided column writes stay in cache. */
+	for (uint64_t i0 = 0; i0 < n; i0 += 64) {
+		uint64_t i1 = i0 + 64 < n ? i0 + 64 : n;
+		for (uint64_t i = i0; i < i1; i++) {
+			if (ds->layout == FERAL_LAYOUT_CSR)
+				for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
+					A[ds->indices[k] * n + i] = feral_dataset_value(ds, i, k);
+			b[i] = ds->y[i];
+		}
+		if (ds->layout != FERAL_LAYOUT_CSR)
 			for (uint64_t j = 0; j < d; j++)
-				A[i * d + j] = feral_dataset_value(ds, i, i * d + j);
-		b[i] = ds->y[i];
+				for (uint64_t i = i0; i < i1; i++)
+					A[j * n + i] = feral_dataset_value(ds, i, i * d + j);
 	}
-	lapack_int info = LAPACKE_dgels(LAPACK_ROW_MAJOR, 'N', (lapack_int)n, (lapack_int)d, 1, A,
-	                                (lapack_int)d, b, 1);
+	lapack_int info = LAPACKE_dgels(LAPACK_COL_MAJOR, 'N', (lapack_int)n, (lapack_int)d, 1, A,
+	                                (lapack_int)n, b, (lapack_int)n);
 	enum feral_status st = FERAL_OK;
 	if (info > 0)
 		st = feral_fail(err, FERAL_STATUS_RANGE, NULL, 0,
