@@ -24,7 +24,9 @@ static const char *const USAGE =
 	"  gen KIND -o OUT  synthetic problem (nsw1..nsw5, gaussian, sparse, logistic)\n"
 	"\n"
 	"Run 'feral COMMAND --help' for the options of a command.\n"
-	"Common: --json prints one JSON object on stdout; -h/--help; --version.\n";
+	"Common: --json prints one JSON object on stdout; -h/--help; --version.\n"
+	"solve and train run on every physical core unless --threads T is given;\n"
+	"--threads 1 is bit-reproducible for a given --seed.\n";
 
 int main(int argc, char **argv)
 {

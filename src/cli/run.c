@@ -18,6 +18,21 @@ static void on_signal(int sig)
 	g_signal = sig;
 }
 
+int cli_default_threads(void)
+{
+#ifdef FERAL_HAVE_HWLOC
+	struct feral_topo *t = NULL;
+	struct feral_error err = {0};
+	if (feral_topo_create(NULL, &t, &err) != FERAL_OK)
+		return 1;
+	int n = feral_topo_ncores(t);
+	feral_topo_destroy(&t);
+	return n < 1 ? 1 : n > 4096 ? 4096 : n;
+#else
+	return 1; /* without hwloc the cores are unknown (only the PUs) */
+#endif
+}
+
 /* Progress on stderr, only when it is a terminal and not under CI. */
 static void show_progress(void *arg, const struct feral_trace_point *pt, double fraction)
 {
@@ -40,6 +55,15 @@ void cli_install_signals(struct feral_config *cfg)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	cfg->stop_flag = &g_signal;
+	const char *ready = getenv("FERAL_READY_FILE");
+	if (ready && *ready) {
+		FILE *f = fopen(ready, "w");
+		if (f)
+			fclose(f);
+		else
+			fprintf(stderr, "%s: warning: FERAL_READY_FILE %s: cannot create: %s\n", prog,
+			        ready, strerror(errno));
+	}
 }
 
 int cli_signal_exit(void)
