@@ -213,7 +213,10 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
 FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ_DIR)/%)
-FUZZ_LIB_SRC := $(filter-out kernels/%_avx2.c kernels/%_avx512.c,$(LIB_SRC))
+# The CLI's file formats (model, checkpoint) are fuzzed too: their readers
+# and what they use of common.c go into the archive with the library.
+FUZZ_LIB_SRC := $(filter-out kernels/%_avx2.c kernels/%_avx512.c,$(LIB_SRC)) \
+	src/cli/common.c src/cli/model.c src/cli/checkpoint.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_CFLAGS = -std=gnu11 -O1 -g $(FUZZ_SAN) -pthread -MMD -MP -Iinclude -Isrc -Ikernels \
 	$(filter-out -fopenmp,$(DEFS)) -DFERAL_NO_SIMD -DFERAL_GIT_REV='"fuzz"'

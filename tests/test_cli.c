@@ -336,6 +336,13 @@ Test(cli, test_model_format_roundtrip_and_bad_files, .init = setup, .fini = tmpd
 	write_text("huge.txt", "feral-model 2\nloss ls\nd 4294967296\nclasses 1\nlabels 1\nweights\n1\n");
 	cr_assert_eq(cli_model_read(tmp_path("huge.txt"), &m, &err), FERAL_STATUS_PARSE);
 	cr_assert(strstr(err.msg, "truncated"), "%s", err.msg);
+	/* the positive list is what train --positive takes: labels, or "-" */
+	write_text("pos.txt", "feral-model 1\nloss ls\nd 1\nlabels -1 1\npositive 1,x\nweights\n1\n");
+	cr_assert_eq(cli_model_read(tmp_path("pos.txt"), &m, &err), FERAL_STATUS_PARSE);
+	cr_assert(strstr(err.msg, "bad header"), "%s", err.msg);
+	write_bytes(tmp_path("nul.txt"), "feral-model 1\nloss ls\nd 1\nlabels -1 1\npositive \0\0"
+	                                 "1\nweights\n1\n", 61);
+	cr_assert_eq(cli_model_read(tmp_path("nul.txt"), &m, &err), FERAL_STATUS_PARSE);
 	write_text("nohdr.txt", "feral-model 3\n");
 	cr_assert_eq(cli_model_read(tmp_path("nohdr.txt"), &m, &err), FERAL_STATUS_PARSE);
 	cr_assert(strstr(err.msg, "bad header"), "%s", err.msg);

@@ -49,6 +49,24 @@ void cli_model_free(struct cli_model *m)
 	m->w = m->labels = NULL;
 }
 
+/* The positive list of a version 1 model: "-", or labels as `train
+ * --positive` takes them (numbers between commas; empty items skipped). */
+static int positive_ok(const char *s)
+{
+	if (!strcmp(s, "-"))
+		return 1;
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", s);
+	int n = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save), n++) {
+		double v;
+		if (!cli_parse_double(t, &v))
+			return 0;
+	}
+	return n > 0;
+}
+
 /* The header after the first line, up to and including "weights".  Returns
  * 1 when it parses; *dd and *kk the shape. */
 static int read_header(FILE *f, struct cli_model *m, unsigned long long *dd,
@@ -59,10 +77,13 @@ static int read_header(FILE *f, struct cli_model *m, unsigned long long *dd,
 	*kk = 1;
 	if (fscanf(f, "loss %31s\n", loss) != 1 || fscanf(f, "d %llu\n", dd) != 1)
 		return 0;
-	if (m->version == 1)
+	if (m->version == 1) {
+		int p0 = -1, p1 = -1;
 		return fscanf(f, "labels %lf %lf\n", &m->neg, &m->pos) == 2 &&
-		       fscanf(f, "positive %255s\n", m->positive) == 1 &&
+		       fscanf(f, "positive %n%255s%n", &p0, m->positive, &p1) == 1 &&
+		       (size_t)(p1 - p0) == strlen(m->positive) && positive_ok(m->positive) &&
 		       fscanf(f, " weights%n", &at) == 0 && at > 0;
+	}
 	if (fscanf(f, "classes %llu\n", kk) != 1 || *kk < 1 || *kk > CLI_MODEL_MAX_CLASSES ||
 	    fscanf(f, "labels%n", &at) != 0 || at < 0)
 		return 0;
