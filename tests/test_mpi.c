@@ -2,7 +2,8 @@
  * `mpirun --oversubscribe -n R build/feral-mpi ...` on localhost (2 and 4
  * ranks) and compared with the single-process `feral` within named bands.
  * Skipped (with a message) when feral-mpi was not built: MPI not found, or a
- * sanitizer build. */
+ * sanitizer build.  The single process runs with --threads 1, as each rank
+ * does (feral's own default is every physical core). */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <math.h>
@@ -16,7 +17,7 @@
 #include "feral.h"
 #include "shell.h"
 
-TestSuite(mpi, .timeout = 120);
+TestSuite(mpi, .timeout = SHELL_TIMEOUT(120));
 
 /* Bands (named, so a failure says which claim broke). */
 #define ACC_BAND 0.01     /* test accuracy: within 1 point of the single process */
@@ -126,7 +127,7 @@ static void make_logistic(void)
 
 static double single_accuracy(void)
 {
-	cr_assert_eq(FERAL("train tr.feral --test te.feral --json"), 0, "feral train: %s", out);
+	cr_assert_eq(FERAL("train tr.feral --test te.feral --threads 1 --json"), 0, "feral train: %s", out);
 	return json_num("test_accuracy");
 }
 
@@ -209,7 +210,7 @@ Test(mpi, test_least_squares_rel_error_within_factor_of_single_process, .fini = 
 	feral_dataset_destroy(&ds);
 	/* a constant step run to its horizon: the comparison is at the plateau */
 	const char *opts = "--xstar xs.npy --step 0.2 --tol 0 --epochs 20 --json";
-	cr_assert_eq(FERAL("solve g.feral %s", opts), 0, "feral solve: %s", out);
+	cr_assert_eq(FERAL("solve g.feral %s --threads 1", opts), 0, "feral solve: %s", out);
 	double e1 = json_num("relative_error");
 	for (int R = 2; R <= 4; R += 2) {
 		int rc = mpi(R, "solve g.feral %s", opts);

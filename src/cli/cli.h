@@ -8,7 +8,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-/* Print "feral: <formatted error>" to stderr; returns the exit code. */
+/* Exit codes of the front ends: 0 ok; 2 bad usage or bad input (usage,
+ * parse, range, corrupt, unsupported); 130 interrupted; 1 anything else
+ * (I/O, memory, divergence, internal).  Signals: 128 + the signal. */
+int cli_exit_code(enum feral_status st);
+/* Print "prog: <formatted error>" to stderr; returns cli_exit_code(st). */
 int cli_report(const char *prog, enum feral_status st, const struct feral_error *err);
 int feral_status_exit_code(enum feral_status s); /* 0 ok, 2 usage/bad input, 1 other, 130 interrupted */
 /* Print "prog: message" to stderr and return 2 (usage). */
@@ -19,8 +23,9 @@ bool cli_parse_double(const char *s, double *out);
 bool cli_parse_u64(const char *s, uint64_t *out);
 bool cli_parse_int(const char *s, int lo, int hi, int *out);
 
-/* Options common to every solver front end (solve, train, bench).  The
- * long options are listed in CLI_SOLVER_OPTIONS with values >= 1000. */
+/* Options common to every solver front end (solve, train, bench,
+ * feral-mpi).  The long options are listed in CLI_SOLVER_OPTIONS with values
+ * >= 1000; a command numbers its own options from OPT_SOLVER_LAST + 1. */
 enum {
 	OPT_LOSS = 1000, OPT_L2, OPT_METHOD, OPT_RELAX, OPT_SAMPLING, OPT_LAMBDA, OPT_STEP,
 	OPT_STEP_DECAY, OPT_TOL, OPT_MU, OPT_EPOCHS, OPT_SECONDS, OPT_UPDATES, OPT_SEED,
@@ -68,8 +73,15 @@ void cli_solver_init(struct cli_solver *s);
 /* Handle one getopt_long result; returns 1 when handled, 0 when not a solver
  * option, and -1 after printing an error (exit 2). */
 int cli_solver_option(const char *prog, struct cli_solver *s, int opt, const char *arg);
-/* Cross-option checks after parsing (conflicts); -1 after printing an error. */
+/* Cross-option checks after parsing (conflicts), then the library's
+ * validation, whose messages name config fields: those are shown under
+ * their option names.  -1 after printing an error. */
 int cli_solver_finish(const char *prog, struct cli_solver *s);
+/* A library message that names struct feral_config fields ("step_decay -1:
+ * must be >= 0") with the fields shown as options ("--step-decay -1: ..."):
+ * the first word, words before '=' and words with an underscore.  Returns
+ * buf. */
+const char *cli_config_message(const char *msg, char *buf, size_t len);
 extern const char *const CLI_SOLVER_HELP;
 
 const char *cli_loss_name(enum feral_loss l);
@@ -92,22 +104,6 @@ void cli_json_str(struct cli_json *j, const char *key, const char *v);
 void cli_json_bool(struct cli_json *j, const char *key, int v);
 void cli_json_raw(struct cli_json *j, const char *key, const char *raw);
 void cli_json_end(struct cli_json *j);
-
-/* Model files, written atomically (temp file + rename):
- *   version 1 (k == 1): "feral-model 1", loss, d, "labels NEG POS", "positive
- *             LIST|-", "weights", d weights;
- *   version 2 (k > 1, one-vs-rest): "feral-model 2", loss, d, "classes K",
- *             "labels L_0 ... L_{K-1}", "weights", K blocks of d weights.
- * Returns 0, or 1 after printing "prog: path: reason". */
-struct cli_model_out {
-	enum feral_loss loss;
-	uint64_t d, k;
-	const double *w;      /* k * d, class-major */
-	double neg, pos;      /* version 1 */
-	const char *positive; /* version 1: --positive list or NULL */
-	const double *labels; /* version 2: k labels */
-};
-int cli_model_save(const char *prog, const char *path, const struct cli_model_out *m);
 
 /* Peak resident set size in bytes (getrusage). */
 uint64_t cli_peak_rss(void);

@@ -9,6 +9,25 @@
 #include <strings.h>
 #include <sys/resource.h>
 
+int cli_exit_code(enum feral_status st)
+{
+	switch (st) {
+	case FERAL_OK: return 0;
+	case FERAL_STATUS_USAGE:
+	case FERAL_STATUS_PARSE:
+	case FERAL_STATUS_RANGE:
+	case FERAL_STATUS_CORRUPT:
+	case FERAL_STATUS_UNSUPPORTED: return 2;
+	case FERAL_STATUS_INTERRUPTED: return 130;
+	case FERAL_STATUS_IO:
+	case FERAL_STATUS_NOMEM:
+	case FERAL_STATUS_DIVERGED:
+	case FERAL_STATUS_INTERNAL:
+	case FERAL_STATUS_COUNT: break;
+	}
+	return 1;
+}
+
 int cli_report(const char *prog, enum feral_status st, const struct feral_error *err)
 {
 	char buf[1200];
@@ -16,7 +35,7 @@ int cli_report(const char *prog, enum feral_status st, const struct feral_error 
 		fprintf(stderr, "%s: %s\n", prog, feral_error_format(err, buf, sizeof buf));
 	else
 		fprintf(stderr, "%s: %s\n", prog, feral_strerror(st));
-	return feral_status_exit_code(st);
+	return cli_exit_code(st);
 }
 
 int cli_usage_error(const char *prog, const char *fmt, ...)
@@ -301,6 +320,82 @@ int cli_solver_option(const char *prog, struct cli_solver *s, int opt, const cha
 	}
 }
 
+/* struct feral_config fields and the options that set them. */
+static const struct {
+	const char *field, *option;
+} FIELD_OPTIONS[] = {
+	{"loss", "loss"},
+	{"l2", "l2"},
+	{"method", "method"},
+	{"relax", "relax"},
+	{"lambda", "lambda"},
+	{"step", "step"},
+	{"step_auto", "step"},
+	{"step_decay", "step-decay"},
+	{"tol", "tol"},
+	{"mu", "mu"},
+	{"epochs", "epochs"},
+	{"seconds", "seconds"},
+	{"max_updates", "updates"},
+	{"seed", "seed"},
+	{"threads", "threads"},
+	{"bind", "bind"},
+	{"replicas", "replicas"},
+	{"average_every", "average-every"},
+	{"trace_every", "trace-every"},
+	{"update", "update"},
+	{"model_precision", "model-precision"},
+	{"model_scale", "model-scale"},
+	{"rounding", "rounding"},
+	{"average_iterates", "average-iterates"},
+	{"recenter", "recenter"},
+	{"recenter_every", "recenter-every"},
+	{"checkpoint_every", "checkpoint-every"},
+};
+
+static const char *field_option(const char *tok, size_t len)
+{
+	for (size_t i = 0; i < sizeof FIELD_OPTIONS / sizeof *FIELD_OPTIONS; i++)
+		if (strlen(FIELD_OPTIONS[i].field) == len && !strncmp(tok, FIELD_OPTIONS[i].field, len))
+			return FIELD_OPTIONS[i].option;
+	return NULL;
+}
+
+static int ident_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '_';
+}
+
+const char *cli_config_message(const char *msg, char *buf, size_t len)
+{
+	/* A field name is rewritten where it cannot be plain prose: the
+	 * message's first word, a word followed by '=', or a word with an
+	 * underscore.  Words already after "--" stay. */
+	size_t o = 0;
+	if (len == 0)
+		return buf;
+	for (const char *p = msg; *p && o + 1 < len;) {
+		if (!ident_char(*p)) {
+			buf[o++] = *p++;
+			continue;
+		}
+		size_t n = 0;
+		while (ident_char(p[n]))
+			n++;
+		int dashed = p - msg >= 2 && p[-1] == '-' && p[-2] == '-';
+		const char *opt = dashed ? NULL : field_option(p, n);
+		if (opt && !(p == msg || p[n] == '=' || memchr(p, '_', n)))
+			opt = NULL;
+		int w = opt ? snprintf(buf + o, len - o, "--%s", opt)
+		            : snprintf(buf + o, len - o, "%.*s", (int)n, p);
+		o += (size_t)w < len - o ? (size_t)w : len - o - 1;
+		p += n;
+	}
+	buf[o] = 0;
+	return buf;
+}
+
 int cli_solver_finish(const char *prog, struct cli_solver *s)
 {
 	struct feral_config *c = &s->cfg;
@@ -320,9 +415,26 @@ int cli_solver_finish(const char *prog, struct cli_solver *s)
 		        cli_loss_name(c->loss));
 		return -1;
 	}
+	/* Conflicts between options are said here, in option terms; the
+	 * library's validation below is the backstop for everything else. */
+	if (c->epochs == 0 && c->seconds == 0 && c->max_updates == 0) {
+		fprintf(stderr, "%s: no budget: give --epochs, --seconds or --updates\n", prog);
+		return -1;
+	}
+	if (c->recenter && !feral_precision_fixed(c->model_precision)) {
+		fprintf(stderr, "%s: --recenter needs a fixed point model (--model-precision 8 or 16)\n",
+		        prog);
+		return -1;
+	}
+	if (c->update == FERAL_UPDATE_ATOMIC && feral_precision_fixed(c->model_precision)) {
+		fprintf(stderr, "%s: --update atomic needs a floating-point model (precision 32 or 64)\n",
+		        prog);
+		return -1;
+	}
 	struct feral_error err = {0};
 	if (feral_config_validate(c, &err) != FERAL_OK) {
-		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		char buf[sizeof err.msg + 256];
+		fprintf(stderr, "%s: %s\n", prog, cli_config_message(err.msg, buf, sizeof buf));
 		return -1;
 	}
 	return 0;
@@ -345,7 +457,8 @@ const char *const CLI_SOLVER_HELP =
 	"  --mu MU                    strong convexity for --step auto (default: estimate)\n"
 	"  --epochs E  --seconds S  --updates U   budgets (default 50 epochs)\n"
 	"  --seed N                   random seed (default 1)\n"
-	"  --threads T                workers (default 1 for solve/train)\n"
+	"  --threads T                workers (default: every physical core; 1 gives a\n"
+	"                             bit-reproducible run for a given --seed)\n"
 	"  --bind compact|scatter|none   pinning (default compact)\n"
 	"  --replicas machine|node|core  shared model or replicas (default machine)\n"
 	"  --average-every K          average replicas every K updates per worker\n"
@@ -421,40 +534,6 @@ void cli_json_end(struct cli_json *j)
 {
 	fputs("}\n", j->f);
 	fflush(j->f);
-}
-
-int cli_model_save(const char *prog, const char *path, const struct cli_model_out *m)
-{
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		fprintf(stderr, "%s: %s: cannot create: %s\n", prog, path, strerror(errno));
-		return 1;
-	}
-	if (m->k <= 1) {
-		fprintf(f, "feral-model 1\nloss %s\nd %llu\nlabels %.17g %.17g\npositive %s\n",
-		        cli_loss_name(m->loss), (unsigned long long)m->d, m->neg, m->pos,
-		        m->positive ? m->positive : "-");
-	} else {
-		fprintf(f, "feral-model 2\nloss %s\nd %llu\nclasses %llu\nlabels",
-		        cli_loss_name(m->loss), (unsigned long long)m->d, (unsigned long long)m->k);
-		for (uint64_t c = 0; c < m->k; c++)
-			fprintf(f, " %.17g", m->labels[c]);
-		fputc('\n', f);
-	}
-	fputs("weights\n", f);
-	uint64_t k = m->k ? m->k : 1;
-	for (uint64_t j = 0; j < k * m->d; j++)
-		fprintf(f, "%.17g\n", m->w[j]);
-	int bad = ferror(f);
-	bad |= fclose(f) != 0;
-	if (bad || rename(tmp, path) != 0) {
-		fprintf(stderr, "%s: %s: write failed: %s\n", prog, path, strerror(errno));
-		remove(tmp);
-		return 1;
-	}
-	return 0;
 }
 
 uint64_t cli_peak_rss(void)

@@ -16,6 +16,7 @@
  *
  * Kept out of libferal and of `feral`: neither links MPI. */
 #include "fmpi.h"
+#include "cli/model.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,0 +1,68 @@
+/* The feral command-line tool: one file per command (solve.c, train.c,
+ * predict.c, info.c, convert.c, gen.c), dispatched from main.c, over the
+ * shared pieces of run.c (loading, signals, results) and classify.c
+ * (labels, one-vs-rest scores).  Nothing here calls back into a command. */
+#ifndef FERAL_CLI_CMD_H
+#define FERAL_CLI_CMD_H
+#include "cli.h"
+
+static const char *const prog = "feral";
+
+/* Commands: argv[0] is the command name; returns the exit code. */
+int cmd_solve(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
+
+/* ---- run.c ---------------------------------------------------------------------- */
+
+/* Default --threads of solve and train: the physical cores hwloc reports
+ * (through the library's topology code), 1 when unknown (no hwloc). */
+int cli_default_threads(void);
+/* Progress on a terminal, and SIGINT/SIGTERM set cfg's stop flag (the solver
+ * stops and the caller writes the current iterate).  Then, if the
+ * environment names FERAL_READY_FILE, that file is created: a script (or a
+ * test) that waits for it knows a signal from then on is handled. */
+void cli_install_signals(struct feral_config *cfg);
+/* Exit code after an interrupted solve: 143 for SIGTERM, else 130. */
+int cli_signal_exit(void);
+/* Load data at the wanted precision (quantized here from float32 data).
+ * min_d: at least this many columns.  0 or an exit code after printing. */
+int cli_load_data(const char *path, enum feral_precision prec, uint64_t seed, uint64_t min_d,
+                  struct feral_dataset **out);
+/* A vector of exactly `want` entries ("what" names it in the message). */
+int cli_load_vector(const char *path, uint64_t want, const char *what, double **out);
+/* feral_solve with the CLI's progress line and --trace CSV.  Returns the
+ * status; a failure other than divergence or interruption is reported and
+ * *fatal set to its exit code (0 otherwise). */
+enum feral_status cli_solve(const struct feral_dataset *ds, struct cli_solver *s,
+                            const double *xs, double *x, struct feral_result *r,
+                            const char *trace_path, struct feral_error *err, int *fatal);
+/* Two lines on stderr: shape, speed, threads; objective, residual, error. */
+void cli_print_result(const struct feral_dataset *ds, const struct feral_result *r);
+/* The keys every solver result has in --json (solve, train). */
+void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
+                     const struct cli_solver *s, const struct feral_result *r);
+
+/* ---- classify.c ------------------------------------------------------------------ */
+
+/* Labels to -1/+1: --positive L1,L2,... lists the labels taken as +1; else two
+ * distinct labels map smaller -> -1, larger -> +1.  0 or an exit code. */
+int cli_binarize(const char *path, struct feral_dataset *ds, const char *positive,
+                 double *neg_label, double *pos_label);
+/* Whether y is one of the comma-separated labels of `positive`. */
+int cli_label_in(const char *positive, double y);
+/* Sorted distinct labels of ds->y into *labels (malloc'd); returns K, and
+ * *labels NULL when out of memory. */
+uint64_t cli_distinct_labels(const struct feral_dataset *ds, double **labels);
+/* Index of the largest score a_i.w_c over k class-major blocks of d (ties:
+ * the first). */
+uint64_t cli_ovr_argmax(const struct feral_dataset *ds, uint64_t i, const double *w, uint64_t d,
+                        uint64_t k);
+/* Fraction of rows whose argmax label equals y (labels outside the model's
+ * classes count as errors). */
+double cli_ovr_accuracy(const struct feral_dataset *ds, const double *y, const double *w,
+                        uint64_t d, uint64_t k, const double *labels);
+#endif

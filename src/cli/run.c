@@ -1,0 +1,208 @@
+/* Pieces shared by the solving commands of feral (solve, train, and
+ * predict/convert for loading): data loading, signals and progress, the
+ * solve with its trace, and the result as text or JSON. */
+#include "cmd.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile int g_signal; /* set by SIGINT/SIGTERM: the solver stops */
+
+static void on_signal(int sig)
+{
+	g_signal = sig;
+}
+
+int cli_default_threads(void)
+{
+#ifdef FERAL_HAVE_HWLOC
+	struct feral_topo *t = NULL;
+	struct feral_error err = {0};
+	if (feral_topo_create(NULL, &t, &err) != FERAL_OK)
+		return 1;
+	int n = feral_topo_ncores(t);
+	feral_topo_destroy(&t);
+	return n < 1 ? 1 : n > 4096 ? 4096 : n;
+#else
+	return 1; /* without hwloc the cores are unknown (only the PUs) */
+#endif
+}
+
+/* Progress on stderr, only when it is a terminal and not under CI. */
+static void show_progress(void *arg, const struct feral_trace_point *pt, double fraction)
+{
+	(void)arg;
+	fprintf(stderr, "\r%s: %5.1f%%  %llu updates  objective %.6g", prog, 100.0 * fraction,
+	        (unsigned long long)pt->updates, pt->objective);
+	if (isfinite(pt->rel_error))
+		fprintf(stderr, "  error %.3g", pt->rel_error);
+	fputs("   ", stderr);
+	fflush(stderr);
+}
+
+void cli_install_signals(struct feral_config *cfg)
+{
+	if (isatty(STDERR_FILENO) && !getenv("CI"))
+		cfg->progress = show_progress;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	cfg->stop_flag = &g_signal;
+	const char *ready = getenv("FERAL_READY_FILE");
+	if (ready && *ready) {
+		FILE *f = fopen(ready, "w");
+		if (f)
+			fclose(f);
+		else
+			fprintf(stderr, "%s: warning: FERAL_READY_FILE %s: cannot create: %s\n", prog,
+			        ready, strerror(errno));
+	}
+}
+
+int cli_signal_exit(void)
+{
+	return g_signal == SIGTERM ? 143 : 130;
+}
+
+int cli_load_data(const char *path, enum feral_precision prec, uint64_t seed, uint64_t min_d,
+                  struct feral_dataset **out)
+{
+	struct feral_error err = {0};
+	struct feral_load_options lo;
+	feral_load_options_init(&lo);
+	lo.min_d = min_d;
+	enum feral_status st = feral_dataset_load(path, &lo, out, &err);
+	if (st)
+		return cli_report(prog, st, &err);
+	if (prec != (*out)->precision && (*out)->precision == FERAL_PRECISION_F32) {
+		struct feral_dataset *q = NULL;
+		st = feral_dataset_quantize(*out, prec, seed, &q, &err);
+		if (st)
+			return cli_report(prog, st, &err);
+		feral_dataset_destroy(out);
+		*out = q;
+	} else if (prec != (*out)->precision) {
+		fprintf(stderr, "%s: %s: stored at %d bits; cannot re-quantize to %d bits\n", prog,
+		        path, feral_precision_bits((*out)->precision), feral_precision_bits(prec));
+		return 2;
+	}
+	return 0;
+}
+
+int cli_load_vector(const char *path, uint64_t want, const char *what, double **out)
+{
+	struct feral_error err = {0};
+	uint64_t len = 0;
+	enum feral_status st = feral_vector_load(path, out, &len, &err);
+	if (st)
+		return cli_report(prog, st, &err);
+	if (len != want) {
+		fprintf(stderr, "%s: %s: %s has %llu entries, expected %llu\n", prog, path, what,
+		        (unsigned long long)len, (unsigned long long)want);
+		free(*out);
+		*out = NULL;
+		return 2;
+	}
+	return 0;
+}
+
+static int write_trace(const char *path, const struct feral_trace *t)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "%s: %s: cannot create: %s\n", prog, path, strerror(errno));
+		return 1;
+	}
+	fprintf(f, "updates,seconds,objective,relative_residual,relative_error\n");
+	for (size_t k = 0; k < t->len; k++)
+		fprintf(f, "%llu,%.6g,%.10g,%.6g,%.6g\n", (unsigned long long)t->pts[k].updates,
+		        t->pts[k].seconds, t->pts[k].objective, t->pts[k].rel_residual,
+		        t->pts[k].rel_error);
+	return fclose(f) == 0 ? 0 : 1;
+}
+
+enum feral_status cli_solve(const struct feral_dataset *ds, struct cli_solver *s,
+                            const double *xs, double *x, struct feral_result *r,
+                            const char *trace_path, struct feral_error *err, int *fatal)
+{
+	struct feral_trace tr = {0};
+	enum feral_status st = feral_solve(ds, &s->cfg, xs, x, r, trace_path ? &tr : NULL, err);
+	if (s->cfg.progress)
+		fputc('\n', stderr); /* end the progress line */
+	*fatal = 0;
+	if (st && st != FERAL_STATUS_DIVERGED && st != FERAL_STATUS_INTERRUPTED)
+		*fatal = cli_report(prog, st, err);
+	else if (trace_path)
+		write_trace(trace_path, &tr);
+	feral_trace_free(&tr);
+	return st;
+}
+
+void cli_print_result(const struct feral_dataset *ds, const struct feral_result *r)
+{
+	fprintf(stderr,
+	        "%s: %llu x %llu, %llu nonzeros: %llu updates in %.3f s (%.3g updates/s, %d "
+	        "thread%s, kernel %s)\n",
+	        prog, (unsigned long long)ds->n, (unsigned long long)ds->d,
+	        (unsigned long long)ds->nnz, (unsigned long long)r->updates, r->seconds,
+	        r->updates_per_s, r->threads, r->threads == 1 ? "" : "s", r->kernel);
+	fprintf(stderr, "%s: objective %.6g, relative residual %.3g", prog, r->objective,
+	        r->rel_residual);
+	if (isfinite(r->rel_error))
+		fprintf(stderr, ", relative error %.3g", r->rel_error);
+	fprintf(stderr, ", step %.4g%s\n", r->step, r->converged ? ", converged" : "");
+	if (r->warning[0])
+		fprintf(stderr, "%s: warning: %s\n", prog, r->warning);
+	if (r->oversubscribed)
+		fprintf(stderr, "%s: warning: %d workers on fewer processing units: oversubscribed\n",
+		        prog, r->threads);
+}
+
+void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
+                     const struct cli_solver *s, const struct feral_result *r)
+{
+	char dmg[32];
+	cli_dmg(ds->precision, s->cfg.model_precision, s->cfg.recenter, dmg, sizeof dmg);
+	cli_json_u64(j, "n", ds->n);
+	cli_json_u64(j, "d", ds->d);
+	cli_json_u64(j, "nnz", ds->nnz);
+	cli_json_str(j, "loss", cli_loss_name(s->cfg.loss));
+	cli_json_str(j, "method", s->cfg.method == FERAL_METHOD_KACZMARZ ? "kaczmarz" : "sgd");
+	cli_json_num(j, "lambda", s->cfg.lambda);
+	cli_json_num(j, "step", r->step);
+	cli_json_num(j, "mu", r->mu);
+	cli_json_u64(j, "updates", r->updates);
+	cli_json_num(j, "seconds", r->seconds);
+	cli_json_num(j, "monitor_seconds", r->monitor_seconds);
+	cli_json_num(j, "updates_per_s", r->updates_per_s);
+	cli_json_num(j, "objective", r->objective);
+	cli_json_num(j, "relative_residual", r->rel_residual);
+	cli_json_num(j, "relative_error", r->rel_error);
+	cli_json_bool(j, "converged", r->converged);
+	/* the run as it was resolved: threads and placement */
+	cli_json_u64(j, "threads", (uint64_t)r->threads);
+	cli_json_str(j, "bind", cli_bind_name(s->cfg.bind));
+	cli_json_str(j, "replicas", cli_replicas_name(s->cfg.replicas));
+	cli_json_bool(j, "oversubscribed", r->oversubscribed);
+	cli_json_u64(j, "shards", (uint64_t)r->shards);
+	cli_json_u64(j, "replica_models", (uint64_t)r->replicas);
+	cli_json_u64(j, "bind_failures", (uint64_t)r->bind_failures);
+	/* precision */
+	cli_json_str(j, "precision", dmg);
+	cli_json_str(j, "rounding", cli_rounding_name(s->cfg.rounding));
+	cli_json_num(j, "model_scale", r->model_scale);
+	cli_json_u64(j, "saturations", r->saturations);
+	cli_json_u64(j, "averaged_iterates", r->averaged);
+	cli_json_str(j, "kernel", r->kernel);
+	cli_json_u64(j, "seed", s->cfg.seed);
+	cli_json_u64(j, "peak_rss_bytes", cli_peak_rss());
+	if (r->warning[0])
+		cli_json_str(j, "warning", r->warning);
+}
