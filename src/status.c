@@ -35,28 +35,6 @@ const char *feral_strerror(enum feral_status s)
 	return "unknown status";
 }
 
-/* Not public API (exit codes are the programs' business): the CLI tools
- * declare it in src/cli/cli.h.  Hidden, so libferal.so does not export it. */
-int feral_status_exit_code(enum feral_status s);
-int feral_status_exit_code(enum feral_status s)
-{
-	switch (s) {
-	case FERAL_OK: return 0;
-	case FERAL_STATUS_USAGE:
-	case FERAL_STATUS_PARSE:
-	case FERAL_STATUS_RANGE:
-	case FERAL_STATUS_CORRUPT:
-	case FERAL_STATUS_UNSUPPORTED: return 2;
-	case FERAL_STATUS_INTERRUPTED: return 130;
-	case FERAL_STATUS_IO:
-	case FERAL_STATUS_NOMEM:
-	case FERAL_STATUS_DIVERGED:
-	case FERAL_STATUS_INTERNAL:
-	case FERAL_STATUS_COUNT: break;
-	}
-	return 1;
-}
-
 static void error_vset(struct feral_error *err, enum feral_status st, const char *file, long line,
                        int sys_errno, const char *fmt, va_list ap)
 {

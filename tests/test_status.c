@@ -1,5 +1,5 @@
 #include <criterion/criterion.h>
-#include "cli/cli.h" /* feral_status_exit_code: the CLI's, not public API */
+#include "cli/cli.h" /* cli_exit_code: the CLI's, not public API */
 #include "internal.h"
 
 TestSuite(status, .timeout = 10);
@@ -18,11 +18,11 @@ Test(status, test_every_status_has_a_distinct_message)
 
 Test(status, test_exit_codes_follow_design)
 {
-	cr_assert_eq(feral_status_exit_code(FERAL_OK), 0);
-	cr_assert_eq(feral_status_exit_code(FERAL_STATUS_PARSE), 2);
-	cr_assert_eq(feral_status_exit_code(FERAL_STATUS_USAGE), 2);
-	cr_assert_eq(feral_status_exit_code(FERAL_STATUS_IO), 1);
-	cr_assert_eq(feral_status_exit_code(FERAL_STATUS_DIVERGED), 1);
+	cr_assert_eq(cli_exit_code(FERAL_OK), 0);
+	cr_assert_eq(cli_exit_code(FERAL_STATUS_PARSE), 2);
+	cr_assert_eq(cli_exit_code(FERAL_STATUS_USAGE), 2);
+	cr_assert_eq(cli_exit_code(FERAL_STATUS_IO), 1);
+	cr_assert_eq(cli_exit_code(FERAL_STATUS_DIVERGED), 1);
 }
 
 Test(status, test_error_format_names_file_and_line)

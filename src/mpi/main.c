@@ -750,7 +750,7 @@ static int cmd(int argc, char **argv, int train)
 	if (rs.status == FERAL_STATUS_INTERRUPTED)
 		rc = g_signal == SIGTERM ? 143 : 130;
 	else if (rs.status && !rc)
-		rc = feral_status_exit_code(rs.status);
+		rc = cli_exit_code(rs.status);
 	rc = fmpi_agree(rc);
 done:
 	fmpi_avg_free(&avg);
