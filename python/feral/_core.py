@@ -165,7 +165,8 @@ class Problem:
             self._quantized = q
             # the quantized copy has its own y: point it at ours so that
             # set_y reaches it; close() puts the library's pointer back
-            self._q_y = q.contents.y
+            # (an address, not the field object: that one aliases the field)
+            self._q_y = ctypes.cast(q.contents.y, ctypes.c_void_p).value
             q.contents.y = ds.y
 
     @property
@@ -230,7 +231,7 @@ class Problem:
 
     def close(self):
         if self._quantized:
-            self._quantized.contents.y = self._q_y
+            self._quantized.contents.y = ctypes.cast(self._q_y, POINTER(ctypes.c_double))
             _lib.feral_dataset_destroy(byref(self._quantized))
             self._quantized = None
 

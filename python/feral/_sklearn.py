@@ -110,7 +110,10 @@ _COMMON_DOC = """
         Value of the constant feature appended to fit the intercept
         (liblinear -B); the intercept is regularised with the weights.
     tol : float
-        The solver's tol (relative residual, or training error rate).
+        The solver's tol: stop when the relative residual (regression) or the
+        training error rate (classification) is <= tol.  With step='auto' it
+        also sets the step (smaller tol, smaller step): FeralRegressor's
+        default 1e-2 suits noisy regression; use ~1e-6 for consistent systems.
     max_iter : float
         Budget in epochs (passes of n updates).
     n_jobs : int or None
@@ -223,7 +226,7 @@ class FeralRegressor(RegressorMixin, _FeralLinear):
     randomized Kaczmarz).
     """ + _COMMON_DOC
 
-    def __init__(self, *, alpha=0.0, C=None, fit_intercept=True, bias=1.0, tol=1e-6,
+    def __init__(self, *, alpha=0.0, C=None, fit_intercept=True, bias=1.0, tol=1e-2,
                  max_iter=50, n_jobs=None, precision=32, sampling="partial", method="sgd",
                  step="auto", average_iterates=False, recenter=False, random_state=None):
         self.alpha = alpha
