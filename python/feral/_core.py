@@ -397,16 +397,25 @@ def run_solve(prob, cfg, data_precision, x, x_star=None, progress=None, trace=Fa
     ds = prob.dataset_ptr()
     xp = x.ctypes.data_as(POINTER(ctypes.c_double))
 
-    def work():  # ctypes releases the GIL for the call
-        out["st"] = _lib.feral_solve(ds, byref(cfg), xs_ptr, xp, byref(res),
-                                     byref(tr) if trace else None, byref(err))
+    done = threading.Event()
 
+    def work():  # ctypes releases the GIL for the call
+        try:
+            out["st"] = _lib.feral_solve(ds, byref(cfg), xs_ptr, xp, byref(res),
+                                         byref(tr) if trace else None, byref(err))
+        finally:
+            done.set()
+
+    # Wait on an Event, not on Thread.join: a KeyboardInterrupt that lands
+    # inside join() can leave the thread looking finished while it still
+    # runs.  The solve always ends before we return: the buffers it reads
+    # belong to the caller.
     t = threading.Thread(target=work, name="feral_solve", daemon=True)
     t.start()
     interrupted = False
-    while t.is_alive():
+    while not done.is_set():
         try:
-            t.join(0.1)
+            done.wait(0.1)
         except KeyboardInterrupt:
             stop.value = 1
             interrupted = True
