@@ -46,12 +46,13 @@ def _peak_growth(mb, dtype):
 
 
 def test_wrapped_float32_array_is_not_copied():
-    # 200 MB of float32 rows: the solve may add O(n) arrays (row norms, the
-    # sampler's tables: a few tens of bytes a row) but not a copy of A.
+    # 200 MB of float32 rows (1000 bytes each): the solve adds O(n) arrays
+    # of its own (row norms, sampling tables, the monitor's residuals: about
+    # 90 bytes a row measured) but no copy of A (+200 MB).
     growth, r = _peak_growth(200, "float32")
-    allowed = 64 * r["n"] + (8 << 20)
+    allowed = 128 * r["n"] + (8 << 20)
     assert growth <= allowed, (growth, allowed, r)
-    assert growth < r["bytes"] // 10
+    assert growth < r["bytes"] // 5
 
 
 def test_float64_array_is_copied_once():
