@@ -220,3 +220,11 @@ def test_library_found_through_FERAL_LIBRARY(tmp_path):
     env["FERAL_LIBRARY"] = str(tmp_path / "nope.so")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode != 0 and "FERAL_LIBRARY" in out.stderr
+
+
+def test_divergence_raises_with_the_last_good_iterate():
+    A, b, _ = _dense_system()
+    with pytest.raises(feral.FeralDivergedError, match="diverged") as e:
+        feral.solve(A, b, step=50, tol=0, epochs=5, threads=1)
+    assert e.value.info["status"] == "diverged" and np.all(np.isfinite(e.value.x))
+    assert isinstance(e.value, ArithmeticError)
