@@ -52,10 +52,12 @@ class _FeralLinear(BaseEstimator):
         else:
             l2 = float(self.alpha)
         opts = dict(loss=loss, l2=l2, tol=float(self.tol), epochs=float(self.max_iter),
-                    threads=_threads(self.n_jobs), precision=int(self.precision),
+                    threads=_threads(self.n_jobs),
                     sampling=self.sampling, method=self.method, step=self.step,
                     average_iterates=self.average_iterates, recenter=self.recenter,
                     seed=_seed(self.random_state))
+        if self.precision is not None:  # as --precision: data and model
+            opts["precision"] = int(self.precision)
         return make_config(opts)
 
     def _use_bias(self):
@@ -119,8 +121,9 @@ _COMMON_DOC = """
     n_jobs : int or None
         Worker threads; None: the physical cores (the CLI's default); -1: all.
         More than one thread is Hogwild!: fits are then not bit-reproducible.
-    precision : 32, 16 or 8
-        Storage precision of data and model (fixed point at 16/8 bits).
+    precision : None, 32, 16 or 8
+        Storage precision of data and model (fixed point at 16/8 bits), as
+        the CLI's --precision; None (default): f32 data, f64 model.
     sampling : 'weighted', 'partial' or 'uniform'
     method : 'sgd' or 'kaczmarz' (least squares only)
     step : 'auto' or float
@@ -140,7 +143,7 @@ class FeralClassifier(ClassifierMixin, _FeralLinear):
     """ + _COMMON_DOC
 
     def __init__(self, loss="logistic", *, alpha=0.0, C=None, fit_intercept=True, bias=1.0,
-                 tol=1e-4, max_iter=10, n_jobs=None, precision=32, sampling="partial",
+                 tol=1e-4, max_iter=10, n_jobs=None, precision=None, sampling="partial",
                  method="sgd", step="auto", average_iterates=False, recenter=False,
                  random_state=None):
         self.loss = loss
@@ -227,7 +230,7 @@ class FeralRegressor(RegressorMixin, _FeralLinear):
     """ + _COMMON_DOC
 
     def __init__(self, *, alpha=0.0, C=None, fit_intercept=True, bias=1.0, tol=1e-2,
-                 max_iter=50, n_jobs=None, precision=32, sampling="partial", method="sgd",
+                 max_iter=50, n_jobs=None, precision=None, sampling="partial", method="sgd",
                  step="auto", average_iterates=False, recenter=False, random_state=None):
         self.alpha = alpha
         self.C = C

@@ -98,3 +98,32 @@ def test_options_reach_the_library():
     assert clf.score(X, y) > 0.9
     with pytest.raises(feral.FeralUsageError):
         feral.FeralClassifier(method="kaczmarz").fit(X, y)  # least squares only
+
+
+def _model_weights(path):
+    lines = open(path).read().split("\n")
+    at = lines.index("weights")
+    return np.array([float(v) for v in lines[at + 1:] if v])
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_classifier_equals_feral_train_bit_for_bit(feral_cli, tmp_path, k):
+    # values k/16 are exact in float32 and in the LIBSVM text
+    X, y = _blobs(n=500, d=6, k=k, seed=4)
+    X = np.round(X * 16) / 16
+    with open(tmp_path / "t.svm", "w") as f:
+        for row, lab in zip(X, y):
+            f.write(f"{lab} " + " ".join(f"{j + 1}:{v:g}" for j, v in enumerate(row) if v)
+                    + "\n")
+    import subprocess
+    info = subprocess.run([feral_cli, "info", str(tmp_path / "t.svm")], check=True,
+                          capture_output=True, text=True).stdout
+    if "sparse" in info or "CSR" in info:
+        X = sp.csr_matrix(X)  # the layout the CLI chose: same kernels, same sums
+    args = [feral_cli, "train", str(tmp_path / "t.svm"), "-o", str(tmp_path / "m"),
+            "--threads", "1", "--epochs", "5", "--seed", "4", "--loss", "hinge"]
+    subprocess.run(args + (["--ovr"] if k > 2 else []), check=True, capture_output=True)
+    w = _model_weights(tmp_path / "m").reshape(-1, 6)
+    clf = feral.FeralClassifier(loss="hinge", n_jobs=1, max_iter=5, random_state=4,
+                                fit_intercept=False).fit(X, y)
+    np.testing.assert_array_equal(clf.coef_, w)
