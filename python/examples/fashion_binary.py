@@ -78,7 +78,7 @@ def main():
     clf = feral.FeralClassifier(max_iter=10)
     _, t = timed(lambda: clf.fit(X, yb), repeat)
     print(f"FeralClassifier() defaults ({clf.info_['threads']} threads)   "
-          f"acc {clf.score(Xt, ytb):.4f}  fit {t:.3f} s")
+          f"acc {clf.score(Xt, ytb):.4f}  fit {t:.3f} s (solver {clf.info_['seconds']:.3f} s)")
 
     sgd = SGDClassifier(loss="log_loss", alpha=1e-4, max_iter=1000, tol=1e-3, random_state=1,
                         n_jobs=-1)
