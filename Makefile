@@ -1,5 +1,6 @@
 # feral: non-recursive build.
 #   make                     build/feral build/bench build/libferal.a build/libferal.so
+#                            (libferal.so -> libferal.so.<abi> -> libferal.so.<version>)
 #   make test                build and run every test (Criterion + CLI)
 #   make bench               build/bench
 #   make install PREFIX=/usr/local
@@ -117,9 +118,15 @@ SAN_ENV_undefined := UBSAN_OPTIONS=abort_on_error=1:halt_on_error=1:print_stackt
 SAN_ENV_thread := TSAN_OPTIONS=abort_on_error=1:halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1 \
 	$(if $(ARCHER),OMP_TOOL_LIBRARIES=$(ARCHER))
 SAN_ENV := $(SAN_ENV_$(SANITIZER))
+# Shared library names: the real file carries the full version, the soname
+# the ABI version (include/feral.h), and libferal.so is the link-time name.
+FERAL_VERSION := $(shell sed -n 's/^\#define FERAL_VERSION "\(.*\)"/\1/p' include/feral.h)
+FERAL_ABI := $(shell sed -n 's/^\#define FERAL_ABI_VERSION \([0-9]*\).*/\1/p' include/feral.h)
+SONAME := libferal.so.$(FERAL_ABI)
+SO_REAL := libferal.so.$(FERAL_VERSION)
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 CFLAGS_ALL = $(BASE_CFLAGS) $(DEFS) -DFERAL_GIT_REV='"$(GIT_REV)"' $(CFLAGS)
-# ISA flags live only on kernels/*_<isa>.c (DESIGN.md section 4)
+# ISA flags live only on kernels/*_<isa>.c (docs/design.md)
 ISA_avx2 := -mavx2 -mfma -mf16c
 ISA_avx512 := -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni
 
@@ -134,6 +141,11 @@ BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 CLI_HELPERS := $(filter-out src/cli/main.c,$(CLI_SRC))
 CLI_HELPER_OBJ := $(CLI_HELPERS:%.c=$(BUILD)/obj/%.o)
+# Workloads (workloads/*.c: the CT problem) are not part of libferal: they
+# are linked only into the tests (and scripts) that use them.
+WORKLOAD_SRC := $(wildcard workloads/*.c)
+WORKLOAD_OBJ := $(WORKLOAD_SRC:%.c=$(BUILD)/obj/%.o)
+WORKLOAD_TESTS := test_ct
 
 .PHONY: all test bench install clean fuzz check-deps check fuzz-smoke
 all: $(BUILD)/feral $(BUILD)/bench $(BUILD)/libferal.a $(BUILD)/libferal.so
@@ -147,9 +159,15 @@ $(BUILD)/libferal.a: $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/libferal.so: $(LIB_OBJ)
+$(BUILD)/$(SO_REAL): $(LIB_OBJ)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared -o $@ $^ $(LIBS)
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LIBS)
+
+$(BUILD)/$(SONAME): $(BUILD)/$(SO_REAL)
+	$(Q)ln -sfn $(SO_REAL) $@
+
+$(BUILD)/libferal.so: $(BUILD)/$(SONAME)
+	$(Q)ln -sfn $(SONAME) $@
 
 $(BUILD)/feral: $(CLI_OBJ) $(BUILD)/libferal.a
 	@$(if $(Q),echo "  LD      $@")
@@ -184,11 +202,12 @@ $(info feral: $(if $(HAVE_MPI),sanitizer build,MPI not found): skipping feral-mp
 endif
 
 # Each tests/test_<module>.c is its own Criterion binary.
+$(WORKLOAD_TESTS:%=$(BUILD)/tests/%): $(WORKLOAD_OBJ)
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libferal.a $(CLI_HELPER_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-CC $<")
-	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -DFERAL_BUILD_DIR='"$(BUILD)"' -o $@ $< $(CLI_HELPER_OBJ) \
-		$(BUILD)/libferal.a $(LIBS) $(TEST_LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -Iworkloads -DFERAL_BUILD_DIR='"$(BUILD)"' -o $@ $< \
+		$(filter $(WORKLOAD_OBJ),$^) $(CLI_HELPER_OBJ) $(BUILD)/libferal.a $(LIBS) $(TEST_LIBS)
 
 # TESTS="test_engine test_sampler" runs a subset.
 TEST_RUN := $(if $(TESTS),$(TESTS:%=$(BUILD)/tests/%),$(TEST_BIN))
@@ -303,9 +322,11 @@ install: all
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(BUILD)/feral $(BUILD)/bench $(MPI_INSTALL) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(BUILD)/libferal.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libferal.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/$(SO_REAL) $(DESTDIR)$(PREFIX)/lib/
+	ln -sfn $(SO_REAL) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sfn $(SONAME) $(DESTDIR)$(PREFIX)/lib/libferal.so
 	install -m 644 include/feral.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define FERAL_VERSION "\(.*\)"/\1/p' include/feral.h)|' \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(FERAL_VERSION)|' \
 		-e 's|@REQUIRES@|$(filter-out openblas lapacke,$(PKGS))|' \
 		feral.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/feral.pc
 

@@ -16,7 +16,18 @@
 extern "C" {
 #endif
 
+/* Version of this header.  feral_version() is the library's, which may be
+ * newer (a later minor release of the same ABI).  The ABI version is the
+ * number in the shared library's soname (libferal.so.FERAL_ABI_VERSION): it
+ * changes whenever a program built against an older header could break.
+ * Within one ABI version a minor release only adds (functions, enum values
+ * before a *_COUNT, fields at the end of the structs that carry a
+ * struct_size); see docs/design.md for the policy. */
 #define FERAL_VERSION "0.1.0"
+#define FERAL_VERSION_MAJOR 0
+#define FERAL_VERSION_MINOR 1
+#define FERAL_VERSION_PATCH 0
+#define FERAL_ABI_VERSION 0
 
 #if defined(__GNUC__)
 #define FERAL_API __attribute__((visibility("default")))
@@ -24,11 +35,16 @@ extern "C" {
 #define FERAL_API
 #endif
 
+/* The library's version ("0.1.0") and ABI version, at run time: compare with
+ * FERAL_VERSION / FERAL_ABI_VERSION to see what a program was built with. */
+FERAL_API const char *feral_version(void);
+FERAL_API int feral_abi_version(void);
+
 /* ---- status and errors ---------------------------------------------------
  * Values are never renumbered; new ones go before FERAL_STATUS_COUNT. */
 enum feral_status {
 	FERAL_OK = 0,
-	FERAL_STATUS_USAGE = 1,       /* bad option or argument */
+	FERAL_STATUS_USAGE = 1,       /* bad argument or configuration field */
 	FERAL_STATUS_PARSE = 2,       /* malformed input data (file, line, reason) */
 	FERAL_STATUS_RANGE = 3,       /* value, index or size out of range */
 	FERAL_STATUS_CORRUPT = 4,     /* bad magic, checksum or truncated binary */
@@ -43,9 +59,6 @@ enum feral_status {
 
 /* Static string for a status; "unknown status" for out-of-range values. */
 FERAL_API const char *feral_strerror(enum feral_status s);
-/* Exit code of the CLI tools for a status: 0 ok; 2 usage or bad input data;
- * 1 anything else; 130 interrupted. */
-FERAL_API int feral_status_exit_code(enum feral_status s);
 
 /* Filled at the failure site.  line == 0 when no line applies;
  * sys_errno == 0 when no system call failed. */
@@ -144,7 +157,10 @@ enum feral_format {
 };
 FERAL_API enum feral_format feral_format_from_path(const char *path);
 
+/* Fill with feral_load_options_init, which sets struct_size; the loaders
+ * reject another size (USAGE): a program built against a different feral.h. */
 struct feral_load_options {
+	size_t struct_size;       /* sizeof(struct feral_load_options), set by init */
 	enum feral_format format; /* AUTO: from the extension */
 	int dense;                /* LIBSVM/MTX: 1 = store dense, 0 = CSR, -1 = auto */
 	uint64_t min_d;           /* LIBSVM: at least this many columns (to match a train set) */
@@ -200,7 +216,10 @@ enum feral_gen_kind {
 	FERAL_GEN_LOGISTIC, /* dense, labels +-1 from a planted w */
 	FERAL_GEN_COUNT
 };
+/* Fill with feral_gen_options_init (sets struct_size; feral_gen rejects
+ * another size). */
 struct feral_gen_options {
+	size_t struct_size; /* sizeof(struct feral_gen_options), set by init */
 	enum feral_gen_kind kind;
 	uint64_t n, d;
 	double density;  /* SPARSE: fraction of nonzeros per row (default 20/d) */
@@ -247,7 +266,11 @@ enum feral_rounding {
 
 struct feral_trace_point;
 
+/* Fill with feral_config_init, which sets struct_size and the defaults;
+ * feral_config_validate (and so feral_solve) rejects another size with
+ * USAGE: a program built against a different feral.h. */
 struct feral_config {
+	size_t struct_size;      /* sizeof(struct feral_config), set by init */
 	enum feral_loss loss;
 	double l2;               /* eta >= 0 */
 	enum feral_method method;
@@ -303,7 +326,7 @@ struct feral_config {
 };
 FERAL_API void feral_config_init(struct feral_config *c);
 /* Validate every field before any allocation.  USAGE with a message naming
- * the option on failure. */
+ * the field (e.g. "step = -1: must be a finite number > 0") on failure. */
 FERAL_API enum feral_status feral_config_validate(const struct feral_config *c,
                                                   struct feral_error *err);
 
@@ -344,6 +367,10 @@ struct feral_result {
 	int bind_failures;       /* workers whose pinning failed (they ran unpinned) */
 	double model_scale;      /* fixed point model scale (1 for float models) */
 	char warning[256];       /* first warning of the run (binding, saturation), or "" */
+	/* Zero.  Room for the fields a minor release adds, so that the
+	 * library never writes past a result a program built against this
+	 * header allocated. */
+	uint64_t reserved[8];
 };
 
 /* Minimise F(x) = (1/n) sum_i f_i(x) on ds.  x (length ds->d) holds x0 on

@@ -1,17 +1,19 @@
 /* Solver configuration: defaults and one validation pass before any work
- * (liblinear's check_parameter). */
-#include "internal.h"
+ * (liblinear's check_parameter).  Messages name the struct feral_config
+ * field, never a command-line option: the front ends map options to fields. */
+#include "abi.h"
 
 #include <math.h>
 
 void feral_config_init(struct feral_config *c)
 {
 	memset(c, 0, sizeof *c);
+	c->struct_size = sizeof *c;
 	c->loss = FERAL_LOSS_LS;
 	c->l2 = 0.0;
 	c->method = FERAL_METHOD_SGD;
 	c->relax = 1.0;
-	c->lambda = 0.5; /* partially biased sampling, MATH.md section 1 */
+	c->lambda = 0.5; /* partially biased sampling (Needell, Srebro and Ward 2016) */
 	c->step_auto = 1;
 	c->step = 0.5;
 	c->step_decay = 0.0;
@@ -37,59 +39,66 @@ void feral_config_init(struct feral_config *c)
 
 enum feral_status feral_config_validate(const struct feral_config *c, struct feral_error *err)
 {
+	if (!c)
+		return BAD("no configuration (NULL)");
+	enum feral_status st = feral_check_struct_size(err, "feral_config", "feral_config_init",
+	                                               c->struct_size, sizeof *c);
+	if (st)
+		return st;
 	if ((unsigned)c->loss >= FERAL_LOSS_COUNT)
-		return BAD("--loss: unknown loss %d", (int)c->loss);
+		return BAD("loss: unknown loss %d", (int)c->loss);
 	if (!(c->l2 >= 0) || !isfinite(c->l2))
-		return BAD("--l2 %g: must be a finite number >= 0", c->l2);
+		return BAD("l2 = %g: must be a finite number >= 0", c->l2);
 	if ((unsigned)c->method >= FERAL_METHOD_COUNT)
-		return BAD("--method: unknown method %d", (int)c->method);
+		return BAD("method: unknown method %d", (int)c->method);
 	if (c->method == FERAL_METHOD_KACZMARZ) {
 		if (c->loss != FERAL_LOSS_LS)
-			return BAD("--method kaczmarz needs the least-squares loss");
+			return BAD("method KACZMARZ needs loss LS (least squares)");
 		if (!(c->relax > 0 && c->relax < 2))
-			return BAD("--relax %g: must lie in (0, 2)", c->relax);
+			return BAD("relax = %g: must lie in (0, 2)", c->relax);
 	}
 	if (!(c->lambda >= 0 && c->lambda <= 1))
-		return BAD("--lambda %g: must lie in [0, 1]", c->lambda);
+		return BAD("lambda = %g: must lie in [0, 1]", c->lambda);
 	if (!c->step_auto && !(c->step > 0 && isfinite(c->step)))
-		return BAD("--step %g: must be a finite number > 0", c->step);
+		return BAD("step = %g: must be a finite number > 0 (or step_auto = 1)", c->step);
 	if (!(c->step_decay >= 0) || !isfinite(c->step_decay))
-		return BAD("--step-decay %g: must be >= 0", c->step_decay);
+		return BAD("step_decay = %g: must be a finite number >= 0", c->step_decay);
 	if (!(c->tol >= 0) || !isfinite(c->tol))
-		return BAD("--tol %g: must be >= 0", c->tol);
+		return BAD("tol = %g: must be a finite number >= 0", c->tol);
 	if (!(c->mu >= 0) || !isfinite(c->mu))
-		return BAD("--mu %g: must be >= 0", c->mu);
+		return BAD("mu = %g: must be a finite number >= 0", c->mu);
 	if (!(c->epochs >= 0) || !isfinite(c->epochs))
-		return BAD("--epochs %g: must be >= 0", c->epochs);
+		return BAD("epochs = %g: must be a finite number >= 0", c->epochs);
 	if (!(c->seconds >= 0) || !isfinite(c->seconds))
-		return BAD("--seconds %g: must be >= 0", c->seconds);
+		return BAD("seconds = %g: must be a finite number >= 0", c->seconds);
 	if (c->epochs == 0 && c->seconds == 0 && c->max_updates == 0)
-		return BAD("no budget: give --epochs, --seconds or --updates");
+		return BAD("no budget: epochs, seconds and max_updates are all 0");
 	if (!(c->diverge > 1))
-		return BAD("divergence factor %g must be > 1", c->diverge);
+		return BAD("diverge = %g: must be > 1", c->diverge);
 	if (c->threads < 0 || c->threads > 4096)
-		return BAD("--threads %d: must lie in [1, 4096] (0 = every PU)", c->threads);
+		return BAD("threads = %d: must lie in [0, 4096] (0 = every PU)", c->threads);
 	if ((unsigned)c->bind >= FERAL_BIND_COUNT)
-		return BAD("--bind: unknown policy %d", (int)c->bind);
+		return BAD("bind: unknown policy %d", (int)c->bind);
 	if ((unsigned)c->replicas >= FERAL_REPLICAS_COUNT)
-		return BAD("--replicas: unknown mode %d", (int)c->replicas);
+		return BAD("replicas: unknown mode %d", (int)c->replicas);
 	if ((unsigned)c->update >= FERAL_UPDATE_COUNT)
-		return BAD("--update: unknown mode %d", (int)c->update);
+		return BAD("update: unknown mode %d", (int)c->update);
 	if ((unsigned)c->model_precision >= FERAL_PRECISION_COUNT)
-		return BAD("--model-precision: unknown precision %d", (int)c->model_precision);
+		return BAD("model_precision: unknown precision %d", (int)c->model_precision);
 	if (c->update == FERAL_UPDATE_ATOMIC && c->model_precision != FERAL_PRECISION_F64 &&
 	    c->model_precision != FERAL_PRECISION_F32)
-		return BAD("--update atomic needs a floating-point model (precision 32 or 64)");
+		return BAD("update ATOMIC needs a floating-point model_precision (F64 or F32)");
 	if (c->recenter != 0 && c->recenter != 1)
-		return BAD("recenter must be 0 or 1, not %d", c->recenter);
+		return BAD("recenter = %d: must be 0 or 1", c->recenter);
 	if (c->recenter && !feral_precision_fixed(c->model_precision))
-		return BAD("--recenter needs a fixed point model (--model-precision 8 or 16)");
+		return BAD("recenter needs a fixed point model_precision (I16 or I8)");
 	if (!(c->model_scale >= 0) || !isfinite(c->model_scale))
-		return BAD("--model-scale %g: must be >= 0 (0 = auto)", c->model_scale);
+		return BAD("model_scale = %g: must be a finite number >= 0 (0 = auto)", c->model_scale);
 	if (!(c->checkpoint_every >= 0) || !isfinite(c->checkpoint_every))
-		return BAD("--checkpoint-every %g: must be >= 0 seconds", c->checkpoint_every);
+		return BAD("checkpoint_every = %g: must be a finite number >= 0 (seconds)",
+		           c->checkpoint_every);
 	if ((unsigned)c->rounding >= FERAL_ROUNDING_COUNT)
-		return BAD("--rounding: unknown mode %d", (int)c->rounding);
+		return BAD("rounding: unknown mode %d", (int)c->rounding);
 	return FERAL_OK;
 }
 

@@ -61,7 +61,7 @@
  * inconsistent and the least-squares solution x_LS = x* + (A^T A)^-1 A^T e
  * differs from it; the solver's tests compute x_LS with LAPACK when they
  * need it. */
-#include "internal.h"
+#include "abi.h"
 
 #include <math.h>
 #ifdef _OPENMP
@@ -108,6 +108,7 @@ static const char *const kind_names[FERAL_GEN_COUNT] = {
 void feral_gen_options_init(struct feral_gen_options *o, enum feral_gen_kind kind)
 {
 	memset(o, 0, sizeof *o);
+	o->struct_size = sizeof *o;
 	o->kind = kind;
 	switch (kind) {
 	case FERAL_GEN_GAUSSIAN:
@@ -252,6 +253,9 @@ static uint64_t sparse_row_nnz(const struct feral_gen_options *o)
 static enum feral_status gen_validate(const struct feral_gen_options *o, struct feral_error *err)
 {
 #define BAD(...) feral_fail(err, FERAL_STATUS_USAGE, NULL, 0, __VA_ARGS__)
+	if (feral_check_struct_size(err, "feral_gen_options", "feral_gen_options_init",
+	                            o->struct_size, sizeof *o))
+		return FERAL_STATUS_USAGE;
 	if ((unsigned)o->kind >= FERAL_GEN_COUNT)
 		return BAD("generator kind %d: must be one of nsw1, nsw2, nsw3, nsw4, nsw5, "
 		           "gaussian, sparse, logistic", (int)o->kind);

@@ -1,492 +1,10 @@
-/* Public I/O entry points: format detection, dataset and vector load/save
- * dispatch, plus the text reader/writer shared by the LIBSVM and Matrix
- * Market code (io_text.h). */
+/* Public I/O entry points: format detection from the path, and dispatch of
+ * dataset and vector loads and saves to one module per format.  Every loader
+ * returns a finished dataset (norms set, checked), so nothing is completed
+ * here. */
 #define _GNU_SOURCE
-#include "io_text.h"
-
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#ifdef FERAL_HAVE_ZLIB
-#include <zlib.h>
-#endif
-
-/* ---- text reader ----------------------------------------------------------- */
-
-enum feral_status feral_text_open(struct feral_text *t, const char *path, struct feral_error *err)
-{
-	memset(t, 0, sizeof *t);
-	t->path = path;
-	t->limit = UINT64_MAX;
-	t->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (t->fd < 0)
-		return feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot open");
-	struct stat st;
-	if (fstat(t->fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-		close(t->fd);
-		t->fd = -1;
-		return feral_fail(err, FERAL_STATUS_IO, path, 0, "cannot read: not a file");
-	}
-	/* Plain files get a buffer the size of the file (up to the cap), so a
-	 * small file is one run; gzip is recognised by its magic so a renamed
-	 * file still reads. */
-	size_t want = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : (size_t)1 << 20;
-	unsigned char magic[2];
-	if (pread(t->fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-#ifdef FERAL_HAVE_ZLIB
-		gzFile gz = gzdopen(t->fd, "rb");
-		if (!gz) {
-			close(t->fd);
-			t->fd = -1;
-			return feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "cannot start gzip reader");
-		}
-		gzbuffer(gz, 1u << 18);
-		t->gz = gz;
-		t->fd = -1;
-		want = (size_t)4 << 20;
-#else
-		close(t->fd);
-		t->fd = -1;
-		return feral_fail(err, FERAL_STATUS_UNSUPPORTED, path, 0,
-		                  "gzip input needs zlib: rebuild feral with zlib installed");
-#endif
-	} else if (S_ISREG(st.st_mode)) {
-		posix_fadvise(t->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	}
-	t->cap = want < ((size_t)64 << 10) ? (size_t)64 << 10 : want;
-	if (t->cap > FERAL_TEXT_BUF_MAX)
-		t->cap = FERAL_TEXT_BUF_MAX;
-	t->buf = malloc(t->cap + 1 + FERAL_TEXT_PAD);
-	if (!t->buf) {
-		feral_text_close(t);
-		return feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "cannot allocate a read buffer");
-	}
-	return FERAL_OK;
-}
-
-void feral_text_close(struct feral_text *t)
-{
-#ifdef FERAL_HAVE_ZLIB
-	if (t->gz)
-		gzclose_r(t->gz);
-#endif
-	t->gz = NULL;
-	if (t->fd >= 0)
-		close(t->fd);
-	t->fd = -1;
-	free(t->buf);
-	t->buf = NULL;
-}
-
-/* The first line start at or after byte `at` (0 stays 0): one past the first
- * '\n' at or after at - 1; the file size when there is none. */
-static enum feral_status line_start(struct feral_text *t, uint64_t at, uint64_t size,
-                                    uint64_t *out, struct feral_error *err)
-{
-	if (at == 0 || at >= size) {
-		*out = at < size ? at : size;
-		return FERAL_OK;
-	}
-	char chunk[4096];
-	for (uint64_t pos = at - 1; pos < size;) {
-		ssize_t r = pread(t->fd, chunk, sizeof chunk, (off_t)pos);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return feral_fail_errno(err, FERAL_STATUS_IO, t->path, "read failed");
-		if (r == 0)
-			break;
-		const char *nl = memchr(chunk, '\n', (size_t)r);
-		if (nl) {
-			*out = pos + (uint64_t)(nl - chunk) + 1;
-			return FERAL_OK;
-		}
-		pos += (uint64_t)r;
-	}
-	*out = size;
-	return FERAL_OK;
-}
-
-enum feral_status feral_text_range(struct feral_text *t, uint64_t begin, uint64_t end,
-                                   struct feral_error *err)
-{
-	if (begin == 0 && end == 0)
-		return FERAL_OK;
-	struct stat st;
-	if (t->gz || t->fd < 0 || fstat(t->fd, &st) != 0 || !S_ISREG(st.st_mode))
-		return feral_fail(err, FERAL_STATUS_UNSUPPORTED, t->path, 0,
-		                  "byte ranges need a plain (uncompressed) file");
-	uint64_t size = (uint64_t)st.st_size, s, e;
-	enum feral_status rc = line_start(t, begin, size, &s, err);
-	if (!rc)
-		rc = line_start(t, end ? end : size, size, &e, err);
-	if (rc)
-		return rc;
-	if (e < s)
-		e = s;
-	if (lseek(t->fd, (off_t)s, SEEK_SET) < 0)
-		return feral_fail_errno(err, FERAL_STATUS_IO, t->path, "cannot seek");
-	t->limit = e - s;
-	return FERAL_OK;
-}
-
-/* One read into buf[len, cap): bytes read, 0 at the end, -1 with err set. */
-static long text_read(struct feral_text *t, struct feral_error *err)
-{
-	size_t room = t->cap - t->len;
-	if (!t->gz && room > t->limit)
-		room = (size_t)t->limit;
-	if (!t->gz && room == 0)
-		return 0;
-#ifdef FERAL_HAVE_ZLIB
-	if (t->gz) {
-		unsigned ask = room > (1u << 30) ? 1u << 30 : (unsigned)room;
-		int r = gzread(t->gz, t->buf + t->len, ask);
-		int zerr = Z_OK;
-		const char *zmsg = gzerror(t->gz, &zerr);
-		/* A truncated stream reads as a short final block plus
-		 * Z_BUF_ERROR ("unexpected end of file"). */
-		if (r < 0 || (zerr != Z_OK && zerr != Z_STREAM_END)) {
-			if (zerr == Z_ERRNO)
-				return feral_fail_errno(err, FERAL_STATUS_IO, t->path, "read failed"), -1;
-			feral_fail(err, FERAL_STATUS_CORRUPT, t->path, 0, "truncated or corrupt gzip data (%s)",
-			           zmsg ? zmsg : "zlib error");
-			return -1;
-		}
-		return r;
-	}
-#endif
-	for (;;) {
-		ssize_t r = read(t->fd, t->buf + t->len, room);
-		if (r >= 0) {
-			t->limit -= (uint64_t)r;
-			return (long)r;
-		}
-		if (errno != EINTR) {
-			feral_fail_errno(err, FERAL_STATUS_IO, t->path, "read failed");
-			return -1;
-		}
-	}
-}
-
-enum feral_status feral_text_next(struct feral_text *t, int *done, struct feral_error *err)
-{
-	memmove(t->buf, t->buf + t->hi, t->len - t->hi);
-	t->len -= t->hi;
-	t->hi = 0;
-	*done = 0;
-	for (;;) {
-		while (!t->eof && t->len < t->cap) {
-			long r = text_read(t, err);
-			if (r < 0)
-				return err ? err->status : FERAL_STATUS_IO;
-			if (r == 0)
-				t->eof = 1;
-			t->len += (size_t)r;
-		}
-		if (t->eof) {
-			if (t->len == 0) {
-				*done = 1;
-				return FERAL_OK;
-			}
-			if (t->buf[t->len - 1] != '\n')
-				t->buf[t->len++] = '\n'; /* the +1 byte of the buffer */
-			memset(t->buf + t->len, 0, FERAL_TEXT_PAD);
-			t->hi = t->len;
-			return FERAL_OK;
-		}
-		memset(t->buf + t->len, 0, FERAL_TEXT_PAD);
-		const char *nl = memrchr(t->buf, '\n', t->len);
-		if (nl) {
-			t->hi = (size_t)(nl - t->buf) + 1;
-			return FERAL_OK;
-		}
-		if (t->len > FERAL_TEXT_LINE_MAX || t->cap >= FERAL_TEXT_BUF_MAX)
-			return feral_fail(err, FERAL_STATUS_PARSE, t->path, t->line + 1,
-			                  "line longer than 16 MiB");
-		size_t ncap = t->cap * 2 > FERAL_TEXT_BUF_MAX ? FERAL_TEXT_BUF_MAX : t->cap * 2;
-		char *nb = realloc(t->buf, ncap + 1 + FERAL_TEXT_PAD);
-		if (!nb)
-			return feral_fail(err, FERAL_STATUS_NOMEM, t->path, 0, "cannot grow the read buffer");
-		t->buf = nb;
-		t->cap = ncap;
-	}
-}
-
-/* ---- slow number paths --------------------------------------------------------- */
-
-/* Copy the token to a NUL-terminated buffer: the input buffer is not
- * terminated and may be shared by threads. */
-static size_t token_copy(const char *s, char *buf, size_t cap)
-{
-	size_t n = 0;
-	while (n + 1 < cap && !feral_is_delim(s[n]) && s[n] != '\0')
-		buf[n] = s[n], n++;
-	buf[n] = '\0';
-	return n;
-}
-
-const char *feral_parse_f64_slow(const char *s, double *out)
-{
-	char buf[512], *end;
-	token_copy(s, buf, sizeof buf);
-	double v = strtod(buf, &end);
-	if (end == buf)
-		return NULL;
-	*out = v;
-	return s + (end - buf);
-}
-
-const char *feral_parse_f32_slow(const char *s, float *out)
-{
-	char buf[512], *end;
-	token_copy(s, buf, sizeof buf);
-	float v = strtof(buf, &end);
-	if (end == buf)
-		return NULL;
-	*out = v;
-	return s + (end - buf);
-}
-
-/* ---- text writer ------------------------------------------------------------------ */
-
-enum feral_status feral_tout_open(struct feral_tout *o, const char *path, struct feral_error *err)
-{
-	memset(o, 0, sizeof *o);
-	enum feral_status st = feral_wfile_open(&o->w, path, err);
-	if (st)
-		return st;
-	if (feral_has_suffix(path, ".gz")) {
-#ifdef FERAL_HAVE_ZLIB
-		int fd = dup(fileno(o->w.f));
-		o->gz = fd >= 0 ? gzdopen(fd, "wb6") : NULL;
-		if (!o->gz) {
-			if (fd >= 0)
-				close(fd);
-			feral_wfile_abort(&o->w);
-			return feral_fail(err, FERAL_STATUS_IO, path, 0, "cannot start gzip writer");
-		}
-#else
-		feral_wfile_abort(&o->w);
-		return feral_fail(err, FERAL_STATUS_UNSUPPORTED, path, 0,
-		                  "gzip output needs zlib: rebuild feral with zlib installed");
-#endif
-	}
-	o->cap = (size_t)1 << 20;
-	o->buf = malloc(o->cap);
-	if (!o->buf) {
-		feral_tout_abort(o);
-		return feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "cannot allocate a write buffer");
-	}
-	return FERAL_OK;
-}
-
-static void tout_flush(struct feral_tout *o)
-{
-	if (!o->len)
-		return;
-#ifdef FERAL_HAVE_ZLIB
-	if (o->gz) {
-		if (gzwrite(o->gz, o->buf, (unsigned)o->len) != (int)o->len)
-			o->failed = 1;
-		o->len = 0;
-		return;
-	}
-#endif
-	if (fwrite(o->buf, 1, o->len, o->w.f) != o->len)
-		o->failed = 1;
-	o->len = 0;
-}
-
-void feral_tout_write(struct feral_tout *o, const char *s, size_t n)
-{
-	if (n == 0) /* s may be NULL then: memcpy must not see it */
-		return;
-	if (o->cap - o->len < n)
-		tout_flush(o);
-	if (n > o->cap) {
-		size_t k = 0;
-		while (k < n) {
-			size_t c = n - k < o->cap ? n - k : o->cap;
-			memcpy(o->buf, s + k, c);
-			o->len = c;
-			tout_flush(o);
-			k += c;
-		}
-		return;
-	}
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
-}
-
-void feral_tout_printf(struct feral_tout *o, const char *fmt, ...)
-{
-	if (o->cap - o->len < 256)
-		tout_flush(o);
-	va_list ap;
-	va_start(ap, fmt);
-	int k = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (k < 0) {
-		o->failed = 1;
-		return;
-	}
-	if ((size_t)k < o->cap - o->len) {
-		o->len += (size_t)k;
-		return;
-	}
-	/* Longer than the free space: format into a temporary. */
-	char *tmp = malloc((size_t)k + 1);
-	if (!tmp) {
-		o->failed = 1;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(tmp, (size_t)k + 1, fmt, ap);
-	va_end(ap);
-	feral_tout_write(o, tmp, (size_t)k);
-	free(tmp);
-}
-
-enum feral_status feral_tout_commit(struct feral_tout *o, struct feral_error *err)
-{
-	tout_flush(o);
-#ifdef FERAL_HAVE_ZLIB
-	if (o->gz && gzclose_w(o->gz) != Z_OK)
-		o->failed = 1;
-	o->gz = NULL;
-#endif
-	free(o->buf);
-	o->buf = NULL;
-	if (o->failed) {
-		enum feral_status st = feral_fail_errno(err, FERAL_STATUS_IO, o->w.path, "write failed");
-		feral_wfile_abort(&o->w);
-		return st;
-	}
-	return feral_wfile_commit(&o->w, err);
-}
-
-void feral_tout_abort(struct feral_tout *o)
-{
-#ifdef FERAL_HAVE_ZLIB
-	if (o->gz)
-		gzclose_w(o->gz);
-	o->gz = NULL;
-#endif
-	free(o->buf);
-	o->buf = NULL;
-	feral_wfile_abort(&o->w);
-}
-
-/* ---- building datasets from CSR ---------------------------------------------------- */
-
-/* Load-time invariants: norms computed, and the whole dataset checked, with
- * the file named in any complaint. */
-static enum feral_status finish_load(const char *path, struct feral_dataset *ds,
-                                     struct feral_error *err)
-{
-	/* A mapped cache may carry its norms read-only; only heap norms are
-	 * (re)computed here. */
-	if (!ds->row_sq_norm) {
-		ds->row_sq_norm = calloc(ds->n ? ds->n : 1, sizeof *ds->row_sq_norm);
-		if (!ds->row_sq_norm)
-			return feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "out of memory");
-		ds->owner->heap_mask |= FERAL_OWN_NORMS;
-	}
-	if (ds->owner->heap_mask & FERAL_OWN_NORMS)
-		feral_dataset_update_norms(ds);
-	enum feral_status st = feral_dataset_check(ds, err);
-	if (st && err)
-		snprintf(err->file, sizeof err->file, "%s", path);
-	return st;
-}
-
-enum feral_status feral_io_build(const char *path, uint64_t n, uint64_t d, uint64_t **indptr_p,
-                                 uint32_t **indices_p, float **values_p, double **y_p, int dense,
-                                 struct feral_dataset **out, struct feral_error *err)
-{
-	uint64_t *indptr = *indptr_p, nnz = indptr[n], cells;
-	const uint32_t *indices = *indices_p;
-	const float *values = *values_p;
-	*out = NULL;
-	if (!feral_mul_ok(n, d, &cells))
-		cells = UINT64_MAX;
-	if (d > UINT32_MAX)
-		return feral_fail(err, FERAL_STATUS_RANGE, path, 0,
-		                  "%llu columns exceed the 2^32-1 limit", (unsigned long long)d);
-	if (dense < 0)
-		dense = nnz > cells / 2 && feral_check_fits(path, cells * 4, NULL) == FERAL_OK;
-	enum feral_status st;
-	struct feral_dataset *ds;
-	if ((st = feral_dataset_shell(&ds, err)))
-		return st;
-	ds->n = n;
-	ds->d = d;
-	ds->precision = FERAL_PRECISION_F32;
-	ds->owner->heap_mask = FERAL_OWN_VALUES | FERAL_OWN_Y | FERAL_OWN_NORMS;
-	if (dense) {
-		if (cells == UINT64_MAX || cells > UINT64_MAX / 8) {
-			st = feral_fail(err, FERAL_STATUS_RANGE, path, 0,
-			                "%llu x %llu is too large to store dense",
-			                (unsigned long long)n, (unsigned long long)d);
-			goto fail;
-		}
-		if ((st = feral_check_fits(path, cells * 4, err)))
-			goto fail;
-		float *v = feral_big_alloc(cells * sizeof *v);
-		if (!v) {
-			st = feral_fail(err, FERAL_STATUS_NOMEM, path, 0,
-			                "cannot allocate a dense %llu x %llu dataset",
-			                (unsigned long long)n, (unsigned long long)d);
-			goto fail;
-		}
-		/* Each row zeroed just before its scatter: one pass over memory. */
-		for (uint64_t i = 0; i < n; i++) {
-			float *row = v + i * d;
-			memset(row, 0, d * sizeof *row);
-			for (uint64_t k = indptr[i]; k < indptr[i + 1]; k++)
-				row[indices[k]] = values[k];
-		}
-		ds->layout = FERAL_LAYOUT_DENSE;
-		ds->values = v;
-		ds->nnz = cells;
-	} else {
-		/* Take the arrays over rather than copy them: a copy of a large
-		 * load costs as much as a third of the parse in page faults. */
-		ds->layout = FERAL_LAYOUT_CSR;
-		ds->nnz = nnz;
-		ds->values = *values_p;
-		ds->indices = *indices_p;
-		ds->indptr = indptr;
-		*values_p = NULL;
-		*indices_p = NULL;
-		*indptr_p = NULL;
-		ds->owner->heap_mask |= FERAL_OWN_INDPTR | FERAL_OWN_INDICES;
-	}
-	if (y_p && *y_p) {
-		ds->y = *y_p;
-		*y_p = NULL;
-	} else {
-		ds->y = calloc(n, sizeof *ds->y);
-	}
-	ds->row_sq_norm = malloc(n * sizeof *ds->row_sq_norm);
-	if (!ds->y || !ds->row_sq_norm) {
-		st = feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "out of memory");
-		goto fail;
-	}
-	feral_dataset_update_norms(ds);
-	if ((st = feral_dataset_check(ds, err))) {
-		if (err)
-			snprintf(err->file, sizeof err->file, "%s", path);
-		goto fail;
-	}
-	*out = ds;
-	return FERAL_OK;
-fail:
-	feral_dataset_destroy(&ds);
-	return st;
-}
+#include "abi.h"
+#include "io_impl.h"
 
 /* ---- format detection --------------------------------------------------------------- */
 
@@ -527,6 +45,7 @@ enum feral_format feral_format_from_path(const char *path)
 void feral_load_options_init(struct feral_load_options *o)
 {
 	memset(o, 0, sizeof *o);
+	o->struct_size = sizeof *o;
 	o->format = FERAL_FORMAT_AUTO;
 	o->dense = -1;
 	o->min_d = 0;
@@ -547,6 +66,14 @@ enum feral_status feral_dataset_load(const char *path, const struct feral_load_o
 		feral_load_options_init(&defaults);
 		opt = &defaults;
 	}
+	enum feral_status st = feral_check_struct_size(err, "feral_load_options",
+	                                               "feral_load_options_init", opt->struct_size,
+	                                               sizeof *opt);
+	if (st) {
+		if (err)
+			snprintf(err->file, sizeof err->file, "%s", path);
+		return st;
+	}
 	if (opt->dense < -1 || opt->dense > 1)
 		return feral_fail(err, FERAL_STATUS_USAGE, path, 0, "dense must be -1, 0 or 1, not %d",
 		                  opt->dense);
@@ -559,29 +86,18 @@ enum feral_status feral_dataset_load(const char *path, const struct feral_load_o
 	enum feral_format fmt = opt->format;
 	if (fmt == FERAL_FORMAT_AUTO)
 		fmt = feral_format_from_path(path);
-	enum feral_status st;
 	switch (fmt) {
-	case FERAL_FORMAT_LIBSVM: st = feral_io_libsvm_load(path, opt, out, err); break;
-	case FERAL_FORMAT_MTX: st = feral_io_mtx_load(path, opt, out, err); break;
-	case FERAL_FORMAT_NPY: st = feral_io_npy_load(path, out, err); break;
-	case FERAL_FORMAT_IDX: st = feral_io_idx_load(path, out, err); break;
-	case FERAL_FORMAT_FERAL: st = feral_io_cache_load(path, opt->map_cache, out, err); break;
+	case FERAL_FORMAT_LIBSVM: return feral_io_libsvm_load(path, opt, out, err);
+	case FERAL_FORMAT_MTX: return feral_io_mtx_load(path, opt, out, err);
+	case FERAL_FORMAT_NPY: return feral_io_npy_load(path, out, err);
+	case FERAL_FORMAT_IDX: return feral_io_idx_load(path, out, err);
+	case FERAL_FORMAT_FERAL: return feral_io_cache_load(path, opt->map_cache, out, err);
 	case FERAL_FORMAT_AUTO:
 		return feral_fail(err, FERAL_STATUS_USAGE, path, 0,
 		                  "cannot tell the format of %s from its extension", path);
 	default:
 		return feral_fail(err, FERAL_STATUS_USAGE, path, 0, "bad format %d", (int)fmt);
 	}
-	if (st)
-		return st;
-	/* The text loaders finish their own datasets, and the cache loader
-	 * checks its own (in the checksum pass: a second pass over a 1 GiB
-	 * cache cost a third of its load time); the other binary ones are
-	 * finished here so every load leaves norms set and a checked dataset. */
-	if (fmt != FERAL_FORMAT_LIBSVM && fmt != FERAL_FORMAT_MTX && fmt != FERAL_FORMAT_FERAL &&
-	    (st = finish_load(path, *out, err)))
-		feral_dataset_destroy(out);
-	return st;
 }
 
 enum feral_status feral_dataset_save(const struct feral_dataset *ds, const char *path,
@@ -605,76 +121,6 @@ enum feral_status feral_dataset_save(const struct feral_dataset *ds, const char 
 
 /* ---- vectors ---------------------------------------------------------------------------------- */
 
-/* Text vectors: one number per line; blank lines and '#' comments skipped. */
-static enum feral_status text_vector_load(const char *path, double **out, uint64_t *len,
-                                          struct feral_error *err)
-{
-	struct feral_text t;
-	enum feral_status st = feral_text_open(&t, path, err);
-	if (st)
-		return st;
-	double *v = NULL;
-	uint64_t n = 0, cap = 0;
-	int done = 0;
-	while (!(st = feral_text_next(&t, &done, err)) && !done) {
-		const char *p = t.buf, *end = t.buf + t.hi;
-		long line = t.line;
-		while (p < end) {
-			const char *eol = memchr(p, '\n', (size_t)(end - p));
-			line++;
-			if ((size_t)(eol - p) > FERAL_TEXT_LINE_MAX) {
-				st = feral_fail(err, FERAL_STATUS_PARSE, path, line, "line longer than 16 MiB");
-				goto out;
-			}
-			while (feral_is_blank(*p))
-				p++;
-			if (*p != '\n' && *p != '#') {
-				double x = 0;
-				const char *q = feral_parse_f64(p, &x);
-				const char *r = q;
-				if (q)
-					while (feral_is_blank(*r))
-						r++;
-				if (!q || (*r != '\n' && *r != '#')) {
-					st = feral_fail(err, FERAL_STATUS_PARSE, path, line,
-					                "bad token '%.*s': expected one number per line",
-					                feral_token_len(p), p);
-					goto out;
-				}
-				if (!isfinite(x)) {
-					st = feral_fail(err, FERAL_STATUS_RANGE, path, line,
-					                "value '%.*s' is not finite", feral_token_len(p), p);
-					goto out;
-				}
-				if (n == cap) {
-					cap = cap ? cap * 2 : 1024;
-					double *nv = realloc(v, cap * sizeof *v);
-					if (!nv) {
-						st = feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "out of memory");
-						goto out;
-					}
-					v = nv;
-				}
-				v[n++] = x;
-				p = r;
-			}
-			p = eol + 1;
-		}
-		t.line = line;
-	}
-	if (!st && n == 0)
-		st = feral_fail(err, FERAL_STATUS_PARSE, path, 0, "no values");
-out:
-	feral_text_close(&t);
-	if (st) {
-		free(v);
-		return st;
-	}
-	*out = v;
-	*len = n;
-	return FERAL_OK;
-}
-
 enum feral_status feral_vector_load(const char *path, double **out, uint64_t *len,
                                     struct feral_error *err)
 {
@@ -686,7 +132,7 @@ enum feral_status feral_vector_load(const char *path, double **out, uint64_t *le
 	case FERAL_FORMAT_NPY: return feral_io_npy_vector_load(path, out, len, err);
 	case FERAL_FORMAT_MTX: return feral_io_mtx_vector_load(path, out, len, err);
 	case FERAL_FORMAT_IDX: return feral_io_idx_vector_load(path, out, len, err);
-	default: return text_vector_load(path, out, len, err);
+	default: return feral_io_text_vector_load(path, out, len, err);
 	}
 }
 
@@ -698,15 +144,8 @@ enum feral_status feral_vector_save(const char *path, const double *v, uint64_t 
 	switch (feral_format_from_path(path)) {
 	case FERAL_FORMAT_NPY: return feral_io_npy_vector_save(path, v, len, err);
 	case FERAL_FORMAT_MTX: return feral_io_mtx_vector_save(path, v, len, err);
-	default: break;
+	default: return feral_io_text_vector_save(path, v, len, err);
 	}
-	struct feral_tout o;
-	enum feral_status st = feral_tout_open(&o, path, err);
-	if (st)
-		return st;
-	for (uint64_t i = 0; i < len; i++)
-		feral_tout_printf(&o, "%.17g\n", v[i]);
-	return feral_tout_commit(&o, err);
 }
 
 enum feral_status feral_dataset_load_targets(struct feral_dataset *ds, const char *path,

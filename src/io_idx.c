@@ -7,6 +7,7 @@
  * Compression is detected from the gzip magic 1f 8b, not from the name, so a
  * decompressed file keeps working whatever it is called. */
 #define _GNU_SOURCE
+#include "dataset_build.h"
 #include "io_impl.h"
 
 #include <errno.h>
@@ -286,7 +287,10 @@ enum feral_status feral_io_idx_load(const char *path, struct feral_dataset **out
 		feral_dataset_destroy(&ds);
 		return st;
 	}
-	feral_dataset_update_norms(ds);
+	if ((st = feral_dataset_finish(path, ds, err))) {
+		feral_dataset_destroy(&ds);
+		return st;
+	}
 	*out = ds;
 	return FERAL_OK;
 }

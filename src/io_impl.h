@@ -1,11 +1,14 @@
 /* Internal I/O interfaces: one loader/writer pair per format, and the
- * shared atomic-write helper.  feral_dataset_load/save (io.c) dispatch here. */
+ * shared atomic-write helper.  feral_dataset_load/save (io.c) dispatch here;
+ * every dataset loader returns a finished dataset (dataset_build.h). */
 #ifndef FERAL_IO_IMPL_H
 #define FERAL_IO_IMPL_H
 #include "internal.h"
 
 /* Atomic writes: data goes to "<path>.tmp.<pid>", then fsync + rename on
- * commit, so a reader never sees a half-written file. */
+ * commit, so a reader never sees a half-written file.  An existing path that
+ * is not a regular file (/dev/null, a FIFO) is written in place instead
+ * (tmp is then ""): a rename would replace the device or pipe. */
 struct feral_wfile {
 	FILE *f;
 	char path[4096];
@@ -17,13 +20,19 @@ void feral_wfile_abort(struct feral_wfile *w);
 
 /* Size of a regular file, or IO error naming it. */
 enum feral_status feral_file_size(const char *path, uint64_t *size, struct feral_error *err);
-/* Refuse to allocate more than the machine's physical memory (plus slack):
- * RANGE with a clear message naming the file, before any allocation. */
 /* Bytes of memory available to a new allocation without swapping (Linux
  * MemAvailable), 0 if unknown. */
 uint64_t feral_mem_available(void);
+/* Refuse to allocate more than the machine's physical memory (plus slack):
+ * RANGE with a clear message naming the file, before any allocation. */
 enum feral_status feral_check_fits(const char *path, uint64_t bytes, struct feral_error *err);
 
+/* Plain-text vectors (io_text.c): one number per line, blank lines and '#'
+ * comments skipped (load); "%.17g" per line, exact for any double (save). */
+enum feral_status feral_io_text_vector_load(const char *path, double **out, uint64_t *len,
+                                           struct feral_error *err);
+enum feral_status feral_io_text_vector_save(const char *path, const double *v, uint64_t len,
+                                           struct feral_error *err);
 /* LIBSVM / SVMlight text (plain or .gz): io_libsvm.c */
 enum feral_status feral_io_libsvm_load(const char *path, const struct feral_load_options *opt,
                                        struct feral_dataset **out, struct feral_error *err);
@@ -54,7 +63,9 @@ enum feral_status feral_io_idx_load(const char *path, struct feral_dataset **out
 enum feral_status feral_io_idx_vector_load(const char *path, double **out, uint64_t *len,
                                            struct feral_error *err);
 /* Native cache .feral: io_cache.c.  mmap'd load; header with magic,
- * version, shape, layout, precision, checksum. */
+ * version, shape, layout, precision, checksum.  Its loader checks the data in
+ * the checksum pass instead of calling feral_dataset_finish (a second pass
+ * over a 1 GiB cache cost a third of its load time). */
 enum feral_status feral_io_cache_load(const char *path, bool map, struct feral_dataset **out,
                                       struct feral_error *err);
 enum feral_status feral_io_cache_save(const struct feral_dataset *ds, const char *path,

@@ -5,8 +5,11 @@
  * Labels are kept as written (+1/-1, 0/1 or real targets: the trainer maps
  * them), indices are 1-based and become 0-based columns.  Unsorted indices
  * are sorted; a repeated index is an error rather than summed or
- * overwritten, because each of those silently changes the data and tools
- * disagree on which to do.  d is the largest index over the whole file (not
+ * overwritten: the format has no rule for it, readers disagree (some sum,
+ * some keep one), and a repeat is almost always a bug in the converter that
+ * wrote the file.  (Matrix Market differs: there repeats are how assembled
+ * matrices are written, and the reference readers sum them; io_mtx.c does
+ * too.)  d is the largest index over the whole file (not
  * only the selected rows, so every shard of a file agrees), at least min_d.
  *
  * Speed: the reader hands out runs of up to 64 MiB of complete lines; each
@@ -16,6 +19,7 @@
  * through the exact fast paths in io_text.h, not strtod per token.
  */
 #define _GNU_SOURCE
+#include "dataset_build.h"
 #include "io_text.h"
 
 #ifdef _OPENMP
@@ -221,7 +225,9 @@ static void parse_slice(struct slice *s, const char *path)
 			if (dup == UINT64_MAX)
 				SLICE_FAIL(FERAL_STATUS_NOMEM, "out of memory");
 			if (dup)
-				SLICE_FAIL(FERAL_STATUS_PARSE, "duplicate index %llu", (unsigned long long)dup);
+				SLICE_FAIL(FERAL_STATUS_PARSE,
+				           "duplicate index %llu in one row (each index may appear once)",
+				           (unsigned long long)dup);
 		}
 		if (FERAL_UNLIKELY(s->ny == s->cap_y)) {
 			size_t c1 = s->cap_y, c2 = s->cap_y;
@@ -288,11 +294,12 @@ static bool append_slice(struct rows *g, const struct slice *s, uint64_t first, 
 enum feral_status feral_io_libsvm_load(const char *path, const struct feral_load_options *opt,
                                        struct feral_dataset **out, struct feral_error *err)
 {
-	struct feral_load_options defaults;
-	if (!opt) {
-		feral_load_options_init(&defaults);
+	/* feral_load_options_init's values, spelled out: the public init
+	 * lives in the dispatcher (io.c), which calls this module. */
+	static const struct feral_load_options defaults = {
+		.struct_size = sizeof defaults, .format = FERAL_FORMAT_AUTO, .dense = -1};
+	if (!opt)
 		opt = &defaults;
-	}
 	*out = NULL;
 	int nthreads = 1;
 #ifdef _OPENMP
@@ -377,8 +384,8 @@ enum feral_status feral_io_libsvm_load(const char *path, const struct feral_load
 		g.idx = q;
 	if (g.nnz && (q = realloc(g.val, g.nnz * sizeof *g.val)))
 		g.val = q;
-	st = feral_io_build(path, g.n, d ? d : 1, &g.indptr, &g.idx, &g.val, &g.y, opt->dense, out,
-	                    err);
+	st = feral_dataset_from_csr(path, g.n, d ? d : 1, &g.indptr, &g.idx, &g.val, &g.y,
+	                            opt->dense, out, err);
 out:
 	feral_text_close(&t);
 	for (int k = 0; k < nthreads; k++)

@@ -5,14 +5,20 @@
  *   M N NNZ        (coordinate)   or   M N   (array)
  *   i j v          (1-based; no v for pattern)   or   v   (column-major)
  *
- * Coordinate data becomes CSR with sorted rows; a repeated (i, j) is an error
- * naming the later line (summing would silently change the data).
- * Symmetric files store one triangle: off-diagonal entries are mirrored.
+ * Coordinate data becomes CSR with sorted rows.  Entries repeated at one
+ * (i, j) are summed (in double, then rounded once to float), as scipy's and
+ * MATLAB's mmread do: files written by assembling element contributions
+ * rely on it.  Symmetric files store one triangle: every off-diagonal entry
+ * is mirrored, then duplicates are summed, so "2 1 a" twice and "1 2 b" give
+ * A(1,2) = A(2,1) = 2a + b (scipy.io.mmread gives the same).  The file may
+ * hold more entries than the matrix has cells; a sum beyond float32 is
+ * RANGE, naming the line of the entry that pushed it over.
  * Sizes are checked (overflow, NNZ <= M*N, memory) before anything is
  * allocated, so a corrupt size line cannot trigger a huge allocation.
  * Rows are not selectable here (row_begin/row_end are LIBSVM only).
  */
 #define _GNU_SOURCE
+#include "dataset_build.h"
 #include "io_text.h"
 
 #include <ctype.h>
@@ -29,7 +35,7 @@ struct mtx {
 	uint64_t stored; /* coordinate entries stored (mirrors included) */
 	uint64_t ai, aj; /* array: position of the next value */
 	uint32_t *ri, *ci; /* coordinate, 0-based */
-	long *ln;        /* coordinate: line of each stored entry */
+	long *ln;        /* coordinate: line of each stored entry (for a sum's error) */
 	float *vf;       /* values: coordinate in file order, array row-major m x n */
 	double *vd;
 };
@@ -129,16 +135,11 @@ static enum feral_status mtx_size(struct mtx *mx, const char *p, long line, stru
 	uint64_t bytes;
 	size_t vsz = mx->f64 ? sizeof(double) : sizeof(float);
 	mx->count = mx->coord ? v[2] : mx->symmetric ? mx->n * (mx->n + 1) / 2 : cells;
-	if (mx->coord && mx->count > cells)
-		return feral_fail(err, FERAL_STATUS_RANGE, mx->path, line,
-		                  "%llu entries exceed the %llu x %llu matrix",
-		                  (unsigned long long)mx->count, (unsigned long long)mx->m,
-		                  (unsigned long long)mx->n);
 	/* Storage is sized from the size line, so a few bytes claiming a
 	 * huge matrix must not allocate it: every entry takes at least
 	 * "1 1 0\n", "1 1\n" (pattern) or "0\n" (array) of text. */
 	uint64_t min_entry = mx->coord ? (mx->pattern ? 4 : 6) : 2;
-	if (mx->count > mx->max_text / min_entry)
+	if (mx->count > mx->max_text / min_entry || mx->count > UINT64_MAX / 64)
 		return feral_fail(err, FERAL_STATUS_PARSE, mx->path, line,
 		                  "expected %llu entries, but the file is too small to hold them",
 		                  (unsigned long long)mx->count);
@@ -326,8 +327,8 @@ static int cmp_colkey(const void *a, const void *b)
 	return x->k < y->k ? -1 : x->k > y->k;
 }
 
-/* Coordinate entries -> CSR arrays (file order kept within a column so a
- * duplicate names its later line). */
+/* Coordinate entries -> CSR arrays, duplicates summed in file order (the
+ * sort key keeps it within a column), in double and rounded once. */
 static enum feral_status mtx_to_csr(struct mtx *mx, uint64_t **indptr_out, uint32_t **idx_out,
                                     float **val_out, struct feral_error *err)
 {
@@ -345,7 +346,7 @@ static enum feral_status mtx_to_csr(struct mtx *mx, uint64_t **indptr_out, uint3
 		indptr[mx->ri[k] + 1]++;
 	for (uint64_t i = 0; i < m; i++)
 		indptr[i + 1] += indptr[i];
-	/* Scatter by row; the running cursor reuses idx as scratch counters. */
+	/* Scatter by row with a running cursor per row. */
 	uint64_t *cur = malloc((m ? m : 1) * sizeof *cur);
 	if (!cur) {
 		st = feral_fail(err, FERAL_STATUS_NOMEM, mx->path, 0, "out of memory");
@@ -358,21 +359,39 @@ static enum feral_status mtx_to_csr(struct mtx *mx, uint64_t **indptr_out, uint3
 		keys[pos].k = k;
 	}
 	free(cur);
+	/* Sort each row and fold its duplicates (indptr[i] is rewritten only
+	 * after row i's old bounds are read). */
+	uint64_t nz = 0;
 	for (uint64_t i = 0; i < m; i++) {
 		uint64_t b = indptr[i], e = indptr[i + 1];
 		qsort(keys + b, e - b, sizeof *keys, cmp_colkey);
-		for (uint64_t k = b; k < e; k++) {
-			if (k > b && keys[k].col == keys[k - 1].col) {
-				long l1 = mx->ln[keys[k].k], l0 = mx->ln[keys[k - 1].k];
-				st = feral_fail(err, FERAL_STATUS_PARSE, mx->path, l1 > l0 ? l1 : l0,
-				                "duplicate entry (%llu, %u)", (unsigned long long)i + 1,
-				                keys[k].col + 1);
-				goto out;
+		indptr[i] = nz;
+		for (uint64_t k = b; k < e;) {
+			uint32_t col = keys[k].col;
+			double sum = 0;
+			float v = 0;
+			for (; k < e && keys[k].col == col; k++) {
+				sum += mx->vf[keys[k].k];
+				v = (float)sum;
+				if (!isfinite(v)) {
+					st = feral_fail(err, FERAL_STATUS_RANGE, mx->path, mx->ln[keys[k].k],
+					                "duplicate entries at (%llu, %u) sum to %g, beyond float32",
+					                (unsigned long long)i + 1, col + 1, sum);
+					goto out;
+				}
 			}
-			idx[k] = keys[k].col;
-			val[k] = mx->vf[keys[k].k];
+			idx[nz] = col;
+			val[nz++] = v;
 		}
 	}
+	indptr[m] = nz;
+	/* Give back what the folded duplicates freed (a shrinking realloc
+	 * that fails leaves the larger block, which is fine). */
+	void *q;
+	if (nz < s && nz && (q = realloc(idx, nz * sizeof *idx)))
+		idx = q;
+	if (nz < s && nz && (q = realloc(val, nz * sizeof *val)))
+		val = q;
 out:
 	free(keys);
 	if (st) {
@@ -442,7 +461,7 @@ enum feral_status feral_io_mtx_load(const char *path, const struct feral_load_op
 	if (opt && opt->min_d > d)
 		d = opt->min_d;
 	if (!st)
-		st = feral_io_build(path, mx.m, d, &indptr, &idx, &val, NULL, dense, out, err);
+		st = feral_dataset_from_csr(path, mx.m, d, &indptr, &idx, &val, NULL, dense, out, err);
 	free(indptr);
 	free(idx);
 	free(val);
@@ -495,27 +514,23 @@ enum feral_status feral_io_mtx_vector_load(const char *path, double **out, uint6
 	double *v = mx.vd;
 	if (mx.coord) {
 		v = calloc(n, sizeof *v);
-		unsigned char *seen = calloc(n, 1);
-		if (!v || !seen) {
-			free(v);
-			free(seen);
+		if (!v) {
 			mtx_free(&mx);
 			return feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "out of memory");
 		}
+		/* Duplicates are summed, as for matrices. */
 		for (uint64_t k = 0; k < mx.stored; k++) {
 			uint64_t at = (uint64_t)mx.ri[k] + mx.ci[k]; /* one of them is 0 */
-			if (seen[at]) {
+			v[at] += mx.vd[k];
+			if (!isfinite(v[at])) {
 				long l = mx.ln[k];
 				free(v);
-				free(seen);
 				mtx_free(&mx);
-				return feral_fail(err, FERAL_STATUS_PARSE, path, l,
-				                  "duplicate entry for element %llu", (unsigned long long)at + 1);
+				return feral_fail(err, FERAL_STATUS_RANGE, path, l,
+				                  "duplicate entries for element %llu sum beyond double range",
+				                  (unsigned long long)at + 1);
 			}
-			seen[at] = 1;
-			v[at] = mx.vd[k];
 		}
-		free(seen);
 		free(mx.vd);
 	}
 	mx.vd = NULL;

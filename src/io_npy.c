@@ -9,6 +9,7 @@
  * file with line 0 (it is binary); the message gives the byte offset or the
  * element instead. */
 #define _GNU_SOURCE
+#include "dataset_build.h"
 #include "io_impl.h"
 
 #include <errno.h>
@@ -459,7 +460,10 @@ enum feral_status feral_io_npy_load(const char *path, struct feral_dataset **out
 		feral_dataset_destroy(&ds);
 		return st;
 	}
-	feral_dataset_update_norms(ds);
+	if ((st = feral_dataset_finish(path, ds, err))) {
+		feral_dataset_destroy(&ds);
+		return st;
+	}
 	*out = ds;
 	return FERAL_OK;
 }

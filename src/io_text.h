@@ -1,6 +1,8 @@
-/* Private to the text loaders (io.c, io_libsvm.c, io_mtx.c): a gz-aware
- * block reader that hands out runs of complete lines, fast number parsers,
- * and a buffered (optionally gzip) text writer on top of feral_wfile. */
+/* The text kit (io_text.c), private to the text formats (io_libsvm.c,
+ * io_mtx.c, and the plain-text vectors the dispatcher io.c hands it): a
+ * gz-aware block reader that hands out runs of complete lines, fast number
+ * parsers, and a buffered (optionally gzip) text writer on top of
+ * feral_wfile. */
 #ifndef FERAL_IO_TEXT_H
 #define FERAL_IO_TEXT_H
 #include "io_impl.h"
@@ -241,14 +243,4 @@ static inline int feral_token_len(const char *p)
 		n++;
 	return n;
 }
-
-/* Shared by the text loaders: build a dataset from CSR arrays of n rows
- * (0-based sorted unique column indices, f32 values, all from malloc).
- * dense: 1 dense, 0 CSR, -1 dense when more than half full and it fits in
- * memory.  The CSR arrays (and y, when non-NULL) are taken over and their
- * pointers set to NULL; the caller frees whatever is left.  y NULL: zero
- * targets.  The result has norms and passes feral_dataset_check. */
-enum feral_status feral_io_build(const char *path, uint64_t n, uint64_t d, uint64_t **indptr,
-                                 uint32_t **indices, float **values, double **y, int dense,
-                                 struct feral_dataset **out, struct feral_error *err);
 #endif

@@ -12,6 +12,18 @@ enum feral_status feral_wfile_open(struct feral_wfile *w, const char *path, stru
 	if (strlen(path) >= sizeof w->path)
 		return feral_fail(err, FERAL_STATUS_USAGE, path, 0, "path too long");
 	snprintf(w->path, sizeof w->path, "%s", path);
+	/* A path that exists and is not a regular file (/dev/null, a FIFO, a
+	 * terminal) is written in place: renaming a temporary over it would
+	 * replace the device or pipe with a plain file (as root, /dev/null). */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			return feral_fail(err, FERAL_STATUS_IO, path, 0, "cannot write: a directory");
+		w->f = fopen(path, "wb");
+		if (!w->f)
+			return feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot open");
+		return FERAL_OK;
+	}
 	snprintf(w->tmp, sizeof w->tmp, "%s.tmp.%ld", path, (long)getpid());
 	w->f = fopen(w->tmp, "wb");
 	if (!w->f)
@@ -29,10 +41,11 @@ enum feral_status feral_wfile_commit(struct feral_wfile *w, struct feral_error *
 	w->f = NULL;
 	if (bad) {
 		enum feral_status st = feral_fail_errno(err, FERAL_STATUS_IO, w->path, "write failed");
-		unlink(w->tmp);
+		if (w->tmp[0])
+			unlink(w->tmp);
 		return st;
 	}
-	if (rename(w->tmp, w->path) != 0) {
+	if (w->tmp[0] && rename(w->tmp, w->path) != 0) {
 		enum feral_status st = feral_fail_errno(err, FERAL_STATUS_IO, w->path, "cannot rename");
 		unlink(w->tmp);
 		return st;

@@ -6,6 +6,16 @@
 #include <sys/mman.h>
 #include <time.h>
 
+const char *feral_version(void)
+{
+	return FERAL_VERSION;
+}
+
+int feral_abi_version(void)
+{
+	return FERAL_ABI_VERSION;
+}
+
 const char *feral_strerror(enum feral_status s)
 {
 	switch (s) {
@@ -25,6 +35,9 @@ const char *feral_strerror(enum feral_status s)
 	return "unknown status";
 }
 
+/* Not public API (exit codes are the programs' business): the CLI tools
+ * declare it in src/cli/cli.h.  Hidden, so libferal.so does not export it. */
+int feral_status_exit_code(enum feral_status s);
 int feral_status_exit_code(enum feral_status s)
 {
 	switch (s) {

@@ -1,4 +1,4 @@
-/* CT workload (src/ct.c): Siddon's intersection lengths against geometry
+/* CT workload (workloads/ct.c): Siddon's intersection lengths against geometry
  * (axis-aligned and diagonal rays, random rays against an independent chord
  * and a brute-force per-pixel clip), the modified Shepp-Logan phantom at known
  * points, the scan as a dataset, the PNG writer (signature, IHDR, CRCs, IDAT
@@ -97,7 +97,7 @@ Test(ct, diagonal_ray_is_the_chord_of_the_square)
 }
 
 /* Chord of the line through (px, py) along unit (ux, uy) in [-h, h]^2,
- * independently of src/ct.c: the intersections with the four edge segments,
+ * independently of workloads/ct.c: the intersections with the four edge segments,
  * then the largest distance between two of them. */
 static double chord(double h, double px, double py, double ux, double uy)
 {

@@ -2,7 +2,9 @@
  * save by extension. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "internal.h"
 #include "tmpdir.h"
@@ -232,4 +234,30 @@ Test(io, test_save_dispatches_by_extension)
 	}
 	cr_assert_eq(feral_dataset_save(a, tmp_path("o.idx"), &e), FERAL_STATUS_UNSUPPORTED);
 	feral_dataset_destroy(&a);
+}
+
+/* A save to a path that is not a regular file (a FIFO here; /dev/null in
+ * `-o /dev/null`) writes into it: a temporary renamed over it would replace
+ * the pipe or device with a plain file. */
+Test(io, test_save_to_a_fifo_writes_into_it_and_keeps_it_a_fifo)
+{
+	const char *p = tmp_path("pipe.txt");
+	cr_assert_eq(mkfifo(p, 0600), 0, "mkfifo %s", p);
+	/* A reader must hold the FIFO open for the writer's open not to block;
+	 * the 3 short lines fit the pipe's buffer. */
+	int fd = open(p, O_RDONLY | O_NONBLOCK);
+	cr_assert_geq(fd, 0, "open %s", p);
+	double v[3] = {1.5, -2, 0.25};
+	struct feral_error e = {0};
+	cr_assert_eq(feral_vector_save(p, v, 3, &e), FERAL_OK, "%s", e.msg);
+	struct stat st;
+	cr_assert_eq(stat(p, &st), 0);
+	cr_assert(S_ISFIFO(st.st_mode), "%s is no longer a FIFO (mode %o)", p, (unsigned)st.st_mode);
+	char buf[256] = {0};
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	cr_assert_str_eq(n > 0 ? buf : "", "1.5\n-2\n0.25\n", "read back '%s'", buf);
+	/* A directory is refused before anything is written. */
+	cr_assert_eq(feral_vector_save(tmpdir, v, 3, &e), FERAL_STATUS_IO);
+	cr_assert_not_null(strstr(e.msg, "directory"), "%s", e.msg);
 }

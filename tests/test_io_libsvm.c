@@ -7,8 +7,7 @@
 #ifdef FERAL_HAVE_ZLIB
 #include <zlib.h>
 #endif
-#include "internal.h"
-#include "tmpdir.h"
+#include "loader.h"
 
 static void setup(void)
 {
@@ -22,31 +21,6 @@ static const char *write_file(const char *name, const char *content, size_t len)
 	const char *p = tmp_path(name);
 	write_bytes(p, content, len);
 	return p;
-}
-
-static struct feral_dataset *load_ok(const char *path, int dense)
-{
-	struct feral_load_options o;
-	struct feral_dataset *ds = NULL;
-	struct feral_error e = {0};
-	char buf[1200];
-	feral_load_options_init(&o);
-	o.dense = dense;
-	enum feral_status st = feral_dataset_load(path, &o, &ds, &e);
-	cr_assert_eq(st, FERAL_OK, "loading %s (dense %d): %s", path, dense,
-	             feral_error_format(&e, buf, sizeof buf));
-	return ds;
-}
-
-/* Element (i, j) whatever the layout. */
-static double elem(const struct feral_dataset *ds, uint64_t i, uint64_t j)
-{
-	if (ds->layout == FERAL_LAYOUT_DENSE)
-		return feral_dataset_value(ds, i, i * ds->d + j);
-	for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
-		if (ds->indices[k] == j)
-			return feral_dataset_value(ds, i, k);
-	return 0;
 }
 
 static void assert_same(const struct feral_dataset *a, const struct feral_dataset *b)
@@ -201,13 +175,6 @@ Test(io_libsvm, test_unsorted_indices_are_sorted)
 	feral_dataset_destroy(&ds);
 }
 
-struct bad_case {
-	const char *content;
-	enum feral_status status;
-	long line;
-	const char *reason;
-};
-
 Test(io_libsvm, test_malformed_inputs_report_status_file_line_and_reason)
 {
 	static const struct bad_case cases[] = {
@@ -237,23 +204,7 @@ Test(io_libsvm, test_malformed_inputs_report_status_file_line_and_reason)
 		{"", FERAL_STATUS_PARSE, 0, "no data rows"},
 		{"# only a comment\n\n   \n", FERAL_STATUS_PARSE, 0, "no data rows"},
 	};
-	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-		const struct bad_case *k = &cases[c];
-		char name[64];
-		snprintf(name, sizeof name, "bad%zu.svm", c);
-		const char *p = write_text(name, k->content);
-		struct feral_dataset *ds = NULL;
-		struct feral_error e = {0};
-		enum feral_status st = feral_dataset_load(p, NULL, &ds, &e);
-		cr_assert_eq(st, k->status, "case %zu '%s': status %d (%s), expected %d", c, k->content,
-		             st, e.msg, k->status);
-		cr_assert_null(ds, "case %zu: no dataset on failure", c);
-		cr_assert_eq(e.line, k->line, "case %zu '%s': line %ld, expected %ld (%s)", c, k->content,
-		             e.line, k->line, e.msg);
-		cr_assert_str_eq(e.file, p, "case %zu: file '%s', expected '%s'", c, e.file, p);
-		cr_assert_not_null(strstr(e.msg, k->reason), "case %zu '%s': message '%s' lacks '%s'", c,
-		                   k->content, e.msg, k->reason);
-	}
+	check_bad_cases(cases, sizeof cases / sizeof cases[0], "svm");
 }
 
 /* n lines "1 1:1 2:2" with an optional bad line at `bad` (1-based). */

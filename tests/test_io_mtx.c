@@ -4,8 +4,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <unistd.h>
-#include "internal.h"
-#include "tmpdir.h"
+#include "loader.h"
 
 static void setup(void)
 {
@@ -14,29 +13,7 @@ static void setup(void)
 
 TestSuite(io_mtx, .timeout = 30, .init = setup, .fini = tmpdir_remove);
 
-static struct feral_dataset *load_ok(const char *path, int dense)
-{
-	struct feral_load_options o;
-	struct feral_dataset *ds = NULL;
-	struct feral_error e = {0};
-	char buf[1200];
-	feral_load_options_init(&o);
-	o.dense = dense;
-	enum feral_status st = feral_dataset_load(path, &o, &ds, &e);
-	cr_assert_eq(st, FERAL_OK, "loading %s (dense %d): %s", path, dense,
-	             feral_error_format(&e, buf, sizeof buf));
-	return ds;
-}
-
-static double elem(const struct feral_dataset *ds, uint64_t i, uint64_t j)
-{
-	if (ds->layout == FERAL_LAYOUT_DENSE)
-		return feral_dataset_value(ds, i, i * ds->d + j);
-	for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
-		if (ds->indices[k] == j)
-			return feral_dataset_value(ds, i, k);
-	return 0;
-}
+#define HDR "%%MatrixMarket matrix coordinate real general\n"
 
 static void assert_matrix(const struct feral_dataset *ds, uint64_t n, uint64_t d, const double *want)
 {
@@ -102,6 +79,135 @@ Test(io_mtx, test_symmetric_mirrors_and_pattern_is_one)
 	ds = load_ok(p, 0);
 	assert_matrix(ds, 2, 2, want2);
 	feral_dataset_destroy(&ds);
+}
+
+Test(io_mtx, test_duplicates_are_summed)
+{
+	/* General: three entries at (1, 2) in file order 1.5, 2, -0.25. */
+	const char *p = write_text("dup.mtx", HDR "2 2 4\n1 2 1.5\n2 1 1\n1 2 2\n1 2 -0.25\n");
+	double want[4] = {0, 3.25, 1, 0};
+	for (int dense = 0; dense <= 1; dense++) {
+		struct feral_dataset *ds = load_ok(p, dense);
+		assert_matrix(ds, 2, 2, want);
+		if (!dense)
+			cr_assert_eq(ds->nnz, 2, "duplicates folded: nnz %llu", (unsigned long long)ds->nnz);
+		feral_dataset_destroy(&ds);
+	}
+	/* Symmetric: every entry mirrored, then summed, so (2,1) twice and
+	 * (1,2) once give 1.5 + 2 + 0.25 on both sides. */
+	p = write_text("dups.mtx", "%%MatrixMarket matrix coordinate real symmetric\n"
+	                           "3 3 5\n2 1 1.5\n2 1 2.0\n1 2 0.25\n3 3 1\n3 3 4\n");
+	double want2[9] = {0, 3.75, 0, 3.75, 0, 0, 0, 0, 5};
+	struct feral_dataset *ds = load_ok(p, 0);
+	assert_matrix(ds, 3, 3, want2);
+	cr_assert_eq(ds->nnz, 3, "nnz %llu", (unsigned long long)ds->nnz);
+	feral_dataset_destroy(&ds);
+	/* Pattern entries are ones, so a repeated one is 2; more entries than
+	 * cells is fine when they repeat. */
+	p = write_text("dupp.mtx", "%%MatrixMarket matrix coordinate pattern general\n"
+	                           "1 2 3\n1 1\n1 1\n1 2\n");
+	double want3[2] = {2, 1};
+	ds = load_ok(p, -1);
+	assert_matrix(ds, 1, 2, want3);
+	feral_dataset_destroy(&ds);
+	/* Duplicates that cancel leave a stored zero, as scipy's sum does. */
+	p = write_text("dupz.mtx", HDR "1 2 2\n1 2 0.5\n1 2 -0.5\n");
+	ds = load_ok(p, 0);
+	double want4[2] = {0, 0};
+	assert_matrix(ds, 1, 2, want4);
+	cr_assert_eq(ds->nnz, 1, "the cancelled entry is kept (nnz %llu)", (unsigned long long)ds->nnz);
+	feral_dataset_destroy(&ds);
+}
+
+/* scipy.io.mmread (scripts/deps.sh installs python3-scipy) as the
+ * reference: the dense matrix, duplicates summed. */
+#define PYTHON "/usr/bin/python3"
+static const char scipy_dense[] =
+	"import sys, numpy, scipy.io\n"
+	"a = scipy.io.mmread(sys.argv[1])\n"
+	"a = a.toarray() if hasattr(a, 'toarray') else numpy.asarray(a)\n"
+	"numpy.savetxt(sys.argv[2], numpy.atleast_2d(a), fmt='%.17g')\n";
+
+/* abssum (m x n): the sum of |entry| at each cell (mirrors included), which
+ * bounds the rounding; NULL when every entry is exact in float32. */
+static void compare_with_scipy(const char *path, uint64_t m, uint64_t n, const double *abssum)
+{
+	const char *script = tmp_path("dense.py"), *ref = tmp_path("ref.txt");
+	write_text("dense.py", scipy_dense);
+	cr_assert_eq(access(PYTHON, X_OK), 0, "%s is missing: run scripts/deps.sh", PYTHON);
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd, "%s %s %s %s", PYTHON, script, path, ref);
+	cr_assert_eq(system(cmd), 0, "'%s' failed: is python3-scipy installed (scripts/deps.sh)?", cmd);
+	FILE *f = fopen(ref, "r");
+	cr_assert_not_null(f, "no output from scipy");
+	for (int dense = 0; dense <= 1; dense++) {
+		struct feral_dataset *ds = load_ok(path, dense);
+		cr_assert_eq(ds->n, m);
+		cr_assert_eq(ds->d, n);
+		rewind(f);
+		double *want = malloc(m * n * sizeof *want);
+		for (uint64_t k = 0; k < m * n; k++)
+			cr_assert_eq(fscanf(f, "%lf", &want[k]), 1, "scipy output short at %llu",
+			             (unsigned long long)k);
+		for (uint64_t i = 0; i < m; i++)
+			for (uint64_t j = 0; j < n; j++) {
+				/* scipy sums the entries in double; feral rounds each to
+				 * float32, sums in double and rounds once: at most
+				 * 2^-24 of each |entry| plus 2^-24 of the result apart. */
+				double got = elem(ds, i, j), w = want[i * n + j];
+				double tol = abssum ? 1.01 * 0x1p-23 * abssum[i * n + j] : 0;
+				cr_assert(fabs(got - w) <= tol,
+				          "%s (dense %d): A(%llu, %llu) = %.9g, scipy %.17g", path, dense,
+				          (unsigned long long)i + 1, (unsigned long long)j + 1, got, w);
+			}
+		free(want);
+		feral_dataset_destroy(&ds);
+	}
+	fclose(f);
+}
+
+/* Random coordinate files, many entries repeated (80 entries on 6 x 5
+ * cells), values of mixed sign and magnitude, fixed seeds. */
+static const char *random_dup_file(const char *name, const char *symmetry, uint64_t seed,
+                                   double *abssum)
+{
+	struct feral_rng r;
+	feral_rng_seed(&r, seed, 0);
+	bool sym = strcmp(symmetry, "symmetric") == 0;
+	uint64_t m = sym ? 5 : 6, n = 5, count = 80;
+	char *text = malloc(16384);
+	int len = snprintf(text, 16384, "%%%%MatrixMarket matrix coordinate real %s\n%llu %llu %llu\n",
+	                   symmetry, (unsigned long long)m, (unsigned long long)n,
+	                   (unsigned long long)count);
+	for (uint64_t k = 0; k < count; k++) {
+		uint64_t i = 1 + feral_rng_next(&r) % m, j = 1 + feral_rng_next(&r) % n;
+		double v = (feral_rng_uniform(&r) - 0.5) * pow(10, (double)(feral_rng_next(&r) % 7) - 3);
+		len += snprintf(text + len, (size_t)(16384 - len), "%llu %llu %.7g\n",
+		                (unsigned long long)i, (unsigned long long)j, v);
+		abssum[(i - 1) * n + j - 1] += fabs(v);
+		if (sym && i != j)
+			abssum[(j - 1) * n + i - 1] += fabs(v);
+	}
+	const char *p = write_text(name, text);
+	free(text);
+	return p;
+}
+
+Test(io_mtx, test_duplicates_match_scipy_mmread)
+{
+	double abssum[30] = {0};
+	compare_with_scipy(random_dup_file("rg.mtx", "general", 1, abssum), 6, 5, abssum);
+	memset(abssum, 0, sizeof abssum);
+	compare_with_scipy(random_dup_file("rs.mtx", "symmetric", 2, abssum), 5, 5, abssum);
+	compare_with_scipy(write_text("dups.mtx", "%%MatrixMarket matrix coordinate real symmetric\n"
+	                                          "3 3 5\n2 1 1.5\n2 1 2.0\n1 2 0.25\n3 3 1\n3 3 4\n"),
+	                   3, 3, NULL);
+	compare_with_scipy(write_text("dupp.mtx", "%%MatrixMarket matrix coordinate pattern general\n"
+	                                          "2 2 4\n1 1\n1 1\n2 1\n1 1\n"),
+	                   2, 2, NULL);
+	compare_with_scipy(write_text("arr.mtx", "%%MatrixMarket matrix array real general\n"
+	                                         "2 3\n1\n4\n2\n5\n3\n0.5\n"),
+	                   2, 3, NULL);
 }
 
 Test(io_mtx, test_array_is_column_major_and_dense)
@@ -178,15 +284,6 @@ Test(io_mtx, test_roundtrip_coordinate_and_array)
 	feral_dataset_destroy(&a);
 }
 
-struct bad_case {
-	const char *content;
-	enum feral_status status;
-	long line;
-	const char *reason;
-};
-
-#define HDR "%%MatrixMarket matrix coordinate real general\n"
-
 Test(io_mtx, test_malformed_inputs_report_status_file_line_and_reason)
 {
 	static const struct bad_case cases[] = {
@@ -212,7 +309,7 @@ Test(io_mtx, test_malformed_inputs_report_status_file_line_and_reason)
 		{HDR "2 x 1\n", FERAL_STATUS_PARSE, 2, "bad size line"},
 		{HDR "0 2 0\n", FERAL_STATUS_RANGE, 2, "empty matrix"},
 		{HDR "99999999999 99999999999 1\n", FERAL_STATUS_RANGE, 2, "overflows"},
-		{HDR "%\n2 2 5\n", FERAL_STATUS_RANGE, 3, "5 entries exceed the 2 x 2 matrix"},
+		{HDR "%\n2 2 5\n", FERAL_STATUS_PARSE, 3, "expected 5 entries, found 0"},
 		{HDR "4294967296 2 1\n", FERAL_STATUS_RANGE, 2, "limit"},
 		{"%%MatrixMarket matrix coordinate real symmetric\n2 3 1\n", FERAL_STATUS_PARSE, 2, "square"},
 		{HDR "2 2 3\n1 1 1\n2 2 1\n", FERAL_STATUS_PARSE, 4, "expected 3 entries, found 2"},
@@ -224,9 +321,10 @@ Test(io_mtx, test_malformed_inputs_report_status_file_line_and_reason)
 		{HDR "2 2 1\n1 x 1\n", FERAL_STATUS_PARSE, 3, "bad entry '1 x 1'"},
 		{HDR "2 2 1\n1 1\n", FERAL_STATUS_PARSE, 3, "bad entry"},
 		{HDR "2 2 1\n1 1 2 3\n", FERAL_STATUS_PARSE, 3, "bad entry"},
-		{HDR "2 2 3\n1 2 1\n2 2 1\n1 2 5\n", FERAL_STATUS_PARSE, 5, "duplicate entry (1, 2)"},
-		{"%%MatrixMarket matrix coordinate real symmetric\n2 2 2\n2 1 1\n1 2 1\n",
-		 FERAL_STATUS_PARSE, 4, "duplicate entry"},
+		{HDR "2 2 3\n1 2 3e38\n2 2 1\n1 2 3e38\n", FERAL_STATUS_RANGE, 5,
+		 "duplicate entries at (1, 2) sum to 6e+38, beyond float32"},
+		{"%%MatrixMarket matrix coordinate real symmetric\n2 2 2\n2 1 -2e38\n1 2 -2e38\n",
+		 FERAL_STATUS_RANGE, 4, "beyond float32"},
 		{"%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n", FERAL_STATUS_PARSE, 5,
 		 "expected 4 entries, found 3"},
 		{"%%MatrixMarket matrix array real general\n1 2\n1\ninf\n", FERAL_STATUS_RANGE, 4,
@@ -235,23 +333,7 @@ Test(io_mtx, test_malformed_inputs_report_status_file_line_and_reason)
 		 "expected 606637581 entries, but the file is too small"},
 		{HDR "100000 100000 1000000\n1 1 1\n", FERAL_STATUS_PARSE, 2, "too small"},
 	};
-	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-		const struct bad_case *k = &cases[c];
-		char name[64];
-		snprintf(name, sizeof name, "bad%zu.mtx", c);
-		const char *p = write_text(name, k->content);
-		struct feral_dataset *ds = NULL;
-		struct feral_error e = {0};
-		enum feral_status st = feral_dataset_load(p, NULL, &ds, &e);
-		cr_assert_eq(st, k->status, "case %zu '%s': status %d (%s), expected %d", c, k->content,
-		             st, e.msg, k->status);
-		cr_assert_null(ds, "case %zu: no dataset on failure", c);
-		cr_assert_eq(e.line, k->line, "case %zu '%s': line %ld, expected %ld (%s)", c, k->content,
-		             e.line, k->line, e.msg);
-		cr_assert_str_eq(e.file, p, "case %zu: file '%s', expected '%s'", c, e.file, p);
-		cr_assert_not_null(strstr(e.msg, k->reason), "case %zu '%s': message '%s' lacks '%s'", c,
-		                   k->content, e.msg, k->reason);
-	}
+	check_bad_cases(cases, sizeof cases / sizeof cases[0], "mtx");
 }
 
 Test(io_mtx, test_vector_roundtrip_is_exact)
@@ -285,10 +367,19 @@ Test(io_mtx, test_vector_forms_row_column_and_coordinate)
 	cr_assert(w[0] == 0 && w[1] == 1 && w[2] == 0 && w[3] == -2.5, "coordinate: %g %g %g %g",
 	          w[0], w[1], w[2], w[3]);
 	free(w);
-	p = write_text("dupv.mtx", "%%MatrixMarket matrix coordinate real general\n4 1 2\n2 1 0\n2 1 1\n");
-	cr_assert_eq(feral_vector_load(p, &w, &n, &e), FERAL_STATUS_PARSE);
+	/* Duplicates are summed, as in matrices. */
+	p = write_text("dupv.mtx",
+	               "%%MatrixMarket matrix coordinate real general\n4 1 3\n2 1 0.5\n3 1 1\n2 1 0.25\n");
+	cr_assert_eq(feral_vector_load(p, &w, &n, &e), FERAL_OK, "%s", e.msg);
+	cr_assert_eq(n, 4);
+	cr_assert(w[0] == 0 && w[1] == 0.75 && w[2] == 1 && w[3] == 0, "summed: %g %g %g %g", w[0],
+	          w[1], w[2], w[3]);
+	free(w);
+	p = write_text("dupvinf.mtx",
+	               "%%MatrixMarket matrix coordinate real general\n2 1 2\n1 1 1e308\n1 1 1e308\n");
+	cr_assert_eq(feral_vector_load(p, &w, &n, &e), FERAL_STATUS_RANGE);
 	cr_assert_eq(e.line, 4, "line %ld", e.line);
-	cr_assert_not_null(strstr(e.msg, "duplicate"), "%s", e.msg);
+	cr_assert_not_null(strstr(e.msg, "sum beyond double range"), "%s", e.msg);
 	p = write_text("mat.mtx", "%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n4\n");
 	cr_assert_eq(feral_vector_load(p, &w, &n, &e), FERAL_STATUS_PARSE);
 	cr_assert_not_null(strstr(e.msg, "n x 1 or 1 x n"), "%s", e.msg);

@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include "cli/cli.h" /* feral_status_exit_code: the CLI's, not public API */
 #include "internal.h"
 
 TestSuite(status, .timeout = 10);
@@ -31,8 +32,8 @@ Test(status, test_error_format_names_file_and_line)
 	enum feral_status st = feral_fail(&e, FERAL_STATUS_PARSE, "a.svm", 7, "bad token '%s'", "x:y");
 	cr_assert_eq(st, FERAL_STATUS_PARSE);
 	cr_assert_str_eq(feral_error_format(&e, buf, sizeof buf), "a.svm:7: bad token 'x:y'");
-	feral_fail(&e, FERAL_STATUS_USAGE, NULL, 0, "--threads -1");
-	cr_assert_str_eq(feral_error_format(&e, buf, sizeof buf), "--threads -1");
+	feral_fail(&e, FERAL_STATUS_USAGE, NULL, 0, "threads = -1");
+	cr_assert_str_eq(feral_error_format(&e, buf, sizeof buf), "threads = -1");
 }
 
 Test(status, test_precision_bits_roundtrip)

@@ -1,7 +1,7 @@
 /* CT reconstruction workflow driver (scripts/data/ct.sh builds and runs it).
  *
  *   ct gen [--n N] [--angles K] [--rays P] [--spacing S] [--noise E] [--seed S] -o PREFIX
- *       parallel-beam system matrix (Siddon, src/ct.c), modified Shepp-Logan
+ *       parallel-beam system matrix (Siddon, workloads/ct.c), modified Shepp-Logan
  *       phantom, b = A x_true + e.  Writes PREFIX.feral (A and b),
  *       PREFIX.xtrue.npy (the phantom, row-major) and PREFIX.sino.png (the
  *       noisy sinogram: one row per angle, one column per ray) and PREFIX.info
@@ -11,8 +11,10 @@
  *       each pixel S x S; with --ref prints "path psnr_db rel_error" for each X
  *       (PSNR with peak = max of the reference; rel_error = ||x-ref||/||ref||).
  *
- * Build: cc -O2 -Iinclude -Isrc scripts/data/ct.c build/libferal.a $(pkg-config
- * --libs ...) -fopenmp -lm (see ct.sh). */
+ * Build: make build/libferal.a build/obj/workloads/ct.o, then cc -O2 -Iinclude
+ * -Isrc -Iworkloads scripts/data/ct.c build/obj/workloads/ct.o build/libferal.a
+ * $(pkg-config --libs ...) -fopenmp -lm (see ct.sh). */
+#include "cli/cli.h" /* feral_status_exit_code */
 #include "ct.h"
 
 #include <getopt.h>

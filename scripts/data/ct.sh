@@ -12,8 +12,9 @@
 #                                 1/Lbar; see results/README-ct.md), workers
 #   TRACE_EVERY=50000 SEED=1 BUILD=build
 #
-# 1. builds scripts/data/ct.c (the driver: src/ct.c's Siddon system matrix,
-#    phantom, PNG writer, PSNR) against $BUILD/libferal.a;
+# 1. builds scripts/data/ct.c (the driver: workloads/ct.c's Siddon system matrix,
+#    phantom, PNG writer, PSNR: the Makefile's $BUILD/obj/workloads/ct.o)
+#    against $BUILD/libferal.a;
 # 2. ct gen: A (CSR f32, rows = rays that meet the image), b = A x_true + e,
 #    x_true = the phantom -> ct.feral, ct.xtrue.npy, ct.sino.png, ct.info;
 # 3. for sampling in weighted (lambda 0), partial (0.5), uniform (1):
@@ -40,7 +41,7 @@ TRACE_EVERY=${TRACE_EVERY:-50000}
 SEED=${SEED:-1}
 BUILD=${BUILD:-build}
 F=$BUILD/feral
-make -s -j2 BUILD="$BUILD" "$F" "$BUILD/libferal.a"
+make -s -j2 BUILD="$BUILD" "$F" "$BUILD/libferal.a" "$BUILD/obj/workloads/ct.o"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # the libraries libferal.a was built against (the Makefile's probes)
@@ -51,7 +52,8 @@ for p in hwloc numa zlib lapacke openblas; do
 		libs+=("${l[@]}")
 	fi
 done
-cc -std=gnu11 -O2 -Iinclude -Isrc scripts/data/ct.c "$BUILD/libferal.a" \
+cc -std=gnu11 -O2 -Iinclude -Isrc -Iworkloads scripts/data/ct.c "$BUILD/obj/workloads/ct.o" \
+	"$BUILD/libferal.a" \
 	"${libs[@]}" -fopenmp -lm -pthread -o "$tmp/ct"
 CT=$tmp/ct
 mkdir -p results

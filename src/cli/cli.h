@@ -10,6 +10,7 @@
 
 /* Print "feral: <formatted error>" to stderr; returns the exit code. */
 int cli_report(const char *prog, enum feral_status st, const struct feral_error *err);
+int feral_status_exit_code(enum feral_status s); /* 0 ok, 2 usage/bad input, 1 other, 130 interrupted */
 /* Print "prog: message" to stderr and return 2 (usage). */
 int cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,7 +1,9 @@
-/* Computed tomography workload (library-internal, not installed): the
- * parallel-beam system matrix by Siddon's algorithm, the modified
- * Shepp-Logan phantom, a noisy sinogram, a minimal grey-scale PNG writer and
- * PSNR.  Used by scripts/data/ct.c and tests/test_ct.c.
+/* Computed tomography workload: the parallel-beam system matrix by Siddon's
+ * algorithm, the modified Shepp-Logan phantom, a noisy sinogram, a minimal
+ * grey-scale PNG writer and PSNR.  Not part of libferal: the Makefile builds
+ * workloads/ct.c into the programs that use it (tests/test_ct.c, and
+ * scripts/data/ct.c through ct.sh), against libferal.a and its internal
+ * headers (src/), so this header is not installed.
  *
  * Geometry (pixel units).  The image is n x n square pixels of width 1,
  * centred at the origin: it covers [-n/2, n/2]^2.  Pixel (r, c) -- row r from
