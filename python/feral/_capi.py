@@ -17,6 +17,10 @@ import struct as _struct
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_float,
                     c_int, c_long, c_size_t, c_uint32, c_uint64, c_void_p)
 
+# The ABI these mirrors describe (FERAL_ABI_VERSION of include/feral.h); the
+# library's feral_abi_version() must match.
+ABI_VERSION = 0
+
 # ---- enums (C enums are int on the platforms feral supports) ----------------
 c_enum = c_int
 
@@ -72,6 +76,7 @@ class Dataset(Structure):  # struct feral_dataset
 
 class LoadOptions(Structure):  # struct feral_load_options
     _fields_ = [
+        ("struct_size", c_size_t),  # set by feral_load_options_init
         ("format", c_enum),
         ("dense", c_int),
         ("min_d", c_uint64),
@@ -107,6 +112,7 @@ PROGRESS_FN = CFUNCTYPE(None, c_void_p, POINTER(TracePoint), c_double)
 
 class Config(Structure):  # struct feral_config
     _fields_ = [
+        ("struct_size", c_size_t),  # set by feral_config_init
         ("loss", c_enum),
         ("l2", c_double),
         ("method", c_enum),
@@ -167,12 +173,15 @@ class Result(Structure):  # struct feral_result
         ("bind_failures", c_int),
         ("model_scale", c_double),
         ("warning", c_char * 256),
+        ("reserved", c_uint64 * 8),
     ]
 
 
 # ---- prototypes --------------------------------------------------------------------
 _PROTOTYPES = {
     # name: (restype, argtypes)
+    "feral_version": (c_char_p, []),
+    "feral_abi_version": (c_int, []),
     "feral_strerror": (c_char_p, [c_enum]),
     "feral_error_format": (c_char_p, [POINTER(Error), c_char_p, c_size_t]),
     "feral_precision_size": (c_size_t, [c_enum]),
@@ -184,7 +193,7 @@ _PROTOTYPES = {
     "feral_dataset_quantize": (c_enum, [POINTER(Dataset), c_enum, c_uint64,
                                         POINTER(POINTER(Dataset)), POINTER(Error)]),
     "feral_format_from_path": (c_enum, [c_char_p]),
-    "feral_load_options_init": (None, [POINTER(LoadOptions)]),
+    "feral_load_options_init": (None, [c_void_p]),  # c_void_p: see check_layout
     "feral_dataset_load": (c_enum, [c_char_p, POINTER(LoadOptions),
                                     POINTER(POINTER(Dataset)), POINTER(Error)]),
     "feral_dataset_load_targets": (c_enum, [POINTER(Dataset), c_char_p, POINTER(Error)]),
@@ -253,6 +262,10 @@ def check_layout(lib):
             f"feral: {lib._name} does not match feral/_capi.py ({what}); the header "
             "include/feral.h changed: update the ctypes mirrors in python/feral/_capi.py")
 
+    abi = lib.feral_abi_version()
+    if abi != ABI_VERSION:
+        fail(f"library ABI {abi} ({lib.feral_version().decode()}), mirrors ABI {ABI_VERSION}")
+
     size = ctypes.sizeof(Config)
     pad = 4096
     buf = (ctypes.c_ubyte * (size + pad))(*([0xAB] * (size + pad)))
@@ -265,6 +278,8 @@ def check_layout(lib):
     def i32(field):
         return _struct.unpack_from("=i", raw, getattr(Config, field).offset)[0]
 
+    if _struct.unpack_from("@N", raw, Config.struct_size.offset)[0] != size:
+        fail(f"struct feral_config: struct_size is not {size}")
     expect = {"lambda_": 0.5, "relax": 1.0, "diverge": 1e8, "step": 0.5}
     for f, v in expect.items():
         if dbl(f) != v:
@@ -277,6 +292,15 @@ def check_layout(lib):
         fail("struct feral_config is smaller in C than mirrored (progress_arg not zeroed)")
     if raw[size:] != b"\xab" * pad:
         fail("struct feral_config is larger in C than mirrored")
+
+    lsize = ctypes.sizeof(LoadOptions)
+    lbuf = (ctypes.c_ubyte * (lsize + pad))(*([0xAB] * (lsize + pad)))
+    lib.feral_load_options_init(ctypes.addressof(lbuf))
+    lraw = bytes(lbuf)
+    if _struct.unpack_from("@N", lraw, LoadOptions.struct_size.offset)[0] != lsize \
+            or _struct.unpack_from("=i", lraw, LoadOptions.dense.offset)[0] != -1 \
+            or lraw[lsize:] != b"\xab" * pad:
+        fail("struct feral_load_options (struct_size, dense = -1, size)")
 
     ds = POINTER(Dataset)()
     err = Error()

@@ -516,7 +516,7 @@ def load(path, targets=None, dense=None):
     dequantized into a new float32 array."""
     p = os.fsencode(path)
     opt = C.LoadOptions()
-    _lib.feral_load_options_init(byref(opt))
+    _lib.feral_load_options_init(ctypes.addressof(opt))
     if dense is not None:
         opt.dense = 1 if dense else 0
     ds = POINTER(C.Dataset)()

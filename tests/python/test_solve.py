@@ -197,7 +197,7 @@ def test_loaded_arrays_outlive_their_names(tmp_path):
 
 
 class _ShiftedConfig(ctypes.Structure):
-    """struct feral_config as it would be with a struct_size first field."""
+    """struct feral_config with one more field first (an ABI change the mirror missed)."""
     _fields_ = [("struct_size", ctypes.c_size_t)] + _capi.Config._fields_
 
 
