@@ -337,3 +337,14 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD) $(if $(filter fuzz%,$(MAKECMDGOALS)),$(FUZZ_DIR)) -name '*.d' 2>/dev/null)
+
+# ---- Python bindings (python/feral: ctypes over libferal.so) --------------------------
+# `make test-python` runs tests/python with PYTHONPATH=python against
+# $(BUILD)/libferal.so.  PYTHON defaults to Debian's interpreter (the one
+# python3-numpy/-scipy/-sklearn/-pytest are installed for; see scripts/deps.sh).
+PYTHON ?= $(if $(wildcard /usr/bin/python3),/usr/bin/python3,python3)
+.PHONY: python test-python
+python: $(BUILD)/libferal.so $(BUILD)/feral
+test-python: python
+	$(Q)PYTHONPATH=$(CURDIR)/python FERAL_LIBRARY=$(CURDIR)/$(BUILD)/libferal.so \
+		FERAL_BUILD_DIR=$(BUILD) $(PYTHON) -m pytest -p no:cacheprovider -q tests/python

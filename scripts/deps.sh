@@ -5,6 +5,7 @@ set -e
 PKGS="gcc make pkg-config git libcriterion-dev libhwloc-dev libnuma-dev zlib1g-dev
 liblapacke-dev libopenblas-dev gnuplot-nox clang libclang-rt-14-dev libomp-14-dev
 hwloc liblinear-tools python3-sklearn python3-numpy python3-scipy dataset-fashion-mnist
+python3-pytest python3-setuptools python3-pip
 libopenmpi-dev openmpi-bin"
 # scripts/data/spam.sh also needs npm (to fetch the data set); it is not listed here
 # because Debian's npm would replace a NodeSource nodejs: install it yourself.

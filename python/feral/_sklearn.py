@@ -1,0 +1,279 @@
+"""scikit-learn estimators over feral_solve: FeralClassifier, FeralRegressor."""
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from . import _capi as C
+from ._core import Problem, default_threads, make_config, run_solve
+
+_NO_WEIGHTS = ("sample_weight: feral has no per-sample weights (the library's sampling "
+               "distribution is fixed by `sampling`); resample or duplicate rows instead")
+
+
+def _threads(n_jobs):
+    if n_jobs is None:
+        return default_threads()
+    n_jobs = int(n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs=0: expected None, a positive count or -1 (all cores)")
+    if n_jobs < 0:  # joblib's convention: -1 all, -2 all but one, ...
+        return max(1, default_threads() + 1 + n_jobs)
+    return n_jobs
+
+
+def _seed(random_state):
+    if random_state is None:
+        return 1  # the library's default seed: fits are reproducible
+    if isinstance(random_state, numbers.Integral):
+        if random_state < 0:
+            raise ValueError(f"random_state={random_state}: expected an integer >= 0")
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    raise ValueError(f"random_state={random_state!r}: expected None, an int or a RandomState")
+
+
+class _FeralLinear(BaseEstimator):
+    """Shared parts: options -> struct feral_config, the design matrix with the
+    bias column (liblinear -B style: the intercept is the weight of a constant
+    feature `bias`, so it is regularised like the others), and scores."""
+
+    def _config(self, loss, n):
+        if self.C is not None and self.alpha:
+            raise ValueError("give alpha or C, not both")
+        if self.C is not None:
+            if not self.C > 0:
+                raise ValueError(f"C={self.C}: expected a number > 0")
+            l2 = 1.0 / (n * self.C)  # (1/2)||w||^2 + C sum f_i  ==  n C (F + l2/2 ||w||^2)
+        else:
+            l2 = float(self.alpha)
+        opts = dict(loss=loss, l2=l2, tol=float(self.tol), epochs=float(self.max_iter),
+                    threads=_threads(self.n_jobs),
+                    sampling=self.sampling, method=self.method, step=self.step,
+                    average_iterates=self.average_iterates, recenter=self.recenter,
+                    seed=_seed(self.random_state))
+        if self.precision is not None:  # as --precision: data and model
+            opts["precision"] = int(self.precision)
+        return make_config(opts)
+
+    def _use_bias(self):
+        return self.fit_intercept and self.bias > 0
+
+    def _design(self, X):
+        """X with the constant column appended when fitting an intercept: one
+        float32 copy (n x (d+1)); without it float32 C-contiguous X is used
+        in place."""
+        if not self._use_bias():
+            return X
+        n, d = X.shape
+        if hasattr(X, "tocsr"):
+            import scipy.sparse as sp
+            col = sp.csr_matrix(np.full((n, 1), self.bias, dtype=np.float32))
+            return sp.hstack([X, col], format="csr", dtype=np.float32)
+        Z = np.empty((n, d + 1), dtype=np.float32)
+        Z[:, :d] = X
+        Z[:, d] = self.bias
+        return Z
+
+    def _split(self, w):
+        """Weights (k, d[+1]) -> coef (k, d), intercept (k,)."""
+        if self._use_bias():
+            return w[:, :-1].copy(), w[:, -1] * self.bias
+        return w.copy(), np.zeros(w.shape[0])
+
+    def _validate_X(self, X, reset):
+        return self._validate_data(X, accept_sparse="csr", dtype=(np.float32, np.float64),
+                                   reset=reset)
+
+    def _scores(self, X):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return np.asarray(X @ self.coef_.T, dtype=np.float64) + self.intercept_
+
+    def _solve(self, prob, cfg, dp, y):
+        prob.set_y(y)
+        x = np.zeros(prob.d)
+        info, _ = run_solve(prob, cfg, dp, x)
+        return x, info
+
+
+_COMMON_DOC = """
+    alpha : float, default 0.0
+        L2 coefficient: the objective is (1/n) sum_i f_i(w) + alpha/2 ||w||^2
+        (feral's l2; SGDClassifier's alpha).
+    C : float or None
+        liblinear's C instead of alpha: alpha = 1 / (n C).  Give one of the two.
+    fit_intercept : bool, default True
+    bias : float, default 1.0
+        Value of the constant feature appended to fit the intercept
+        (liblinear -B); the intercept is regularised with the weights.
+    tol : float
+        The solver's tol: stop when the relative residual (regression) or the
+        training error rate (classification) is <= tol.  With step='auto' it
+        also sets the step (smaller tol, smaller step): FeralRegressor's
+        default 1e-2 suits noisy regression; use ~1e-6 for consistent systems.
+    max_iter : float
+        Budget in epochs (passes of n updates).
+    n_jobs : int or None
+        Worker threads; None: the physical cores (the CLI's default); -1: all.
+        More than one thread is Hogwild!: fits are then not bit-reproducible.
+    precision : None, 32, 16 or 8
+        Storage precision of data and model (fixed point at 16/8 bits), as
+        the CLI's --precision; None (default): f32 data, f64 model.
+    sampling : 'weighted', 'partial' or 'uniform'
+    method : 'sgd' or 'kaczmarz' (least squares only)
+    step : 'auto' or float
+    average_iterates, recenter : bool
+    random_state : None or int
+        The seed (None: the library's default seed 1).
+"""
+
+
+class FeralClassifier(ClassifierMixin, _FeralLinear):
+    __doc__ = """Linear classifier trained by feral (weighted asynchronous SGD).
+
+    Binary or one-vs-rest multiclass (classes_ sorted; class c against the
+    rest, seed + c, as `feral train --ovr`).
+
+    loss : 'logistic' (default; predict_proba available) or 'hinge'
+    """ + _COMMON_DOC
+
+    def __init__(self, loss="logistic", *, alpha=0.0, C=None, fit_intercept=True, bias=1.0,
+                 tol=1e-4, max_iter=10, n_jobs=None, precision=None, sampling="partial",
+                 method="sgd", step="auto", average_iterates=False, recenter=False,
+                 random_state=None):
+        self.loss = loss
+        self.alpha = alpha
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.bias = bias
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_jobs = n_jobs
+        self.precision = precision
+        self.sampling = sampling
+        self.method = method
+        self.step = step
+        self.average_iterates = average_iterates
+        self.recenter = recenter
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        if sample_weight is not None:
+            raise NotImplementedError(_NO_WEIGHTS)
+        if self.loss not in ("logistic", "hinge"):
+            raise ValueError(f"loss={self.loss!r}: expected 'logistic' or 'hinge'")
+        X, y = self._validate_data(X, y, accept_sparse="csr",
+                                   dtype=(np.float32, np.float64))
+        check_classification_targets(y)
+        self.classes_, yi = np.unique(y, return_inverse=True)
+        k = len(self.classes_)
+        if k < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; "
+                             f"got 1 class ({self.classes_[0]!r})")
+        cfg, dp = self._config(self.loss, X.shape[0])
+        base_seed = cfg.seed
+        prob = Problem(self._design(X), None, data_precision=dp, seed=base_seed)
+        try:
+            targets = [1] if k == 2 else range(k)
+            W, infos = [], []
+            for c in targets:
+                cfg.seed = base_seed + (c if k > 2 else 0)
+                w, info = self._solve(prob, cfg, dp, np.where(yi == c, 1.0, -1.0))
+                W.append(w)
+                infos.append(info)
+        finally:
+            prob.close()
+        self.coef_, self.intercept_ = self._split(np.array(W))
+        self.n_iter_ = max(int(np.ceil(i["updates"] / max(1, X.shape[0]))) for i in infos)
+        self.info_ = infos[0] if k == 2 else infos
+        return self
+
+    def decision_function(self, X):
+        s = self._scores(X)
+        return s.ravel() if s.shape[1] == 1 else s
+
+    def predict(self, X):
+        s = self.decision_function(X)
+        if s.ndim == 1:
+            return self.classes_[(s > 0).astype(int)]
+        return self.classes_[np.argmax(s, axis=1)]
+
+    def _has_proba(self):
+        return self.loss == "logistic"
+
+    @available_if(_has_proba)
+    def predict_proba(self, X):
+        """Logistic model probabilities; one-vs-rest sigmoids normalised to 1."""
+        s = self.decision_function(X)
+        p = 1.0 / (1.0 + np.exp(-np.clip(s, -700, 700)))
+        if s.ndim == 1:
+            return np.column_stack([1.0 - p, p])
+        tot = p.sum(axis=1, keepdims=True)
+        return np.divide(p, tot, out=np.full_like(p, 1.0 / p.shape[1]), where=tot > 0)
+
+    @available_if(_has_proba)
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))
+
+    def _more_tags(self):
+        return {"_xfail_checks": _SAMPLE_WEIGHT_XFAIL}
+
+
+class FeralRegressor(RegressorMixin, _FeralLinear):
+    __doc__ = """Least-squares linear regression solved by feral (weighted SGD or
+    randomized Kaczmarz).
+    """ + _COMMON_DOC
+
+    def __init__(self, *, alpha=0.0, C=None, fit_intercept=True, bias=1.0, tol=1e-2,
+                 max_iter=50, n_jobs=None, precision=None, sampling="partial", method="sgd",
+                 step="auto", average_iterates=False, recenter=False, random_state=None):
+        self.alpha = alpha
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.bias = bias
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_jobs = n_jobs
+        self.precision = precision
+        self.sampling = sampling
+        self.method = method
+        self.step = step
+        self.average_iterates = average_iterates
+        self.recenter = recenter
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        if sample_weight is not None:
+            raise NotImplementedError(_NO_WEIGHTS)
+        X, y = self._validate_data(X, y, accept_sparse="csr", dtype=(np.float32, np.float64),
+                                   y_numeric=True)
+        cfg, dp = self._config("ls", X.shape[0])
+        prob = Problem(self._design(X), None, data_precision=dp, seed=cfg.seed)
+        try:
+            w, info = self._solve(prob, cfg, dp, y)
+        finally:
+            prob.close()
+        coef, icpt = self._split(w[None, :])
+        self.coef_, self.intercept_ = coef[0], float(icpt[0])
+        self.n_iter_ = int(np.ceil(info["updates"] / max(1, X.shape[0])))
+        self.info_ = info
+        return self
+
+    def predict(self, X):
+        return self._scores(X)
+
+    def _more_tags(self):
+        return {"_xfail_checks": _SAMPLE_WEIGHT_XFAIL}
+
+
+_SW_REASON = "feral has no per-sample weights: fit(sample_weight=...) raises NotImplementedError"
+_SAMPLE_WEIGHT_XFAIL = {c: _SW_REASON for c in (
+    "check_sample_weights_pandas_series", "check_sample_weights_not_an_array",
+    "check_sample_weights_list", "check_sample_weights_shape",
+    "check_sample_weights_not_overwritten", "check_sample_weights_invariance",
+    "check_classifiers_one_label_sample_weights")}
