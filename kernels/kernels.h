@@ -8,9 +8,10 @@
  * increasing.
  *
  * Numerics shared by every ISA (so SIMD and ref agree):
- *  - integer x integer dot: exact (int32 blocks spilled to int64).  Operands
- *    must lie in the symmetric range of MATH.md section 5 (no -128 / -32768
- *    in the model): the AVX2 int8 path negates model bytes.
+ *  - integer x integer dot: exact (int32 blocks spilled to int64).  Model
+ *    operands must lie in the symmetric range (no -128 / -32768, see
+ *    docs/math.md on fixed point): the AVX2 and AVX-512 int8 paths negate
+ *    model bytes.
  *  - dots with a float side: G32 (f32 FMA) when no side is f64, G64 (double
  *    FMA) for an f64 model; the _ref twins accumulate in double.
  *  - float axpy: x += alpha*a as a multiply then an add, never fused (f64
@@ -27,30 +28,63 @@
 #define FERAL_KERNELS_H
 #include "internal.h"
 
-#define FERAL_K_DECL(dp, mp, isa)                                                          \
+/* One pair list drives every table: each valid (data, model) precision pair,
+ * once.  X(dp, mp, ...) is expanded for every pair with the extra arguments;
+ * the declarations below, ref.c's dots and dispatch.c's tables (ref, avx2,
+ * avx512, avx512vnni) are all generated from it.  FERAL_K_P_<p> maps a
+ * name to its enum feral_precision. */
+#define FERAL_K_PAIRS(X, ...)                                                              \
+	X(f32, f64, __VA_ARGS__) X(f32, f32, __VA_ARGS__) X(f32, i16, __VA_ARGS__)          \
+	X(f32, i8, __VA_ARGS__) X(i16, f64, __VA_ARGS__) X(i16, f32, __VA_ARGS__)           \
+	X(i16, i16, __VA_ARGS__) X(i16, i8, __VA_ARGS__) X(i8, f64, __VA_ARGS__)            \
+	X(i8, f32, __VA_ARGS__) X(i8, i16, __VA_ARGS__) X(i8, i8, __VA_ARGS__)
+/* The pairs whose dense dot has a VNNI kernel (k_avx512vnni.c): the only
+ * code built with -mavx512vnni, selected only when cpuid reports it. */
+#define FERAL_K_VNNI_DOTS(X, ...) X(i8, i8, __VA_ARGS__)
+#define FERAL_K_P_f64 FERAL_PRECISION_F64
+#define FERAL_K_P_f32 FERAL_PRECISION_F32
+#define FERAL_K_P_i16 FERAL_PRECISION_I16
+#define FERAL_K_P_i8 FERAL_PRECISION_I8
+
+#define FERAL_K_DECL_DOT(dp, mp, isa)                                                      \
 	double feral_k_dot_##dp##_##mp##_##isa(const void *a, const uint32_t *idx,          \
-	                                        const void *x, size_t len);                 \
+	                                        const void *x, size_t len);
+#define FERAL_K_DECL(dp, mp, isa)                                                          \
+	FERAL_K_DECL_DOT(dp, mp, isa)                                                       \
 	uint64_t feral_k_axpy_##dp##_##mp##_##isa(void *x, const void *a, const uint32_t *idx, \
 	                                           size_t len, double alpha,                 \
 	                                           enum feral_rounding mode,                 \
 	                                           struct feral_k_rng *rng);
-#define FERAL_K_DECL_DOT(dp, mp, isa)                                                      \
-	double feral_k_dot_##dp##_##mp##_##isa(const void *a, const uint32_t *idx,          \
-	                                        const void *x, size_t len);
-
-/* Every valid (data, model) pair. */
-#define FERAL_K_PAIRS(X, isa)                                                              \
-	X(f32, f64, isa) X(f32, f32, isa) X(f32, i16, isa) X(f32, i8, isa)                  \
-	X(i16, f64, isa) X(i16, f32, isa) X(i16, i16, isa) X(i16, i8, isa)                  \
-	X(i8, f64, isa) X(i8, f32, isa) X(i8, i16, isa) X(i8, i8, isa)
 
 FERAL_K_PAIRS(FERAL_K_DECL, ref)
 FERAL_K_PAIRS(FERAL_K_DECL, avx2)
 FERAL_K_PAIRS(FERAL_K_DECL, avx512)
+FERAL_K_VNNI_DOTS(FERAL_K_DECL_DOT, avx512vnni)
 /* Sparse dots with gathers (AVX-512; model f64/f32 gathered directly, int8 /
  * int16 models as dwords whose low bytes are used: the dword read at column
  * j stays inside the model because the row's next columns are > j). */
 FERAL_K_PAIRS(FERAL_K_DECL_DOT, csr_avx512)
+
+/* Gathers take signed 32-bit indices (vpgatherd*), while a model may have
+ * up to 2^32 - 1 elements.  The gathered part of a CSR row is the prefix
+ * whose columns are <= INT32_MAX: the row is strictly increasing, so that
+ * is the whole row unless its last column is larger (one compare per row),
+ * else found by bisection; the scalar kernel (unsigned indices) takes the
+ * rest.  Returns the prefix length. */
+static inline size_t feral_k_gather_len(const uint32_t *idx, size_t len)
+{
+	if (len == 0 || idx[len - 1] <= (uint32_t)INT32_MAX)
+		return len;
+	size_t lo = 0, hi = len - 1; /* idx[hi] > INT32_MAX; answer in [lo, hi] */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (idx[mid] > (uint32_t)INT32_MAX)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
 
 /* 24-bit uniform in [0, 1) from the scalar stream (ref kernels). */
 static inline float feral_k_uniform24(struct feral_k_rng *r)
