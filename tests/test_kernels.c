@@ -783,6 +783,59 @@ Test(kernels, test_avx2_stochastic_rounding_is_unbiased) { check_unbiased_all("a
 Test(kernels, test_avx512_stochastic_rounding_is_unbiased) { check_unbiased_all("avx512"); }
 Test(kernels, test_avx512vnni_stochastic_rounding_is_unbiased) { check_unbiased_all("avx512vnni"); }
 
+/* The same with data over the whole int8 range (-128..127, both signs in
+ * even and odd positions): the int8 x int8 byte paths form even and odd
+ * elements separately, so the per-call sums of x_k - alpha a_k are taken
+ * over four groups (even/odd position x positive/negative a), and each
+ * group's mean over T calls must be within 4.5 standard errors of 0 (4
+ * groups x 5 values per ISA: a false alarm below 10^-3 per run, and the
+ * seed is fixed).  E[x_k] = alpha a_k exactly on the fixed-point path. */
+static void check_unbiased_data(const char *isa, double alpha)
+{
+	const struct feral_kernels *t = need(isa);
+	enum { L = 128, G = 4 };
+	const size_t T = 25000; /* T x L = 3.2 10^6 roundings */
+	int8_t a[L], x[L];
+	for (int k = 0; k < L; k++)
+		a[k] = (int8_t)((k * 83 + 11) % 256 - 128);
+	struct feral_k_rng rng;
+	feral_k_rng_seed(&rng, 555, 2);
+	double sum[G] = {0}, sum2[G] = {0};
+	for (size_t trial = 0; trial < T; trial++) {
+		memset(x, 0, sizeof x);
+		t->axpy[0][FERAL_PRECISION_I8][FERAL_PRECISION_I8](x, a, NULL, L, alpha,
+		                                                   FERAL_ROUNDING_INDEPENDENT, &rng);
+		double z[G] = {0};
+		for (int k = 0; k < L; k++)
+			z[(k & 1) * 2 + (a[k] < 0)] += x[k] - alpha * a[k];
+		for (int g = 0; g < G; g++) {
+			sum[g] += z[g];
+			sum2[g] += z[g] * z[g];
+		}
+	}
+	for (int g = 0; g < G; g++) {
+		double mean = sum[g] / (double)T;
+		double var = (sum2[g] - sum[g] * sum[g] / (double)T) / (double)(T - 1);
+		double se = sqrt(var / (double)T);
+		cr_assert(se > 0, "%s: group %d never varies", isa, g);
+		cr_assert(fabs(mean) <= 4.5 * se,
+		          "%s i8 x i8 independent alpha %g, %s elements with %s data: per-call bias "
+		          "%.4g > 4.5 SE = %.4g",
+		          isa, alpha, g / 2 ? "odd" : "even", g % 2 ? "negative" : "positive", mean,
+		          4.5 * se);
+	}
+}
+static void check_unbiased_data_all(const char *isa)
+{
+	/* F = 8 with either sign, F = 12 and 14 (the s pre-add); F = 7 (16-bit lanes) */
+	static const double vals[] = {0.3, -0.3, 0.0173, -0.0041, 0.9};
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+		check_unbiased_data(isa, vals[i]);
+}
+Test(kernels, test_ref_rounding_unbiased_over_int8_data) { check_unbiased_data_all("ref"); }
+Test(kernels, test_avx2_rounding_unbiased_over_int8_data) { check_unbiased_data_all("avx2"); }
+Test(kernels, test_avx512_rounding_unbiased_over_int8_data) { check_unbiased_data_all("avx512"); }
+
 /* NEAREST is half-to-even: 0.5 -> 0, 1.5 -> 2, -2.5 -> -2. */
 Test(kernels, test_nearest_rounds_half_to_even)
 {
