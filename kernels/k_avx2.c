@@ -338,10 +338,64 @@ static inline unsigned sat8(__m256i q, __m256i c)
 	}
 AXPY_INT(f32, i16, 32767)
 AXPY_INT(f32, i8, 127)
-AXPY_INT(i16, i16, 32767)
+static AXPY_INT_FN(axpy_i16_i16_f32path, i16, i16, 32767)
 AXPY_INT(i16, i8, 127)
 AXPY_INT(i8, i16, 32767)
 static AXPY_INT_FN(axpy_i8_i8_f32path, i8, i8, 127)
+
+/* int16 x int16, INDEPENDENT, fixed point in 16-bit lanes (kernels.h): 16
+ * elements a step, never widened.  R_lo from lane[0..3], R_hi (F > 16) from
+ * lane[4..7], 16 bits per element each.  The carry of mullo + R_lo (R_lo <
+ * 2^16) is "the wrapped sum is below mullo", read as max_epu16(sum, lo) !=
+ * sum; t + R_hi <= 2^14 + 2^14 - 1 fits int16. */
+static inline __attribute__((always_inline)) uint64_t
+fx16_ind(int16_t *x, const int16_t *a, size_t n, int16_t aq, const int hiF, int F,
+         struct feral_k_rng *rng)
+{
+	const __m256i A = _mm256_set1_epi16(aq), one = _mm256_set1_epi16(1);
+	const __m256i m32767 = _mm256_set1_epi16(-32767);
+	const __m128i cm = _mm_cvtsi32_si128(F - 16), cr = _mm_cvtsi32_si128(32 - F);
+	__m256i st0 = _mm256_load_si256((const __m256i *)rng->lane);
+	__m256i st1 = _mm256_load_si256((const __m256i *)(rng->lane + 4));
+	uint64_t sat = 0;
+	for (size_t k = 0; k + 16 <= n; k += 16) {
+		__m256i av = _mm256_loadu_si256((const __m256i *)(a + k));
+		__m256i xv = _mm256_loadu_si256((const __m256i *)(x + k));
+		__m256i hi = _mm256_mulhi_epi16(av, A), lo = _mm256_mullo_epi16(av, A);
+		st0 = xorshift64x4(st0);
+		__m256i sum = _mm256_add_epi16(lo, st0);
+		__m256i nc = _mm256_cmpeq_epi16(_mm256_max_epu16(sum, lo), sum); /* -1: no carry */
+		__m256i t = _mm256_add_epi16(_mm256_add_epi16(hi, one), nc);
+		if (hiF) {
+			st1 = xorshift64x4(st1);
+			t = _mm256_sra_epi16(_mm256_add_epi16(t, _mm256_srl_epi16(st1, cr)), cm);
+		}
+		__m256i c = _mm256_max_epi16(_mm256_adds_epi16(xv, t), m32767);
+		__m256i eq = _mm256_cmpeq_epi16(_mm256_add_epi16(xv, t), c);
+		sat += (uint64_t)__builtin_popcount(~(unsigned)_mm256_movemask_epi8(eq)) / 2;
+		_mm256_storeu_si256((__m256i *)(x + k), c);
+	}
+	_mm256_store_si256((__m256i *)rng->lane, st0);
+	_mm256_store_si256((__m256i *)(rng->lane + 4), st1);
+	return sat;
+}
+uint64_t feral_k_axpy_i16_i16_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
+                                   double alpha, enum feral_rounding mode,
+                                   struct feral_k_rng *rng)
+{
+	if (idx)
+		return feral_k_axpy_i16_i16_ref(x_, a_, idx, len, alpha, mode, rng);
+	if (mode != FERAL_ROUNDING_INDEPENDENT ||
+	    !(alpha > -FERAL_K_FX16_ALPHA_MAX && alpha < FERAL_K_FX16_ALPHA_MAX))
+		return axpy_i16_i16_f32path(x_, a_, idx, len, alpha, mode, rng);
+	const int16_t *a = a_;
+	int16_t *x = x_;
+	int16_t aq;
+	int F = feral_k_fx16_alpha(alpha, rng, &aq);
+	size_t k = len & ~(size_t)15;
+	uint64_t sat = F > 16 ? fx16_ind(x, a, k, aq, 1, F, rng) : fx16_ind(x, a, k, aq, 0, F, rng);
+	return sat + feral_k_fx16_i16_i16(x + k, a + k, NULL, len - k, F, aq, rng);
+}
 
 /* int8 x int8, fixed point in 16-bit lanes (kernels.h): 32 elements a step,
  * one 32-byte load and store of the model (the dot's load width, so it

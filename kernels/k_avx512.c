@@ -324,10 +324,25 @@ static inline __m512i xorshift64x8(__m512i s)
 	}
 AXPY_INT(f32, i16, 32767)
 AXPY_INT(f32, i8, 127)
-AXPY_INT(i16, i16, 32767)
+static AXPY_INT_FN(axpy_i16_i16_f32path, i16, i16, 32767)
 AXPY_INT(i16, i8, 127)
 AXPY_INT(i8, i16, 32767)
 static AXPY_INT_FN(axpy_i8_i8_f32path, i8, i8, 127)
+
+/* int16 x int16: INDEPENDENT rounding with |alpha| < 1/2 is fixed point
+ * (kernels.h), run by the AVX2 kernel (16-bit lanes, tested wherever AVX2
+ * runs); the rest is the f32 path above. */
+uint64_t feral_k_axpy_i16_i16_avx512(void *x_, const void *a_, const uint32_t *idx, size_t len,
+                                     double alpha, enum feral_rounding mode,
+                                     struct feral_k_rng *rng)
+{
+	if (idx)
+		return feral_k_axpy_i16_i16_ref(x_, a_, idx, len, alpha, mode, rng);
+	if (mode != FERAL_ROUNDING_INDEPENDENT ||
+	    !(alpha > -FERAL_K_FX16_ALPHA_MAX && alpha < FERAL_K_FX16_ALPHA_MAX))
+		return axpy_i16_i16_f32path(x_, a_, idx, len, alpha, mode, rng);
+	return feral_k_axpy_i16_i16_avx2(x_, a_, idx, len, alpha, mode, rng);
+}
 
 /* int8 x int8, fixed point in 16-bit lanes (kernels.h): 64 elements a step,
  * loaded and stored as one 64-byte vector (so the next dot's 64-byte loads

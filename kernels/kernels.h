@@ -149,6 +149,51 @@ static inline uint64_t feral_k_fx_i8_i8(int8_t *x, const int8_t *a, const uint32
 	return sat;
 }
 
+/* ---- int16 data x int16 model axpy, INDEPENDENT rounding, fixed point ------
+ * For |alpha| < FERAL_K_FX16_ALPHA_MAX (so that F = 16 fits):
+ *   F  = the largest of 16..30 with |alpha| 2^F < 32767;
+ *   aq = floor(alpha 2^F + u0), one 53-bit draw u0 per call, |aq| <= 32767;
+ *   increment = floor((a aq + R) / 2^F), R uniform on [0, 2^F) for each
+ *        element (ref: the top F bits of one scalar draw; SIMD: R = R_hi 2^16
+ *        + R_lo from two independent 16-bit lane draws, formed in 16-bit
+ *        lanes as t = mulhi(a, aq) + carry(mullo(a, aq) + R_lo), then
+ *        (t + R_hi) >> (F - 16): floor((p + R_lo + R_hi 2^16) / 2^F) =
+ *        floor((floor((p + R_lo) / 2^16) + R_hi) / 2^(F-16))).
+ * E[increment] = alpha a exactly, |a aq| < 2^30 so |increment| <= 2^14.
+ * Larger |alpha|, NaN, SHARED and NEAREST keep the f32 path of the contract
+ * at the top of this file. */
+#define FERAL_K_FX16_ALPHA_MAX (32767.0 / 65536.0)
+static inline int feral_k_fx16_alpha(double alpha, struct feral_k_rng *rng, int16_t *aq)
+{
+	int F = 30;
+	double m = alpha < 0 ? -alpha : alpha;
+	while (F > 16 && m * (double)(1u << F) >= 32767.0)
+		F--;
+	*aq = (int16_t)__builtin_floor(alpha * (double)(1u << F) + feral_rng_uniform(&rng->scalar));
+	return F;
+}
+static inline uint64_t feral_k_fx16_i16_i16(int16_t *x, const int16_t *a, const uint32_t *idx,
+                                            size_t len, int F, int16_t aq,
+                                            struct feral_k_rng *rng)
+{
+	uint64_t sat = 0;
+	for (size_t k = 0; k < len; k++) {
+		int64_t p = (int64_t)a[k] * aq;
+		int64_t R = (int64_t)(feral_rng_next(&rng->scalar) >> (64 - F));
+		int16_t *px = idx ? &x[idx[k]] : &x[k];
+		int32_t q = (int32_t)FERAL_RACY_LOAD(px) + (int32_t)((p + R) >> F);
+		if (q > 32767) {
+			q = 32767;
+			sat++;
+		} else if (q < -32767) {
+			q = -32767;
+			sat++;
+		}
+		FERAL_RACY_STORE(px, (int16_t)q);
+	}
+	return sat;
+}
+
 /* The CPU features behind each table (cpuid + XCR0), for tests. */
 int feral_k_cpu_avx2(void);
 int feral_k_cpu_avx512(void);

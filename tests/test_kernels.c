@@ -296,6 +296,17 @@ static void inc_range(enum feral_precision dp, enum feral_precision mp, double a
 		*hi = (int64_t)fmax(q0, q1) + 1;
 		return;
 	}
+	if (dp == FERAL_PRECISION_I16 && mp == FERAL_PRECISION_I16 &&
+	    mode == FERAL_ROUNDING_INDEPENDENT && fabs(alpha) < 32767.0 / 65536) {
+		int F = 30; /* the largest of 16..30 with |alpha| 2^F < 32767 */
+		while (F > 16 && fabs(alpha) * ldexp(1, F) >= 32767.0)
+			F--;
+		double A = floor(ldexp(alpha, F));
+		double q0 = floor(ldexp(av * A, -F)), q1 = floor(ldexp(av * (A + 1), -F));
+		*lo = (int64_t)fmin(q0, q1);
+		*hi = (int64_t)fmax(q0, q1) + 1;
+		return;
+	}
 	float t = (float)alpha * (float)av;
 	t = t < 65536.0f ? t : 65536.0f;
 	t = t > -65536.0f ? t : -65536.0f;
@@ -835,6 +846,54 @@ static void check_unbiased_data_all(const char *isa)
 Test(kernels, test_ref_rounding_unbiased_over_int8_data) { check_unbiased_data_all("ref"); }
 Test(kernels, test_avx2_rounding_unbiased_over_int8_data) { check_unbiased_data_all("avx2"); }
 Test(kernels, test_avx512_rounding_unbiased_over_int8_data) { check_unbiased_data_all("avx512"); }
+
+/* int16 x int16 INDEPENDENT (fixed point for |alpha| < 1/2): data over the
+ * whole int16 range, per-call sums of x_k - alpha a_k over two groups (by
+ * the sign of a), each group's mean within 4.5 standard errors of 0. */
+static void check_unbiased_i16(const char *isa, double alpha)
+{
+	const struct feral_kernels *t = need(isa);
+	enum { L = 96, G = 2 };
+	const size_t T = 20000; /* T x L = 1.9 10^6 roundings */
+	int16_t a[L], x[L];
+	for (int k = 0; k < L; k++)
+		a[k] = (int16_t)((k * 21851 + 977) % 65536 - 32768);
+	struct feral_k_rng rng;
+	feral_k_rng_seed(&rng, 556, 2);
+	double sum[G] = {0}, sum2[G] = {0};
+	for (size_t trial = 0; trial < T; trial++) {
+		memset(x, 0, sizeof x);
+		t->axpy[0][FERAL_PRECISION_I16][FERAL_PRECISION_I16](x, a, NULL, L, alpha,
+		                                                     FERAL_ROUNDING_INDEPENDENT, &rng);
+		double z[G] = {0};
+		for (int k = 0; k < L; k++)
+			z[a[k] < 0] += x[k] - alpha * a[k];
+		for (int g = 0; g < G; g++) {
+			sum[g] += z[g];
+			sum2[g] += z[g] * z[g];
+		}
+	}
+	for (int g = 0; g < G; g++) {
+		double mean = sum[g] / (double)T;
+		double var = (sum2[g] - sum[g] * sum[g] / (double)T) / (double)(T - 1);
+		double se = sqrt(var / (double)T);
+		cr_assert(se > 0, "%s: group %d never varies", isa, g);
+		cr_assert(fabs(mean) <= 4.5 * se,
+		          "%s i16 x i16 independent alpha %g, %s data: per-call bias %.4g > 4.5 SE = "
+		          "%.4g",
+		          isa, alpha, g ? "negative" : "positive", mean, 4.5 * se);
+	}
+}
+static void check_unbiased_i16_all(const char *isa)
+{
+	/* F = 16 (no R_hi), 21, 28, 30; 0.7 takes the f32 path */
+	static const double vals[] = {0.3, -0.0123, 3.3e-5, -2.9e-6, 0.7};
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+		check_unbiased_i16(isa, vals[i]);
+}
+Test(kernels, test_ref_i16_rounding_unbiased) { check_unbiased_i16_all("ref"); }
+Test(kernels, test_avx2_i16_rounding_unbiased) { check_unbiased_i16_all("avx2"); }
+Test(kernels, test_avx512_i16_rounding_unbiased) { check_unbiased_i16_all("avx512"); }
 
 /* NEAREST is half-to-even: 0.5 -> 0, 1.5 -> 2, -2.5 -> -2. */
 Test(kernels, test_nearest_rounds_half_to_even)
