@@ -17,7 +17,9 @@
  *  - float axpy: x += alpha*a as a multiply then an add, never fused (f64
  *    model: in double; f32 model: in float with alpha rounded to float), so
  *    SIMD and ref results are bit-identical.
- *  - integer axpy rounds the INCREMENT: t = clamp((float)alpha * a, +-2^16),
+ *  - integer axpy (but for the fixed-point paths below: int8 x int8, and
+ *    int16 x int16 with INDEPENDENT rounding and |alpha| < 1/2) rounds the
+ *    INCREMENT: t = clamp((float)alpha * a, +-2^16),
  *    q <- sat(q + R(t)), R = floor(t + u) with u = 24-bit uniform in [0,1)
  *    (INDEPENDENT: one u per element; SHARED: one u per 16 consecutive
  *    elements of the row, the width of one 512-bit vector of f32 lanes, on
@@ -102,9 +104,9 @@ static inline float feral_k_uniform24(struct feral_k_rng *r)
  *        top F bits of a 16-bit draw (one per element, or one per 16
  *        elements for SHARED), or R = 2^(F-1) - 1 + bit F of a aq (NEAREST:
  *        half to even).  INDEPENDENT needs only R uniform for each element:
- *        the AVX-512 byte path (F >= 8, k_avx512.c) forms R = r 2^(F-8) + s
- *        from an 8-bit draw r per element and one s per call, uniform on
- *        [0, 2^(F-8)).
+ *        the byte paths (F >= 8: k_avx512.c, and k_avx2.c for INDEPENDENT)
+ *        form R = r 2^(F-8) + s from an 8-bit draw r per element and one s
+ *        per call, uniform on [0, 2^(F-8)).
  * E[aq] = alpha 2^F and E[increment | aq] = a aq 2^-F exactly, so the update
  * is unbiased; the one shared draw u0 adds a relative variance below 2^-12.
  * |alpha| >= 64 (or NaN) takes the f32 path of kernels.h's contract. */
