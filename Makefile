@@ -126,9 +126,11 @@ SONAME := libferal.so.$(FERAL_ABI)
 SO_REAL := libferal.so.$(FERAL_VERSION)
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 CFLAGS_ALL = $(BASE_CFLAGS) $(DEFS) -DFERAL_GIT_REV='"$(GIT_REV)"' $(CFLAGS)
-# ISA flags live only on kernels/*_<isa>.c (docs/design.md)
+# ISA flags live only on kernels/*_<isa>.c (docs/design.md); VNNI only on
+# *_avx512vnni.c, whose table is offered only when cpuid reports VNNI
 ISA_avx2 := -mavx2 -mfma -mf16c
-ISA_avx512 := -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni
+ISA_avx512 := -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl -mavx512dq
+ISA_avx512vnni := $(ISA_avx512) -mavx512vnni
 
 # ---- sources -------------------------------------------------------------------
 LIB_SRC := $(wildcard src/*.c) $(wildcard kernels/*.c)
@@ -234,7 +236,7 @@ FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
 FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ_DIR)/%)
 # The CLI's file formats (model, checkpoint) are fuzzed too: their readers
 # and what they use of common.c go into the archive with the library.
-FUZZ_LIB_SRC := $(filter-out kernels/%_avx2.c kernels/%_avx512.c,$(LIB_SRC)) \
+FUZZ_LIB_SRC := $(filter-out kernels/%_avx2.c kernels/%_avx512.c kernels/%_avx512vnni.c,$(LIB_SRC)) \
 	src/cli/common.c src/cli/model.c src/cli/checkpoint.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_CFLAGS = -std=gnu11 -O1 -g $(FUZZ_SAN) -pthread -MMD -MP -Iinclude -Isrc -Ikernels \
@@ -303,10 +305,28 @@ check-prefetch: $(BUILD)/libferal.a
 		echo "check-prefetch: only $$n prefetch instructions in engine.o (want >= $(PREFETCH_MIN)): the compiler dropped the pipeline's prefetches"; exit 1; \
 	else echo "check-prefetch: $$n prefetch instructions in engine.o"; fi
 
+# No VNNI instruction outside the VNNI kernel file: the "avx512" table runs
+# on AVX-512 CPUs without VNNI (Skylake-SP), where one would be SIGILL.  The
+# VNNI object itself must show some, or the grep is not matching anything.
+VNNI_OPS := vpdpbusd|vpdpbusds|vpdpwssd|vpdpwssds
+VNNI_OBJ := $(filter %_avx512vnni.o,$(LIB_OBJ))
+NON_VNNI_OBJ := $(filter $(BUILD)/obj/kernels/%,$(filter-out $(VNNI_OBJ),$(LIB_OBJ)))
+.PHONY: check-vnni
+check-vnni: $(BUILD)/libferal.a
+	$(Q)bad=0; for o in $(NON_VNNI_OBJ); do \
+		n=$$(objdump -d $$o | grep -cwE '$(VNNI_OPS)'); \
+		if [ $$n -ne 0 ]; then echo "check-vnni: $$o has $$n VNNI instructions:"; \
+			objdump -d $$o | grep -wE '$(VNNI_OPS)' | head -5; bad=1; fi; \
+	done; \
+	v=$$(objdump -d $(VNNI_OBJ) | grep -cwE '$(VNNI_OPS)'); \
+	if [ $$v -eq 0 ]; then echo "check-vnni: no VNNI instruction in $(VNNI_OBJ): the check matches nothing"; bad=1; fi; \
+	if [ $$bad -ne 0 ]; then exit 1; fi; \
+	echo "check-vnni: 0 VNNI instructions in $(notdir $(NON_VNNI_OBJ)); $$v in $(notdir $(VNNI_OBJ))"
+
 .PHONY: check
 check:
-	@echo "== check: make check-prefetch"
-	$(Q)$(CHECK_MAKE) check-prefetch SANITIZER= RACES=
+	@echo "== check: make check-prefetch check-vnni"
+	$(Q)$(CHECK_MAKE) check-prefetch check-vnni SANITIZER= RACES=
 	@echo "== check: make test"
 	$(Q)$(CHECK_MAKE) test SANITIZER= RACES=
 	@echo "== check: make test SANITIZER=address"

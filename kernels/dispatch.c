@@ -1,15 +1,19 @@
 /* Runtime kernel selection: fill each table with reference kernels, then
- * override with what the CPU supports.  FERAL_KERNEL=ref|avx2|avx512 forces a
- * choice; an unsupported one is an error, never SIGILL.
+ * override with what the CPU supports.  Every table is generated from the
+ * one pair list (FERAL_K_PAIRS in kernels.h).  FERAL_KERNEL=ref|avx2|avx512|
+ * avx512vnni forces a choice; an unsupported one is an error, never SIGILL.
  *
  * A table is offered only when cpuid reports the instructions AND the OS
  * saves their registers (XCR0: bits 1,2 for AVX state; 5,6,7 for the opmask
  * and ZMM state).  This file gets no ISA flags (xgetbv is inline asm).
+ * "avx512" holds no VNNI code (k_avx512.c is built without -mavx512vnni), so
+ * it is safe on AVX-512 CPUs without VNNI; "avx512vnni" is "avx512" plus the
+ * FERAL_K_VNNI_DOTS entries, offered only when cpuid reports AVX512_VNNI.
  *
  * RACES=atomic builds (ThreadSanitizer) and FERAL_NO_SIMD builds (fuzzing)
  * offer only "ref": SIMD loads and stores of the shared model cannot be
- * relaxed atomics.  There a forced FERAL_KERNEL=avx2|avx512 falls back to
- * "ref" (so scripted runs still work); an unknown name is still an error. */
+ * relaxed atomics.  There a forced SIMD name falls back to "ref" (so
+ * scripted runs still work); an unknown name is still an error. */
 #include "internal.h"
 #include "kernels.h"
 
@@ -22,62 +26,36 @@
 #define FERAL_K_SIMD 0
 #endif
 
-static struct feral_kernels table_ref, table_avx2, table_avx512;
-static int have_avx2, have_avx512, have_vnni;
+enum { T_REF, T_AVX2, T_AVX512, T_AVX512VNNI, T_COUNT };
+static const char *const table_names[T_COUNT] = {"ref", "avx2", "avx512", "avx512vnni"};
+static struct feral_kernels tables[T_COUNT];
+static int have[T_COUNT];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
-#define SET_PAIR(t, l, dp, mp, DP, MP, isa)                                                \
-	do {                                                                                \
-		(t)->dot[l][FERAL_PRECISION_##DP][FERAL_PRECISION_##MP] =                   \
-			feral_k_dot_##dp##_##mp##_##isa;                                    \
-		(t)->axpy[l][FERAL_PRECISION_##DP][FERAL_PRECISION_##MP] =                  \
-			feral_k_axpy_##dp##_##mp##_##isa;                                   \
-	} while (0)
-#define SET_ALL(t, l, isa)                                                                 \
-	do {                                                                                \
-		SET_PAIR(t, l, f32, f64, F32, F64, isa);                                    \
-		SET_PAIR(t, l, f32, f32, F32, F32, isa);                                    \
-		SET_PAIR(t, l, f32, i16, F32, I16, isa);                                    \
-		SET_PAIR(t, l, f32, i8, F32, I8, isa);                                      \
-		SET_PAIR(t, l, i16, f64, I16, F64, isa);                                    \
-		SET_PAIR(t, l, i16, f32, I16, F32, isa);                                    \
-		SET_PAIR(t, l, i16, i16, I16, I16, isa);                                    \
-		SET_PAIR(t, l, i16, i8, I16, I8, isa);                                      \
-		SET_PAIR(t, l, i8, f64, I8, F64, isa);                                      \
-		SET_PAIR(t, l, i8, f32, I8, F32, isa);                                      \
-		SET_PAIR(t, l, i8, i16, I8, I16, isa);                                      \
-		SET_PAIR(t, l, i8, i8, I8, I8, isa);                                        \
-	} while (0)
-#define SET_DOT(t, l, dp, mp, DP, MP, fn)                                                  \
-	((t)->dot[l][FERAL_PRECISION_##DP][FERAL_PRECISION_##MP] = feral_k_dot_##dp##_##mp##_##fn)
-#define SET_CSR_DOTS(t, isa)                                                               \
-	do {                                                                                \
-		const int L = FERAL_LAYOUT_CSR;                                             \
-		SET_DOT(t, L, f32, f64, F32, F64, isa);                                     \
-		SET_DOT(t, L, f32, f32, F32, F32, isa);                                     \
-		SET_DOT(t, L, f32, i16, F32, I16, isa);                                     \
-		SET_DOT(t, L, f32, i8, F32, I8, isa);                                       \
-		SET_DOT(t, L, i16, f64, I16, F64, isa);                                     \
-		SET_DOT(t, L, i16, f32, I16, F32, isa);                                     \
-		SET_DOT(t, L, i16, i16, I16, I16, isa);                                     \
-		SET_DOT(t, L, i16, i8, I16, I8, isa);                                       \
-		SET_DOT(t, L, i8, f64, I8, F64, isa);                                       \
-		SET_DOT(t, L, i8, f32, I8, F32, isa);                                       \
-		SET_DOT(t, L, i8, i16, I8, I16, isa);                                       \
-		SET_DOT(t, L, i8, i8, I8, I8, isa);                                         \
-	} while (0)
+/* Expanded once per pair of FERAL_K_PAIRS (or FERAL_K_VNNI_DOTS). */
+#define SET_DOT(dp, mp, t, l, isa)                                                         \
+	(t)->dot[l][FERAL_K_P_##dp][FERAL_K_P_##mp] = feral_k_dot_##dp##_##mp##_##isa;
+#define SET_PAIR(dp, mp, t, l, isa)                                                        \
+	SET_DOT(dp, mp, t, l, isa)                                                          \
+	(t)->axpy[l][FERAL_K_P_##dp][FERAL_K_P_##mp] = feral_k_axpy_##dp##_##mp##_##isa;
 
-/* Every slot valid: F64 "data" (rejected by validation) reads as f32 data. */
-static void fill_ref(struct feral_kernels *t, const char *name)
+/* F64 "data" (rejected by validation) reads as f32 data, in every table. */
+static void alias_f64_data(struct feral_kernels *t)
 {
-	t->name = name;
-	for (int l = 0; l < FERAL_LAYOUT_COUNT; l++) {
-		SET_ALL(t, l, ref);
+	for (int l = 0; l < FERAL_LAYOUT_COUNT; l++)
 		for (int mp = 0; mp < FERAL_PRECISION_COUNT; mp++) {
 			t->dot[l][FERAL_PRECISION_F64][mp] = t->dot[l][FERAL_PRECISION_F32][mp];
 			t->axpy[l][FERAL_PRECISION_F64][mp] = t->axpy[l][FERAL_PRECISION_F32][mp];
 		}
+}
+
+static void fill_ref(struct feral_kernels *t, int which)
+{
+	t->name = table_names[which];
+	for (int l = 0; l < FERAL_LAYOUT_COUNT; l++) {
+		FERAL_K_PAIRS(SET_PAIR, t, l, ref)
 	}
+	alias_f64_data(t);
 }
 
 #if FERAL_K_SIMD
@@ -96,76 +74,73 @@ static int os_saves(uint64_t mask)
 	return (xgetbv0() & mask) == mask;
 }
 
-static void fill_dense(struct feral_kernels *t, int isa)
+static void fill_simd(struct feral_kernels *t, int which)
 {
-	if (isa == 2)
-		SET_ALL(t, FERAL_LAYOUT_DENSE, avx2);
-	else
-		SET_ALL(t, FERAL_LAYOUT_DENSE, avx512);
-	for (int mp = 0; mp < FERAL_PRECISION_COUNT; mp++) {
-		t->dot[0][FERAL_PRECISION_F64][mp] = t->dot[0][FERAL_PRECISION_F32][mp];
-		t->axpy[0][FERAL_PRECISION_F64][mp] = t->axpy[0][FERAL_PRECISION_F32][mp];
+	const int D = FERAL_LAYOUT_DENSE, C = FERAL_LAYOUT_CSR;
+	fill_ref(t, which);
+	if (which == T_AVX2) {
+		/* Sparse rows keep the scalar kernels: 8-wide gathers do not pay
+		 * (16-wide ones barely do, see k_avx512.c), and a scatter of int8 or
+		 * int16 model elements does not exist. */
+		FERAL_K_PAIRS(SET_PAIR, t, D, avx2)
+	} else {
+		FERAL_K_PAIRS(SET_PAIR, t, D, avx512)
+		FERAL_K_PAIRS(SET_DOT, t, C, csr_avx512) /* gathers from 128 nonzeros */
+		if (which == T_AVX512VNNI) {
+			FERAL_K_VNNI_DOTS(SET_DOT, t, D, avx512vnni)
+		}
 	}
+	alias_f64_data(t);
 }
 #endif
 
 static void init_tables(void)
 {
-	fill_ref(&table_ref, "ref");
+	fill_ref(&tables[T_REF], T_REF);
+	have[T_REF] = 1;
 #if FERAL_K_SIMD
 	__builtin_cpu_init();
-	have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-	            os_saves(0x6);
-	have_avx512 = have_avx2 && __builtin_cpu_supports("avx512f") &&
-	              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-	              __builtin_cpu_supports("avx512dq") && os_saves(0xe6);
-	have_vnni = have_avx512 && __builtin_cpu_supports("avx512vnni");
-	if (have_avx2) {
-		fill_ref(&table_avx2, "avx2");
-		fill_dense(&table_avx2, 2);
-		/* Sparse rows keep the scalar kernels: 8-wide gathers do not pay
-		 * (16-wide ones barely do, see k_avx512.c), and a scatter of int8 or
-		 * int16 model elements does not exist. */
-	}
-	if (have_avx512) {
-		fill_ref(&table_avx512, "avx512");
-		fill_dense(&table_avx512, 512);
-		SET_CSR_DOTS(&table_avx512, csr_avx512); /* gathers from 128 nonzeros */
-		if (!have_vnni) /* the int8 x int8 dot needs vpdpbusd; AVX2's is next best */
-			table_avx512.dot[FERAL_LAYOUT_DENSE][FERAL_PRECISION_I8][FERAL_PRECISION_I8] =
-				feral_k_dot_i8_i8_avx2;
-	}
+	have[T_AVX2] = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+	               os_saves(0x6);
+	have[T_AVX512] = have[T_AVX2] && __builtin_cpu_supports("avx512f") &&
+	                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+	                 __builtin_cpu_supports("avx512dq") && os_saves(0xe6);
+	have[T_AVX512VNNI] = have[T_AVX512] && __builtin_cpu_supports("avx512vnni");
+	for (int i = T_AVX2; i < T_COUNT; i++)
+		if (have[i])
+			fill_simd(&tables[i], i);
 #endif
 }
 
 int feral_k_cpu_avx2(void)
 {
 	pthread_once(&tables_once, init_tables);
-	return have_avx2;
+	return have[T_AVX2];
 }
 int feral_k_cpu_avx512(void)
 {
 	pthread_once(&tables_once, init_tables);
-	return have_avx512;
+	return have[T_AVX512];
 }
 int feral_k_cpu_avx512vnni(void)
 {
 	pthread_once(&tables_once, init_tables);
-	return have_vnni;
+	return have[T_AVX512VNNI];
+}
+
+static int table_index(const char *name)
+{
+	for (int i = 0; i < T_COUNT; i++)
+		if (strcmp(name, table_names[i]) == 0)
+			return i;
+	return -1;
 }
 
 const struct feral_kernels *feral_kernels_named(const char *name)
 {
 	pthread_once(&tables_once, init_tables);
-	if (!name)
-		return NULL;
-	if (strcmp(name, "ref") == 0)
-		return &table_ref;
-	if (strcmp(name, "avx2") == 0)
-		return have_avx2 ? &table_avx2 : NULL;
-	if (strcmp(name, "avx512") == 0)
-		return have_avx512 ? &table_avx512 : NULL;
-	return NULL;
+	int i = name ? table_index(name) : -1;
+	return i >= 0 && have[i] ? &tables[i] : NULL;
 }
 
 const struct feral_kernels *feral_kernels_get(struct feral_error *err)
@@ -174,22 +149,27 @@ const struct feral_kernels *feral_kernels_get(struct feral_error *err)
 	const char *force = getenv("FERAL_KERNEL");
 	if (force && *force) {
 		const struct feral_kernels *k = feral_kernels_named(force);
-		int known = !strcmp(force, "ref") || !strcmp(force, "avx2") || !strcmp(force, "avx512");
+		int known = table_index(force) >= 0;
 		if (!k && known && !FERAL_K_SIMD)
-			return feral_kernels_named("ref");
-		if (!k)
+			return &tables[T_REF];
+		if (!k) {
+			char choices[64] = "ref";
+			for (int i = T_AVX2; i < T_COUNT; i++)
+				if (have[i])
+					snprintf(choices + strlen(choices), sizeof choices - strlen(choices),
+					         ", %s", table_names[i]);
 			feral_fail(err, FERAL_STATUS_UNSUPPORTED, NULL, 0,
 			           known ? "FERAL_KERNEL=%s: this CPU (or OS) does not support it; "
-			                   "choose ref%s%s"
-			                 : "FERAL_KERNEL=%s: unknown kernel set; choose ref%s%s",
-			           force, have_avx2 ? ", avx2" : "", have_avx512 ? ", avx512" : "");
+			                   "choose %s"
+			                 : "FERAL_KERNEL=%s: unknown kernel set; choose %s",
+			           force, choices);
+		}
 		return k;
 	}
-	if (have_avx512)
-		return &table_avx512;
-	if (have_avx2)
-		return &table_avx2;
-	return &table_ref;
+	for (int i = T_COUNT - 1; i > T_REF; i--)
+		if (have[i])
+			return &tables[i];
+	return &tables[T_REF];
 }
 
 enum feral_status feral_kernels_select(const char **name, struct feral_error *err)

@@ -338,10 +338,64 @@ static inline unsigned sat8(__m256i q, __m256i c)
 	}
 AXPY_INT(f32, i16, 32767)
 AXPY_INT(f32, i8, 127)
-AXPY_INT(i16, i16, 32767)
+static AXPY_INT_FN(axpy_i16_i16_f32path, i16, i16, 32767)
 AXPY_INT(i16, i8, 127)
 AXPY_INT(i8, i16, 32767)
 static AXPY_INT_FN(axpy_i8_i8_f32path, i8, i8, 127)
+
+/* int16 x int16, INDEPENDENT, fixed point in 16-bit lanes (kernels.h): 16
+ * elements a step, never widened.  R_lo from lane[0..3], R_hi (F > 16) from
+ * lane[4..7], 16 bits per element each.  The carry of mullo + R_lo (R_lo <
+ * 2^16) is "the wrapped sum is below mullo", read as max_epu16(sum, lo) !=
+ * sum; t + R_hi <= 2^14 + 2^14 - 1 fits int16. */
+static inline __attribute__((always_inline)) uint64_t
+fx16_ind(int16_t *x, const int16_t *a, size_t n, int16_t aq, const int hiF, int F,
+         struct feral_k_rng *rng)
+{
+	const __m256i A = _mm256_set1_epi16(aq), one = _mm256_set1_epi16(1);
+	const __m256i m32767 = _mm256_set1_epi16(-32767);
+	const __m128i cm = _mm_cvtsi32_si128(F - 16), cr = _mm_cvtsi32_si128(32 - F);
+	__m256i st0 = _mm256_load_si256((const __m256i *)rng->lane);
+	__m256i st1 = _mm256_load_si256((const __m256i *)(rng->lane + 4));
+	uint64_t sat = 0;
+	for (size_t k = 0; k + 16 <= n; k += 16) {
+		__m256i av = _mm256_loadu_si256((const __m256i *)(a + k));
+		__m256i xv = _mm256_loadu_si256((const __m256i *)(x + k));
+		__m256i hi = _mm256_mulhi_epi16(av, A), lo = _mm256_mullo_epi16(av, A);
+		st0 = xorshift64x4(st0);
+		__m256i sum = _mm256_add_epi16(lo, st0);
+		__m256i nc = _mm256_cmpeq_epi16(_mm256_max_epu16(sum, lo), sum); /* -1: no carry */
+		__m256i t = _mm256_add_epi16(_mm256_add_epi16(hi, one), nc);
+		if (hiF) {
+			st1 = xorshift64x4(st1);
+			t = _mm256_sra_epi16(_mm256_add_epi16(t, _mm256_srl_epi16(st1, cr)), cm);
+		}
+		__m256i c = _mm256_max_epi16(_mm256_adds_epi16(xv, t), m32767);
+		__m256i eq = _mm256_cmpeq_epi16(_mm256_add_epi16(xv, t), c);
+		sat += (uint64_t)__builtin_popcount(~(unsigned)_mm256_movemask_epi8(eq)) / 2;
+		_mm256_storeu_si256((__m256i *)(x + k), c);
+	}
+	_mm256_store_si256((__m256i *)rng->lane, st0);
+	_mm256_store_si256((__m256i *)(rng->lane + 4), st1);
+	return sat;
+}
+uint64_t feral_k_axpy_i16_i16_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
+                                   double alpha, enum feral_rounding mode,
+                                   struct feral_k_rng *rng)
+{
+	if (idx)
+		return feral_k_axpy_i16_i16_ref(x_, a_, idx, len, alpha, mode, rng);
+	if (mode != FERAL_ROUNDING_INDEPENDENT ||
+	    !(alpha > -FERAL_K_FX16_ALPHA_MAX && alpha < FERAL_K_FX16_ALPHA_MAX))
+		return axpy_i16_i16_f32path(x_, a_, idx, len, alpha, mode, rng);
+	const int16_t *a = a_;
+	int16_t *x = x_;
+	int16_t aq;
+	int F = feral_k_fx16_alpha(alpha, rng, &aq);
+	size_t k = len & ~(size_t)15;
+	uint64_t sat = F > 16 ? fx16_ind(x, a, k, aq, 1, F, rng) : fx16_ind(x, a, k, aq, 0, F, rng);
+	return sat + feral_k_fx16_i16_i16(x + k, a + k, NULL, len - k, F, aq, rng);
+}
 
 /* int8 x int8, fixed point in 16-bit lanes (kernels.h): 32 elements a step,
  * one 32-byte load and store of the model (the dot's load width, so it
@@ -361,6 +415,59 @@ static inline __m256i fx_half(__m256i av16, __m256i xv16, __m256i A, __m256i R0,
 	*sat += (uint64_t)__builtin_popcount(~_mm256_movemask_epi8(_mm256_cmpeq_epi16(q, c))) / 2;
 	return c;
 }
+/* The byte path for INDEPENDENT rounding at F >= 8 (|alpha| < 1/2), as
+ * k_avx512.c's: |aq| <= 128, |p| = |a aq| <= 2^14, increments in [-64, 64];
+ * 32 elements a step, never widened.  vpmaddubsw with |aq| in the even
+ * (odd) bytes of its unsigned operand forms |aq| a_k of the even (odd)
+ * elements in place in 16-bit lanes; p = +-that, plus s (one draw per call,
+ * uniform on [0, 2^(F-8)); none at F = 8), shifted right by F - 8; then an 8-bit draw r per
+ * element (the two bytes of each 16-bit word of one xorshift64 step on
+ * lane[0..3]) is added and bits 8..15 kept:
+ *   floor((p + s + r 2^m) / 2^(m+8)) = floor((floor((p + s) / 2^m) + r) / 2^8),
+ * m = F - 8, so R = r 2^m + s is uniform on [0, 2^F) and E[increment | aq] =
+ * p 2^-F exactly.  Even elements end in the high byte, odd ones already in
+ * the high byte's place after the 8-bit shift is skipped: one byte blend,
+ * one saturating add, one clamp to -127. */
+static inline __attribute__((always_inline)) uint64_t
+fx_bytes_ind(int8_t *x, const int8_t *a, size_t n, int aqabs, const int neg, const int pre,
+             int F, struct feral_k_rng *rng)
+{
+	const __m256i ue = _mm256_set1_epi16((short)aqabs);
+	const __m256i uo = _mm256_set1_epi16((short)(aqabs << 8));
+	const __m256i lo8 = _mm256_set1_epi16(0xff), m127 = _mm256_set1_epi8(-127);
+	const __m256i oddb = _mm256_set1_epi16((short)0xff00);
+	const __m128i cF8 = _mm_cvtsi32_si128(F - 8);
+	__m256i sv = _mm256_setzero_si256(); /* s = 0 at F = 8: no draw */
+	if (pre)
+		sv = _mm256_set1_epi16((short)((feral_rng_next(&rng->scalar) >> 48) >> (24 - F)));
+	__m256i st = _mm256_load_si256((const __m256i *)rng->lane);
+	uint64_t sat = 0;
+	for (size_t k = 0; k + 32 <= n; k += 32) {
+		__m256i av = _mm256_loadu_si256((const __m256i *)(a + k));
+		__m256i xv = _mm256_loadu_si256((const __m256i *)(x + k));
+		__m256i pe = _mm256_maddubs_epi16(ue, av), po = _mm256_maddubs_epi16(uo, av);
+		if (pre) { /* F > 8 */
+			pe = neg ? _mm256_sub_epi16(sv, pe) : _mm256_add_epi16(pe, sv);
+			po = neg ? _mm256_sub_epi16(sv, po) : _mm256_add_epi16(po, sv);
+			pe = _mm256_sra_epi16(pe, cF8);
+			po = _mm256_sra_epi16(po, cF8);
+		} else if (neg) {
+			pe = _mm256_sub_epi16(_mm256_setzero_si256(), pe);
+			po = _mm256_sub_epi16(_mm256_setzero_si256(), po);
+		}
+		st = xorshift64x4(st);
+		__m256i se = _mm256_add_epi16(pe, _mm256_and_si256(st, lo8));
+		__m256i so = _mm256_add_epi16(po, _mm256_srli_epi16(st, 8));
+		__m256i inc = _mm256_blendv_epi8(_mm256_srli_epi16(se, 8), so, oddb);
+		__m256i sum = _mm256_max_epi8(_mm256_adds_epi8(xv, inc), m127);
+		__m256i eq = _mm256_cmpeq_epi8(_mm256_add_epi8(xv, inc), sum);
+		sat += (uint64_t)__builtin_popcount(~(unsigned)_mm256_movemask_epi8(eq));
+		_mm256_storeu_si256((__m256i *)(x + k), sum);
+	}
+	_mm256_store_si256((__m256i *)rng->lane, st);
+	return sat;
+}
+
 uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
                                  double alpha, enum feral_rounding mode,
                                  struct feral_k_rng *rng)
@@ -373,6 +480,15 @@ uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, 
 	int8_t *x = x_;
 	int16_t aq;
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
+	if (F >= 8 && mode == FERAL_ROUNDING_INDEPENDENT) {
+		size_t k = len & ~(size_t)31;
+		int aqabs = aq < 0 ? -aq : aq;
+		uint64_t sat = F > 8 ? (aq < 0 ? fx_bytes_ind(x, a, k, aqabs, 1, 1, F, rng)
+		                               : fx_bytes_ind(x, a, k, aqabs, 0, 1, F, rng))
+		                     : (aq < 0 ? fx_bytes_ind(x, a, k, aqabs, 1, 0, F, rng)
+		                               : fx_bytes_ind(x, a, k, aqabs, 0, 0, F, rng));
+		return sat + feral_k_fx_i8_i8(x + k, a + k, NULL, len - k, F, aq, mode, rng);
+	}
 	const __m256i A = _mm256_set1_epi16(aq);
 	const __m256i half = _mm256_set1_epi16((int16_t)((1 << (F - 1)) - 1));
 	const __m128i cF = _mm_cvtsi32_si128(F), cR = _mm_cvtsi32_si128(16 - F);

@@ -1,6 +1,8 @@
-/* AVX-512 kernels (F, BW, VL, DQ; VNNI for the int8 x int8 dot).
- * Compiled with the ISA flags (Makefile: *_avx512.c); called only when
- * dispatch.c has checked cpuid and XCR0.  Contract and numerics:
+/* AVX-512 kernels (F, BW, VL, DQ; no VNNI: this table also serves CPUs
+ * without it, e.g. Skylake-SP, so no VNNI instruction may appear here; the
+ * VNNI int8 x int8 dot is k_avx512vnni.c, and `make check-vnni` disassembles
+ * this object to prove it).  Compiled with the ISA flags (Makefile:
+ * *_avx512.c); called only when dispatch.c has checked cpuid and XCR0.  Contract and numerics:
  * kernels/kernels.h.  Every kernel runs 16 (or 32/64) elements per step and
  * hands the tail (< one step) to its _ref twin, which is why float axpy and
  * NEAREST / SHARED integer axpy are bit-identical to ref.
@@ -12,11 +14,12 @@
  *   i16 x i16: vpmaddwd (each pair sum < 2^31 for symmetric operands), widened
  *     to int64 at once;  i16 x i8, i8 x i16: vpmaddwd into int32 for at most
  *     128 steps (< 2^30 a lane), then int64;
- *   i8 x i8: vpdpbusd with a bias, sum (a+128)*x - 128*sum x, exact for every
- *     int8 value: a lane gains at most 4*255*128 a step; blocks of 1024 steps
- *     (65536 elements) keep it below 2^28 before the int64 spill. */
+ *   i8 x i8: sign transfer as in k_avx2.c, vpmaddubsw(|a|, sign(a)*x) then
+ *     vpmaddwd by 1 (x != -128: the model's symmetric range; a any int8);
+ *     int32 lanes gain at most 4*128*127 a step, spilled to int64 every 1024
+ *     steps (65536 elements). */
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
-	defined(__AVX512DQ__) && defined(__AVX512VNNI__)
+	defined(__AVX512DQ__)
 #include <immintrin.h>
 
 #include "internal.h"
@@ -165,19 +168,21 @@ double feral_k_dot_i8_i8_avx512(const void *a_, const uint32_t *idx, const void 
 		return feral_k_dot_i8_i8_ref(a_, idx, x_, len);
 	const int8_t *a = a_;
 	const int8_t *x = x_;
-	const __m512i bias = _mm512_set1_epi8((char)0x80);
+	const __m512i ones = _mm512_set1_epi16(1), zero = _mm512_setzero_si512();
 	__m512i acc = _mm512_setzero_si512();
 	size_t n64 = len / 64, k = 0;
 	while (k < n64) {
 		size_t end = k + 1024 < n64 ? k + 1024 : n64;
-		__m512i s = _mm512_setzero_si512(), t = _mm512_setzero_si512();
+		__m512i s = _mm512_setzero_si512();
 		for (; k < end; k++) {
 			__m512i av = _mm512_loadu_si512(a + 64 * k);
 			__m512i xv = _mm512_loadu_si512(x + 64 * k);
-			s = _mm512_dpbusd_epi32(s, _mm512_xor_si512(av, bias), xv); /* (a+128)*x */
-			t = _mm512_dpbusd_epi32(t, bias, xv);                      /* 128*x */
+			/* AVX-512 has no vpsignb: negate x where a < 0 (its sign bit) */
+			__m512i xs = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(av), zero, xv);
+			__m512i p = _mm512_maddubs_epi16(_mm512_abs_epi8(av), xs);
+			s = _mm512_add_epi32(s, _mm512_madd_epi16(p, ones));
 		}
-		acc = widen_add(acc, _mm512_sub_epi32(s, t));
+		acc = widen_add(acc, s);
 	}
 	k = n64 * 64;
 	return (double)(_mm512_reduce_add_epi64(acc) +
@@ -319,10 +324,25 @@ static inline __m512i xorshift64x8(__m512i s)
 	}
 AXPY_INT(f32, i16, 32767)
 AXPY_INT(f32, i8, 127)
-AXPY_INT(i16, i16, 32767)
+static AXPY_INT_FN(axpy_i16_i16_f32path, i16, i16, 32767)
 AXPY_INT(i16, i8, 127)
 AXPY_INT(i8, i16, 32767)
 static AXPY_INT_FN(axpy_i8_i8_f32path, i8, i8, 127)
+
+/* int16 x int16: INDEPENDENT rounding with |alpha| < 1/2 is fixed point
+ * (kernels.h), run by the AVX2 kernel (16-bit lanes, tested wherever AVX2
+ * runs); the rest is the f32 path above. */
+uint64_t feral_k_axpy_i16_i16_avx512(void *x_, const void *a_, const uint32_t *idx, size_t len,
+                                     double alpha, enum feral_rounding mode,
+                                     struct feral_k_rng *rng)
+{
+	if (idx)
+		return feral_k_axpy_i16_i16_ref(x_, a_, idx, len, alpha, mode, rng);
+	if (mode != FERAL_ROUNDING_INDEPENDENT ||
+	    !(alpha > -FERAL_K_FX16_ALPHA_MAX && alpha < FERAL_K_FX16_ALPHA_MAX))
+		return axpy_i16_i16_f32path(x_, a_, idx, len, alpha, mode, rng);
+	return feral_k_axpy_i16_i16_avx2(x_, a_, idx, len, alpha, mode, rng);
+}
 
 /* int8 x int8, fixed point in 16-bit lanes (kernels.h): 64 elements a step,
  * loaded and stored as one 64-byte vector (so the next dot's 64-byte loads
@@ -521,7 +541,11 @@ uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx
  * the same row as long as 3 (1) more elements follow: the loop stops there
  * and the ref kernel takes the rest, so no read leaves the model.
  * int x int: exact in double (products < 2^30, sums < 2^53 for any row
- * shorter than 2^23 elements), as is the ref's int64 sum. */
+ * shorter than 2^23 elements), as is the ref's int64 sum.
+ * Indices are signed 32-bit in a gather: only the prefix of columns <=
+ * INT32_MAX is gathered (feral_k_gather_len), so any d up to 2^32 - 1 is
+ * safe; the dword reads past a column stay bounded by the row's later
+ * columns whichever side of 2^31 they lie (the loop bound uses len). */
 static inline __m512 gps_f32(const float *x, __m512i vi) { return _mm512_i32gather_ps(vi, x, 4); }
 static inline __m512 gps_i16(const int16_t *x, __m512i vi)
 {
@@ -547,11 +571,12 @@ static inline __m512 gps_i8(const int8_t *x, __m512i vi)
 	{                                                                                   \
 		const T_##dp *a = a_;                                                       \
 		const T_##mp *x = x_;                                                       \
-		if (len < CSR_MIN_GATHER || len > (1u << 22))                                                       \
+		if (len < CSR_MIN_GATHER || len > (1u << 22))                               \
 			return feral_k_dot_##dp##_##mp##_ref(a_, idx, x_, len);             \
+		const size_t ng = feral_k_gather_len(idx, len);                             \
 		__m512 s0 = _mm512_setzero_ps();                                            \
 		size_t k = 0;                                                               \
-		for (; k + 16 + OVER_##mp <= len; k += 16) {                                \
+		for (; k + 16 <= ng && k + 16 + OVER_##mp <= len; k += 16) {                \
 			__m512i vi = _mm512_loadu_si512(idx + k);                           \
 			s0 = _mm512_fmadd_ps(ld16_##dp(a + k), gps_##mp(x, vi), s0);        \
 		}                                                                           \
@@ -583,11 +608,12 @@ static inline void gpd_i8(const int8_t *x, __m512i vi, __m512d *g0, __m512d *g1)
 	{                                                                                   \
 		const T_##dp *a = a_;                                                       \
 		const T_##mp *x = x_;                                                       \
-		if (len < CSR_MIN_GATHER || len > (1u << 22)) /* keeps int sums below 2^53 */                      \
+		if (len < CSR_MIN_GATHER || len > (1u << 22)) /* int sums stay < 2^53 */    \
 			return feral_k_dot_##dp##_##mp##_ref(a_, idx, x_, len);             \
+		const size_t ng = feral_k_gather_len(idx, len);                             \
 		__m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();                 \
 		size_t k = 0;                                                               \
-		for (; k + 16 + OVER_##mp <= len; k += 16) {                                \
+		for (; k + 16 <= ng && k + 16 + OVER_##mp <= len; k += 16) {                \
 			__m512i vi = _mm512_loadu_si512(idx + k);                           \
 			__m512d g0, g1;                                                     \
 			gpd_##mp(x, vi, &g0, &g1);                                          \

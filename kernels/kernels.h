@@ -8,15 +8,18 @@
  * increasing.
  *
  * Numerics shared by every ISA (so SIMD and ref agree):
- *  - integer x integer dot: exact (int32 blocks spilled to int64).  Operands
- *    must lie in the symmetric range of MATH.md section 5 (no -128 / -32768
- *    in the model): the AVX2 int8 path negates model bytes.
+ *  - integer x integer dot: exact (int32 blocks spilled to int64).  Model
+ *    operands must lie in the symmetric range (no -128 / -32768, see
+ *    docs/math.md on fixed point): the AVX2 and AVX-512 int8 paths negate
+ *    model bytes.
  *  - dots with a float side: G32 (f32 FMA) when no side is f64, G64 (double
  *    FMA) for an f64 model; the _ref twins accumulate in double.
  *  - float axpy: x += alpha*a as a multiply then an add, never fused (f64
  *    model: in double; f32 model: in float with alpha rounded to float), so
  *    SIMD and ref results are bit-identical.
- *  - integer axpy rounds the INCREMENT: t = clamp((float)alpha * a, +-2^16),
+ *  - integer axpy (but for the fixed-point paths below: int8 x int8, and
+ *    int16 x int16 with INDEPENDENT rounding and |alpha| < 1/2) rounds the
+ *    INCREMENT: t = clamp((float)alpha * a, +-2^16),
  *    q <- sat(q + R(t)), R = floor(t + u) with u = 24-bit uniform in [0,1)
  *    (INDEPENDENT: one u per element; SHARED: one u per 16 consecutive
  *    elements of the row, the width of one 512-bit vector of f32 lanes, on
@@ -27,30 +30,63 @@
 #define FERAL_KERNELS_H
 #include "internal.h"
 
-#define FERAL_K_DECL(dp, mp, isa)                                                          \
+/* One pair list drives every table: each valid (data, model) precision pair,
+ * once.  X(dp, mp, ...) is expanded for every pair with the extra arguments;
+ * the declarations below, ref.c's dots and dispatch.c's tables (ref, avx2,
+ * avx512, avx512vnni) are all generated from it.  FERAL_K_P_<p> maps a
+ * name to its enum feral_precision. */
+#define FERAL_K_PAIRS(X, ...)                                                              \
+	X(f32, f64, __VA_ARGS__) X(f32, f32, __VA_ARGS__) X(f32, i16, __VA_ARGS__)          \
+	X(f32, i8, __VA_ARGS__) X(i16, f64, __VA_ARGS__) X(i16, f32, __VA_ARGS__)           \
+	X(i16, i16, __VA_ARGS__) X(i16, i8, __VA_ARGS__) X(i8, f64, __VA_ARGS__)            \
+	X(i8, f32, __VA_ARGS__) X(i8, i16, __VA_ARGS__) X(i8, i8, __VA_ARGS__)
+/* The pairs whose dense dot has a VNNI kernel (k_avx512vnni.c): the only
+ * code built with -mavx512vnni, selected only when cpuid reports it. */
+#define FERAL_K_VNNI_DOTS(X, ...) X(i8, i8, __VA_ARGS__)
+#define FERAL_K_P_f64 FERAL_PRECISION_F64
+#define FERAL_K_P_f32 FERAL_PRECISION_F32
+#define FERAL_K_P_i16 FERAL_PRECISION_I16
+#define FERAL_K_P_i8 FERAL_PRECISION_I8
+
+#define FERAL_K_DECL_DOT(dp, mp, isa)                                                      \
 	double feral_k_dot_##dp##_##mp##_##isa(const void *a, const uint32_t *idx,          \
-	                                        const void *x, size_t len);                 \
+	                                        const void *x, size_t len);
+#define FERAL_K_DECL(dp, mp, isa)                                                          \
+	FERAL_K_DECL_DOT(dp, mp, isa)                                                       \
 	uint64_t feral_k_axpy_##dp##_##mp##_##isa(void *x, const void *a, const uint32_t *idx, \
 	                                           size_t len, double alpha,                 \
 	                                           enum feral_rounding mode,                 \
 	                                           struct feral_k_rng *rng);
-#define FERAL_K_DECL_DOT(dp, mp, isa)                                                      \
-	double feral_k_dot_##dp##_##mp##_##isa(const void *a, const uint32_t *idx,          \
-	                                        const void *x, size_t len);
-
-/* Every valid (data, model) pair. */
-#define FERAL_K_PAIRS(X, isa)                                                              \
-	X(f32, f64, isa) X(f32, f32, isa) X(f32, i16, isa) X(f32, i8, isa)                  \
-	X(i16, f64, isa) X(i16, f32, isa) X(i16, i16, isa) X(i16, i8, isa)                  \
-	X(i8, f64, isa) X(i8, f32, isa) X(i8, i16, isa) X(i8, i8, isa)
 
 FERAL_K_PAIRS(FERAL_K_DECL, ref)
 FERAL_K_PAIRS(FERAL_K_DECL, avx2)
 FERAL_K_PAIRS(FERAL_K_DECL, avx512)
+FERAL_K_VNNI_DOTS(FERAL_K_DECL_DOT, avx512vnni)
 /* Sparse dots with gathers (AVX-512; model f64/f32 gathered directly, int8 /
  * int16 models as dwords whose low bytes are used: the dword read at column
  * j stays inside the model because the row's next columns are > j). */
 FERAL_K_PAIRS(FERAL_K_DECL_DOT, csr_avx512)
+
+/* Gathers take signed 32-bit indices (vpgatherd*), while a model may have
+ * up to 2^32 - 1 elements.  The gathered part of a CSR row is the prefix
+ * whose columns are <= INT32_MAX: the row is strictly increasing, so that
+ * is the whole row unless its last column is larger (one compare per row),
+ * else found by bisection; the scalar kernel (unsigned indices) takes the
+ * rest.  Returns the prefix length. */
+static inline size_t feral_k_gather_len(const uint32_t *idx, size_t len)
+{
+	if (len == 0 || idx[len - 1] <= (uint32_t)INT32_MAX)
+		return len;
+	size_t lo = 0, hi = len - 1; /* idx[hi] > INT32_MAX; answer in [lo, hi] */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (idx[mid] > (uint32_t)INT32_MAX)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
 
 /* 24-bit uniform in [0, 1) from the scalar stream (ref kernels). */
 static inline float feral_k_uniform24(struct feral_k_rng *r)
@@ -68,9 +104,9 @@ static inline float feral_k_uniform24(struct feral_k_rng *r)
  *        top F bits of a 16-bit draw (one per element, or one per 16
  *        elements for SHARED), or R = 2^(F-1) - 1 + bit F of a aq (NEAREST:
  *        half to even).  INDEPENDENT needs only R uniform for each element:
- *        the AVX-512 byte path (F >= 8, k_avx512.c) forms R = r 2^(F-8) + s
- *        from an 8-bit draw r per element and one s per call, uniform on
- *        [0, 2^(F-8)).
+ *        the byte paths (F >= 8: k_avx512.c, and k_avx2.c for INDEPENDENT)
+ *        form R = r 2^(F-8) + s from an 8-bit draw r per element and one s
+ *        per call, uniform on [0, 2^(F-8)).
  * E[aq] = alpha 2^F and E[increment | aq] = a aq 2^-F exactly, so the update
  * is unbiased; the one shared draw u0 adds a relative variance below 2^-12.
  * |alpha| >= 64 (or NaN) takes the f32 path of kernels.h's contract. */
@@ -111,6 +147,51 @@ static inline uint64_t feral_k_fx_i8_i8(int8_t *x, const int8_t *a, const uint32
 			sat++;
 		}
 		FERAL_RACY_STORE(px, (int8_t)q);
+	}
+	return sat;
+}
+
+/* ---- int16 data x int16 model axpy, INDEPENDENT rounding, fixed point ------
+ * For |alpha| < FERAL_K_FX16_ALPHA_MAX (so that F = 16 fits):
+ *   F  = the largest of 16..30 with |alpha| 2^F < 32767;
+ *   aq = floor(alpha 2^F + u0), one 53-bit draw u0 per call, |aq| <= 32767;
+ *   increment = floor((a aq + R) / 2^F), R uniform on [0, 2^F) for each
+ *        element (ref: the top F bits of one scalar draw; SIMD: R = R_hi 2^16
+ *        + R_lo from two independent 16-bit lane draws, formed in 16-bit
+ *        lanes as t = mulhi(a, aq) + carry(mullo(a, aq) + R_lo), then
+ *        (t + R_hi) >> (F - 16): floor((p + R_lo + R_hi 2^16) / 2^F) =
+ *        floor((floor((p + R_lo) / 2^16) + R_hi) / 2^(F-16))).
+ * E[increment] = alpha a exactly, |a aq| < 2^30 so |increment| <= 2^14.
+ * Larger |alpha|, NaN, SHARED and NEAREST keep the f32 path of the contract
+ * at the top of this file. */
+#define FERAL_K_FX16_ALPHA_MAX (32767.0 / 65536.0)
+static inline int feral_k_fx16_alpha(double alpha, struct feral_k_rng *rng, int16_t *aq)
+{
+	int F = 30;
+	double m = alpha < 0 ? -alpha : alpha;
+	while (F > 16 && m * (double)(1u << F) >= 32767.0)
+		F--;
+	*aq = (int16_t)__builtin_floor(alpha * (double)(1u << F) + feral_rng_uniform(&rng->scalar));
+	return F;
+}
+static inline uint64_t feral_k_fx16_i16_i16(int16_t *x, const int16_t *a, const uint32_t *idx,
+                                            size_t len, int F, int16_t aq,
+                                            struct feral_k_rng *rng)
+{
+	uint64_t sat = 0;
+	for (size_t k = 0; k < len; k++) {
+		int64_t p = (int64_t)a[k] * aq;
+		int64_t R = (int64_t)(feral_rng_next(&rng->scalar) >> (64 - F));
+		int16_t *px = idx ? &x[idx[k]] : &x[k];
+		int32_t q = (int32_t)FERAL_RACY_LOAD(px) + (int32_t)((p + R) >> F);
+		if (q > 32767) {
+			q = 32767;
+			sat++;
+		} else if (q < -32767) {
+			q = -32767;
+			sat++;
+		}
+		FERAL_RACY_STORE(px, (int16_t)q);
 	}
 	return sat;
 }

@@ -148,7 +148,7 @@ static inline float clamp_inc(float t)
 	}
 REF_AXPY_INT(f32, i16, 32767)
 REF_AXPY_INT(f32, i8, 127)
-REF_AXPY_INT(i16, i16, 32767)
+static REF_AXPY_INT_FN(axpy_i16_i16_f32path, i16, i16, 32767)
 REF_AXPY_INT(i16, i8, 127)
 REF_AXPY_INT(i8, i16, 32767)
 static REF_AXPY_INT_FN(axpy_i8_i8_f32path, i8, i8, 127)
@@ -162,4 +162,17 @@ uint64_t feral_k_axpy_i8_i8_ref(void *x, const void *a, const uint32_t *idx, siz
 	int16_t aq;
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
 	return feral_k_fx_i8_i8(x, a, idx, len, F, aq, mode, rng);
+}
+
+/* int16 x int16: INDEPENDENT in fixed point (kernels.h) for |alpha| < 1/2. */
+uint64_t feral_k_axpy_i16_i16_ref(void *x, const void *a, const uint32_t *idx, size_t len,
+                                  double alpha, enum feral_rounding mode,
+                                  struct feral_k_rng *rng)
+{
+	if (mode != FERAL_ROUNDING_INDEPENDENT ||
+	    !(alpha > -FERAL_K_FX16_ALPHA_MAX && alpha < FERAL_K_FX16_ALPHA_MAX))
+		return axpy_i16_i16_f32path(x, a, idx, len, alpha, mode, rng);
+	int16_t aq;
+	int F = feral_k_fx16_alpha(alpha, rng, &aq);
+	return feral_k_fx16_i16_i16(x, a, idx, len, F, aq, rng);
 }

@@ -232,7 +232,8 @@ struct feral_kernels {
 /* The table chosen by cpuid (or FERAL_KERNEL); NULL with err set when the
  * forced choice is unsupported. Thread-safe after the first call. */
 const struct feral_kernels *feral_kernels_get(struct feral_error *err);
-/* A named table if this CPU supports it: "ref", "avx2", "avx512"; else NULL. */
+/* A named table if this CPU supports it: "ref", "avx2", "avx512" (no VNNI),
+ * "avx512vnni"; else NULL. */
 const struct feral_kernels *feral_kernels_named(const char *name);
 
 /* ---- topology (topo.c): hwloc pinning, libnuma placement ------------------ */

@@ -1,4 +1,6 @@
-/* Dataset quantization to fixed point (docs/math.md section 1, Buckwild!).
+/* Dataset quantization to fixed point (docs/math.md, fixed point; Buckwild!:
+ * De Sa, Zhang, Olukotun, Re, "Taming the Wild: A Unified Analysis of
+ * Hogwild!-Style Algorithms", NIPS 2015).
  *
  * Row i gets one scale s_i, the float just at or above max_j |a_ij| / M with
  * M = 2^(b-1) - 1, so |a_ij / s_i| <= M and nothing saturates.  Each value is

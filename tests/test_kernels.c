@@ -4,6 +4,8 @@
  * and unbiased stochastic rounding through each ISA's axpy. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "kernels.h"
@@ -16,10 +18,14 @@ TestSuite(kernels, .timeout = 60);
 /* integer x integer dots, float axpy, NEAREST and SHARED integer axpy: exact.
  * INDEPENDENT integer axpy: each element within 1 unit of ref. */
 #define TOL_AXPY_INDEPENDENT 1
+/* The ref kernels' double sums against a long double one: at most len
+ * roundings of 2^-53 of sum |a_k x_k| (len <= 4099 here). */
+#define TOL_DOT_REF 1e-12
 
 static const size_t LENS[] = {0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129, 1023, 4099};
 #define NLENS (sizeof LENS / sizeof LENS[0])
-static const char *const ISAS[] = {"ref", "avx2", "avx512"};
+static const char *const ISAS[] = {"ref", "avx2", "avx512", "avx512vnni"};
+#define NISAS (sizeof ISAS / sizeof ISAS[0])
 static const enum feral_precision DPS[] = {FERAL_PRECISION_F32, FERAL_PRECISION_I16,
                                            FERAL_PRECISION_I8};
 static const enum feral_precision MPS[] = {FERAL_PRECISION_F64, FERAL_PRECISION_F32,
@@ -215,14 +221,181 @@ static void check_axpys(const char *isa)
 
 Test(kernels, test_avx2_dots_match_ref) { check_dots("avx2"); }
 Test(kernels, test_avx512_dots_match_ref) { check_dots("avx512"); }
+Test(kernels, test_avx512vnni_dots_match_ref) { check_dots("avx512vnni"); }
 Test(kernels, test_avx2_axpys_match_ref) { check_axpys("avx2"); }
 Test(kernels, test_avx512_axpys_match_ref) { check_axpys("avx512"); }
-/* ref against itself still runs every slot (catches crashes, wrong table). */
-Test(kernels, test_ref_table_is_self_consistent) { check_dots("ref"); check_axpys("ref"); }
+Test(kernels, test_avx512vnni_axpys_match_ref) { check_axpys("avx512vnni"); }
+
+/* ---- ref against an independent computation ------------------------------------
+ * The SIMD tables are checked against ref; ref itself is checked here against
+ * sums and roundings recomputed from the contract in kernels.h: exact int64
+ * (integer dots) or long double (float dots); float axpy as one rounded
+ * product then one rounded add; integer axpy NEAREST exactly, stochastic
+ * rounding within its two possible results. */
+static void ref_dots_independent(void)
+{
+	const struct feral_kernels *ref = feral_kernels_named("ref");
+	struct feral_rng r;
+	feral_rng_seed(&r, 4242, 0);
+	for (int l = 0; l < FERAL_LAYOUT_COUNT; l++)
+		for (size_t di = 0; di < 3; di++)
+			for (size_t mi = 0; mi < 4; mi++)
+				for (size_t li = 0; li < NLENS; li++) {
+					enum feral_precision dp = DPS[di], mp = MPS[mi];
+					size_t len = LENS[li], D = l ? 3 * len + 5 : len;
+					void *a = buf(dp, len), *x = buf(mp, D);
+					fill(a, dp, len, &r);
+					fill(x, mp, D, &r);
+					uint32_t *idx = l ? make_idx(len, D, 0, &r) : NULL;
+					double got = ref->dot[l][dp][mp](a, idx, x, len);
+					int64_t wi = 0;
+					long double wf = 0, mag = 0;
+					for (size_t k = 0; k < len; k++) {
+						double av = get(a, dp, k), xv = get(x, mp, idx ? idx[k] : k);
+						wi += (int64_t)av * (int64_t)xv; /* used for int x int only */
+						wf += (long double)av * xv;
+						mag += fabsl((long double)av * xv);
+					}
+					if (is_int(dp) && is_int(mp))
+						cr_assert_eq(got, (double)wi, "ref dot %s %s x %s len %zu: %.17g, exact %lld",
+						             LN[l], PN[dp], PN[mp], len, got, (long long)wi);
+					else
+						cr_assert(fabsl(got - wf) <= TOL_DOT_REF * mag + 1e-300L,
+						          "ref dot %s %s x %s len %zu: %.17g, long double %.17Lg",
+						          LN[l], PN[dp], PN[mp], len, got, wf);
+					free(a);
+					free(x);
+					free(idx);
+				}
+}
+
+/* The int8 x int8 fixed-point scale of kernels.h: the largest F in 1..14
+ * with |alpha| 2^F < 128. */
+static int fx_F(double alpha)
+{
+	int F = 14;
+	while (F > 1 && fabs(alpha) * ldexp(1, F) >= 128.0)
+		F--;
+	return F;
+}
+/* The possible integer increments [lo, hi] for one element (hi == lo when
+ * the rounding is deterministic). */
+static void inc_range(enum feral_precision dp, enum feral_precision mp, double alpha, double av,
+                      enum feral_rounding mode, int64_t *lo, int64_t *hi)
+{
+	if (dp == FERAL_PRECISION_I8 && mp == FERAL_PRECISION_I8 && fabs(alpha) < 64) {
+		int F = fx_F(alpha);
+		double A = ldexp(alpha, F);
+		if (mode == FERAL_ROUNDING_NEAREST) { /* aq half up, then half to even */
+			double aq = floor(A + 0.5);
+			*lo = *hi = (int64_t)nearbyint(ldexp(av * aq, -F));
+			return;
+		}
+		double q0 = floor(ldexp(av * floor(A), -F)), q1 = floor(ldexp(av * (floor(A) + 1), -F));
+		*lo = (int64_t)fmin(q0, q1);
+		*hi = (int64_t)fmax(q0, q1) + 1;
+		return;
+	}
+	if (dp == FERAL_PRECISION_I16 && mp == FERAL_PRECISION_I16 &&
+	    mode == FERAL_ROUNDING_INDEPENDENT && fabs(alpha) < 32767.0 / 65536) {
+		int F = 30; /* the largest of 16..30 with |alpha| 2^F < 32767 */
+		while (F > 16 && fabs(alpha) * ldexp(1, F) >= 32767.0)
+			F--;
+		double A = floor(ldexp(alpha, F));
+		double q0 = floor(ldexp(av * A, -F)), q1 = floor(ldexp(av * (A + 1), -F));
+		*lo = (int64_t)fmin(q0, q1);
+		*hi = (int64_t)fmax(q0, q1) + 1;
+		return;
+	}
+	float t = (float)alpha * (float)av;
+	t = t < 65536.0f ? t : 65536.0f;
+	t = t > -65536.0f ? t : -65536.0f;
+	if (mode == FERAL_ROUNDING_NEAREST) {
+		*lo = *hi = (int64_t)nearbyintf(t);
+		return;
+	}
+	*lo = (int64_t)floorf(t);
+	*hi = *lo + 1;
+}
+static void ref_axpys_independent(void)
+{
+	const struct feral_kernels *ref = feral_kernels_named("ref");
+	struct feral_rng r;
+	feral_rng_seed(&r, 77, 0);
+	static const double ASCALE[] = {1, 0.27, -0.0041, 97.0};
+	for (int l = 0; l < FERAL_LAYOUT_COUNT; l++)
+		for (size_t di = 0; di < 3; di++)
+			for (size_t mi = 0; mi < 4; mi++)
+				for (int mode = 0; mode < FERAL_ROUNDING_COUNT; mode++)
+					for (size_t li = 0; li < NLENS; li++)
+						for (size_t ai = 0; ai < 4; ai++) {
+							enum feral_precision dp = DPS[di], mp = MPS[mi];
+							size_t len = LENS[li], D = l ? 3 * len + 5 : len;
+							void *a = buf(dp, len), *x0 = buf(mp, D), *x = buf(mp, D);
+							fill(a, dp, len, &r);
+							fill(x0, mp, D, &r);
+							memcpy(x, x0, D * feral_precision_size(mp));
+							uint32_t *idx = l ? make_idx(len, D, 0, &r) : NULL;
+							double alpha = (dp == FERAL_PRECISION_I16 ? 0.01 : 1.37) * ASCALE[ai];
+							struct feral_k_rng kr;
+							feral_k_rng_seed(&kr, 3, 1);
+							uint64_t sat = ref->axpy[l][dp][mp](x, a, idx, len, alpha, mode, &kr);
+							uint64_t sat_lo = 0, sat_hi = 0;
+							for (size_t k = 0; k < len; k++) {
+								size_t j = idx ? idx[k] : k;
+								double av = get(a, dp, k), xv = get(x0, mp, j);
+								double g = get(x, mp, j);
+								if (mp == FERAL_PRECISION_F64) {
+									volatile double p = alpha * av;
+									cr_assert_eq(g, xv + p, "ref axpy %s x f64 x[%zu]", PN[dp], j);
+								} else if (mp == FERAL_PRECISION_F32) {
+									volatile float p = (float)alpha * (float)av;
+									cr_assert_eq((float)g, (float)xv + p, "ref axpy %s x f32 x[%zu]",
+									             PN[dp], j);
+								} else {
+									int64_t lo, hi, M = qmax(mp);
+									inc_range(dp, mp, alpha, av, (enum feral_rounding)mode, &lo, &hi);
+									int64_t vlo = (int64_t)xv + lo, vhi = (int64_t)xv + hi;
+									sat_lo += vlo > M || vhi < -M;
+									sat_hi += vhi > M || vlo < -M;
+									double glo = (double)(vlo < -M ? -M : vlo > M ? M : vlo);
+									double ghi = (double)(vhi < -M ? -M : vhi > M ? M : vhi);
+									cr_assert(g >= glo && g <= ghi && g == floor(g),
+									          "ref axpy %s %s x %s %s alpha %g a %g: x[%zu] %g -> %g, "
+									          "want in [%g, %g]",
+									          LN[l], PN[dp], PN[mp], MN[mode], alpha, av, j, xv, g,
+									          glo, ghi);
+								}
+							}
+							cr_assert(sat >= sat_lo && sat <= sat_hi,
+							          "ref axpy %s %s x %s %s alpha %g len %zu: %llu saturated, "
+							          "want %llu..%llu",
+							          LN[l], PN[dp], PN[mp], MN[mode], alpha, len,
+							          (unsigned long long)sat, (unsigned long long)sat_lo,
+							          (unsigned long long)sat_hi);
+							/* columns outside the row are untouched */
+							if (idx)
+								for (size_t j = 0, k = 0; j < D; j++) {
+									if (k < len && idx[k] == j) {
+										k++;
+										continue;
+									}
+									cr_assert_eq(get(x, mp, j), get(x0, mp, j),
+									             "ref axpy %s x %s wrote x[%zu] outside the row",
+									             PN[dp], PN[mp], j);
+								}
+							free(a);
+							free(x0);
+							free(x);
+							free(idx);
+						}
+}
+Test(kernels, test_ref_dots_match_independent_sums) { ref_dots_independent(); }
+Test(kernels, test_ref_axpys_match_the_rounding_contract) { ref_axpys_independent(); }
 
 Test(kernels, test_every_slot_of_every_table_is_callable)
 {
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < NISAS; i++) {
 		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
 		if (!t)
 			continue;
@@ -242,6 +415,107 @@ Test(kernels, test_every_slot_of_every_table_is_callable)
 	}
 }
 
+/* ---- columns above 2^31 ----------------------------------------------------------
+ * The model may have up to 2^32 - 1 elements, while gathers take signed 32-bit
+ * indices.  feral_k_gather_len is the gathered prefix of a row: checked on
+ * rows straddling 2^31 against a linear count. */
+Test(kernels, test_gather_prefix_stops_below_2_31)
+{
+	struct feral_rng r;
+	feral_rng_seed(&r, 31, 0);
+	uint32_t idx[300];
+	for (int trial = 0; trial < 2000; trial++) {
+		size_t len = 1 + (size_t)(feral_rng_uniform(&r) * 300);
+		/* strictly increasing from a start within len of 2^31 or of the ends */
+		static const uint64_t starts[] = {0, 0x80000000u - 150, 0x80000000u, 0xffffffffu - 300};
+		uint64_t c = starts[trial % 4] + (uint64_t)(feral_rng_uniform(&r) * 150) * (trial % 4 == 1);
+		for (size_t k = 0; k < len; k++) {
+			idx[k] = (uint32_t)c;
+			c += 1 + (feral_rng_uniform(&r) < 0.2);
+			if (c > 0xfffffffeu)
+				c = 0xfffffffeu; /* stays increasing: len <= 300 from 2^32 - 301 */
+		}
+		size_t want = 0;
+		while (want < len && idx[want] <= 0x7fffffffu)
+			want++;
+		cr_assert_eq(feral_k_gather_len(idx, len), want, "row of %zu from %u to %u", len, idx[0],
+		             idx[len - 1]);
+	}
+	idx[0] = 0x7fffffffu;
+	cr_assert_eq(feral_k_gather_len(idx, 1), 1, "column INT32_MAX is gathered");
+	idx[0] = 0x80000000u;
+	cr_assert_eq(feral_k_gather_len(idx, 1), 0, "column 2^31 is not");
+	cr_assert_eq(feral_k_gather_len(idx, 0), 0);
+}
+
+/* Every table's sparse dots on a model of d = 2^32 - 1 elements, with a row
+ * of 192 columns (long enough for the gathers): 48 from 0, 96 around 2^31,
+ * 48 at the end of the model.  The model is a PROT_NONE reservation (no
+ * memory is committed) with only the pages under the row made writable, so
+ * the test needs a few pages whatever the host's memory.  Small integer
+ * values: every sum is exact in f32, so every table must match exactly. */
+Test(kernels, test_csr_dots_with_columns_above_2_31)
+{
+	const uint64_t d = 0xffffffffu;
+	enum { W = 48, LEN = 4 * W };
+	const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	uint32_t idx[LEN];
+	for (size_t k = 0; k < W; k++) {
+		idx[k] = (uint32_t)k;
+		idx[W + k] = (uint32_t)(0x80000000u - W + k);
+		idx[2 * W + k] = (uint32_t)(0x80000000u + k);
+		idx[3 * W + k] = (uint32_t)(d - W + k);
+	}
+	for (size_t mi = 0; mi < 4; mi++) {
+		enum feral_precision mp = MPS[mi];
+		size_t msz = feral_precision_size(mp), bytes = (size_t)d * msz;
+		char *x = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (x == MAP_FAILED)
+			cr_skip_test("cannot reserve %zu bytes of address space", bytes);
+		/* windows [first, last] column of each run of the row */
+		for (size_t w = 0; w < 3; w++) {
+			size_t c0 = idx[w == 0 ? 0 : w == 1 ? W : 3 * W];
+			size_t c1 = idx[w == 0 ? W - 1 : w == 1 ? 3 * W - 1 : LEN - 1];
+			size_t lo = c0 * msz / pg * pg, hi = ((c1 + 1) * msz + pg - 1) / pg * pg;
+			hi = hi < bytes ? hi : bytes;
+			cr_assert_eq(mprotect(x + lo, hi - lo, PROT_READ | PROT_WRITE), 0,
+			             "mprotect of %zu bytes", hi - lo);
+		}
+		for (size_t k = 0; k < LEN; k++)
+			set(x, mp, idx[k], (double)((int)(k * 37 % 201) - 100));
+		for (size_t di = 0; di < 3; di++) {
+			enum feral_precision dp = DPS[di];
+			void *a = buf(dp, LEN);
+			int64_t want = 0;
+			for (size_t k = 0; k < LEN; k++) {
+				int v = (int)(k * 53 % 199) - 99;
+				set(a, dp, k, v);
+				want += (int64_t)v * ((int)(k * 37 % 201) - 100);
+			}
+			for (size_t i = 0; i < NISAS; i++) {
+				const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
+				if (!t)
+					continue;
+				for (int l = 0; l < FERAL_LAYOUT_COUNT; l++) {
+					/* the whole row, and the part from 2^31 - W on */
+					double g = t->dot[l][dp][mp](a, idx, x, LEN);
+					cr_assert_eq(g, (double)want, "%s %s-slot dot %s x %s, d = 2^32 - 1: %.17g, want %lld",
+					             ISAS[i], LN[l], PN[dp], PN[mp], g, (long long)want);
+					int64_t want2 = 0;
+					for (size_t k = W; k < LEN; k++)
+						want2 += (int64_t)get(a, dp, k) * (int64_t)get(x, mp, idx[k]);
+					g = t->dot[l][dp][mp]((char *)a + W * feral_precision_size(dp), idx + W, x,
+					                      LEN - W);
+					cr_assert_eq(g, (double)want2, "%s %s-slot dot %s x %s from column 2^31 - %d",
+					             ISAS[i], LN[l], PN[dp], PN[mp], W);
+				}
+			}
+			free(a);
+		}
+		munmap(x, bytes);
+	}
+}
+
 /* ---- dispatch ------------------------------------------------------------------- */
 Test(kernels, test_forced_bogus_kernel_is_unsupported)
 {
@@ -257,7 +531,7 @@ Test(kernels, test_forced_bogus_kernel_is_unsupported)
 
 Test(kernels, test_forced_kernel_is_honoured_or_refused)
 {
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < NISAS; i++) {
 		setenv("FERAL_KERNEL", ISAS[i], 1);
 		struct feral_error e = {0};
 		const struct feral_kernels *k = feral_kernels_get(&e);
@@ -272,17 +546,90 @@ Test(kernels, test_forced_kernel_is_honoured_or_refused)
 	unsetenv("FERAL_KERNEL");
 	const char *name = NULL;
 	cr_assert_eq(feral_kernels_select(&name, NULL), FERAL_OK);
-	const char *best = feral_kernels_named("avx512") ? "avx512"
-	                   : feral_kernels_named("avx2") ? "avx2"
-	                                                 : "ref";
+	const char *best = feral_kernels_named("avx512vnni") ? "avx512vnni"
+	                   : feral_kernels_named("avx512")   ? "avx512"
+	                   : feral_kernels_named("avx2")     ? "avx2"
+	                                                     : "ref";
 	cr_assert_str_eq(name, best);
+	/* each table is offered exactly when the CPU has its instructions */
+	cr_assert_eq(feral_kernels_named("avx2") != NULL, feral_k_cpu_avx2() != 0);
+	cr_assert_eq(feral_kernels_named("avx512") != NULL, feral_k_cpu_avx512() != 0);
+	cr_assert_eq(feral_kernels_named("avx512vnni") != NULL, feral_k_cpu_avx512vnni() != 0);
+}
+
+/* The VNNI kernels, as listed by FERAL_K_VNNI_DOTS. */
+#define VNNI_FN(dp, mp, isa) (feral_k_dot_fn) feral_k_dot_##dp##_##mp##_##isa,
+static const feral_k_dot_fn vnni_fns[] = {FERAL_K_VNNI_DOTS(VNNI_FN, avx512vnni)};
+#define VNNI_SLOT(dp, mp, t) ((t)->dot[FERAL_LAYOUT_DENSE][FERAL_K_P_##dp][FERAL_K_P_##mp]),
+static bool is_vnni_fn(feral_k_dot_fn f)
+{
+	for (size_t i = 0; i < sizeof vnni_fns / sizeof vnni_fns[0]; i++)
+		if (f == vnni_fns[i])
+			return true;
+	return false;
+}
+
+/* "avx512" (safe on AVX-512 CPUs without VNNI) holds no VNNI kernel, can be
+ * forced on a VNNI CPU, and differs from "avx512vnni" only in the VNNI
+ * slots; its correctness is test_avx512_dots_match_ref and the exact
+ * extreme-operand test. */
+Test(kernels, test_avx512_table_without_vnni_is_selectable)
+{
+	const struct feral_kernels *t = need("avx512");
+	setenv("FERAL_KERNEL", "avx512", 1);
+	struct feral_error e = {0};
+	cr_assert_eq(feral_kernels_get(&e), t, "FERAL_KERNEL=avx512 did not give the avx512 table");
+	unsetenv("FERAL_KERNEL");
+	for (int l = 0; l < FERAL_LAYOUT_COUNT; l++)
+		for (int dp = 0; dp < FERAL_PRECISION_COUNT; dp++)
+			for (int mp = 0; mp < FERAL_PRECISION_COUNT; mp++)
+				cr_assert(!is_vnni_fn(t->dot[l][dp][mp]), "avx512 dot[%d][%d][%d] is a VNNI kernel",
+				          l, dp, mp);
+	cr_assert_eq(t->dot[FERAL_LAYOUT_DENSE][FERAL_PRECISION_I8][FERAL_PRECISION_I8],
+	             feral_k_dot_i8_i8_avx512);
+	const struct feral_kernels *v = feral_kernels_named("avx512vnni");
+	if (!v)
+		return;
+	const feral_k_dot_fn vslots[] = {FERAL_K_VNNI_DOTS(VNNI_SLOT, v)};
+	for (size_t i = 0; i < sizeof vslots / sizeof vslots[0]; i++)
+		cr_assert_eq(vslots[i], vnni_fns[i], "avx512vnni lacks VNNI kernel %zu", i);
+	size_t differ = 0;
+	for (int l = 0; l < FERAL_LAYOUT_COUNT; l++)
+		for (int dp = 0; dp < FERAL_PRECISION_COUNT; dp++)
+			for (int mp = 0; mp < FERAL_PRECISION_COUNT; mp++) {
+				cr_assert_eq(v->axpy[l][dp][mp], t->axpy[l][dp][mp]);
+				if (v->dot[l][dp][mp] != t->dot[l][dp][mp]) {
+					cr_assert(is_vnni_fn(v->dot[l][dp][mp]));
+					differ++;
+				}
+			}
+	cr_assert_eq(differ, sizeof vnni_fns / sizeof vnni_fns[0]);
+}
+
+/* Without VNNI, forcing "avx512vnni" is refused (never SIGILL) with a
+ * message that names it. */
+Test(kernels, test_forced_vnni_without_vnni_is_refused)
+{
+	if (feral_k_cpu_avx512vnni())
+		cr_skip_test("this CPU has AVX512_VNNI");
+	setenv("FERAL_KERNEL", "avx512vnni", 1);
+	struct feral_error e = {0};
+	const struct feral_kernels *k = feral_kernels_get(&e);
+	unsetenv("FERAL_KERNEL");
+	if (k) { /* RACES=atomic / no-SIMD builds fall back to ref */
+		cr_assert_str_eq(k->name, "ref");
+		return;
+	}
+	cr_assert_eq(e.status, FERAL_STATUS_UNSUPPORTED);
+	cr_assert(strstr(e.msg, "avx512vnni") && strstr(e.msg, "does not support"), "message '%s'",
+	          e.msg);
 }
 
 /* ---- integer dots never overflow ---------------------------------------------- */
 Test(kernels, test_int_dots_exact_at_extreme_operands)
 {
 	static const size_t lens[] = {4099, 70000, 300001};
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < NISAS; i++) {
 		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
 		if (!t)
 			continue;
@@ -345,7 +692,7 @@ Test(kernels, test_saturation_count_is_exact)
 	const size_t len = 77; /* 4 vectors of 16 (one of 64) and a tail of 13 */
 	static const double alphas[] = {10.0, 0.375, -0.375}; /* exact at F = 3, 8 */
 	static const int amag[] = {1, 27, 27};
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < NISAS; i++) {
 		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
 		if (!t)
 			continue;
@@ -445,13 +792,115 @@ static void check_unbiased_all(const char *isa)
 Test(kernels, test_ref_stochastic_rounding_is_unbiased) { check_unbiased_all("ref"); }
 Test(kernels, test_avx2_stochastic_rounding_is_unbiased) { check_unbiased_all("avx2"); }
 Test(kernels, test_avx512_stochastic_rounding_is_unbiased) { check_unbiased_all("avx512"); }
+Test(kernels, test_avx512vnni_stochastic_rounding_is_unbiased) { check_unbiased_all("avx512vnni"); }
+
+/* The same with data over the whole int8 range (-128..127, both signs in
+ * even and odd positions): the int8 x int8 byte paths form even and odd
+ * elements separately, so the per-call sums of x_k - alpha a_k are taken
+ * over four groups (even/odd position x positive/negative a), and each
+ * group's mean over T calls must be within 4.5 standard errors of 0 (4
+ * groups x 5 values per ISA: a false alarm below 10^-3 per run, and the
+ * seed is fixed).  E[x_k] = alpha a_k exactly on the fixed-point path. */
+static void check_unbiased_data(const char *isa, double alpha)
+{
+	const struct feral_kernels *t = need(isa);
+	enum { L = 128, G = 4 };
+	const size_t T = 25000; /* T x L = 3.2 10^6 roundings */
+	int8_t a[L], x[L];
+	for (int k = 0; k < L; k++)
+		a[k] = (int8_t)((k * 83 + 11) % 256 - 128);
+	struct feral_k_rng rng;
+	feral_k_rng_seed(&rng, 555, 2);
+	double sum[G] = {0}, sum2[G] = {0};
+	for (size_t trial = 0; trial < T; trial++) {
+		memset(x, 0, sizeof x);
+		t->axpy[0][FERAL_PRECISION_I8][FERAL_PRECISION_I8](x, a, NULL, L, alpha,
+		                                                   FERAL_ROUNDING_INDEPENDENT, &rng);
+		double z[G] = {0};
+		for (int k = 0; k < L; k++)
+			z[(k & 1) * 2 + (a[k] < 0)] += x[k] - alpha * a[k];
+		for (int g = 0; g < G; g++) {
+			sum[g] += z[g];
+			sum2[g] += z[g] * z[g];
+		}
+	}
+	for (int g = 0; g < G; g++) {
+		double mean = sum[g] / (double)T;
+		double var = (sum2[g] - sum[g] * sum[g] / (double)T) / (double)(T - 1);
+		double se = sqrt(var / (double)T);
+		cr_assert(se > 0, "%s: group %d never varies", isa, g);
+		cr_assert(fabs(mean) <= 4.5 * se,
+		          "%s i8 x i8 independent alpha %g, %s elements with %s data: per-call bias "
+		          "%.4g > 4.5 SE = %.4g",
+		          isa, alpha, g / 2 ? "odd" : "even", g % 2 ? "negative" : "positive", mean,
+		          4.5 * se);
+	}
+}
+static void check_unbiased_data_all(const char *isa)
+{
+	/* F = 8 with either sign, F = 12 and 14 (the s pre-add); F = 7 (16-bit lanes) */
+	static const double vals[] = {0.3, -0.3, 0.0173, -0.0041, 0.9};
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+		check_unbiased_data(isa, vals[i]);
+}
+Test(kernels, test_ref_rounding_unbiased_over_int8_data) { check_unbiased_data_all("ref"); }
+Test(kernels, test_avx2_rounding_unbiased_over_int8_data) { check_unbiased_data_all("avx2"); }
+Test(kernels, test_avx512_rounding_unbiased_over_int8_data) { check_unbiased_data_all("avx512"); }
+
+/* int16 x int16 INDEPENDENT (fixed point for |alpha| < 1/2): data over the
+ * whole int16 range, per-call sums of x_k - alpha a_k over two groups (by
+ * the sign of a), each group's mean within 4.5 standard errors of 0. */
+static void check_unbiased_i16(const char *isa, double alpha)
+{
+	const struct feral_kernels *t = need(isa);
+	enum { L = 96, G = 2 };
+	const size_t T = 20000; /* T x L = 1.9 10^6 roundings */
+	int16_t a[L], x[L];
+	for (int k = 0; k < L; k++)
+		a[k] = (int16_t)((k * 21851 + 977) % 65536 - 32768);
+	struct feral_k_rng rng;
+	feral_k_rng_seed(&rng, 556, 2);
+	double sum[G] = {0}, sum2[G] = {0};
+	for (size_t trial = 0; trial < T; trial++) {
+		memset(x, 0, sizeof x);
+		t->axpy[0][FERAL_PRECISION_I16][FERAL_PRECISION_I16](x, a, NULL, L, alpha,
+		                                                     FERAL_ROUNDING_INDEPENDENT, &rng);
+		double z[G] = {0};
+		for (int k = 0; k < L; k++)
+			z[a[k] < 0] += x[k] - alpha * a[k];
+		for (int g = 0; g < G; g++) {
+			sum[g] += z[g];
+			sum2[g] += z[g] * z[g];
+		}
+	}
+	for (int g = 0; g < G; g++) {
+		double mean = sum[g] / (double)T;
+		double var = (sum2[g] - sum[g] * sum[g] / (double)T) / (double)(T - 1);
+		double se = sqrt(var / (double)T);
+		cr_assert(se > 0, "%s: group %d never varies", isa, g);
+		cr_assert(fabs(mean) <= 4.5 * se,
+		          "%s i16 x i16 independent alpha %g, %s data: per-call bias %.4g > 4.5 SE = "
+		          "%.4g",
+		          isa, alpha, g ? "negative" : "positive", mean, 4.5 * se);
+	}
+}
+static void check_unbiased_i16_all(const char *isa)
+{
+	/* F = 16 (no R_hi), 21, 28, 30; 0.7 takes the f32 path */
+	static const double vals[] = {0.3, -0.0123, 3.3e-5, -2.9e-6, 0.7};
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+		check_unbiased_i16(isa, vals[i]);
+}
+Test(kernels, test_ref_i16_rounding_unbiased) { check_unbiased_i16_all("ref"); }
+Test(kernels, test_avx2_i16_rounding_unbiased) { check_unbiased_i16_all("avx2"); }
+Test(kernels, test_avx512_i16_rounding_unbiased) { check_unbiased_i16_all("avx512"); }
 
 /* NEAREST is half-to-even: 0.5 -> 0, 1.5 -> 2, -2.5 -> -2. */
 Test(kernels, test_nearest_rounds_half_to_even)
 {
 	static const double in[] = {0.5, 1.5, -2.5, 2.4999, -0.75};
 	static const double out[] = {0, 2, -2, 2, -1};
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < NISAS; i++) {
 		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
 		if (!t)
 			continue;
