@@ -84,13 +84,16 @@ int cli_load_data(const char *path, enum feral_precision prec, uint64_t seed, ui
 	if (prec != (*out)->precision && (*out)->precision == FERAL_PRECISION_F32) {
 		struct feral_dataset *q = NULL;
 		st = feral_dataset_quantize(*out, prec, seed, &q, &err);
-		if (st)
+		if (st) {
+			feral_dataset_destroy(out);
 			return cli_report(prog, st, &err);
+		}
 		feral_dataset_destroy(out);
 		*out = q;
 	} else if (prec != (*out)->precision) {
 		fprintf(stderr, "%s: %s: stored at %d bits; cannot re-quantize to %d bits\n", prog,
 		        path, feral_precision_bits((*out)->precision), feral_precision_bits(prec));
+		feral_dataset_destroy(out);
 		return 2;
 	}
 	return 0;

@@ -111,7 +111,7 @@ int cmd_solve(int argc, char **argv)
 	}
 	x = calloc(ds->d, sizeof *x);
 	if (!x) {
-		rc = 1;
+		rc = cli_report(prog, FERAL_STATUS_NOMEM, NULL);
 		goto done;
 	}
 	if ((rc = cli_ckpt_setup(prog, &ck, &s.cfg, out, ds->n, ds->d, x)))

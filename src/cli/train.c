@@ -265,7 +265,7 @@ int cmd_train(int argc, char **argv)
 		goto done;
 	w = calloc(ds->d, sizeof *w);
 	if (!w) {
-		rc = 1;
+		rc = cli_report(prog, FERAL_STATUS_NOMEM, NULL);
 		goto done;
 	}
 	if ((rc = cli_ckpt_setup(prog, &ck, &s.cfg, out, ds->n, ds->d, w)))
