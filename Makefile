@@ -8,7 +8,8 @@
 #   make test RACES=atomic SANITIZER=thread        relaxed atomics for the Hogwild! races
 #   make fuzz                libFuzzer targets (clang) under build/fuzz
 #   make fuzz-smoke          run each fuzz target briefly (FUZZ_TIME s each, default 12)
-#   make check               test + ASan + UBSan + TSan (RACES=atomic, LLVM libomp) + fuzz-smoke
+#   make check               module/prefetch/VNNI checks, test + ASan + UBSan + TSan (RACES=atomic,
+#                            LLVM libomp), test-python, check-faults, fuzz-smoke
 #   V=1 shows the commands; OPENMP=0 builds without OpenMP.
 
 BUILD ?= build
@@ -325,8 +326,8 @@ check-vnni: $(BUILD)/libferal.a
 
 .PHONY: check
 check:
-	@echo "== check: make check-prefetch check-vnni"
-	$(Q)$(CHECK_MAKE) check-prefetch check-vnni SANITIZER= RACES=
+	@echo "== check: make check-prefetch check-vnni check-modules"
+	$(Q)$(CHECK_MAKE) check-prefetch check-vnni check-modules SANITIZER= RACES=
 	@echo "== check: make test"
 	$(Q)$(CHECK_MAKE) test SANITIZER= RACES=
 	@echo "== check: make test SANITIZER=address"
@@ -335,6 +336,10 @@ check:
 	$(Q)$(CHECK_MAKE) test SANITIZER=undefined RACES=
 	@echo "== check: make test SANITIZER=thread RACES=atomic TESTS=\"$(TSAN_TESTS)\""
 	$(Q)$(CHECK_MAKE) test SANITIZER=thread RACES=atomic TESTS="$(TSAN_TESTS)"
+	@echo "== check: make test-python"
+	$(Q)$(CHECK_MAKE) test-python SANITIZER= RACES=
+	@echo "== check: make check-faults"
+	$(Q)$(CHECK_MAKE) check-faults SANITIZER= RACES=
 	@echo "== check: make fuzz-smoke"
 	$(Q)$(CHECK_MAKE) fuzz-smoke SANITIZER= RACES=
 	@echo "== check: all passed"
@@ -368,3 +373,25 @@ python: $(BUILD)/libferal.so $(BUILD)/feral
 test-python: python
 	$(Q)PYTHONPATH=$(CURDIR)/python FERAL_LIBRARY=$(CURDIR)/$(BUILD)/libferal.so \
 		FERAL_BUILD_DIR=$(BUILD) $(PYTHON) -m pytest -p no:cacheprovider -q tests/python
+
+# ---- module cycles and fault injection ---------------------------------------------
+# check-modules: no two objects call into each other, directly or around a ring
+# (scripts/check-modules.py: Tarjan over nm's symbols), for the library + CLI and
+# the library + bench.
+.PHONY: check-modules check-faults
+check-modules: all
+	$(Q)$(PYTHON) scripts/check-modules.py $(LIB_OBJ) $(CLI_OBJ)
+	$(Q)$(PYTHON) scripts/check-modules.py $(LIB_OBJ) $(CLI_HELPER_OBJ) $(BENCH_OBJ)
+
+# check-faults (plain build only): tests/fault/sweep.sh fails every allocation
+# feral's code makes, one at a time, through load/solve/train/predict/convert/gen
+# (an LD_PRELOAD shim); fullfs.sh writes outputs into a nearly full tmpfs (root
+# only, else skipped); stress.sh runs 50 seeded solves with random threads,
+# replicas, precisions, OpenMP team limits and signals, each bounded to 10 s.
+$(BUILD)/tests/libfailalloc.so: tests/fault/failalloc.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O1 -g -fPIC -shared -o $@ $< -ldl
+check-faults: all $(BUILD)/tests/libfailalloc.so
+	$(Q)sh tests/fault/sweep.sh $(BUILD)
+	$(Q)sh tests/fault/fullfs.sh $(BUILD)
+	$(Q)sh tests/fault/stress.sh $(BUILD) 50 1
