@@ -235,6 +235,10 @@ enum feral_replicas {
 	FERAL_REPLICAS_MACHINE = 0, /* one shared iterate (Hogwild!) */
 	FERAL_REPLICAS_NODE,        /* one per NUMA node */
 	FERAL_REPLICAS_CORE,        /* one per worker */
+	/* per solve: CORE where rows are dense enough that a shared iterate's
+	 * cache lines would move between cores on most updates, else MACHINE
+	 * (one worker: MACHINE); feral_result.replicas_mode says which */
+	FERAL_REPLICAS_AUTO,
 	FERAL_REPLICAS_COUNT
 };
 enum feral_update { FERAL_UPDATE_RACY = 0, FERAL_UPDATE_ATOMIC, FERAL_UPDATE_COUNT };
@@ -341,6 +345,7 @@ struct feral_result {
 	int oversubscribed;      /* more workers than processing units */
 	int shards;              /* row shards (one per NUMA node with workers) */
 	int replicas;            /* models written by the workers */
+	enum feral_replicas replicas_mode; /* the mode used (AUTO resolved) */
 	int bind_failures;       /* workers whose pinning failed (they ran unpinned) */
 	double model_scale;      /* fixed point model scale (1 for float models) */
 	char warning[256];       /* first warning of the run (binding, saturation), or "" */

@@ -1,4 +1,4 @@
-/* Topology, worker placement and NUMA memory (DESIGN.md section 4, Threads).
+/* Topology, worker placement and NUMA memory (docs/design.md, Threads).
  *
  * The machine (hwloc, or a synthetic hwloc description for tests) is read once
  * into a flat table of PUs in hwloc logical order, each with its OS index, its

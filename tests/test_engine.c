@@ -105,7 +105,7 @@ Test(engine, test_kaczmarz_uniform_solves_the_row_weighted_problem)
 {
 	/* Inconsistent system with very unequal row norms: the classic normalised
 	 * projection with uniform rows converges to argmin sum (a_i x-b_i)^2/||a_i||^2,
-	 * weighted SGD (any lambda, decaying step) to x_LS (MATH.md section 3). */
+	 * weighted SGD (any lambda, decaying step) to x_LS (docs/math.md). */
 	enum { N = 400, D = 5 };
 	struct feral_dataset *ds = NULL;
 	cr_assert_eq(feral_dataset_create(N, D, 0, FERAL_LAYOUT_DENSE, FERAL_PRECISION_F32, &ds, NULL),
