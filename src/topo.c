@@ -399,10 +399,10 @@ enum feral_status feral_topo_plan(const struct feral_topo *t, int nthreads, enum
 		return feral_fail(err, FERAL_STATUS_USAGE, NULL, 0, "feral_topo_plan: NULL argument");
 	if (nthreads < 1)
 		return feral_fail(err, FERAL_STATUS_USAGE, NULL, 0,
-		                  "--threads %d: need at least 1 (0 means every PU: pass %d)", nthreads,
+		                  "threads %d: need at least 1 (0 means every PU: pass %d)", nthreads,
 		                  t->npus);
 	if ((unsigned)bind >= FERAL_BIND_COUNT)
-		return feral_fail(err, FERAL_STATUS_USAGE, NULL, 0, "--bind: unknown policy %d",
+		return feral_fail(err, FERAL_STATUS_USAGE, NULL, 0, "bind: unknown policy %d",
 		                  (int)bind);
 	if (oversubscribed)
 		*oversubscribed = nthreads > t->npus;
