@@ -217,12 +217,15 @@ static void barrier(void)
 #endif
 }
 
-/* Pin the calling worker to its placement; a failure is a warning. */
-static void bind_worker(struct feral_ctx *c, int tid)
+/* Pin the calling worker to its placement (a failure is a warning), having
+ * saved its affinity in *saved for worker_main to put back. */
+static void bind_worker(struct feral_ctx *c, int tid, struct feral_affinity *saved)
 {
 	const struct feral_placement *pl = &c->plan.place[tid];
+	saved->saved = 0;
 	if (pl->pu < 0 || !c->topo)
 		return;
+	feral_affinity_save(saved);
 	struct feral_error warn = {0};
 	if (feral_topo_bind_self(c->topo, pl, &warn) != 0) {
 		__atomic_fetch_add(&c->bind_failures, 1, __ATOMIC_RELAXED);
@@ -349,11 +352,14 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 
 static void worker_main(struct feral_ctx *c, int tid)
 {
-	bind_worker(c, tid);
+	struct feral_affinity saved;
+	bind_worker(c, tid, &saved);
 	switch (c->cfg->method) { /* one specialisation of the loop per method */
 	case FERAL_METHOD_KACZMARZ: worker_loop(c, tid, FERAL_METHOD_KACZMARZ); break;
 	default: worker_loop(c, tid, FERAL_METHOD_SGD); break;
 	}
+	/* the caller (worker 0) and the runtime's pool threads leave as they came */
+	feral_affinity_restore(&saved);
 }
 /* ---- the phases of a solve ------------------------------------------------------ */
 
@@ -571,6 +577,13 @@ static enum feral_status plan_threads(struct feral_ctx *c, struct feral_result *
 		         "built without OpenMP: running 1 worker instead of %d", T);
 		T = 1;
 	}
+#else
+	if (T > omp_get_thread_limit()) {
+		snprintf(c->warning, sizeof c->warning,
+		         "the OpenMP thread limit is %d: running %d workers instead of %d",
+		         omp_get_thread_limit(), omp_get_thread_limit(), T);
+		T = omp_get_thread_limit();
+	}
 #endif
 	c->replicas = feral_replicas_resolve(cfg, c->ds, T);
 	enum feral_status st = feral_plan_make(c->topo, T, cfg->bind, c->replicas, c->p, c->ds->n,
@@ -626,21 +639,76 @@ static enum feral_status set_budget(struct feral_ctx *c, struct feral_error *err
 	return FERAL_OK;
 }
 
-/* All workers, one OpenMP region; returns the wall time. */
-static double run_workers(struct feral_ctx *c)
+/* All workers, one OpenMP region; *wall gets its time.  Returns the team
+ * size the runtime delivered: when it is short of the plan (a thread limit,
+ * dynamic teams, a nested region), no worker starts (quotas, shards and
+ * barriers are planned for every worker) and the caller re-plans. */
+static int run_workers(struct feral_ctx *c, double *wall)
 {
+	int T = c->plan.nthreads, team = T;
 	c->t0 = feral_now();
 	c->last_ckpt = c->t0;
 #ifdef _OPENMP
-#pragma omp parallel num_threads(c->plan.nthreads)
-	worker_main(c, omp_get_thread_num());
+#pragma omp parallel num_threads(T)
+	{
+		int got = omp_get_num_threads(); /* the same in every member */
+		if (got == T)
+			worker_main(c, omp_get_thread_num());
+		else if (omp_get_thread_num() == 0)
+			team = got;
+	}
 #else
 	worker_main(c, 0);
 #endif
-	return feral_now() - c->t0;
+	*wall = feral_now() - c->t0;
+	return team;
 }
 
 /* ---- the solve -------------------------------------------------------------------- */
+
+/* Re-plans when the runtime delivers a short team; a team that keeps
+ * shrinking (dynamic adjustment under load) fails after this many. */
+#define TEAM_ATTEMPTS 3
+
+/* One attempt with cfg->threads as given: the phases in order.  *team gets
+ * the team size delivered when it was short of the plan (then nothing ran:
+ * x, res and the trace are as on entry), else 0. */
+static enum feral_status solve_attempt(const struct feral_dataset *ds,
+                                       const struct feral_config *cfg, const double *x_star,
+                                       double *x, struct feral_result *res,
+                                       struct feral_trace *trace, const char *warning,
+                                       int *team, struct feral_error *err)
+{
+	enum feral_status st;
+	const struct feral_kernels *kt = feral_kernels_get(err);
+	if (!kt)
+		return err ? err->status : FERAL_STATUS_UNSUPPORTED;
+	struct feral_ctx *c = ctx_new(ds, cfg, x_star, trace, kt, res, err);
+	if (!c)
+		return FERAL_STATUS_NOMEM;
+	snprintf(c->warning, sizeof c->warning, "%s", warning);
+	size_t trace_len = trace ? trace->len : 0;
+	*team = 0;
+	if ((st = sample_rows(c, err)) == FERAL_OK &&          /* p_i, 1/(n p_i), Lbar */
+	    (st = choose_step(c, x, res, err)) == FERAL_OK &&  /* step, pilot, L2 */
+	    (st = choose_scale(c, x, res, err)) == FERAL_OK && /* fixed point scale, warm-up */
+	    (st = plan_threads(c, res, err)) == FERAL_OK &&    /* threads, replicas, shards */
+	    (st = feral_model_create(c, x, &res->saturations, err)) == FERAL_OK &&
+	    (st = set_budget(c, err)) == FERAL_OK &&           /* quotas, rounds */
+	    (st = feral_monitor_start(c, x, err)) == FERAL_OK) { /* eval rows, x0's point */
+		double wall;
+		int got = run_workers(c, &wall);
+		if (got < c->plan.nthreads) {
+			*team = got;
+			if (trace)
+				trace->len = trace_len; /* x0's point is recorded again */
+		} else {
+			st = feral_monitor_finish(c, x, wall, res, err); /* x, result */
+		}
+	}
+	ctx_free(c);
+	return st;
+}
 
 enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral_config *cfg,
                               const double *x_star, double *x, struct feral_result *res,
@@ -655,22 +723,27 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 	enum feral_status st = check_inputs(ds, cfg, x, err);
 	if (st)
 		return st;
-	const struct feral_kernels *kt = feral_kernels_get(err);
-	if (!kt)
-		return err ? err->status : FERAL_STATUS_UNSUPPORTED;
-	struct feral_ctx *c = ctx_new(ds, cfg, x_star, trace, kt, res, err);
-	if (!c)
-		return FERAL_STATUS_NOMEM;
-	if ((st = sample_rows(c, err)) == FERAL_OK &&          /* p_i, 1/(n p_i), Lbar */
-	    (st = choose_step(c, x, res, err)) == FERAL_OK &&  /* step, pilot, L2 */
-	    (st = choose_scale(c, x, res, err)) == FERAL_OK && /* fixed point scale, warm-up */
-	    (st = plan_threads(c, res, err)) == FERAL_OK &&    /* threads, replicas, shards */
-	    (st = feral_model_create(c, x, &res->saturations, err)) == FERAL_OK &&
-	    (st = set_budget(c, err)) == FERAL_OK &&           /* quotas, rounds */
-	    (st = feral_monitor_start(c, x, err)) == FERAL_OK) { /* eval rows, x0's point */
-		double wall = run_workers(c);
-		st = feral_monitor_finish(c, x, wall, res, err); /* x, result */
+	struct feral_config run = *cfg; /* threads: what the runtime delivers */
+	char warning[256] = "";
+	for (int attempt = 0;; attempt++) {
+		if (attempt > 0) {
+			memset(res, 0, sizeof *res);
+			res->rel_error = NAN;
+			res->mu = NAN;
+		}
+		int team = 0, asked = run.threads;
+		st = solve_attempt(ds, &run, x_star, x, res, trace, warning, &team, err);
+		if (st || team == 0)
+			return st;
+		if (attempt + 1 == TEAM_ATTEMPTS)
+			return feral_fail(err, FERAL_STATUS_UNSUPPORTED, NULL, 0,
+			                  "the OpenMP runtime ran %d of the %d threads planned, %d times "
+			                  "(dynamic teams or a nested parallel region): set threads to %d",
+			                  team, res->threads, TEAM_ATTEMPTS, team);
+		snprintf(warning, sizeof warning,
+		         "the OpenMP runtime ran %d of the %d threads planned (dynamic teams or a "
+		         "nested parallel region): re-planned for %d",
+		         team, asked ? asked : res->threads, team);
+		run.threads = team;
 	}
-	ctx_free(c);
-	return st;
 }

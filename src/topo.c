@@ -650,3 +650,32 @@ size_t feral_placement_format(const struct feral_placement *p, int n, int json, 
 		fmt_append(buf, len, &pos, "]");
 	return pos;
 }
+
+int feral_affinity_save(struct feral_affinity *a)
+{
+	a->saved = 0;
+#ifdef __linux__
+	_Static_assert(sizeof(cpu_set_t) <= sizeof a->set, "cpu_set_t larger than the save area");
+	cpu_set_t set;
+	if (pthread_getaffinity_np(pthread_self(), sizeof set, &set) != 0)
+		return -1;
+	memcpy(a->set, &set, sizeof set);
+	a->saved = 1;
+	return 0;
+#else
+	return -1;
+#endif
+}
+
+void feral_affinity_restore(const struct feral_affinity *a)
+{
+#ifdef __linux__
+	if (!a->saved)
+		return;
+	cpu_set_t set;
+	memcpy(&set, a->set, sizeof set);
+	pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+#else
+	(void)a;
+#endif
+}

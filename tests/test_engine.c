@@ -1,8 +1,14 @@
 /* The solver: accuracy against LAPACK, Kaczmarz vs weighted SGD on
  * inconsistent systems, reproducibility, asynchronous bands, faults. */
+#define _GNU_SOURCE /* pthread_getaffinity_np, CPU_EQUAL */
 #include <criterion/criterion.h>
 #include <lapacke.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "internal.h"
 
@@ -678,3 +684,84 @@ Test(engine, test_replicas_auto_follows_the_shared_line_rule)
 	c.replicas = FERAL_REPLICAS_NODE;
 	cr_assert_eq(feral_replicas_resolve(&c, &wide, 4), FERAL_REPLICAS_NODE);
 }
+
+/* ---- threads: short teams, affinity ------------------------------------------ */
+
+#ifdef _OPENMP
+/* A nested parallel region beyond max-active-levels runs with one thread
+ * whatever num_threads asks: the solve must notice the short team and
+ * re-plan for it, not wait at a replica barrier for a worker that never
+ * started (it spun forever).  The Criterion timeout catches a hang. */
+Test(engine, test_short_team_is_replanned, .timeout = 60)
+{
+	double *xs = NULL;
+	struct feral_dataset *ds = gen(FERAL_GEN_GAUSSIAN, 4000, 50, 0.0, 5, &xs);
+	double *x = calloc(ds->d, sizeof *x);
+	struct feral_config c;
+	feral_config_init(&c);
+	c.threads = 2;
+	c.replicas = FERAL_REPLICAS_CORE;
+	c.bind = FERAL_BIND_NONE;
+	c.tol = REL_ERR_ASYNC;
+	c.epochs = ASYNC_EPOCHS;
+	struct feral_result r;
+	struct feral_error e = {0};
+	enum feral_status st = FERAL_STATUS_USAGE;
+	int outer = 0;
+	omp_set_max_active_levels(1);
+#pragma omp parallel num_threads(2)
+	{
+#pragma omp single
+		{
+			outer = omp_get_num_threads();
+			st = feral_solve(ds, &c, xs, x, &r, NULL, &e);
+		}
+	}
+	cr_assert_eq(st, FERAL_OK, "%s", e.msg);
+	if (outer > 1) /* else the inner region was not nested in an active one */
+		cr_assert_eq(r.threads, 1, "ran %d workers in a team of 1", r.threads);
+	cr_assert(strstr(r.warning, "re-planned") || outer == 1, "warning: '%s'", r.warning);
+	ASSERT_RETURNED_IN_BAND(r, x, xs, ds->d, "short team: not converged (%g)", r.rel_error);
+	free(x);
+	free(xs);
+	feral_dataset_destroy(&ds);
+}
+#endif
+
+#ifdef __linux__
+/* Binding pins the caller (worker 0) and the runtime's pool threads; they
+ * must leave feral_solve with the affinity they came with. */
+Test(engine, test_solve_restores_thread_affinity)
+{
+	cpu_set_t before;
+	cr_assert_eq(pthread_getaffinity_np(pthread_self(), sizeof before, &before), 0);
+	double *xs = NULL;
+	struct feral_dataset *ds = gen(FERAL_GEN_GAUSSIAN, 2000, 20, 0.0, 5, &xs);
+	double *x = calloc(ds->d, sizeof *x);
+	struct feral_config c;
+	feral_config_init(&c);
+	c.threads = 2;
+	c.bind = FERAL_BIND_COMPACT;
+	c.epochs = 2;
+	c.tol = 0;
+	struct feral_result r;
+	SOLVE_OK(ds, &c, xs, x, &r, NULL);
+	cpu_set_t after;
+	cr_assert_eq(pthread_getaffinity_np(pthread_self(), sizeof after, &after), 0);
+	cr_assert(CPU_EQUAL(&before, &after), "the caller's affinity changed: %d -> %d CPUs",
+	          CPU_COUNT(&before), CPU_COUNT(&after));
+#ifdef _OPENMP
+	int changed = 0;
+#pragma omp parallel num_threads(2) reduction(+ : changed)
+	{
+		cpu_set_t mine;
+		pthread_getaffinity_np(pthread_self(), sizeof mine, &mine);
+		changed += !CPU_EQUAL(&before, &mine);
+	}
+	cr_assert_eq(changed, 0, "%d pool threads kept the solve's binding", changed);
+#endif
+	free(x);
+	free(xs);
+	feral_dataset_destroy(&ds);
+}
+#endif
