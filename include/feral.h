@@ -9,6 +9,7 @@
 #ifndef FERAL_H
 #define FERAL_H
 
+#include <signal.h> /* sig_atomic_t */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -292,7 +293,9 @@ struct feral_config {
 	 * only the fixed point offset. */
 	int recenter;
 	uint64_t recenter_every;
-	volatile int *stop_flag; /* optional: set non-zero (e.g. from a signal) to stop */
+	/* optional: set non-zero (e.g. from a signal handler) to stop; read by
+	 * the monitor at every check */
+	volatile sig_atomic_t *stop_flag;
 	/* Optional checkpoints: at the first trace point after every
 	 * checkpoint_every seconds, checkpoint(arg, x, d, updates) is called from
 	 * the monitor thread with a snapshot of the iterate (workers go on).  A

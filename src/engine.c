@@ -286,7 +286,7 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 	feral_k_rng_seed(&krng, c->cfg->seed ^ 0x5eed5eedull, (uint64_t)tid + 1);
 	const struct feral_shard *sh = &c->plan.shards[c->plan.shard_of[tid]];
 	void *x = c->models[c->plan.rep_of[tid]];
-	uint64_t quota = c->quota[tid], done = 0;
+	uint64_t quota = c->quota[tid], done = 0, rounds = 0;
 	/* worker 0: next own count at which the monitor looks at the total */
 	uint64_t check_at = tid == 0 ? feral_monitor_first_check(c) : 0;
 	feral_epoch_hook hook = feral_method_between_epochs(m);
@@ -345,6 +345,9 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 		}
 		if (done >= quota)
 			c->finished[tid] = 1;
+		__atomic_store_n(&w->arrived, ++rounds, __ATOMIC_RELEASE);
+		if (tid == 0 && c->plan.nthreads > 1) /* the others may still be updating */
+			feral_monitor_wait(c, rounds);
 		if (c->round_len == UINT64_MAX || round_end(c, tid, &rng, hook))
 			break;
 	}

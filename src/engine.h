@@ -99,6 +99,7 @@ struct feral_worker {
 	uint64_t updates;     /* written by its worker only, read by the monitor */
 	uint64_t saturations;
 	uint64_t writes;
+	uint64_t arrived;     /* rounds whose updates it has done (monitor waits on it) */
 } FERAL_ALIGN64;
 
 struct feral_ctx {
@@ -283,6 +284,10 @@ uint64_t feral_monitor_first_check(const struct feral_ctx *c);
  * signal checks.  Returns the next own count at which to call it.  Cold:
  * kept out of the update loop. */
 uint64_t feral_monitor_tick(struct feral_ctx *c, uint64_t done);
+/* Worker 0 after its own updates of round `round` (counted from 1): goes on
+ * monitoring (trace, tolerance, time, stop flag) until every other worker
+ * has done its updates of that round too.  Cold. */
+void feral_monitor_wait(struct feral_ctx *c, uint64_t round);
 /* Updates done so far, summed over workers. */
 uint64_t feral_total_updates(const struct feral_ctx *c);
 /* After the workers joined: the returned iterate into x (the snapshot that

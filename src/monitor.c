@@ -11,6 +11,7 @@
 #include "engine.h"
 
 #include <math.h>
+#include <time.h>
 
 #define EVAL_ROWS_MAX 16384 /* trace points evaluate on at most this many rows */
 /* With more than one worker, worker 0 looks at the total at least every
@@ -128,7 +129,7 @@ static void monitor(struct feral_ctx *c, uint64_t total, int final)
 	}
 	if (cfg->seconds > 0 && t_end - c->t0 >= cfg->seconds)
 		feral_request_stop(c, FERAL_OK);
-	if (cfg->stop_flag && *cfg->stop_flag)
+	if (cfg->stop_flag && __atomic_load_n(cfg->stop_flag, __ATOMIC_RELAXED))
 		feral_request_stop(c, FERAL_STATUS_INTERRUPTED);
 }
 
@@ -224,9 +225,27 @@ __attribute__((noinline, cold)) uint64_t feral_monitor_tick(struct feral_ctx *c,
 		gap = CHECK_GAP_MAX;
 	if (cfg->seconds > 0 && feral_now() - c->t0 >= cfg->seconds)
 		feral_request_stop(c, FERAL_OK);
-	if (cfg->stop_flag && *cfg->stop_flag)
+	if (cfg->stop_flag && __atomic_load_n(cfg->stop_flag, __ATOMIC_RELAXED))
 		feral_request_stop(c, FERAL_STATUS_INTERRUPTED);
 	return done + gap;
+}
+
+/* Polling period of a monitor whose own updates are done: short next to a
+ * trace interval, long enough to leave the core to the workers. */
+#define WAIT_POLL_NS 100000L
+
+__attribute__((noinline, cold)) void feral_monitor_wait(struct feral_ctx *c, uint64_t round)
+{
+	for (;;) {
+		int waiting = 0;
+		for (int t = 1; t < c->plan.nthreads; t++)
+			waiting |= __atomic_load_n(&c->w[t].arrived, __ATOMIC_ACQUIRE) < round;
+		if (!waiting)
+			return;
+		feral_monitor_tick(c, 0);
+		struct timespec ts = {0, WAIT_POLL_NS};
+		nanosleep(&ts, NULL);
+	}
 }
 
 enum feral_status feral_monitor_finish(struct feral_ctx *c, double *x, double wall,

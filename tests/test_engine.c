@@ -391,7 +391,7 @@ Test(engine, test_stop_flag_interrupts)
 	double *xs = NULL;
 	struct feral_dataset *ds = gen(FERAL_GEN_GAUSSIAN, 2000, 20, 0.0, 2, &xs);
 	double x[20] = {0};
-	volatile int flag = 1;
+	volatile sig_atomic_t flag = 1;
 	struct feral_config c;
 	feral_config_init(&c);
 	c.stop_flag = &flag;
@@ -765,3 +765,43 @@ Test(engine, test_solve_restores_thread_affinity)
 	feral_dataset_destroy(&ds);
 }
 #endif
+
+/* Worker 0 (the monitor) done with its own updates while another worker
+ * still runs: the stop checks go on.  The waiting monitor must see the stop
+ * flag (raised, as by a signal, while worker 1 is busy); the test waits for
+ * that event, then lets worker 1 "arrive". */
+struct wait_arg {
+	struct feral_ctx *c;
+};
+static void *monitor_waits(void *p)
+{
+	struct wait_arg *a = p;
+	feral_monitor_wait(a->c, 1);
+	return NULL;
+}
+Test(engine, test_monitor_checks_stops_after_its_own_quota, .timeout = 30)
+{
+	struct feral_config cfg;
+	feral_config_init(&cfg);
+	volatile sig_atomic_t flag = 0;
+	cfg.stop_flag = &flag;
+	struct feral_worker w[2];
+	memset(w, 0, sizeof w);
+	w[0].arrived = 1; /* worker 0's round is done, worker 1's is not */
+	struct feral_ctx c;
+	memset(&c, 0, sizeof c);
+	c.cfg = &cfg;
+	c.plan.nthreads = 2;
+	c.w = w;
+	c.next_trace = UINT64_MAX; /* no trace point due: only the stop checks */
+	c.t0 = feral_now();
+	struct wait_arg a = {&c};
+	pthread_t th;
+	flag = 1;
+	cr_assert_eq(pthread_create(&th, NULL, monitor_waits, &a), 0);
+	while (!__atomic_load_n(&c.stop, __ATOMIC_ACQUIRE))
+		sched_yield();
+	__atomic_store_n(&w[1].arrived, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	cr_assert_eq(c.stop_status, FERAL_STATUS_INTERRUPTED);
+}
