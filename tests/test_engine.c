@@ -691,8 +691,8 @@ Test(engine, test_replicas_auto_follows_the_shared_line_rule)
 /* A nested parallel region beyond max-active-levels runs with one thread
  * whatever num_threads asks: the solve must notice the short team and
  * re-plan for it, not wait at a replica barrier for a worker that never
- * started (it spun forever).  The Criterion timeout catches a hang. */
-Test(engine, test_short_team_is_replanned, .timeout = 60)
+ * started (it spun forever).  The suite timeout catches a hang. */
+Test(engine, test_short_team_is_replanned)
 {
 	double *xs = NULL;
 	struct feral_dataset *ds = gen(FERAL_GEN_GAUSSIAN, 4000, 50, 0.0, 5, &xs);
@@ -779,7 +779,7 @@ static void *monitor_waits(void *p)
 	feral_monitor_wait(a->c, 1);
 	return NULL;
 }
-Test(engine, test_monitor_checks_stops_after_its_own_quota, .timeout = 30)
+Test(engine, test_monitor_checks_stops_after_its_own_quota)
 {
 	struct feral_config cfg;
 	feral_config_init(&cfg);
