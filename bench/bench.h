@@ -86,7 +86,7 @@ struct opts {
 	double density, cond, noise;
 	int threads[MAX_LIST], nthreads;
 	int prec[MAX_LIST], nprec;
-	int repl[3], nrepl;
+	int repl[4], nrepl;
 	int model_override; /* --model-precision given */
 	enum feral_precision model_prec;
 	int loss_set, l2_set;

@@ -67,7 +67,8 @@ static const char *const USAGE =
 	"                             bit-reproducible run); more than the machine's\n"
 	"                             processing units is allowed and reported\n"
 	"  --precision LIST           data and model bits, e.g. 32,16,8 (default 32)\n"
-	"  --replicas LIST            machine,node,core (default machine)\n"
+	"  --replicas LIST            auto,machine,node,core (default auto: a replica per\n"
+	"                             worker where rows are dense, else the shared model)\n"
 	"  --model-precision P        override the model precision of every point\n"
 	"  --seconds S | --updates U  budget per point (default 2 solver seconds)\n"
 	"  --repeat R                 R runs per point: median, with min/max (default 1)\n"
@@ -151,7 +152,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->probe = !(probe_env && !strcmp(probe_env, "0"));
 	o->prec[0] = 32;
 	o->nprec = 1;
-	o->repl[0] = FERAL_REPLICAS_MACHINE;
+	o->repl[0] = FERAL_REPLICAS_AUTO;
 	o->nrepl = 1;
 	o->density = 1;
 	o->noise = -1;
@@ -181,17 +182,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			continue;
 		}
 		case OPT_REPLICAS: {
-			static const char *const names[] = {"machine", "node", "core"};
+			static const char *const names[] = {"machine", "node", "core", "auto"};
 			char *dup = strdup(optarg), *save = NULL;
 			o->nrepl = 0;
 			for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 				int k;
-				for (k = 0; k < 3 && strcasecmp(t, names[k]); k++)
+				for (k = 0; k < 4 && strcasecmp(t, names[k]); k++)
 					;
-				if (k == 3 || o->nrepl == 3) {
+				if (k == 4 || o->nrepl == 4) {
 					free(dup);
-					return cli_usage_error(prog, "--replicas %s: expected a list of machine, "
-					                             "node, core",
+					return cli_usage_error(prog, "--replicas %s: expected a list of auto, "
+					                             "machine, node, core",
 					                       optarg);
 				}
 				o->repl[o->nrepl++] = k;

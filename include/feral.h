@@ -9,6 +9,7 @@
 #ifndef FERAL_H
 #define FERAL_H
 
+#include <signal.h> /* sig_atomic_t */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -254,6 +255,10 @@ enum feral_replicas {
 	FERAL_REPLICAS_MACHINE = 0, /* one shared iterate (Hogwild!) */
 	FERAL_REPLICAS_NODE,        /* one per NUMA node */
 	FERAL_REPLICAS_CORE,        /* one per worker */
+	/* per solve: CORE where rows are dense enough that a shared iterate's
+	 * cache lines would move between cores on most updates, else MACHINE
+	 * (one worker: MACHINE); feral_result.replicas_mode says which */
+	FERAL_REPLICAS_AUTO,
 	FERAL_REPLICAS_COUNT
 };
 enum feral_update { FERAL_UPDATE_RACY = 0, FERAL_UPDATE_ATOMIC, FERAL_UPDATE_COUNT };
@@ -311,7 +316,9 @@ struct feral_config {
 	 * only the fixed point offset. */
 	int recenter;
 	uint64_t recenter_every;
-	volatile int *stop_flag; /* optional: set non-zero (e.g. from a signal) to stop */
+	/* optional: set non-zero (e.g. from a signal handler) to stop; read by
+	 * the monitor at every check */
+	volatile sig_atomic_t *stop_flag;
 	/* Optional checkpoints: at the first trace point after every
 	 * checkpoint_every seconds, checkpoint(arg, x, d, updates) is called from
 	 * the monitor thread with a snapshot of the iterate (workers go on).  A
@@ -364,6 +371,7 @@ struct feral_result {
 	int oversubscribed;      /* more workers than processing units */
 	int shards;              /* row shards (one per NUMA node with workers) */
 	int replicas;            /* models written by the workers */
+	enum feral_replicas replicas_mode; /* the mode used (AUTO resolved) */
 	int bind_failures;       /* workers whose pinning failed (they ran unpinned) */
 	double model_scale;      /* fixed point model scale (1 for float models) */
 	char warning[256];       /* first warning of the run (binding, saturation), or "" */

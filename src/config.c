@@ -26,7 +26,7 @@ void feral_config_init(struct feral_config *c)
 	c->seed = 1;
 	c->threads = 1;
 	c->bind = FERAL_BIND_COMPACT;
-	c->replicas = FERAL_REPLICAS_MACHINE;
+	c->replicas = FERAL_REPLICAS_AUTO;
 	c->average_every = 0;
 	c->trace_every = 0;
 	c->update = FERAL_UPDATE_RACY;

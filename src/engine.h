@@ -1,7 +1,20 @@
-/* Engine internals exposed for tests: the placement / shard / replica plan. */
+/* Engine internals, shared by engine.c, plan.c, model.c, monitor.c and
+ * policy.c (and the tests): the placement / shard / replica plan, the solve
+ * context, the method interface.  Not installed.
+ *
+ * Module layering (each file calls only into files below it):
+ *   engine.c   the context, the update, the worker loop, feral_solve
+ *   monitor.c  evaluation, trace, stop rules, tail averaging  (uses model.c)
+ *   model.c    model storage, fixed point, snapshot, replica averaging,
+ *              bit centring
+ *   policy.c   step, scale, replica mode, L2 degrees, re-centring period
+ *              (uses stepsize.c)
+ *   plan.c     threads, shards, NUMA placement of shards */
 #ifndef FERAL_ENGINE_H
 #define FERAL_ENGINE_H
 #include "internal.h"
+
+#include <math.h>
 
 /* A shard: the rows (with their probability mass) that the workers of one
  * NUMA node draw from.  Shards are cut by probability mass, not by row
@@ -65,4 +78,261 @@ static inline uint64_t feral_shard_draw(const struct feral_shard *s, uint64_t r)
 {
 	return shard_row(s, feral_alias_draw(&s->alias, r));
 }
+/* The plan on topology topo, or without one (topo NULL: T unpinned workers
+ * on one node). */
+enum feral_status feral_plan_make(const struct feral_topo *topo, int nthreads,
+                                  enum feral_bind bind, enum feral_replicas replicas,
+                                  const double *p, uint64_t n, struct feral_plan *plan,
+                                  struct feral_error *err);
+
+/* ---- the solve context ------------------------------------------------------ */
+
+#ifndef FERAL_SCALE_HEADROOM
+/* Fixed point scale: headroom over the warm-up's max |x_j|.  Measured on
+ * Fashion-MNIST logistic (8-bit model): 1.0 -> 94.87%, 1.25 -> 94.93%,
+ * 1.5 -> 94.74%, 2.0 -> 94.59% test accuracy (f32: 95.12%): a finer grid
+ * beats the few saturations it causes. */
+#define FERAL_SCALE_HEADROOM 1.25
+#endif
+
+struct feral_worker {
+	uint64_t updates;     /* written by its worker only, read by the monitor */
+	uint64_t saturations;
+	uint64_t writes;
+	uint64_t arrived;     /* rounds whose updates it has done (monitor waits on it) */
+} FERAL_ALIGN64;
+
+struct feral_ctx {
+	const struct feral_dataset *ds;
+	const struct feral_config *cfg;
+	const double *x_star;
+	double xstar_sq;
+	feral_k_dot_fn dot;
+	feral_k_axpy_fn axpy;
+	size_t esz;               /* bytes per stored data element */
+	double *L, *p;            /* row constants and sampling probabilities */
+	double *wstep;            /* 1/(n p_i) */
+	double lbar;              /* mean L_i */
+	const double *l2c;        /* eta / P_j, or NULL */
+	double gamma;             /* absolute step */
+	double decay_per_update;  /* step_decay / n */
+	enum feral_precision mp;
+	double scale;             /* model scale (1 for float) */
+	/* bit centring (cfg->recenter): model value j = center[j] + scale q_j */
+	double *center;
+	float *fcenter;           /* the same in f32, for the dot kernel */
+	feral_k_dot_fn cdot;      /* data x f32 dot */
+	double *maxq;             /* per worker: largest |q| of its slice */
+	enum feral_replicas replicas; /* resolved (never AUTO) */
+	struct feral_plan plan;
+	struct feral_dataset **shard_ds; /* per shard, on its node (NULL: one shard) */
+	double **shard_w;
+	void **models;
+	struct feral_worker *w;
+	uint64_t *quota;
+	uint64_t round_len;       /* updates per worker between rounds (replica averages) */
+	int *finished;            /* per worker: quota exhausted */
+	int stop;                 /* shared stop flag */
+	int stop_status;
+	int all_done;             /* decided at the round barrier */
+	struct feral_topo *topo;
+	void *method_state;       /* the method's own (between_epochs), or NULL */
+	/* monitor (worker 0 only) */
+	struct feral_trace *trace;
+	uint64_t trace_every, next_trace;
+	double *snap, *good;
+	uint64_t *eval_rows;
+	uint64_t n_eval;
+	double obj0, prev_obj;
+	double t0, monitor_s, avg_s, last_ckpt;
+	uint64_t total_budget; /* updates, summed over workers (UINT64_MAX/4: none) */
+	/* tail averaging (worker 0): sum of snapshots taken from tail_from on */
+	double *tail_sum;
+	uint64_t tail_n, tail_from, tail_every, next_tail;
+	int converged;
+	int bind_failures;
+	char warning[256];
+};
+
+/* Ask every worker to stop; the first request's status wins. */
+static inline void feral_request_stop(struct feral_ctx *c, enum feral_status st)
+{
+	int expected = 0;
+	if (__atomic_compare_exchange_n(&c->stop, &expected, 1, 0, __ATOMIC_RELAXED,
+	                                __ATOMIC_RELAXED))
+		c->stop_status = st;
+}
+
+/* ---- methods -------------------------------------------------------------------
+ * A method plugs into the worker loop through one small interface, dispatched
+ * on cfg->method (enum feral_method):
+ *
+ *   feral_method_step(m, c, ds, wstep, i, t, gamma, &g)
+ *       per update, static inline: row i (of dataset ds, step weights wstep)
+ *       with prediction t = a_i.x; sets g for the update x += g a_i and
+ *       returns 1, or returns 0 to skip the row.  A non-finite g stops the
+ *       solve as diverged.
+ *   feral_method_between_epochs(m)
+ *       the hook run between epochs, or NULL.  When non-NULL every worker
+ *       meets at a barrier each epoch (n updates summed over workers, after
+ *       the replicas are averaged) and calls hook(c, tid): worker tid takes
+ *       its slice of the coordinates (as feral_model_average does); worker 0
+ *       may keep per-method data in c->method_state.  A variance-reduced
+ *       method (SVRG: Johnson & Zhang, "Accelerating stochastic gradient
+ *       descent using predictive variance reduction", 2013) computes its
+ *       full gradient there.  A failure status stops the solve.
+ *
+ * The worker loop is a static inline function specialised once per method
+ * (a switch hoisted out of the loop, m a compile-time constant in each
+ * copy), so the step stays inlined in the hot path.  Adding a method: an
+ * enum value in feral.h, a case in each of the two functions, and one in
+ * the specialisation switch of engine.c's worker_main. */
+typedef enum feral_status (*feral_epoch_hook)(struct feral_ctx *c, int tid);
+
+static inline __attribute__((always_inline)) int
+feral_method_step(enum feral_method m, const struct feral_ctx *c, const struct feral_dataset *ds,
+                  const double *wstep, uint64_t i, double t, double gamma, double *g)
+{
+	switch (m) {
+	case FERAL_METHOD_KACZMARZ: {
+		/* the normalised projection: x += relax (b_i - a_i.x) a_i / ||a_i||^2 */
+		double nn = ds->row_sq_norm[i];
+		if (!(nn > 0))
+			return 0;
+		*g = c->cfg->relax * (ds->y[i] - t) / nn;
+		return 1;
+	}
+	default: /* weighted SGD: x -= gamma / (n p_i) grad f_i(x) */
+		*g = -gamma * wstep[i] * feral_loss_dphi(c->cfg->loss, t, ds->y[i]);
+		return 1;
+	}
+}
+
+static inline feral_epoch_hook feral_method_between_epochs(enum feral_method m)
+{
+	switch (m) {
+	default: /* SGD and Kaczmarz keep no state across epochs */
+		return NULL;
+	}
+}
+
+/* ---- model.c: storage, fixed point, snapshot, replicas, bit centring ---------- */
+
+static inline double feral_qmax(enum feral_precision p)
+{
+	return p == FERAL_PRECISION_I8 ? 127.0 : p == FERAL_PRECISION_I16 ? 32767.0 : INFINITY;
+}
+
+/* model element j as a real number */
+static inline double feral_model_get(const void *x, enum feral_precision mp, double s, uint64_t j)
+{
+	switch (mp) {
+	case FERAL_PRECISION_F64: return feral_racy_load_f64((const double *)x + j);
+	case FERAL_PRECISION_F32: return feral_racy_load_f32((const float *)x + j);
+	case FERAL_PRECISION_I16: return s * FERAL_RACY_LOAD((const int16_t *)x + j);
+	case FERAL_PRECISION_I8: return s * FERAL_RACY_LOAD((const int8_t *)x + j);
+	default: return NAN;
+	}
+}
+
+/* Store a real value (rounded stochastically for fixed point, u in [0,1)).
+ * Returns 1 when it saturated. */
+static inline int feral_model_set(void *x, enum feral_precision mp, double s, uint64_t j,
+                                  double v, double u)
+{
+	switch (mp) {
+	case FERAL_PRECISION_F64: feral_racy_store_f64((double *)x + j, v); return 0;
+	case FERAL_PRECISION_F32: feral_racy_store_f32((float *)x + j, (float)v); return 0;
+	default: break;
+	}
+	double qm = feral_qmax(mp);
+	double q = floor(v / s + u);
+	int sat = 0;
+	if (q > qm) { q = qm; sat = 1; }
+	if (q < -qm) { q = -qm; sat = 1; }
+	if (mp == FERAL_PRECISION_I16)
+		FERAL_RACY_STORE((int16_t *)x + j, (int16_t)q);
+	else
+		FERAL_RACY_STORE((int8_t *)x + j, (int8_t)q);
+	return sat;
+}
+
+/* The plan's replicas (c->plan.nrep models of c->mp, placed on their nodes)
+ * set to x0 (with bit centring: the centre at x0, the offsets at 0).  Adds
+ * the saturations of the initial rounding to *saturations. */
+enum feral_status feral_model_create(struct feral_ctx *c, const double *x0,
+                                     uint64_t *saturations, struct feral_error *err);
+void feral_model_free(struct feral_ctx *c);
+/* The mean of the replicas (plus the centre), in doubles. */
+void feral_model_snapshot(const struct feral_ctx *c, double *out);
+/* Average the replicas: worker tid of T takes its slice of the coordinates. */
+void feral_model_average(struct feral_ctx *c, int tid, struct feral_rng *rng);
+/* Bit centring, part 1 (each worker, its slice, after feral_model_average)
+ * and part 2 (worker 0 after a barrier). */
+void feral_model_recenter_fold(struct feral_ctx *c, int tid);
+void feral_model_recenter_scale(struct feral_ctx *c);
+
+/* ---- monitor.c: evaluation, trace, stop rules, tail averaging ------------------ */
+
+/* Allocate the monitor's buffers, pick the evaluation rows, evaluate x0 and
+ * record it as the first trace point.  Needs c->total_budget. */
+enum feral_status feral_monitor_start(struct feral_ctx *c, const double *x0,
+                                      struct feral_error *err);
+/* Worker 0's first own update count at which to call feral_monitor_tick. */
+uint64_t feral_monitor_first_check(const struct feral_ctx *c);
+/* Worker 0 at its own count `done`: trace point, tail snapshot, time and
+ * signal checks.  Returns the next own count at which to call it.  Cold:
+ * kept out of the update loop. */
+uint64_t feral_monitor_tick(struct feral_ctx *c, uint64_t done);
+/* Worker 0 after its own updates of round `round` (counted from 1): goes on
+ * monitoring (trace, tolerance, time, stop flag) until every other worker
+ * has done its updates of that round too.  Cold. */
+void feral_monitor_wait(struct feral_ctx *c, uint64_t round);
+/* Updates done so far, summed over workers. */
+uint64_t feral_total_updates(const struct feral_ctx *c);
+/* After the workers joined: the returned iterate into x (the snapshot that
+ * met the tolerance, the tail average, or the last iterate), the final trace
+ * point and every result field measured by the solve.  Returns the solve's
+ * status (OK, DIVERGED, INTERRUPTED). */
+enum feral_status feral_monitor_finish(struct feral_ctx *c, double *x, double wall,
+                                       struct feral_result *res, struct feral_error *err);
+void feral_monitor_free(struct feral_ctx *c);
+
+/* ---- policy.c: step, scale, replica mode, L2, re-centring period --------------- */
+
+/* The auto step (Needell, Srebro & Ward, "Stochastic gradient descent,
+ * weighted sampling, and the randomized Kaczmarz algorithm", 2016,
+ * Corollary 2.2) in two parts: feral_step_begin fixes everything it can from
+ * the data; when ref_updates > 0 the caller runs a serial pilot of that many
+ * updates at relative step `base` (least squares without x*) and passes its
+ * iterate (or x*) to feral_step_finish. */
+struct feral_step_choice {
+	double rel_step;         /* relative step: gamma = rel_step / lbar */
+	double decay;            /* step_decay to use */
+	double mu;               /* mu used (NaN: none) */
+	double sup, base;        /* sup L_w, lbar / (2 sup L_w) */
+	int needs_ref;           /* feral_step_finish needs a reference point */
+	uint64_t pilot_updates;  /* 0: the reference is x* */
+};
+void feral_step_begin(const struct feral_ctx *c, const double *x_star,
+                      struct feral_step_choice *sc);
+void feral_step_finish(const struct feral_ctx *c, const double *x_ref,
+                       struct feral_step_choice *sc);
+/* Fixed point scale from a serial f64 warm-up: its update count, its
+ * relative step, and the scale from its iterate xw (x0 the start). */
+uint64_t feral_scale_warmup_updates(const struct feral_dataset *ds);
+double feral_scale_warmup_step(const struct feral_config *cfg, double rel_step);
+double feral_scale_from_warmup(const struct feral_config *cfg, enum feral_precision mp,
+                               const double *xw, const double *x0, uint64_t d);
+/* L2 by degree: eta / P_j, P_j = sum_{i: a_ij != 0} p_i (NULL: no memory). */
+double *feral_l2_degrees(const struct feral_dataset *ds, double eta, const double *p);
+/* Updates per worker between re-centrings (cfg->recenter_every or auto). */
+uint64_t feral_recenter_period(const struct feral_config *cfg, const struct feral_dataset *ds,
+                               int nthreads);
+/* FERAL_REPLICAS_AUTO resolved for T workers (other modes unchanged). */
+enum feral_replicas feral_replicas_resolve(const struct feral_config *cfg,
+                                           const struct feral_dataset *ds, int nthreads);
+/* Model cache lines two concurrent updates are expected to both write
+ * (the rule behind feral_replicas_resolve). */
+double feral_shared_lines_per_update(const struct feral_dataset *ds, enum feral_precision mp);
 #endif

@@ -1,4 +1,6 @@
-/* Needell-Srebro-Ward step sizes (MATH.md section 1).
+/* Needell-Srebro-Ward step sizes (Needell, Srebro & Ward, "Stochastic gradient
+ * descent, weighted sampling, and the randomized Kaczmarz algorithm", 2016;
+ * docs/math.md).
  *
  * With weights w_i = n p_i, weighted SGD  x <- x - (gamma / w_i) grad f_i(x)
  * has, by Corollary 2.2 applied to the reweighted components,

@@ -1,4 +1,4 @@
-/* Topology, worker placement and NUMA memory (DESIGN.md section 4, Threads).
+/* Topology, worker placement and NUMA memory (docs/design.md, Threads).
  *
  * The machine (hwloc, or a synthetic hwloc description for tests) is read once
  * into a flat table of PUs in hwloc logical order, each with its OS index, its
@@ -399,10 +399,10 @@ enum feral_status feral_topo_plan(const struct feral_topo *t, int nthreads, enum
 		return feral_fail(err, FERAL_STATUS_USAGE, NULL, 0, "feral_topo_plan: NULL argument");
 	if (nthreads < 1)
 		return feral_fail(err, FERAL_STATUS_USAGE, NULL, 0,
-		                  "--threads %d: need at least 1 (0 means every PU: pass %d)", nthreads,
+		                  "threads %d: need at least 1 (0 means every PU: pass %d)", nthreads,
 		                  t->npus);
 	if ((unsigned)bind >= FERAL_BIND_COUNT)
-		return feral_fail(err, FERAL_STATUS_USAGE, NULL, 0, "--bind: unknown policy %d",
+		return feral_fail(err, FERAL_STATUS_USAGE, NULL, 0, "bind: unknown policy %d",
 		                  (int)bind);
 	if (oversubscribed)
 		*oversubscribed = nthreads > t->npus;
@@ -649,4 +649,33 @@ size_t feral_placement_format(const struct feral_placement *p, int n, int json, 
 	if (json)
 		fmt_append(buf, len, &pos, "]");
 	return pos;
+}
+
+int feral_affinity_save(struct feral_affinity *a)
+{
+	a->saved = 0;
+#ifdef __linux__
+	_Static_assert(sizeof(cpu_set_t) <= sizeof a->set, "cpu_set_t larger than the save area");
+	cpu_set_t set;
+	if (pthread_getaffinity_np(pthread_self(), sizeof set, &set) != 0)
+		return -1;
+	memcpy(a->set, &set, sizeof set);
+	a->saved = 1;
+	return 0;
+#else
+	return -1;
+#endif
+}
+
+void feral_affinity_restore(const struct feral_affinity *a)
+{
+#ifdef __linux__
+	if (!a->saved)
+		return;
+	cpu_set_t set;
+	memcpy(&set, a->set, sizeof set);
+	pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+#else
+	(void)a;
+#endif
 }

@@ -33,4 +33,14 @@ size_t feral_placement_format(const struct feral_placement *p, int n, int json, 
  * (no libnuma, bad node, or the kernel refused): the memory stays usable. */
 int feral_numa_place(void *p, size_t bytes, int node);
 
+/* The calling thread's CPU affinity, saved before binding it so it can be
+ * put back (the library leaves the caller's threads as it found them). */
+struct feral_affinity {
+	int saved;
+	unsigned char set[128]; /* a cpu_set_t (CPU_SETSIZE 1024 bits) */
+};
+/* 0 when saved (then feral_affinity_restore puts it back), -1 otherwise. */
+int feral_affinity_save(struct feral_affinity *a);
+void feral_affinity_restore(const struct feral_affinity *a);
+
 #endif /* FERAL_TOPO_H */

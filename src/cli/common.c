@@ -103,7 +103,7 @@ const char *cli_loss_name(enum feral_loss l)
 
 const char *cli_replicas_name(enum feral_replicas r)
 {
-	static const char *const names[] = {"machine", "node", "core"};
+	static const char *const names[] = {"machine", "node", "core", "auto"};
 	return (unsigned)r < FERAL_REPLICAS_COUNT ? names[r] : "?";
 }
 
@@ -204,8 +204,8 @@ int cli_solver_option(const char *prog, struct cli_solver *s, int opt, const cha
 		return 1;
 	}
 	case OPT_REPLICAS: {
-		static const char *const n[] = {"machine", "node", "core"};
-		if (pick(prog, "replicas", arg, n, 3, &v) < 0)
+		static const char *const n[] = {"machine", "node", "core", "auto"};
+		if (pick(prog, "replicas", arg, n, 4, &v) < 0)
 			return -1;
 		c->replicas = (enum feral_replicas)v;
 		return 1;
@@ -460,7 +460,8 @@ const char *const CLI_SOLVER_HELP =
 	"  --threads T                workers (default: every physical core; 1 gives a\n"
 	"                             bit-reproducible run for a given --seed)\n"
 	"  --bind compact|scatter|none   pinning (default compact)\n"
-	"  --replicas machine|node|core  shared model or replicas (default machine)\n"
+	"  --replicas auto|machine|node|core  shared model or replicas (default auto:\n"
+	"                             one per worker where rows are dense, else shared)\n"
 	"  --average-every K          average replicas every K updates per worker\n"
 	"  --trace-every K            trace point every K updates (default n)\n"
 	"  --update racy|atomic       Hogwild! writes, or atomic adds (baseline)\n"

@@ -193,6 +193,7 @@ void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
 	cli_json_u64(j, "threads", (uint64_t)r->threads);
 	cli_json_str(j, "bind", cli_bind_name(s->cfg.bind));
 	cli_json_str(j, "replicas", cli_replicas_name(s->cfg.replicas));
+	cli_json_str(j, "replicas_mode", cli_replicas_name(r->replicas_mode));
 	cli_json_bool(j, "oversubscribed", r->oversubscribed);
 	cli_json_u64(j, "shards", (uint64_t)r->shards);
 	cli_json_u64(j, "replica_models", (uint64_t)r->replicas);

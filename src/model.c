@@ -1,0 +1,134 @@
+/* Model storage: the replicas of the iterate in f64, f32 or fixed point
+ * (Buckwild!: De Sa, Zhang, Olukotun & Re, "Taming the wild: a unified
+ * analysis of Hogwild!-style algorithms", 2015), their snapshot into
+ * doubles, replica averaging (DimmWitted: Zhang & Re, "DimmWitted: a study
+ * of main-memory statistical analytics", 2014) and bit centring (De Sa et
+ * al., "High-accuracy low-precision training", 2018).  Element get/set are
+ * static inline in engine.h: the update path uses them too. */
+#include "internal.h"
+#include "engine.h"
+#include "topo.h"
+
+#include <math.h>
+
+static void *alloc_model(enum feral_precision mp, uint64_t d, int node)
+{
+	size_t bytes = d * feral_precision_size(mp);
+	void *m = feral_numa_alloc(bytes, node);
+	if (m)
+		memset(m, 0, bytes);
+	return m;
+}
+
+enum feral_status feral_model_create(struct feral_ctx *c, const double *x, uint64_t *saturations,
+                                     struct feral_error *err)
+{
+	uint64_t d = c->ds->d;
+	int R = c->plan.nrep, T = c->plan.nthreads;
+	c->models = calloc((size_t)R, sizeof *c->models);
+	if (!c->models)
+		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (models)");
+	if (c->cfg->recenter) { /* the centre starts at x0, the offsets at 0 */
+		c->center = malloc(d * sizeof *c->center);
+		c->fcenter = feral_aligned_alloc(d * sizeof *c->fcenter);
+		c->maxq = calloc((size_t)T, sizeof *c->maxq);
+		if (!c->center || !c->fcenter || !c->maxq)
+			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (centre)");
+		for (uint64_t j = 0; j < d; j++) {
+			c->center[j] = x[j];
+			c->fcenter[j] = (float)x[j];
+		}
+	}
+	for (int r = 0; r < R; r++) {
+		int node = c->topo ? feral_topo_node_os_index(c->topo, c->plan.rep_node[r]) : -1;
+		c->models[r] = alloc_model(c->mp, d, node);
+		if (!c->models[r])
+			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (model)");
+		struct feral_rng qr;
+		feral_rng_seed(&qr, c->cfg->seed ^ 0x9e37ull, 0);
+		for (uint64_t j = 0; j < d; j++)
+			*saturations += (uint64_t)feral_model_set(
+			        c->models[r], c->mp, c->scale, j, c->center ? 0 : x[j],
+			        feral_precision_fixed(c->mp) ? feral_rng_uniform(&qr) : 0);
+	}
+	return FERAL_OK;
+}
+
+void feral_model_free(struct feral_ctx *c)
+{
+	if (c->models)
+		for (int r = 0; r < c->plan.nrep; r++)
+			if (c->models[r])
+				feral_numa_free(c->models[r], c->ds->d * feral_precision_size(c->mp));
+	free(c->models);
+	free(c->center);
+	free(c->fcenter);
+	free(c->maxq);
+	c->models = NULL;
+	c->center = NULL;
+	c->fcenter = NULL;
+	c->maxq = NULL;
+}
+
+void feral_model_snapshot(const struct feral_ctx *c, double *out)
+{
+	uint64_t d = c->ds->d;
+	int R = c->plan.nrep;
+	for (uint64_t j = 0; j < d; j++) {
+		double s = 0;
+		for (int r = 0; r < R; r++)
+			s += feral_model_get(c->models[r], c->mp, c->scale, j);
+		out[j] = s / R + (c->center ? c->center[j] : 0);
+	}
+}
+
+/* Average the replicas: each worker takes a slice of the coordinates. */
+void feral_model_average(struct feral_ctx *c, int tid, struct feral_rng *rng)
+{
+	int T = c->plan.nthreads, R = c->plan.nrep;
+	uint64_t d = c->ds->d;
+	uint64_t lo = d * (uint64_t)tid / (uint64_t)T, hi = d * (uint64_t)(tid + 1) / (uint64_t)T;
+	for (uint64_t j = lo; j < hi; j++) {
+		double s = 0;
+		for (int r = 0; r < R; r++)
+			s += feral_model_get(c->models[r], c->mp, c->scale, j);
+		s /= R;
+		double u = feral_precision_fixed(c->mp) ? feral_rng_uniform(rng) : 0;
+		for (int r = 0; r < R; r++)
+			feral_model_set(c->models[r], c->mp, c->scale, j, s, u);
+	}
+}
+
+/* Bit centring, part 1, at the round barrier after the replicas are
+ * averaged (so every replica holds the same offset): each worker folds its
+ * slice of the offset into the centre, zeroes it, and notes its largest
+ * |q|.  Raw quanta (scale 1) are read and written, so nothing is rounded. */
+void feral_model_recenter_fold(struct feral_ctx *c, int tid)
+{
+	int T = c->plan.nthreads, R = c->plan.nrep;
+	uint64_t d = c->ds->d;
+	uint64_t lo = d * (uint64_t)tid / (uint64_t)T, hi = d * (uint64_t)(tid + 1) / (uint64_t)T;
+	double m = 0;
+	for (uint64_t j = lo; j < hi; j++) {
+		double q = feral_model_get(c->models[0], c->mp, 1.0, j);
+		m = fmax(m, fabs(q));
+		c->center[j] += c->scale * q;
+		c->fcenter[j] = (float)c->center[j];
+		for (int r = 0; r < R; r++)
+			feral_model_set(c->models[r], c->mp, 1.0, j, 0, 0);
+	}
+	c->maxq[tid] = m;
+}
+
+/* Part 2, worker 0 after a barrier: the new scale makes the largest offset
+ * of the round that ended 1/1.25 of the range (FERAL_SCALE_HEADROOM), by a
+ * factor in [1/8, 2]: the next round moves less (a decaying step, an
+ * iterate that settles), and a saturated round (|q| = qmax) grows it. */
+void feral_model_recenter_scale(struct feral_ctx *c)
+{
+	double m = 0;
+	for (int t = 0; t < c->plan.nthreads; t++)
+		m = fmax(m, c->maxq[t]);
+	double f = FERAL_SCALE_HEADROOM * m / feral_qmax(c->mp);
+	c->scale *= fmin(fmax(f, 0.125), 2.0);
+}

@@ -1,0 +1,321 @@
+/* The monitor: worker 0, every trace_every updates (summed over workers),
+ * snapshots the model(s) into doubles and evaluates the snapshot on a fixed
+ * row subsample while the other workers go on; it records the trace, checks
+ * the stop rules (divergence, tolerance, time, the caller's stop flag),
+ * writes checkpoints and keeps the tail average (Polyak & Juditsky,
+ * "Acceleration of stochastic approximation by averaging", 1992).  Its time
+ * is measured and excluded from throughput.  Everything here is off the
+ * update path: the worker loop calls feral_monitor_tick only at the counts
+ * it returns. */
+#include "internal.h"
+#include "engine.h"
+
+#include <math.h>
+#include <time.h>
+
+#define EVAL_ROWS_MAX 16384 /* trace points evaluate on at most this many rows */
+/* With more than one worker, worker 0 looks at the total at least every
+ * this many of its own updates (the others' rates may differ from its own). */
+#define CHECK_GAP_MAX 256
+
+/* Objective, residual (LS: ||Ax-b||/||b||; else error rate) and relative
+ * error of x over `rows` (NULL = all rows). */
+static void evaluate(const struct feral_ctx *c, const double *x, const uint64_t *rows, uint64_t m,
+                     struct feral_trace_point *pt)
+{
+	const struct feral_dataset *ds = c->ds;
+	const struct feral_config *cfg = c->cfg;
+	double obj = 0, rr = 0, bb = 0, xx = 0;
+	uint64_t wrong = 0;
+	for (uint64_t k = 0; k < m; k++) {
+		uint64_t i = rows ? rows[k] : k;
+		double t = feral_row_dot(ds, i, x);
+		obj += feral_loss_phi(cfg->loss, t, ds->y[i]);
+		rr += (t - ds->y[i]) * (t - ds->y[i]);
+		bb += ds->y[i] * ds->y[i];
+		wrong += (t >= 0) != (ds->y[i] > 0);
+	}
+	for (uint64_t j = 0; j < ds->d; j++)
+		xx += x[j] * x[j];
+	pt->objective = obj / (double)m + 0.5 * cfg->l2 * xx;
+	if (cfg->loss == FERAL_LOSS_LS)
+		pt->rel_residual = bb > 0 ? sqrt(rr / bb) : sqrt(rr);
+	else
+		pt->rel_residual = (double)wrong / (double)m;
+	pt->rel_error = NAN;
+	if (c->x_star) {
+		double e = 0;
+		for (uint64_t j = 0; j < ds->d; j++)
+			e += (x[j] - c->x_star[j]) * (x[j] - c->x_star[j]);
+		pt->rel_error = c->xstar_sq > 0 ? e / c->xstar_sq : e;
+	}
+	if (!isfinite(xx))
+		pt->objective = NAN;
+}
+
+uint64_t feral_total_updates(const struct feral_ctx *c)
+{
+	uint64_t s = 0;
+	for (int t = 0; t < c->plan.nthreads; t++)
+		s += __atomic_load_n(&c->w[t].updates, __ATOMIC_RELAXED);
+	return s;
+}
+
+/* Worker 0 at a trace point: snapshot, evaluate, record, decide stopping. */
+static void monitor(struct feral_ctx *c, uint64_t total, int final)
+{
+	if (c->converged) /* keep c->good: the snapshot that met the tolerance */
+		return;
+	double t_start = feral_now();
+	feral_model_snapshot(c, c->snap);
+	struct feral_trace_point pt;
+	evaluate(c, c->snap, c->eval_rows, c->n_eval, &pt);
+	pt.updates = total;
+	double t_end = feral_now();
+	c->monitor_s += t_end - t_start;
+	pt.seconds = t_end - c->t0 - c->monitor_s / c->plan.nthreads;
+	const struct feral_config *cfg = c->cfg;
+	bool bad = !isfinite(pt.objective) ||
+	           pt.objective > cfg->diverge * fmax(c->obj0, 1.0);
+	if (bad) {
+		feral_request_stop(c, FERAL_STATUS_DIVERGED);
+		return;
+	}
+	memcpy(c->good, c->snap, c->ds->d * sizeof *c->good);
+	if (cfg->checkpoint && cfg->checkpoint_every > 0 && !final &&
+	    t_end - c->last_ckpt >= cfg->checkpoint_every) {
+		double t_ck = feral_now();
+		if (cfg->checkpoint(cfg->checkpoint_arg, c->snap, c->ds->d, total) != 0 &&
+		    !c->warning[0])
+			snprintf(c->warning, sizeof c->warning, "writing a checkpoint failed");
+		c->last_ckpt = feral_now();
+		c->monitor_s += c->last_ckpt - t_ck;
+	}
+	if (c->trace) {
+		struct feral_trace *tr = c->trace;
+		if (tr->len == tr->cap) {
+			size_t cap = tr->cap ? 2 * tr->cap : 64;
+			struct feral_trace_point *np = realloc(tr->pts, cap * sizeof *np);
+			if (np) {
+				tr->pts = np;
+				tr->cap = cap;
+			}
+		}
+		if (tr->len < tr->cap)
+			tr->pts[tr->len++] = pt;
+	}
+	if (!final && cfg->tol > 0) {
+		bool hit;
+		if (c->x_star)
+			hit = pt.rel_error <= cfg->tol;
+		else if (cfg->loss == FERAL_LOSS_LS)
+			hit = pt.rel_residual <= cfg->tol;
+		else /* classification: the objective stopped improving */
+			hit = isfinite(c->prev_obj) &&
+			      fabs(c->prev_obj - pt.objective) <= cfg->tol * fabs(c->prev_obj);
+		c->prev_obj = pt.objective;
+		if (hit) {
+			c->converged = 1;
+			feral_request_stop(c, FERAL_OK);
+		}
+	}
+	if (cfg->progress && !final) {
+		double f = c->total_budget < UINT64_MAX / 4
+		                   ? (double)total / (double)c->total_budget
+		                   : 0.0;
+		if (cfg->seconds > 0)
+			f = fmax(f, (t_end - c->t0) / cfg->seconds);
+		cfg->progress(cfg->progress_arg, &pt, fmin(f, 1.0));
+	}
+	if (cfg->seconds > 0 && t_end - c->t0 >= cfg->seconds)
+		feral_request_stop(c, FERAL_OK);
+	if (cfg->stop_flag && __atomic_load_n(cfg->stop_flag, __ATOMIC_RELAXED))
+		feral_request_stop(c, FERAL_STATUS_INTERRUPTED);
+}
+
+/* Tail averaging: add a snapshot of the model(s) to the running sum once the
+ * tail has begun (the monitor's own time; no evaluation). */
+static void tail_snapshot(struct feral_ctx *c, uint64_t total)
+{
+	if (total < c->tail_from)
+		return;
+	double t = feral_now();
+	feral_model_snapshot(c, c->snap);
+	for (uint64_t j = 0; j < c->ds->d; j++)
+		c->tail_sum[j] += c->snap[j];
+	c->tail_n++;
+	c->monitor_s += feral_now() - t;
+}
+
+enum feral_status feral_monitor_start(struct feral_ctx *c, const double *x0,
+                                      struct feral_error *err)
+{
+	const struct feral_dataset *ds = c->ds;
+	uint64_t n = ds->n, d = ds->d;
+	c->snap = malloc(d * sizeof *c->snap);
+	c->good = malloc(d * sizeof *c->good);
+	if (!c->snap || !c->good)
+		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (monitor)");
+	if (c->cfg->average_iterates) {
+		c->tail_sum = calloc(d, sizeof *c->tail_sum);
+		if (!c->tail_sum)
+			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "tail average");
+		c->tail_every = n / 8 ? n / 8 : 1;
+		/* the second half of an update budget; with only a time budget,
+		 * every snapshot after the first epoch */
+		c->tail_from = c->total_budget < UINT64_MAX / 4 ? c->total_budget / 2 : n;
+		c->next_tail = c->tail_from > c->tail_every ? c->tail_from : c->tail_every;
+	}
+	/* a fixed, deterministic subsample of rows for trace points */
+	c->trace_every = c->cfg->trace_every ? c->cfg->trace_every : n;
+	c->next_trace = c->trace_every;
+	c->n_eval = n < EVAL_ROWS_MAX ? n : EVAL_ROWS_MAX;
+	if (c->n_eval < n) {
+		c->eval_rows = malloc(c->n_eval * sizeof *c->eval_rows);
+		if (!c->eval_rows)
+			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "eval rows");
+		for (uint64_t k = 0; k < c->n_eval; k++) /* evenly spaced rows */
+			c->eval_rows[k] = (uint64_t)((double)k * (double)n / (double)c->n_eval);
+	}
+	struct feral_trace_point p0;
+	evaluate(c, x0, c->eval_rows, c->n_eval, &p0);
+	c->obj0 = p0.objective;
+	c->prev_obj = NAN;
+	memcpy(c->good, x0, d * sizeof *c->good);
+	struct feral_trace *trace = c->trace;
+	if (trace) {
+		p0.updates = 0;
+		p0.seconds = 0;
+		struct feral_trace_point *np = realloc(trace->pts, (trace->len + 64) * sizeof *np);
+		if (np) {
+			trace->pts = np;
+			trace->cap = trace->len + 64;
+			trace->pts[trace->len++] = p0;
+		}
+	}
+	return FERAL_OK;
+}
+
+uint64_t feral_monitor_first_check(const struct feral_ctx *c)
+{
+	uint64_t at = c->trace_every;
+	if (c->plan.nthreads > 1 && at > CHECK_GAP_MAX)
+		at = CHECK_GAP_MAX;
+	return at;
+}
+
+__attribute__((noinline, cold)) uint64_t feral_monitor_tick(struct feral_ctx *c, uint64_t done)
+{
+	const struct feral_config *cfg = c->cfg;
+	uint64_t tot = feral_total_updates(c);
+	if (tot >= c->next_trace) {
+		monitor(c, tot, 0);
+		c->next_trace = tot + c->trace_every;
+		tot = feral_total_updates(c);
+	}
+	if (c->tail_sum && tot >= c->next_tail) {
+		tail_snapshot(c, tot);
+		c->next_tail = tot + c->tail_every;
+	}
+	uint64_t upcoming = c->next_trace;
+	if (c->tail_sum && c->next_tail < upcoming)
+		upcoming = c->next_tail;
+	uint64_t gap = upcoming > tot ? upcoming - tot : 1;
+	if (c->plan.nthreads > 1 && gap > CHECK_GAP_MAX)
+		gap = CHECK_GAP_MAX;
+	if (cfg->seconds > 0 && feral_now() - c->t0 >= cfg->seconds)
+		feral_request_stop(c, FERAL_OK);
+	if (cfg->stop_flag && __atomic_load_n(cfg->stop_flag, __ATOMIC_RELAXED))
+		feral_request_stop(c, FERAL_STATUS_INTERRUPTED);
+	return done + gap;
+}
+
+/* Polling period of a monitor whose own updates are done: short next to a
+ * trace interval, long enough to leave the core to the workers. */
+#define WAIT_POLL_NS 100000L
+
+__attribute__((noinline, cold)) void feral_monitor_wait(struct feral_ctx *c, uint64_t round)
+{
+	for (;;) {
+		int waiting = 0;
+		for (int t = 1; t < c->plan.nthreads; t++)
+			waiting |= __atomic_load_n(&c->w[t].arrived, __ATOMIC_ACQUIRE) < round;
+		if (!waiting)
+			return;
+		feral_monitor_tick(c, 0);
+		struct timespec ts = {0, WAIT_POLL_NS};
+		nanosleep(&ts, NULL);
+	}
+}
+
+enum feral_status feral_monitor_finish(struct feral_ctx *c, double *x, double wall,
+                                       struct feral_result *res, struct feral_error *err)
+{
+	uint64_t n = c->ds->n, d = c->ds->d;
+	int T = c->plan.nthreads;
+	enum feral_status st;
+	uint64_t upd = feral_total_updates(c);
+	if (c->stop && c->stop_status == FERAL_STATUS_DIVERGED) {
+		memcpy(x, c->good, d * sizeof *x);
+		st = feral_fail(err, FERAL_STATUS_DIVERGED, NULL, 0,
+		                "diverged after %llu updates (step %g): kept the last good iterate; "
+		                "try a smaller step",
+		                (unsigned long long)upd, res->step);
+	} else {
+		/* Converged: the snapshot that met the tolerance, not the iterate
+		 * the other workers moved on to (Hogwild! noise could take it back
+		 * over the tolerance before they saw the stop). */
+		if (c->converged)
+			memcpy(x, c->good, d * sizeof *x);
+		else
+			feral_model_snapshot(c, x);
+		if (c->tail_n > 0) { /* the last iterate joins the tail average */
+			for (uint64_t j = 0; j < d; j++)
+				x[j] = (c->tail_sum[j] + x[j]) / (double)(c->tail_n + 1);
+			res->averaged = c->tail_n + 1;
+		}
+		if (c->trace && !c->converged)
+			monitor(c, upd, 1);
+		st = (c->stop && c->stop_status == FERAL_STATUS_INTERRUPTED) ? FERAL_STATUS_INTERRUPTED
+		                                                            : FERAL_OK;
+		if (st)
+			feral_fail(err, st, NULL, 0, "interrupted after %llu updates",
+			           (unsigned long long)upd);
+	}
+	struct feral_trace_point fin;
+	evaluate(c, x, NULL, n, &fin);
+	res->updates = upd;
+	/* Worker 0 is the monitor: while it evaluates, the other T-1 workers go
+	 * on, so the monitor costs 1/T of the capacity for its duration. */
+	res->seconds = wall - c->monitor_s / T;
+	res->monitor_seconds = c->monitor_s;
+	res->avg_seconds = c->avg_s;
+	res->updates_per_s = res->seconds > 0 ? (double)upd / res->seconds : 0;
+	res->objective = fin.objective;
+	res->rel_residual = fin.rel_residual;
+	res->rel_error = fin.rel_error;
+	res->converged = c->converged;
+	res->bind_failures = c->bind_failures;
+	for (int t = 0; t < T; t++) {
+		res->saturations += c->w[t].saturations;
+		res->writes += c->w[t].writes;
+	}
+	res->model_scale = c->scale; /* with bit centring, the last re-centring's */
+	if (c->warning[0])
+		snprintf(res->warning, sizeof res->warning, "%s", c->warning);
+	else if (res->writes && (double)res->saturations > 1e-3 * (double)res->writes)
+		snprintf(res->warning, sizeof res->warning,
+		         "%.2f%% of fixed point writes saturated: raise model_scale",
+		         100.0 * (double)res->saturations / (double)res->writes);
+	return st;
+}
+
+void feral_monitor_free(struct feral_ctx *c)
+{
+	free(c->snap);
+	free(c->good);
+	free(c->eval_rows);
+	free(c->tail_sum);
+	c->snap = c->good = c->tail_sum = NULL;
+	c->eval_rows = NULL;
+}

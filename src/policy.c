@@ -1,0 +1,160 @@
+/* Solve policy: the choices made before the workers start, from the data and
+ * the configuration.  The step (Needell, Srebro & Ward, "Stochastic gradient
+ * descent, weighted sampling, and the randomized Kaczmarz algorithm", 2016,
+ * Corollary 2.2, with the quantities of stepsize.c), the fixed point scale,
+ * the L2 degrees, the re-centring period and the replica mode.  Pure
+ * functions: the pilot and warm-up runs they need are run by the caller
+ * (engine.c), so no module here calls back into the solver. */
+#include "internal.h"
+#include "engine.h"
+#include "stepsize.h"
+
+#include <math.h>
+
+void feral_step_begin(const struct feral_ctx *c, const double *x_star,
+                      struct feral_step_choice *sc)
+{
+	const struct feral_dataset *ds = c->ds;
+	const struct feral_config *cfg = c->cfg;
+	memset(sc, 0, sizeof *sc);
+	sc->rel_step = cfg->step;
+	sc->decay = cfg->step_decay;
+	sc->mu = NAN;
+	if (cfg->method != FERAL_METHOD_SGD || !cfg->step_auto)
+		return;
+	uint64_t n = ds->n;
+	sc->sup = feral_sup_lw(c->L, c->p, n);
+	sc->mu = feral_estimate_mu(ds, cfg);
+	sc->base = c->lbar / (2 * sc->sup);
+	if (cfg->loss != FERAL_LOSS_LS) {
+		/* Classification: hinge is non-smooth (Corollary 2.2 does not
+		 * apply), and for logistic sigma2_w at the optimum is large, so
+		 * the Corollary's step for a tight tol is tiny.  Use the
+		 * realizable step 1/(2 supL_w) with a 1/(1 + epoch) decay,
+		 * which converges to the optimum. */
+		sc->rel_step = sc->base;
+		if (sc->decay == 0)
+			sc->decay = 1.0;
+		return;
+	}
+	/* least squares: sigma2_w at x*, or at a short serial pilot's iterate */
+	sc->needs_ref = 1;
+	if (!x_star)
+		sc->pilot_updates = 2 * n < 200000 ? 2 * n : 200000;
+}
+
+void feral_step_finish(const struct feral_ctx *c, const double *xr, struct feral_step_choice *sc)
+{
+	uint64_t d = c->ds->d;
+	double xx = 0;
+	for (uint64_t j = 0; j < d; j++)
+		xx += xr[j] * xr[j];
+	double sigma2 = feral_sigma2_w(c->ds, c->cfg, c->p, xr);
+	/* a consistent system has sigma2 ~ 0 up to the pilot's error:
+	 * treat sigma2 below tol * (sup L_w ||x||)^2 ... as zero */
+	if (sigma2 < 1e-24 * sc->sup * sc->sup * fmax(xx, 1e-300))
+		sigma2 = 0;
+	/* tol 0 means "do not stop on tol": size the step for 1e-6 */
+	double eps = (c->cfg->tol > 0 ? c->cfg->tol : 1e-6) * (xx > 0 ? xx : 1.0);
+	sc->rel_step = feral_auto_step(c->lbar, sc->sup, sigma2, sc->mu, eps);
+}
+
+/* Rule: s = 1.25 max_j |x_warm_j| / qmax, where x_warm is a short serial
+ * f64 warm-up from x0 (min(n, 20000 + 20 d) updates): the factor leaves
+ * headroom for |x*| above the warm-up's (FERAL_SCALE_HEADROOM). */
+uint64_t feral_scale_warmup_updates(const struct feral_dataset *ds)
+{
+	uint64_t wu = 20000 + 20 * ds->d;
+	return wu > ds->n ? ds->n : wu;
+}
+
+double feral_scale_warmup_step(const struct feral_config *cfg, double rel_step)
+{
+	return cfg->method == FERAL_METHOD_KACZMARZ ? 0.5 : rel_step;
+}
+
+double feral_scale_from_warmup(const struct feral_config *cfg, enum feral_precision mp,
+                               const double *xw, const double *x, uint64_t d)
+{
+	double m = 0; /* with bit centring, of the offset from the centre x0 */
+	for (uint64_t j = 0; j < d; j++)
+		m = fmax(m, cfg->recenter ? fabs(xw[j] - x[j]) : fmax(fabs(xw[j]), fabs(x[j])));
+	return (m > 0 ? FERAL_SCALE_HEADROOM * m : 1.0) / feral_qmax(mp);
+}
+
+/* L2 by degree: x_j -= gamma eta/P_j x_j for the row's coordinates, which is
+ * unbiased for the dense decay gamma eta x and O(nnz_i) (docs/math.md).
+ * P_j = sum_{i: a_ij != 0} p_i is the probability a draw touches j. */
+double *feral_l2_degrees(const struct feral_dataset *ds, double eta, const double *p)
+{
+	double *c = calloc(ds->d, sizeof *c);
+	if (!c)
+		return NULL;
+	if (ds->layout == FERAL_LAYOUT_CSR) {
+		for (uint64_t i = 0; i < ds->n; i++)
+			for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
+				c[ds->indices[k]] += p[i];
+		for (uint64_t j = 0; j < ds->d; j++)
+			c[j] = c[j] > 0 ? eta / c[j] : 0;
+	} else {
+		for (uint64_t j = 0; j < ds->d; j++)
+			c[j] = eta;
+	}
+	return c;
+}
+
+/* Re-centre every recenter_every updates per worker, and at every replica
+ * average.  Auto: 16 times an epoch (Fashion-MNIST, 8-bit model, validation
+ * split: once an epoch 95.31 %, 4 times 95.44 %, 16 times 95.55 %, 64 times
+ * 95.46 % with saturations, f32 95.57 %), but never so often that the O(d)
+ * fold costs more than 1/16 of the work between folds (sparse rows, large d). */
+uint64_t feral_recenter_period(const struct feral_config *cfg, const struct feral_dataset *ds,
+                               int T)
+{
+	uint64_t per = cfg->recenter_every;
+	if (per == 0) {
+		double nnz_row = ds->n ? (double)ds->nnz / (double)ds->n : 1;
+		double by_fold = 16.0 * (double)ds->d / fmax(nnz_row, 1.0);
+		per = (uint64_t)ceil(fmax((double)ds->n / 16.0, by_fold) / (double)T); /* >= 1 */
+	}
+	return per;
+}
+
+/* The replica mode.  A shared iterate costs cache-line transfers between
+ * cores: while one worker does an update, another writes the lines of its
+ * own row's coordinates, and each line of ours it wrote comes back from the
+ * other core's cache (~100 ns, the time of a whole sparse update).  With a
+ * model of L = ceil(d b / 64) lines (b bytes an element) and r nonzeros a
+ * row spread over them, an update writes l = L (1 - (1 - 1/L)^r) distinct
+ * lines (dense rows: all L), and two concurrent updates share l^2 / L lines
+ * on average.  From one shared line per update pair on, the transfers cost
+ * more than the update (dense d = 256 f32: 16 lines, 2 threads at 0.31x of
+ * one on a shared iterate, 1.4x with a replica per core), so AUTO gives each
+ * worker its own replica; below, the shared iterate (Hogwild!'s sparse
+ * regime: Niu, Recht, Re & Wright, 2011) keeps every update visible to every
+ * worker at no transfer cost.  One worker: nothing to share. */
+double feral_shared_lines_per_update(const struct feral_dataset *ds, enum feral_precision mp)
+{
+	double bytes = (double)ds->d * (double)feral_precision_size(mp);
+	double L = ceil(bytes / FERAL_CACHELINE);
+	if (!(L >= 1))
+		return 0;
+	double r = ds->layout == FERAL_LAYOUT_CSR ? (ds->n ? (double)ds->nnz / (double)ds->n : 0)
+	                                           : (double)ds->d;
+	double l = ds->layout == FERAL_LAYOUT_CSR ? L * -expm1(r * log1p(-1.0 / L)) : L;
+	if (L == 1)
+		l = r > 0 ? 1 : 0;
+	return l * l / L;
+}
+
+enum feral_replicas feral_replicas_resolve(const struct feral_config *cfg,
+                                           const struct feral_dataset *ds, int T)
+{
+	if (cfg->replicas != FERAL_REPLICAS_AUTO)
+		return cfg->replicas;
+	if (T <= 1)
+		return FERAL_REPLICAS_MACHINE;
+	return feral_shared_lines_per_update(ds, cfg->model_precision) >= 1.0
+	               ? FERAL_REPLICAS_CORE
+	               : FERAL_REPLICAS_MACHINE;
+}
