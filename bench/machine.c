@@ -12,6 +12,7 @@
  * one file per (host, CPU model, threads), so a machine is measured once. */
 #define _GNU_SOURCE
 #include "bench.h"
+#include "internal.h"
 #include "topo.h"
 
 #include <errno.h>
@@ -128,25 +129,6 @@ static uint64_t llc_bytes(void)
 	return llc_sysfs();
 }
 
-/* MemAvailable (free + reclaimable page cache); half the physical memory
- * where there is no /proc/meminfo. */
-static uint64_t mem_available(void)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	if (f) {
-		char line[256];
-		unsigned long long kb;
-		while (fgets(line, sizeof line, f))
-			if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
-				fclose(f);
-				return (uint64_t)kb * 1024u;
-			}
-		fclose(f);
-	}
-	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-	return pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize / 2 : 1ull << 30;
-}
-
 void machine_info(struct machine *m)
 {
 	memset(m, 0, sizeof *m);
@@ -172,7 +154,7 @@ void machine_info(struct machine *m)
 	}
 	m->nproc = sysconf(_SC_NPROCESSORS_ONLN);
 	m->llc = llc_bytes();
-	m->mem_available = mem_available();
+	m->mem_available = feral_mem_available();
 	/* physical cores: the library's topology (hwloc), the threads default */
 	struct feral_topo *t = NULL;
 	struct feral_error err = {0};

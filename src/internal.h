@@ -294,4 +294,9 @@ double feral_now(void); /* monotonic seconds */
 /* Case-insensitive suffix test. */
 bool feral_has_suffix(const char *s, const char *suffix);
 
+/* Bytes of memory available to a new allocation without swapping (Linux
+ * MemAvailable; half the physical memory elsewhere).  Used by loaders and by
+ * bench's problem sizing. */
+uint64_t feral_mem_available(void);
+
 #endif /* FERAL_INTERNAL_H */

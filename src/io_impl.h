@@ -20,9 +20,6 @@ void feral_wfile_abort(struct feral_wfile *w);
 
 /* Size of a regular file, or IO error naming it. */
 enum feral_status feral_file_size(const char *path, uint64_t *size, struct feral_error *err);
-/* Bytes of memory available to a new allocation without swapping (Linux
- * MemAvailable), 0 if unknown. */
-uint64_t feral_mem_available(void);
 /* Refuse to allocate more than the machine's physical memory (plus slack):
  * RANGE with a clear message naming the file, before any allocation. */
 enum feral_status feral_check_fits(const char *path, uint64_t bytes, struct feral_error *err);
