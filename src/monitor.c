@@ -85,9 +85,13 @@ static void monitor(struct feral_ctx *c, uint64_t total, int final)
 	if (cfg->checkpoint && cfg->checkpoint_every > 0 && !final &&
 	    t_end - c->last_ckpt >= cfg->checkpoint_every) {
 		double t_ck = feral_now();
-		if (cfg->checkpoint(cfg->checkpoint_arg, c->snap, c->ds->d, total) != 0 &&
-		    !c->warning[0])
-			snprintf(c->warning, sizeof c->warning, "writing a checkpoint failed");
+		if (cfg->checkpoint(cfg->checkpoint_arg, c->snap, c->ds->d, total) != 0) {
+			/* the same lock as the workers' binding warnings: a late worker may
+			 * still be writing one */
+#pragma omp critical(feral_warning)
+			if (!c->warning[0])
+				snprintf(c->warning, sizeof c->warning, "writing a checkpoint failed");
+		}
 		c->last_ckpt = feral_now();
 		c->monitor_s += c->last_ckpt - t_ck;
 	}
