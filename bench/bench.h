@@ -96,7 +96,7 @@ struct opts {
 	int json, peers;
 	int probe;   /* 0: no bandwidth probe (--no-probe, FERAL_BENCH_PROBE=0) */
 	int dry_run; /* --dry-run: print the plan (problem size, threads) and stop */
-	volatile int *stop; /* set from a signal handler: every phase stops */
+	volatile sig_atomic_t *stop; /* set from a signal handler: every phase stops */
 	struct cli_solver s;
 };
 

@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 static const char *prog = BENCH_PROG;
-static volatile int g_signal;
+static volatile sig_atomic_t g_signal;
 
 static void on_signal(int sig)
 {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static volatile int g_signal; /* set by SIGINT/SIGTERM: the solver stops */
+static volatile sig_atomic_t g_signal; /* set by SIGINT/SIGTERM: the solver stops */
 
 static void on_signal(int sig)
 {

@@ -31,7 +31,7 @@
 #endif
 
 static const char *prog = "feral-mpi";
-static volatile int g_signal;
+static volatile sig_atomic_t g_signal;
 static int g_rank, g_size;
 
 static void on_signal(int sig)
