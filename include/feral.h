@@ -40,6 +40,11 @@ extern "C" {
  * FERAL_VERSION / FERAL_ABI_VERSION to see what a program was built with. */
 FERAL_API const char *feral_version(void);
 FERAL_API int feral_abi_version(void);
+/* sizeof the named public struct as this library was built ("feral_config",
+ * "feral_load_options", "feral_gen_options", "feral_result", "feral_error",
+ * "feral_dataset", "feral_trace", "feral_trace_point"); 0 for any other name.
+ * Bindings that mirror the structs (python/feral) check their layout with it. */
+FERAL_API size_t feral_struct_size(const char *name);
 
 /* ---- status and errors ---------------------------------------------------
  * Values are never renumbered; new ones go before FERAL_STATUS_COUNT. */

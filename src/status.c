@@ -16,6 +16,27 @@ int feral_abi_version(void)
 	return FERAL_ABI_VERSION;
 }
 
+size_t feral_struct_size(const char *name)
+{
+	static const struct {
+		const char *name;
+		size_t size;
+	} sizes[] = {
+		{"feral_config", sizeof(struct feral_config)},
+		{"feral_load_options", sizeof(struct feral_load_options)},
+		{"feral_gen_options", sizeof(struct feral_gen_options)},
+		{"feral_result", sizeof(struct feral_result)},
+		{"feral_error", sizeof(struct feral_error)},
+		{"feral_dataset", sizeof(struct feral_dataset)},
+		{"feral_trace", sizeof(struct feral_trace)},
+		{"feral_trace_point", sizeof(struct feral_trace_point)},
+	};
+	for (size_t k = 0; name && k < sizeof sizes / sizeof sizes[0]; k++)
+		if (!strcmp(name, sizes[k].name))
+			return sizes[k].size;
+	return 0;
+}
+
 const char *feral_strerror(enum feral_status s)
 {
 	switch (s) {

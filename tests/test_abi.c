@@ -126,3 +126,17 @@ Test(abi, test_shared_library_exports_the_version_and_not_the_cli_helpers)
 	cr_assert_null(dlsym(h, "feral_text_open"), "internal symbols are hidden");
 	dlclose(h);
 }
+
+Test(abi, test_struct_sizes_are_reported_for_bindings)
+{
+	cr_assert_eq(feral_struct_size("feral_config"), sizeof(struct feral_config));
+	cr_assert_eq(feral_struct_size("feral_load_options"), sizeof(struct feral_load_options));
+	cr_assert_eq(feral_struct_size("feral_gen_options"), sizeof(struct feral_gen_options));
+	cr_assert_eq(feral_struct_size("feral_result"), sizeof(struct feral_result));
+	cr_assert_eq(feral_struct_size("feral_error"), sizeof(struct feral_error));
+	cr_assert_eq(feral_struct_size("feral_dataset"), sizeof(struct feral_dataset));
+	cr_assert_eq(feral_struct_size("feral_trace"), sizeof(struct feral_trace));
+	cr_assert_eq(feral_struct_size("feral_trace_point"), sizeof(struct feral_trace_point));
+	cr_assert_eq(feral_struct_size("feral_plan"), 0, "internal structs are not reported");
+	cr_assert_eq(feral_struct_size(NULL), 0);
+}

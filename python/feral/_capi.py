@@ -32,14 +32,14 @@ FORMAT_AUTO, FORMAT_LIBSVM, FORMAT_MTX, FORMAT_NPY, FORMAT_IDX, FORMAT_FERAL = r
 LOSS_LS, LOSS_LOGISTIC, LOSS_HINGE = range(3)
 METHOD_SGD, METHOD_KACZMARZ = range(2)
 BIND_COMPACT, BIND_SCATTER, BIND_NONE = range(3)
-REPLICAS_MACHINE, REPLICAS_NODE, REPLICAS_CORE = range(3)
+REPLICAS_MACHINE, REPLICAS_NODE, REPLICAS_CORE, REPLICAS_AUTO = range(4)
 UPDATE_RACY, UPDATE_ATOMIC = range(2)
 ROUNDING_INDEPENDENT, ROUNDING_SHARED, ROUNDING_NEAREST = range(3)
 
 LOSS_NAMES = ("ls", "logistic", "hinge")
 METHOD_NAMES = ("sgd", "kaczmarz")
 BIND_NAMES = ("compact", "scatter", "none")
-REPLICAS_NAMES = ("machine", "node", "core")
+REPLICAS_NAMES = ("machine", "node", "core", "auto")
 UPDATE_NAMES = ("racy", "atomic")
 ROUNDING_NAMES = ("independent", "shared", "nearest")
 PRECISION_BITS = {PRECISION_F32: 32, PRECISION_F64: 64, PRECISION_I16: 16, PRECISION_I8: 8}
@@ -170,6 +170,7 @@ class Result(Structure):  # struct feral_result
         ("oversubscribed", c_int),
         ("shards", c_int),
         ("replicas", c_int),
+        ("replicas_mode", c_enum),
         ("bind_failures", c_int),
         ("model_scale", c_double),
         ("warning", c_char * 256),
@@ -182,6 +183,7 @@ _PROTOTYPES = {
     # name: (restype, argtypes)
     "feral_version": (c_char_p, []),
     "feral_abi_version": (c_int, []),
+    "feral_struct_size": (c_size_t, [c_char_p]),
     "feral_strerror": (c_char_p, [c_enum]),
     "feral_error_format": (c_char_p, [POINTER(Error), c_char_p, c_size_t]),
     "feral_precision_size": (c_size_t, [c_enum]),
@@ -265,6 +267,14 @@ def check_layout(lib):
     abi = lib.feral_abi_version()
     if abi != ABI_VERSION:
         fail(f"library ABI {abi} ({lib.feral_version().decode()}), mirrors ABI {ABI_VERSION}")
+
+    mirrors = {"feral_config": Config, "feral_load_options": LoadOptions,
+               "feral_result": Result, "feral_error": Error, "feral_dataset": Dataset,
+               "feral_trace": Trace, "feral_trace_point": TracePoint}
+    for cname, mirror in mirrors.items():
+        csize = lib.feral_struct_size(cname.encode())
+        if csize != ctypes.sizeof(mirror):
+            fail(f"struct {cname}: {csize} bytes in C, {ctypes.sizeof(mirror)} mirrored")
 
     size = ctypes.sizeof(Config)
     pad = 4096

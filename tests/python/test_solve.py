@@ -14,7 +14,8 @@ from feral import _capi
 # The keys of `feral solve --json` (checked against the CLI below too).
 CLI_KEYS = {"n", "d", "nnz", "loss", "method", "lambda", "step", "mu", "updates", "seconds",
             "monitor_seconds", "updates_per_s", "objective", "relative_residual",
-            "relative_error", "converged", "threads", "bind", "replicas", "oversubscribed",
+            "relative_error", "converged", "threads", "bind", "replicas", "replicas_mode",
+            "oversubscribed",
             "shards", "replica_models", "bind_failures", "precision", "rounding",
             "model_scale", "saturations", "averaged_iterates", "kernel", "seed",
             "peak_rss_bytes", "status"}
