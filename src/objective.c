@@ -47,7 +47,7 @@ enum feral_status feral_sampling_probs(const double *L, uint64_t n, double lambd
 	if (!(sum > 0) && lambda < 1)
 		return feral_fail(err, FERAL_STATUS_RANGE, NULL, 0,
 		                  "every row has zero norm: weighted sampling is undefined "
-		                  "(use --sampling uniform)");
+		                  "(use lambda = 1, uniform sampling)");
 	for (uint64_t i = 0; i < n; i++)
 		p[i] = lambda / (double)n + (lambda < 1 ? (1 - lambda) * L[i] / sum : 0.0);
 	return FERAL_OK;
