@@ -37,9 +37,9 @@ UPDATE_RACY, UPDATE_ATOMIC = range(2)
 ROUNDING_INDEPENDENT, ROUNDING_SHARED, ROUNDING_NEAREST = range(3)
 
 LOSS_NAMES = ("ls", "logistic", "hinge")
-METHOD_NAMES = ("sgd", "kaczmarz")
+METHOD_NAMES = ("sgd", "kaczmarz", "svrg")
 BIND_NAMES = ("compact", "scatter", "none")
-REPLICAS_NAMES = ("machine", "node", "core")
+REPLICAS_NAMES = ("machine", "node", "core", "auto")
 UPDATE_NAMES = ("racy", "atomic")
 ROUNDING_NAMES = ("independent", "shared", "nearest")
 PRECISION_BITS = {PRECISION_F32: 32, PRECISION_F64: 64, PRECISION_I16: 16, PRECISION_I8: 8}
@@ -170,10 +170,13 @@ class Result(Structure):  # struct feral_result
         ("oversubscribed", c_int),
         ("shards", c_int),
         ("replicas", c_int),
+        ("replicas_mode", c_enum),
         ("bind_failures", c_int),
         ("model_scale", c_double),
         ("warning", c_char * 256),
-        ("reserved", c_uint64 * 8),
+        ("grad_norm_rel", c_double),
+        ("grad_seconds", c_double),
+        ("reserved", c_uint64 * 6),
     ]
 
 

@@ -309,6 +309,13 @@ def make_config(options, default_loss=C.LOSS_LS):
         elif k not in _SETTABLE:
             raise TypeError(f"feral: unknown option {k!r}")
         setattr(cfg, k, v)
+    # as `feral solve`/`feral train`: no method given -> SVRG for the smooth
+    # losses with a float model (100 epochs at most unless a budget is given)
+    if ("method" not in o and C.LOSS_NAMES[cfg.loss] != "hinge"
+            and cfg.model_precision not in (C.BITS_PRECISION[16], C.BITS_PRECISION[8])):
+        cfg.method = C.METHOD_NAMES.index("svrg")
+        if not any(k in o for k in ("epochs", "seconds", "max_updates")):
+            cfg.epochs = 100
     err = C.Error()
     st = _lib.feral_config_validate(byref(cfg), byref(err))
     if st != C.OK:
@@ -347,8 +354,11 @@ def result_info(prob, cfg, data_precision, r, status):
         "monitor_seconds": _num(r.monitor_seconds), "updates_per_s": _num(r.updates_per_s),
         "objective": _num(r.objective), "relative_residual": _num(r.rel_residual),
         "relative_error": _num(r.rel_error), "converged": bool(r.converged),
+        "grad_norm_rel": _num(r.grad_norm_rel), "grad_seconds": _num(r.grad_seconds),
         "threads": int(r.threads), "bind": C.BIND_NAMES[cfg.bind],
-        "replicas": C.REPLICAS_NAMES[cfg.replicas], "oversubscribed": bool(r.oversubscribed),
+        "replicas": C.REPLICAS_NAMES[cfg.replicas],
+        "replicas_mode": C.REPLICAS_NAMES[r.replicas_mode],
+        "oversubscribed": bool(r.oversubscribed),
         "shards": int(r.shards), "replica_models": int(r.replicas),
         "bind_failures": int(r.bind_failures),
         "precision": _dmg(data_precision, cfg.model_precision, cfg.recenter),
