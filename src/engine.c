@@ -68,7 +68,8 @@ static inline __attribute__((always_inline)) void svrg_dense(const struct feral_
 		for (size_t k = 0; k < len; k++) {
 			uint64_t j = idx ? idx[k] : k;
 			double v = feral_racy_load_f32(xf + j);
-			feral_racy_store_f32(xf + j, (float)(v - gamma * feral_svrg_dense_coef(s, eta, j, v)));
+			feral_racy_store_f32(xf + j,
+			                     (float)(v - gamma * feral_svrg_dense_coef(s, eta, j, v)));
 		}
 	} else {
 		double *xd = x;
@@ -194,7 +195,8 @@ static inline uint64_t entry_row(const struct feral_shard *map, uint64_t e)
 static inline __attribute__((always_inline)) bool
 update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, void *x,
                               const struct feral_dataset *ds, const double *wstep,
-                              const double *aux, uint64_t i, double gamma, struct feral_k_rng *krng, struct feral_rng *rng,
+                              const double *aux, uint64_t i, double gamma,
+                              struct feral_k_rng *krng, struct feral_rng *rng,
                               uint64_t pf /* a dense row to prefetch */)
 {
 	const struct feral_config *cfg = c->cfg;
@@ -377,7 +379,8 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			double gamma = c->decay_per_update > 0
 			                       ? c->gamma / (1.0 + c->decay_per_update * (double)k)
 			                       : c->gamma;
-			if (FERAL_UNLIKELY(!update_row(m, c, w, x, rds, rw, aux, i, gamma, &krng, &rng, soon))) {
+			if (FERAL_UNLIKELY(!update_row(m, c, w, x, rds, rw, aux, i, gamma, &krng, &rng,
+			                               soon))) {
 				feral_request_stop(c, FERAL_STATUS_DIVERGED);
 				break;
 			}

@@ -464,7 +464,9 @@ def solve(A, b, *, x0=None, x_star=None, progress=None, trace=False, **options):
     classification losses).
 
     Options (the struct feral_config fields; CLI option names in brackets):
-      loss='ls'|'logistic'|'hinge', l2, method='sgd'|'kaczmarz', relax,
+      loss='ls'|'logistic'|'hinge', l2, method='svrg'|'sgd'|'kaczmarz' (default
+      svrg for ls/logistic with a float model, with 100 epochs unless a budget
+      is given; sgd otherwise), relax,
       sampling='weighted'|'partial'|'uniform' or lambda (or lambda_),
       step='auto' or a number, step_decay, tol, mu, epochs, seconds,
       updates (max_updates), seed, threads (default: the physical cores, as
@@ -473,7 +475,8 @@ def solve(A, b, *, x0=None, x_star=None, progress=None, trace=False, **options):
       (64|32|16|8), model_scale, rounding, average_iterates, recenter,
       recenter_every, diverge.
     x0: starting point (default zeros).  x_star: known solution (enables
-    relative_error and the tol test on it).  progress: callable(fraction,
+    relative_error and the tol test on it; without it tol is the certified
+    relative gradient norm, info["grad_norm_rel"]).  progress: callable(fraction,
     point) called from the library's monitor thread at every trace point;
     an exception raised in it stops the solve and is re-raised here.
     Ctrl-C stops the solve and raises KeyboardInterrupt."""
