@@ -253,6 +253,11 @@ enum feral_loss {
 enum feral_method {
 	FERAL_METHOD_SGD = 0,  /* weighted SGD with reweighting 1/(n p_i) */
 	FERAL_METHOD_KACZMARZ, /* classic normalised projection, relaxation `relax` */
+	/* SVRG (Johnson & Zhang 2013) with the same weighted sampling: a full
+	 * gradient at a snapshot every epoch, variance-reduced steps between;
+	 * converges to the optimum at a constant step.  Smooth losses (LS,
+	 * LOGISTIC) and floating-point models only. */
+	FERAL_METHOD_SVRG,
 	FERAL_METHOD_COUNT
 };
 enum feral_bind { FERAL_BIND_COMPACT = 0, FERAL_BIND_SCATTER, FERAL_BIND_NONE, FERAL_BIND_COUNT };
@@ -289,7 +294,10 @@ struct feral_config {
 	int step_auto;           /* 1: Corollary 2.2 step from tol (default) */
 	double step;             /* relative step: gamma = step / Lbar (SGD) */
 	double step_decay;       /* gamma_k = gamma / (1 + decay * k / n); 0 = constant */
-	double tol;              /* target: rel. error^2 (x* known) or rel. residual */
+	/* target: ||x-x*||^2/||x*||^2 <= tol when x* is known, else the
+	 * certified ||grad F(x)|| <= tol ||grad F(x0)|| (LS, LOGISTIC; HINGE
+	 * has no certificate and runs its budget); 0 = run the budget */
+	double tol;
 	double mu;               /* strong convexity estimate; <= 0: estimate */
 	double epochs;           /* budget in passes of n updates; 0 = none */
 	double seconds;          /* wall budget; 0 = none */
@@ -366,7 +374,7 @@ struct feral_result {
 	double rel_error;        /* NaN when x* unknown */
 	double step;             /* the relative step used */
 	double mu;               /* mu used by the auto step */
-	int converged;           /* tol reached */
+	int converged;           /* tol reached (certified: see feral_config.tol) */
 	int threads;
 	uint64_t saturations;    /* fixed point writes that saturated */
 	uint64_t writes;         /* fixed point writes */
@@ -380,10 +388,14 @@ struct feral_result {
 	int bind_failures;       /* workers whose pinning failed (they ran unpinned) */
 	double model_scale;      /* fixed point model scale (1 for float models) */
 	char warning[256];       /* first warning of the run (binding, saturation), or "" */
+	/* ||grad F(x)|| / ||grad F(x0)|| at the returned x (full gradient, in
+	 * double); NaN when tol is 0 or the loss is not smooth (HINGE). */
+	double grad_norm_rel;
+	double grad_seconds;     /* time spent in full gradient passes (stop rule, SVRG) */
 	/* Zero.  Room for the fields a minor release adds, so that the
 	 * library never writes past a result a program built against this
 	 * header allocated. */
-	uint64_t reserved[8];
+	uint64_t reserved[6];
 };
 
 /* Minimise F(x) = (1/n) sum_i f_i(x) on ds.  x (length ds->d) holds x0 on

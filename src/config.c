@@ -57,6 +57,13 @@ enum feral_status feral_config_validate(const struct feral_config *c, struct fer
 		if (!(c->relax > 0 && c->relax < 2))
 			return BAD("relax = %g: must lie in (0, 2)", c->relax);
 	}
+	if (c->method == FERAL_METHOD_SVRG && c->loss == FERAL_LOSS_HINGE)
+		return BAD("method SVRG with loss HINGE: SVRG needs a smooth loss (LS or LOGISTIC); "
+		           "the hinge loss has no gradient to reduce the variance of");
+	if (c->method == FERAL_METHOD_SVRG && (unsigned)c->model_precision < FERAL_PRECISION_COUNT &&
+	    feral_precision_fixed(c->model_precision))
+		return BAD("method SVRG with a fixed point model_precision (I16 or I8) is not "
+		           "supported: use F32 or F64");
 	if (!(c->lambda >= 0 && c->lambda <= 1))
 		return BAD("lambda = %g: must lie in [0, 1]", c->lambda);
 	if (!c->step_auto && !(c->step > 0 && isfinite(c->step)))

@@ -53,6 +53,34 @@ static void apply_l2(struct feral_ctx *c, void *x, const uint32_t *idx, size_t l
 	}
 }
 
+/* SVRG's dense part, eta x + g_bar (over P_j for CSR rows): x_j -= gamma
+ * coef_j over the row's coordinates (CSR) or all of them (dense), read
+ * before the row's own axpy, so v is taken at one x.  Float models only
+ * (feral_config_validate). */
+static inline __attribute__((always_inline)) void svrg_dense(const struct feral_ctx *c, void *x,
+                                                             const uint32_t *idx, size_t len,
+                                                             double gamma)
+{
+	const struct feral_svrg *s = c->method_state;
+	double eta = c->cfg->l2;
+	if (c->mp == FERAL_PRECISION_F32) {
+		float *xf = x;
+		for (size_t k = 0; k < len; k++) {
+			uint64_t j = idx ? idx[k] : k;
+			double v = feral_racy_load_f32(xf + j);
+			feral_racy_store_f32(xf + j,
+			                     (float)(v - gamma * feral_svrg_dense_coef(s, eta, j, v)));
+		}
+	} else {
+		double *xd = x;
+		for (size_t k = 0; k < len; k++) {
+			uint64_t j = idx ? idx[k] : k;
+			double v = feral_racy_load_f64(xd + j);
+			feral_racy_store_f64(xd + j, v - gamma * feral_svrg_dense_coef(s, eta, j, v));
+		}
+	}
+}
+
 static void atomic_add_f64(double *p, double v)
 {
 	uint64_t *q = (uint64_t *)p, old = __atomic_load_n(q, __ATOMIC_RELAXED), nw;
@@ -111,10 +139,12 @@ enum { PF_RING = 8, PF_SPLIT = 6, PF_DRAW = 4, PF_ROW = 3 };
 #define FERAL_PREFETCHER static inline __attribute__((always_inline)) void
 
 /* Metadata of row i: CSR offsets, target, step weight (row norm for
- * Kaczmarz), scale. */
+ * Kaczmarz), scale, the method's per-row data (SVRG: c_i). */
 FERAL_PREFETCHER prefetch_meta(enum feral_method m, const struct feral_dataset *ds,
-                               const double *wstep, uint64_t i)
+                               const double *wstep, const double *aux, uint64_t i)
 {
+	if (m == FERAL_METHOD_SVRG)
+		__builtin_prefetch(aux + i);
 	if (ds->layout == FERAL_LAYOUT_CSR)
 		__builtin_prefetch(ds->indptr + i);
 	if (m == FERAL_METHOD_KACZMARZ)
@@ -164,8 +194,9 @@ static inline uint64_t entry_row(const struct feral_shard *map, uint64_t e)
  * worker loop).  Returns false when the step is not finite. */
 static inline __attribute__((always_inline)) bool
 update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, void *x,
-                              const struct feral_dataset *ds, const double *wstep, uint64_t i,
-                              double gamma, struct feral_k_rng *krng, struct feral_rng *rng,
+                              const struct feral_dataset *ds, const double *wstep,
+                              const double *aux, uint64_t i, double gamma,
+                              struct feral_k_rng *krng, struct feral_rng *rng,
                               uint64_t pf /* a dense row to prefetch */)
 {
 	const struct feral_config *cfg = c->cfg;
@@ -191,10 +222,12 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 	if (!idx) /* the second half of the dense row prefetch_row began */
 		prefetch_bytes(dense_row(c, ds, pf), ds->d * c->esz / 2, ds->d * c->esz);
 	double g; /* x += g a_i */
-	if (!feral_method_step(m, c, ds, wstep, i, t, gamma, &g))
+	if (!feral_method_step(m, c, ds, wstep, aux, i, t, gamma, &g))
 		return true;
 	if (FERAL_UNLIKELY(!isfinite(g)))
 		return false;
+	if (m == FERAL_METHOD_SVRG)
+		svrg_dense(c, x, idx, len, gamma);
 	if (c->l2c)
 		apply_l2(c, x, idx, len, gamma, rng);
 	if (g != 0) {
@@ -301,6 +334,12 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 	const struct feral_shard *map = c->shard_ds ? NULL : sh;
 	const struct feral_dataset *rds = c->shard_ds ? c->shard_ds[k_sh] : c->ds;
 	const double *rw = c->shard_ds ? c->shard_w[k_sh] : c->wstep;
+	/* the method's per-row data, indexed like rw (SVRG: c_i) */
+	const double *aux = NULL;
+	if (m == FERAL_METHOD_SVRG) {
+		const struct feral_svrg *s = c->method_state;
+		aux = s->cshard ? s->cshard[k_sh] : s->cval;
+	}
 	uint64_t ring[PF_RING];
 	struct feral_alias_pick picks[PF_RING];
 	for (int j = 0; j < PF_SPLIT; j++) {
@@ -310,9 +349,15 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			continue;
 		}
 		ring[j] = entry_row(map, feral_alias_resolve(al, picks[j]));
-		prefetch_meta(m, rds, rw, ring[j]);
+		prefetch_meta(m, rds, rw, aux, ring[j]);
 		if (j < PF_ROW)
 			prefetch_row(c, rds, ring[j]);
+	}
+	if (hook) { /* the method's state at x0 (SVRG: the first full gradient) */
+		enum feral_status st = hook(c, tid);
+		if (st)
+			feral_request_stop(c, st);
+		barrier();
 	}
 	for (;;) {
 		uint64_t round_stop = quota - done < c->round_len ? quota : done + c->round_len;
@@ -326,15 +371,16 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			struct feral_alias_pick pk = feral_alias_split(al, feral_rng_next(&rng));
 			picks[(done + PF_SPLIT) % PF_RING] = pk;
 			__builtin_prefetch(al->e + pk.i);
-			prefetch_meta(m, rds, rw, ahead);
+			prefetch_meta(m, rds, rw, aux, ahead);
 			uint64_t soon = ring[(done + PF_ROW) % PF_RING];
 			prefetch_row(c, rds, soon);
-			prefetch_meta(m, rds, rw, soon);
+			prefetch_meta(m, rds, rw, aux, soon);
 			uint64_t k = done * (uint64_t)c->plan.nthreads; /* ~ global update count */
 			double gamma = c->decay_per_update > 0
 			                       ? c->gamma / (1.0 + c->decay_per_update * (double)k)
 			                       : c->gamma;
-			if (FERAL_UNLIKELY(!update_row(m, c, w, x, rds, rw, i, gamma, &krng, &rng, soon))) {
+			if (FERAL_UNLIKELY(!update_row(m, c, w, x, rds, rw, aux, i, gamma, &krng, &rng,
+			                               soon))) {
 				feral_request_stop(c, FERAL_STATUS_DIVERGED);
 				break;
 			}
@@ -359,6 +405,7 @@ static void worker_main(struct feral_ctx *c, int tid)
 	bind_worker(c, tid, &saved);
 	switch (c->cfg->method) { /* one specialisation of the loop per method */
 	case FERAL_METHOD_KACZMARZ: worker_loop(c, tid, FERAL_METHOD_KACZMARZ); break;
+	case FERAL_METHOD_SVRG: worker_loop(c, tid, FERAL_METHOD_SVRG); break;
 	default: worker_loop(c, tid, FERAL_METHOD_SGD); break;
 	}
 	/* the caller (worker 0) and the runtime's pool threads leave as they came */
@@ -456,12 +503,16 @@ static struct feral_ctx *ctx_new(const struct feral_dataset *ds, const struct fe
 	c->axpy = kt->axpy[ds->layout][ds->precision][c->mp];
 	c->cdot = kt->dot[ds->layout][ds->precision][FERAL_PRECISION_F32];
 	c->scale = 1.0;
+	c->gnorm0 = NAN;
+	c->grad_rel = NAN;
 	res->kernel = kt->name;
 	return c;
 }
 
 static void ctx_free(struct feral_ctx *c)
 {
+	if (c->cfg->method == FERAL_METHOD_SVRG)
+		feral_svrg_free(c);
 	feral_model_free(c);
 	feral_monitor_free(c);
 	free(c->w);
@@ -698,6 +749,8 @@ static enum feral_status solve_attempt(const struct feral_dataset *ds,
 	    (st = plan_threads(c, res, err)) == FERAL_OK &&    /* threads, replicas, shards */
 	    (st = feral_model_create(c, x, &res->saturations, err)) == FERAL_OK &&
 	    (st = set_budget(c, err)) == FERAL_OK &&           /* quotas, rounds */
+	    (c->cfg->method != FERAL_METHOD_SVRG ||             /* SVRG's snapshot state */
+	     (st = feral_svrg_create(c, err)) == FERAL_OK) &&
 	    (st = feral_monitor_start(c, x, err)) == FERAL_OK) { /* eval rows, x0's point */
 		double wall;
 		int got = run_workers(c, &wall);

@@ -137,6 +137,11 @@ struct feral_ctx {
 	int all_done;             /* decided at the round barrier */
 	struct feral_topo *topo;
 	void *method_state;       /* the method's own (between_epochs), or NULL */
+	/* the certified stop (cfg->tol without x*): ||grad F(x0)||, the last
+	 * measured ||grad F||/||grad F(x0)||, the time in gradient passes, and
+	 * the total update count of the monitor's next gradient (SGD) */
+	double gnorm0, grad_rel, grad_s;
+	uint64_t next_grad;
 	/* monitor (worker 0 only) */
 	struct feral_trace *trace;
 	uint64_t trace_every, next_trace;
@@ -167,20 +172,22 @@ static inline void feral_request_stop(struct feral_ctx *c, enum feral_status st)
  * A method plugs into the worker loop through one small interface, dispatched
  * on cfg->method (enum feral_method):
  *
- *   feral_method_step(m, c, ds, wstep, i, t, gamma, &g)
- *       per update, static inline: row i (of dataset ds, step weights wstep)
- *       with prediction t = a_i.x; sets g for the update x += g a_i and
- *       returns 1, or returns 0 to skip the row.  A non-finite g stops the
- *       solve as diverged.
+ *   feral_method_step(m, c, ds, wstep, aux, i, t, gamma, &g)
+ *       per update, static inline: row i (of dataset ds, step weights wstep,
+ *       per-row method data aux or NULL) with prediction t = a_i.x; sets g
+ *       for the update x += g a_i and returns 1, or returns 0 to skip the
+ *       row.  A non-finite g stops the solve as diverged.
  *   feral_method_between_epochs(m)
  *       the hook run between epochs, or NULL.  When non-NULL every worker
- *       meets at a barrier each epoch (n updates summed over workers, after
- *       the replicas are averaged) and calls hook(c, tid): worker tid takes
- *       its slice of the coordinates (as feral_model_average does); worker 0
- *       may keep per-method data in c->method_state.  A variance-reduced
- *       method (SVRG: Johnson & Zhang, "Accelerating stochastic gradient
- *       descent using predictive variance reduction", 2013) computes its
- *       full gradient there.  A failure status stops the solve.
+ *       calls hook(c, tid) once before its first update and then, after a
+ *       per-epoch barrier, each epoch (n updates summed over workers, after
+ *       the replicas are averaged): worker tid takes its slice of the
+ *       coordinates (as feral_model_average does) and may meet the others
+ *       at barriers inside; worker 0 may keep per-method data in
+ *       c->method_state.  SVRG (Johnson & Zhang, "Accelerating stochastic
+ *       gradient descent using predictive variance reduction", 2013)
+ *       computes its snapshot and full gradient there (svrg.c).  A failure
+ *       status stops the solve.
  *
  * The worker loop is a static inline function specialised once per method
  * (a switch hoisted out of the loop, m a compile-time constant in each
@@ -189,9 +196,41 @@ static inline void feral_request_stop(struct feral_ctx *c, enum feral_status st)
  * the specialisation switch of engine.c's worker_main. */
 typedef enum feral_status (*feral_epoch_hook)(struct feral_ctx *c, int tid);
 
+/* SVRG's state (c->method_state): the snapshot x~, c_i = phi'(a_i.x~, y_i)
+ * of every row, g_bar = (1/n) sum_j c_j a_j, and for CSR rows 1/P_j, so
+ * that the dense part eta x + g_bar of the step is applied on the row's
+ * support only, scaled by 1/P_j (unbiased, O(nnz_i); docs/math.md,
+ * "Variance reduction"). */
+struct feral_svrg {
+	double *xs;        /* d */
+	double *cval;      /* n, by global row */
+	double **cshard;   /* per shard: cval of its entries (NULL: one shard) */
+	double *gbar;      /* d */
+	double *gpart;     /* T x d: each worker's partial sum */
+	double *sq;        /* T: partial ||grad F(x~)||^2 (8 doubles apart) */
+	const double *invp; /* CSR: 1/P_j (0 for untouched columns); NULL dense */
+	feral_k_axpy_fn axpy64; /* data x f64 axpy, for the full gradient */
+	uint64_t snapshots; /* full gradients taken */
+};
+
+/* The relative step of SVRG's auto step: gamma = FERAL_SVRG_THETA / sup L_w
+ * (docs/math.md, "Variance reduction").  Epochs to a certified relative
+ * gradient of 1e-8, one thread, theta = 0.05 / 0.1 / 0.15 / 0.2 / 0.3 / 0.5 /
+ * 0.8: dense LS 50000 x 100 (cond 10, noise 0.1) 17/11/13/14/18/23/38;
+ * heart_scale logistic (C = 1) 240/120/81/61/41/26/22; generated logistic
+ * 20000 x 50 (l2 1e-4) 118/59/39/30/18/19/27; sparse LS 50000 x 2000
+ * reached 2.9e-5/7.5e-6/3.5e-6/1.8e-6/5.1e-7/4.4e-8 in 300 epochs (0.8: done
+ * in 245).  Prox-SVRG's bound needs theta < 1/8; where kappa_w is not small
+ * next to n the larger steps win, and 0.3 is within 1.6x of the best on
+ * every case that converged. */
+#ifndef FERAL_SVRG_THETA
+#define FERAL_SVRG_THETA 0.3
+#endif
+
 static inline __attribute__((always_inline)) int
 feral_method_step(enum feral_method m, const struct feral_ctx *c, const struct feral_dataset *ds,
-                  const double *wstep, uint64_t i, double t, double gamma, double *g)
+                  const double *wstep, const double *aux, uint64_t i, double t, double gamma,
+                  double *g)
 {
 	switch (m) {
 	case FERAL_METHOD_KACZMARZ: {
@@ -202,18 +241,50 @@ feral_method_step(enum feral_method m, const struct feral_ctx *c, const struct f
 		*g = c->cfg->relax * (ds->y[i] - t) / nn;
 		return 1;
 	}
+	case FERAL_METHOD_SVRG:
+		/* the row part of v = w_i (phi'(a_i.x) - phi'(a_i.x~)) a_i + eta x + g_bar;
+		 * the dense part is feral_svrg_dense_coef's */
+		*g = -gamma * wstep[i] * (feral_loss_dphi(c->cfg->loss, t, ds->y[i]) - aux[i]);
+		return 1;
 	default: /* weighted SGD: x -= gamma / (n p_i) grad f_i(x) */
 		*g = -gamma * wstep[i] * feral_loss_dphi(c->cfg->loss, t, ds->y[i]);
 		return 1;
 	}
 }
 
+/* SVRG's dense part at coordinate j of a row (value xj): the step subtracts
+ * gamma times this.  Dense rows: eta x_j + g_bar_j; CSR rows: the same over
+ * P_j, the probability that a draw touches j. */
+static inline double feral_svrg_dense_coef(const struct feral_svrg *s, double eta, uint64_t j,
+                                           double xj)
+{
+	double v = eta * xj + s->gbar[j];
+	return s->invp ? v * s->invp[j] : v;
+}
+
+enum feral_status feral_svrg_epoch(struct feral_ctx *c, int tid);
+
 static inline feral_epoch_hook feral_method_between_epochs(enum feral_method m)
 {
 	switch (m) {
+	case FERAL_METHOD_SVRG: return feral_svrg_epoch;
 	default: /* SGD and Kaczmarz keep no state across epochs */
 		return NULL;
 	}
+}
+
+/* ---- svrg.c: SVRG's state and full gradient; the certified stop's gradient ---- */
+
+/* c->method_state for SVRG (needs c->ds, c->p, c->plan, c->shard_ds). */
+enum feral_status feral_svrg_create(struct feral_ctx *c, struct feral_error *err);
+void feral_svrg_free(struct feral_ctx *c);
+/* ||grad F(x)|| (full gradient in double, serial); NaN without memory. */
+double feral_grad_norm(const struct feral_dataset *ds, const struct feral_config *cfg,
+                       const double *x);
+/* The certified stop applies: tol > 0, no x*, a smooth loss. */
+static inline int feral_grad_rule(const struct feral_ctx *c)
+{
+	return c->cfg->tol > 0 && !c->x_star && c->cfg->loss != FERAL_LOSS_HINGE;
 }
 
 /* ---- model.c: storage, fixed point, snapshot, replicas, bit centring ---------- */

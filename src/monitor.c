@@ -71,10 +71,22 @@ static void monitor(struct feral_ctx *c, uint64_t total, int final)
 	struct feral_trace_point pt;
 	evaluate(c, c->snap, c->eval_rows, c->n_eval, &pt);
 	pt.updates = total;
+	const struct feral_config *cfg = c->cfg;
+	/* The certified stop: the full gradient at the snapshot, at most once an
+	 * epoch (SVRG has it at every snapshot, in its hook). */
+	bool grad_hit = false;
+	if (!final && feral_grad_rule(c) && cfg->method != FERAL_METHOD_SVRG &&
+	    total >= c->next_grad && isfinite(pt.objective)) {
+		double t_g = feral_now();
+		double gn = feral_grad_norm(c->ds, cfg, c->snap);
+		c->grad_rel = c->gnorm0 > 0 ? gn / c->gnorm0 : (gn > 0 ? INFINITY : 0);
+		grad_hit = gn <= cfg->tol * c->gnorm0;
+		c->next_grad = total + c->ds->n;
+		c->grad_s += feral_now() - t_g;
+	}
 	double t_end = feral_now();
 	c->monitor_s += t_end - t_start;
 	pt.seconds = t_end - c->t0 - c->monitor_s / c->plan.nthreads;
-	const struct feral_config *cfg = c->cfg;
 	bool bad = !isfinite(pt.objective) ||
 	           pt.objective > cfg->diverge * fmax(c->obj0, 1.0);
 	if (bad) {
@@ -109,15 +121,10 @@ static void monitor(struct feral_ctx *c, uint64_t total, int final)
 			tr->pts[tr->len++] = pt;
 	}
 	if (!final && cfg->tol > 0) {
-		bool hit;
-		if (c->x_star)
-			hit = pt.rel_error <= cfg->tol;
-		else if (cfg->loss == FERAL_LOSS_LS)
-			hit = pt.rel_residual <= cfg->tol;
-		else /* classification: the objective stopped improving */
-			hit = isfinite(c->prev_obj) &&
-			      fabs(c->prev_obj - pt.objective) <= cfg->tol * fabs(c->prev_obj);
-		c->prev_obj = pt.objective;
+		/* certified only: the distance to a known x*, else the relative
+		 * gradient norm (smooth losses); the hinge loss without x* has no
+		 * certificate and runs its budget */
+		bool hit = c->x_star ? pt.rel_error <= cfg->tol : grad_hit;
 		if (hit) {
 			c->converged = 1;
 			feral_request_stop(c, FERAL_OK);
@@ -185,6 +192,15 @@ enum feral_status feral_monitor_start(struct feral_ctx *c, const double *x0,
 	evaluate(c, x0, c->eval_rows, c->n_eval, &p0);
 	c->obj0 = p0.objective;
 	c->prev_obj = NAN;
+	/* ||grad F(x0)||, the certified stop's reference (SVRG's first snapshot
+	 * is x0: its hook takes it at no extra cost) */
+	c->next_grad = c->trace_every < n ? n : c->trace_every;
+	if (c->cfg->tol > 0 && c->cfg->loss != FERAL_LOSS_HINGE &&
+	    c->cfg->method != FERAL_METHOD_SVRG) {
+		double t_g = feral_now();
+		c->gnorm0 = feral_grad_norm(ds, c->cfg, x0);
+		c->grad_s += feral_now() - t_g;
+	}
 	memcpy(c->good, x0, d * sizeof *c->good);
 	struct feral_trace *trace = c->trace;
 	if (trace) {
@@ -288,6 +304,20 @@ enum feral_status feral_monitor_finish(struct feral_ctx *c, double *x, double wa
 	}
 	struct feral_trace_point fin;
 	evaluate(c, x, NULL, n, &fin);
+	/* the relative gradient norm at the returned x: known when a gradient
+	 * certified it (and no tail average moved it), else one more pass */
+	res->grad_norm_rel = NAN;
+	if (c->cfg->tol > 0 && c->cfg->loss != FERAL_LOSS_HINGE && st != FERAL_STATUS_DIVERGED) {
+		if (c->converged && !c->x_star && c->tail_n == 0 && !isnan(c->grad_rel)) {
+			res->grad_norm_rel = c->grad_rel;
+		} else if (!isnan(c->gnorm0)) {
+			double t_g = feral_now();
+			double gn = feral_grad_norm(c->ds, c->cfg, x);
+			res->grad_norm_rel = c->gnorm0 > 0 ? gn / c->gnorm0 : (gn > 0 ? INFINITY : 0);
+			c->grad_s += feral_now() - t_g;
+		}
+	}
+	res->grad_seconds = c->grad_s;
 	res->updates = upd;
 	/* Worker 0 is the monitor: while it evaluates, the other T-1 workers go
 	 * on, so the monitor costs 1/T of the capacity for its duration. */

@@ -20,9 +20,16 @@ void feral_step_begin(const struct feral_ctx *c, const double *x_star,
 	sc->rel_step = cfg->step;
 	sc->decay = cfg->step_decay;
 	sc->mu = NAN;
+	uint64_t n = ds->n;
+	if (cfg->method == FERAL_METHOD_SVRG && cfg->step_auto) {
+		/* gamma = theta / sup L_w: prox-SVRG's bound (Xiao & Zhang 2014)
+		 * with importance sampling, docs/math.md "Variance reduction" */
+		sc->sup = feral_sup_lw(c->L, c->p, n);
+		sc->rel_step = FERAL_SVRG_THETA * c->lbar / sc->sup;
+		return;
+	}
 	if (cfg->method != FERAL_METHOD_SGD || !cfg->step_auto)
 		return;
-	uint64_t n = ds->n;
 	sc->sup = feral_sup_lw(c->L, c->p, n);
 	sc->mu = feral_estimate_mu(ds, cfg);
 	sc->base = c->lbar / (2 * sc->sup);

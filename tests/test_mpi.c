@@ -209,7 +209,7 @@ Test(mpi, test_least_squares_rel_error_within_factor_of_single_process, .fini = 
 	free(xs);
 	feral_dataset_destroy(&ds);
 	/* a constant step run to its horizon: the comparison is at the plateau */
-	const char *opts = "--xstar xs.npy --step 0.2 --tol 0 --epochs 20 --json";
+	const char *opts = "--xstar xs.npy --method sgd --step 0.2 --tol 0 --epochs 20 --json";
 	cr_assert_eq(FERAL("solve g.feral %s --threads 1", opts), 0, "feral solve: %s", out);
 	double e1 = json_num("relative_error");
 	for (int R = 2; R <= 4; R += 2) {

@@ -37,7 +37,7 @@ UPDATE_RACY, UPDATE_ATOMIC = range(2)
 ROUNDING_INDEPENDENT, ROUNDING_SHARED, ROUNDING_NEAREST = range(3)
 
 LOSS_NAMES = ("ls", "logistic", "hinge")
-METHOD_NAMES = ("sgd", "kaczmarz")
+METHOD_NAMES = ("sgd", "kaczmarz", "svrg")
 BIND_NAMES = ("compact", "scatter", "none")
 REPLICAS_NAMES = ("machine", "node", "core", "auto")
 UPDATE_NAMES = ("racy", "atomic")
@@ -174,7 +174,9 @@ class Result(Structure):  # struct feral_result
         ("bind_failures", c_int),
         ("model_scale", c_double),
         ("warning", c_char * 256),
-        ("reserved", c_uint64 * 8),
+        ("grad_norm_rel", c_double),
+        ("grad_seconds", c_double),
+        ("reserved", c_uint64 * 6),
     ]
 
 

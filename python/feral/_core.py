@@ -309,6 +309,13 @@ def make_config(options, default_loss=C.LOSS_LS):
         elif k not in _SETTABLE:
             raise TypeError(f"feral: unknown option {k!r}")
         setattr(cfg, k, v)
+    # as `feral solve`/`feral train`: no method given -> SVRG for the smooth
+    # losses with a float model (100 epochs at most unless a budget is given)
+    if ("method" not in o and C.LOSS_NAMES[cfg.loss] != "hinge"
+            and cfg.model_precision not in (C.BITS_PRECISION[16], C.BITS_PRECISION[8])):
+        cfg.method = C.METHOD_NAMES.index("svrg")
+        if not any(k in o for k in ("epochs", "seconds", "max_updates")):
+            cfg.epochs = 100
     err = C.Error()
     st = _lib.feral_config_validate(byref(cfg), byref(err))
     if st != C.OK:
@@ -347,9 +354,11 @@ def result_info(prob, cfg, data_precision, r, status):
         "monitor_seconds": _num(r.monitor_seconds), "updates_per_s": _num(r.updates_per_s),
         "objective": _num(r.objective), "relative_residual": _num(r.rel_residual),
         "relative_error": _num(r.rel_error), "converged": bool(r.converged),
+        "grad_norm_rel": _num(r.grad_norm_rel), "grad_seconds": _num(r.grad_seconds),
         "threads": int(r.threads), "bind": C.BIND_NAMES[cfg.bind],
         "replicas": C.REPLICAS_NAMES[cfg.replicas],
-        "replicas_mode": C.REPLICAS_NAMES[r.replicas_mode], "oversubscribed": bool(r.oversubscribed),
+        "replicas_mode": C.REPLICAS_NAMES[r.replicas_mode],
+        "oversubscribed": bool(r.oversubscribed),
         "shards": int(r.shards), "replica_models": int(r.replicas),
         "bind_failures": int(r.bind_failures),
         "precision": _dmg(data_precision, cfg.model_precision, cfg.recenter),
@@ -455,7 +464,9 @@ def solve(A, b, *, x0=None, x_star=None, progress=None, trace=False, **options):
     classification losses).
 
     Options (the struct feral_config fields; CLI option names in brackets):
-      loss='ls'|'logistic'|'hinge', l2, method='sgd'|'kaczmarz', relax,
+      loss='ls'|'logistic'|'hinge', l2, method='svrg'|'sgd'|'kaczmarz' (default
+      svrg for ls/logistic with a float model, with 100 epochs unless a budget
+      is given; sgd otherwise), relax,
       sampling='weighted'|'partial'|'uniform' or lambda (or lambda_),
       step='auto' or a number, step_decay, tol, mu, epochs, seconds,
       updates (max_updates), seed, threads (default: the physical cores, as
@@ -464,7 +475,8 @@ def solve(A, b, *, x0=None, x_star=None, progress=None, trace=False, **options):
       (64|32|16|8), model_scale, rounding, average_iterates, recenter,
       recenter_every, diverge.
     x0: starting point (default zeros).  x_star: known solution (enables
-    relative_error and the tol test on it).  progress: callable(fraction,
+    relative_error and the tol test on it; without it tol is the certified
+    relative gradient norm, info["grad_norm_rel"]).  progress: callable(fraction,
     point) called from the library's monitor thread at every trace point;
     an exception raised in it stops the solve and is re-raised here.
     Ctrl-C stops the solve and raises KeyboardInterrupt."""

@@ -125,7 +125,8 @@ _COMMON_DOC = """
         Storage precision of data and model (fixed point at 16/8 bits), as
         the CLI's --precision; None (default): f32 data, f64 model.
     sampling : 'weighted', 'partial' or 'uniform'
-    method : 'sgd' or 'kaczmarz' (least squares only)
+    method : 'sgd', 'kaczmarz' (least squares only) or 'svrg' (smooth losses,
+        float models: converges to the optimum; see docs/math.md)
     step : 'auto' or float
     average_iterates, recenter : bool
     random_state : None or int

@@ -67,6 +67,11 @@ struct cli_solver {
 	int sampling_set;  /* --sampling given */
 	int lambda_set;    /* --lambda given */
 	int threads_set;
+	int method_set;    /* --method given */
+	int budget_set;    /* --epochs, --seconds or --updates given */
+	/* solve, train: no --method -> SVRG for the smooth losses (float
+	 * models), with at most 100 epochs unless a budget is given */
+	int auto_method;
 };
 void cli_solver_init(struct cli_solver *s);
 /* Handle one getopt_long result; returns 1 when handled, 0 when not a solver

@@ -42,6 +42,10 @@ enum feral_status cli_solve(const struct feral_dataset *ds, struct cli_solver *s
                             const char *trace_path, struct feral_error *err, int *fatal);
 /* Two lines on stderr: shape, speed, threads; objective, residual, error. */
 void cli_print_result(const struct feral_dataset *ds, const struct feral_result *r);
+/* After a solve that returned OK without reaching cfg->tol: a warning on
+ * stderr with what was reached (relative error or gradient norm) and the
+ * tolerance asked for. */
+void cli_warn_unconverged(const struct feral_config *cfg, const struct feral_result *r);
 /* The keys every solver result has in --json (solve, train). */
 void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
                      const struct cli_solver *s, const struct feral_result *r);

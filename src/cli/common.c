@@ -183,10 +183,11 @@ int cli_solver_option(const char *prog, struct cli_solver *s, int opt, const cha
 		return 1;
 	}
 	case OPT_METHOD: {
-		static const char *const n[] = {"sgd", "kaczmarz"};
-		if (pick(prog, "method", arg, n, 2, &v) < 0)
+		static const char *const n[] = {"sgd", "kaczmarz", "svrg"};
+		if (pick(prog, "method", arg, n, 3, &v) < 0)
 			return -1;
 		c->method = (enum feral_method)v;
+		s->method_set = 1;
 		return 1;
 	}
 	case OPT_SAMPLING: {
@@ -260,14 +261,17 @@ int cli_solver_option(const char *prog, struct cli_solver *s, int opt, const cha
 			return bad_value(prog, "mu", arg, "expected a number > 0");
 		return 1;
 	case OPT_EPOCHS:
+		s->budget_set = 1;
 		if (!cli_parse_double(arg, &c->epochs) || c->epochs < 0 || c->epochs > 1e9)
 			return bad_value(prog, "epochs", arg, "expected a number in [0, 1e9]");
 		return 1;
 	case OPT_SECONDS:
+		s->budget_set = 1;
 		if (!cli_parse_double(arg, &c->seconds) || c->seconds < 0 || c->seconds > 1e7)
 			return bad_value(prog, "seconds", arg, "expected a number in [0, 1e7]");
 		return 1;
 	case OPT_UPDATES:
+		s->budget_set = 1;
 		if (!cli_parse_u64(arg, &c->max_updates))
 			return bad_value(prog, "updates", arg, "expected a count >= 0");
 		return 1;
@@ -410,6 +414,22 @@ int cli_solver_finish(const char *prog, struct cli_solver *s)
 		if (!s->lambda_set)
 			c->lambda = want;
 	}
+	if (s->auto_method && !s->method_set && c->loss != FERAL_LOSS_HINGE &&
+	    !feral_precision_fixed(c->model_precision)) {
+		c->method = FERAL_METHOD_SVRG; /* solves to the optimum, certified */
+		if (!s->budget_set)
+			c->epochs = 100;
+	}
+	if (c->method == FERAL_METHOD_SVRG && c->loss == FERAL_LOSS_HINGE) {
+		fprintf(stderr, "%s: --method svrg needs a smooth loss (ls or logistic), not --loss %s\n",
+		        prog, cli_loss_name(c->loss));
+		return -1;
+	}
+	if (c->method == FERAL_METHOD_SVRG && feral_precision_fixed(c->model_precision)) {
+		fprintf(stderr, "%s: --method svrg needs a floating-point model (--model-precision 64 "
+		        "or 32)\n", prog);
+		return -1;
+	}
 	if (c->method == FERAL_METHOD_KACZMARZ && c->loss != FERAL_LOSS_LS) {
 		fprintf(stderr, "%s: --method kaczmarz solves least squares: drop --loss %s\n", prog,
 		        cli_loss_name(c->loss));
@@ -444,8 +464,10 @@ const char *const CLI_SOLVER_HELP =
 	"Solver options:\n"
 	"  --loss ls|logistic|hinge   objective (svm = hinge)\n"
 	"  --l2 ETA                   L2 coefficient (default 0)\n"
-	"  --method sgd|kaczmarz      weighted SGD (default), or the classic normalised\n"
-	"                             Kaczmarz projection (least squares only)\n"
+	"  --method sgd|kaczmarz|svrg weighted SGD, the classic normalised Kaczmarz\n"
+	"                             projection (least squares only), or SVRG (smooth\n"
+	"                             losses, float models; the default of solve and\n"
+	"                             train for ls/logistic: it solves to the optimum)\n"
 	"  --relax R                  Kaczmarz relaxation in (0, 2) (default 1)\n"
 	"  --sampling weighted|partial|uniform   lambda = 0, 1/2 (or --lambda), 1\n"
 	"  --lambda L                 p_i = L/n + (1-L) L_i/sum L (default 0.5)\n"
@@ -453,9 +475,11 @@ const char *const CLI_SOLVER_HELP =
 	"                             units of 1/Lbar (1 = Kaczmarz with weighted rows)\n"
 	"  --step-decay D             step / (1 + D * epoch) (default 0)\n"
 	"  --tol EPS                  stop at ||x-x*||^2/||x*||^2 <= EPS (x* known), else\n"
-	"                             relative residual <= EPS (default 1e-6)\n"
+	"                             at ||grad F(x)|| <= EPS ||grad F(x0)|| (certified;\n"
+	"                             ls, logistic); 0: run the budget (default 1e-6)\n"
 	"  --mu MU                    strong convexity for --step auto (default: estimate)\n"
-	"  --epochs E  --seconds S  --updates U   budgets (default 50 epochs)\n"
+	"  --epochs E  --seconds S  --updates U   budgets (default 50 epochs; 100 for\n"
+	"                             the default SVRG of solve and train)\n"
 	"  --seed N                   random seed (default 1)\n"
 	"  --threads T                workers (default: every physical core; 1 gives a\n"
 	"                             bit-reproducible run for a given --seed)\n"

@@ -168,6 +168,27 @@ void cli_print_result(const struct feral_dataset *ds, const struct feral_result 
 		        prog, r->threads);
 }
 
+void cli_warn_unconverged(const struct feral_config *cfg, const struct feral_result *r)
+{
+	if (cfg->tol <= 0 || r->converged)
+		return;
+	if (isfinite(r->rel_error))
+		fprintf(stderr,
+		        "%s: warning: the budget ran out before the tolerance: relative error %.3g, "
+		        "asked --tol %g\n",
+		        prog, r->rel_error, cfg->tol);
+	else if (!isnan(r->grad_norm_rel))
+		fprintf(stderr,
+		        "%s: warning: the budget ran out before the tolerance: relative gradient "
+		        "norm %.3g, asked --tol %g (not converged)\n",
+		        prog, r->grad_norm_rel, cfg->tol);
+	else
+		fprintf(stderr,
+		        "%s: warning: not converged: --loss %s has no certified stop; ran the "
+		        "budget\n",
+		        prog, cli_loss_name(cfg->loss));
+}
+
 void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
                      const struct cli_solver *s, const struct feral_result *r)
 {
@@ -177,7 +198,9 @@ void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
 	cli_json_u64(j, "d", ds->d);
 	cli_json_u64(j, "nnz", ds->nnz);
 	cli_json_str(j, "loss", cli_loss_name(s->cfg.loss));
-	cli_json_str(j, "method", s->cfg.method == FERAL_METHOD_KACZMARZ ? "kaczmarz" : "sgd");
+	cli_json_str(j, "method", s->cfg.method == FERAL_METHOD_KACZMARZ ? "kaczmarz"
+	                          : s->cfg.method == FERAL_METHOD_SVRG   ? "svrg"
+	                                                                 : "sgd");
 	cli_json_num(j, "lambda", s->cfg.lambda);
 	cli_json_num(j, "step", r->step);
 	cli_json_num(j, "mu", r->mu);
@@ -189,6 +212,8 @@ void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
 	cli_json_num(j, "relative_residual", r->rel_residual);
 	cli_json_num(j, "relative_error", r->rel_error);
 	cli_json_bool(j, "converged", r->converged);
+	cli_json_num(j, "grad_norm_rel", r->grad_norm_rel);
+	cli_json_num(j, "grad_seconds", r->grad_seconds);
 	/* the run as it was resolved: threads and placement */
 	cli_json_u64(j, "threads", (uint64_t)r->threads);
 	cli_json_str(j, "bind", cli_bind_name(s->cfg.bind));

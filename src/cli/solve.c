@@ -43,6 +43,7 @@ int cmd_solve(int argc, char **argv)
 {
 	struct cli_solver s;
 	cli_solver_init(&s);
+	s.auto_method = 1;
 	const char *out = NULL, *xstar_path = NULL, *trace_path = NULL;
 	int json = 0, c, reference = 0;
 	struct cli_ckpt ck = {0};
@@ -132,6 +133,8 @@ int cmd_solve(int argc, char **argv)
 	} else {
 		cli_print_result(ds, &r);
 	}
+	if (st == FERAL_OK)
+		cli_warn_unconverged(&s.cfg, &r);
 	if (st == FERAL_STATUS_DIVERGED)
 		rc = cli_report(prog, st, &err);
 	else if (st == FERAL_STATUS_INTERRUPTED)

@@ -39,7 +39,8 @@ static const char *const TRAIN_USAGE =
 	"  -o MODEL      write the model (text)\n"
 	"  --trace F     write the convergence trace as CSV\n"
 	CLI_CKPT_HELP
-	"Defaults here: --loss logistic --epochs 10 --tol 1e-4\n";
+	"Defaults here: --loss logistic --method svrg (hinge: sgd) --tol 1e-6, --epochs 100\n"
+	"(svrg) or 10 (sgd)\n";
 
 /* Results of the K binary solves, summed (means for objective and
  * residual), as one result for the text and JSON output. */
@@ -53,6 +54,9 @@ static void ovr_add(struct feral_result *agg, const struct feral_result *r)
 	agg->step = r->step;
 	agg->mu = r->mu;
 	agg->converged &= r->converged;
+	if (!(agg->grad_norm_rel >= r->grad_norm_rel)) /* the worst class (NaN: none) */
+		agg->grad_norm_rel = r->grad_norm_rel;
+	agg->grad_seconds += r->grad_seconds;
 	agg->threads = r->threads;
 	agg->saturations += r->saturations;
 	agg->writes += r->writes;
@@ -103,6 +107,7 @@ static int train_ovr(struct cli_solver *s, struct feral_dataset *ds, const char 
 	memset(&agg, 0, sizeof agg);
 	agg.rel_error = NAN;
 	agg.converged = 1;
+	agg.grad_norm_rel = NAN;
 	enum feral_status st = FERAL_OK;
 	uint64_t done_k = 0;
 	for (uint64_t c = 0; c < k && st == FERAL_OK; c++) {
@@ -157,6 +162,8 @@ static int train_ovr(struct cli_solver *s, struct feral_dataset *ds, const char 
 			        (unsigned long long)ts->n);
 		fputc('\n', stderr);
 	}
+	if (st == FERAL_OK)
+		cli_warn_unconverged(&s->cfg, &agg);
 	if (st == FERAL_STATUS_DIVERGED)
 		rc = cli_report(prog, st, &err);
 	else if (st == FERAL_STATUS_INTERRUPTED)
@@ -198,8 +205,9 @@ int cmd_train(int argc, char **argv)
 	struct cli_solver s;
 	cli_solver_init(&s);
 	s.cfg.loss = FERAL_LOSS_LOGISTIC;
-	s.cfg.epochs = 10;
-	s.cfg.tol = 1e-4;
+	s.cfg.epochs = 10; /* SGD's; the default SVRG gets 100 (cli_solver_finish) */
+	s.cfg.tol = 1e-6;
+	s.auto_method = 1;
 	const char *out = NULL, *test = NULL, *positive = NULL, *trace_path = NULL;
 	int json = 0, c, ovr = 0;
 	struct cli_ckpt ck = {0};
@@ -299,6 +307,8 @@ int cmd_train(int argc, char **argv)
 			        (unsigned long long)ts->n);
 		fputc('\n', stderr);
 	}
+	if (st == FERAL_OK)
+		cli_warn_unconverged(&s.cfg, &r);
 	if (st == FERAL_STATUS_DIVERGED)
 		rc = cli_report(prog, st, &err);
 	else if (st == FERAL_STATUS_INTERRUPTED)

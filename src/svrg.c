@@ -1,0 +1,202 @@
+/* SVRG (Johnson & Zhang, "Accelerating stochastic gradient descent using
+ * predictive variance reduction", NIPS 2013) with the weighted sampling of
+ * Needell, Srebro & Ward, and the full gradient of the certified stop.
+ *
+ * Every epoch the workers meet (engine.c's between-epochs hook), take the
+ * snapshot x~ (the mean of the replicas, just averaged), and compute
+ * together c_i = phi'(a_i.x~, y_i) for every row (rows split among them) and
+ * g_bar = (1/n) sum_j c_j a_j (each worker sums its rows into its own
+ * d-vector, then each reduces a slice of the coordinates).  The inner steps
+ * (engine.h's feral_method_step and feral_svrg_dense_coef) use them:
+ *   v = w_i (phi'(a_i.x, y_i) - c_i) a_i + eta x + g_bar,   w_i = 1/(n p_i),
+ * whose expectation over i ~ p is grad F(x) and whose variance vanishes as
+ * x and x~ approach x*, so a constant step converges to the optimum
+ * (docs/math.md, "Variance reduction").  The full gradient at x~ is
+ * g_bar + eta x~: its norm is the certified stop, at no extra cost. */
+#include "internal.h"
+#include "engine.h"
+
+#include <math.h>
+
+static void barrier(void)
+{
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+}
+
+/* The data x f64 axpy (y += alpha a) of a layout and precision. */
+static feral_k_axpy_fn axpy64_of(const struct feral_dataset *ds)
+{
+	const struct feral_kernels *kt = feral_kernels_get(NULL);
+	if (!kt)
+		kt = feral_kernels_named("ref");
+	return kt->axpy[ds->layout][ds->precision][FERAL_PRECISION_F64];
+}
+
+/* out += alpha a_i (dequantized), in double. */
+static void row_axpy(const struct feral_dataset *ds, feral_k_axpy_fn axpy, uint64_t i,
+                     double alpha, double *out)
+{
+	uint64_t b = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : i * ds->d;
+	uint64_t len = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] - b : ds->d;
+	const void *a = (const char *)ds->values + b * feral_precision_size(ds->precision);
+	const uint32_t *idx = ds->layout == FERAL_LAYOUT_CSR ? ds->indices + b : NULL;
+	if (ds->row_scale)
+		alpha *= ds->row_scale[i];
+	/* an f64 target is written exactly: no rounding, no random numbers */
+	axpy(out, a, idx, len, alpha, FERAL_ROUNDING_NEAREST, NULL);
+}
+
+double feral_grad_norm(const struct feral_dataset *ds, const struct feral_config *cfg,
+                       const double *x)
+{
+	uint64_t n = ds->n, d = ds->d;
+	double *g = calloc(d, sizeof *g);
+	if (!g)
+		return NAN;
+	feral_k_axpy_fn axpy = axpy64_of(ds);
+	for (uint64_t i = 0; i < n; i++) {
+		double ci = feral_loss_dphi(cfg->loss, feral_row_dot(ds, i, x), ds->y[i]);
+		if (ci != 0)
+			row_axpy(ds, axpy, i, ci, g);
+	}
+	double s = 0;
+	for (uint64_t j = 0; j < d; j++) {
+		double v = g[j] / (double)n + cfg->l2 * x[j];
+		s += v * v;
+	}
+	free(g);
+	return sqrt(s);
+}
+
+enum feral_status feral_svrg_create(struct feral_ctx *c, struct feral_error *err)
+{
+	const struct feral_dataset *ds = c->ds;
+	uint64_t n = ds->n, d = ds->d;
+	int T = c->plan.nthreads;
+	struct feral_svrg *s = calloc(1, sizeof *s);
+	if (!s)
+		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (SVRG)");
+	c->method_state = s;
+	s->xs = malloc(d * sizeof *s->xs);
+	s->cval = feral_big_alloc(n * sizeof *s->cval);
+	s->gbar = calloc(d, sizeof *s->gbar);
+	s->gpart = feral_big_alloc((size_t)T * d * sizeof *s->gpart);
+	s->sq = calloc((size_t)T * 8, sizeof *s->sq);
+	if (!s->xs || !s->cval || !s->gbar || !s->gpart || !s->sq)
+		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0,
+		                  "out of memory (SVRG: %llu rows, %d x %llu partial sums)",
+		                  (unsigned long long)n, T, (unsigned long long)d);
+	if (ds->layout == FERAL_LAYOUT_CSR) {
+		s->invp = feral_l2_degrees(ds, 1.0, c->p); /* 1 / P_j */
+		if (!s->invp)
+			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (SVRG)");
+	}
+	if (c->shard_ds) { /* each shard's workers read their rows' c_i by entry */
+		s->cshard = calloc((size_t)c->plan.nshards, sizeof *s->cshard);
+		if (!s->cshard)
+			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (SVRG)");
+		for (int k = 0; k < c->plan.nshards; k++) {
+			s->cshard[k] = malloc(c->plan.shards[k].len * sizeof **s->cshard);
+			if (!s->cshard[k])
+				return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0,
+				                  "out of memory (SVRG)");
+		}
+	}
+	s->axpy64 = axpy64_of(ds);
+	return FERAL_OK;
+}
+
+void feral_svrg_free(struct feral_ctx *c)
+{
+	struct feral_svrg *s = c->method_state;
+	if (!s)
+		return;
+	if (s->cshard)
+		for (int k = 0; k < c->plan.nshards; k++)
+			free(s->cshard[k]);
+	free(s->cshard);
+	free(s->xs);
+	free(s->cval);
+	free(s->gbar);
+	free(s->gpart);
+	free(s->sq);
+	free((void *)s->invp);
+	free(s);
+	c->method_state = NULL;
+}
+
+/* The snapshot and the full gradient, by all workers (each calls this).
+ * Phases, separated by barriers: x~ (coordinate slices), c_i and the
+ * partial sums (row slices), g_bar and ||g_bar + eta x~||^2 (coordinate
+ * slices), then worker 0 decides the certified stop. */
+enum feral_status feral_svrg_epoch(struct feral_ctx *c, int tid)
+{
+	struct feral_svrg *s = c->method_state;
+	const struct feral_dataset *ds = c->ds;
+	const struct feral_config *cfg = c->cfg;
+	int T = c->plan.nthreads, R = c->plan.nrep;
+	uint64_t n = ds->n, d = ds->d;
+	uint64_t jlo = d * (uint64_t)tid / (uint64_t)T, jhi = d * (uint64_t)(tid + 1) / (uint64_t)T;
+	uint64_t ilo = n * (uint64_t)tid / (uint64_t)T, ihi = n * (uint64_t)(tid + 1) / (uint64_t)T;
+	double t0 = tid == 0 ? feral_now() : 0;
+	/* x~: the mean of the replicas (equal after an average) */
+	for (uint64_t j = jlo; j < jhi; j++) {
+		double v = 0;
+		for (int r = 0; r < R; r++)
+			v += feral_model_get(c->models[r], c->mp, c->scale, j);
+		s->xs[j] = v / R;
+	}
+	barrier();
+	double *part = s->gpart + (size_t)tid * d;
+	memset(part, 0, d * sizeof *part);
+	for (uint64_t i = ilo; i < ihi; i++) {
+		double ci = feral_loss_dphi(cfg->loss, feral_row_dot(ds, i, s->xs), ds->y[i]);
+		s->cval[i] = ci;
+		if (ci != 0)
+			row_axpy(ds, s->axpy64, i, ci, part);
+	}
+	barrier();
+	double sq = 0;
+	for (uint64_t j = jlo; j < jhi; j++) {
+		double v = 0;
+		for (int t = 0; t < T; t++)
+			v += s->gpart[(size_t)t * d + j];
+		s->gbar[j] = v / (double)n;
+		double gj = s->gbar[j] + cfg->l2 * s->xs[j];
+		sq += gj * gj;
+	}
+	s->sq[tid * 8] = sq;
+	if (s->cshard) { /* each shard's entries, by the shard's global rows */
+		for (int k = 0; k < c->plan.nshards; k++) {
+			const struct feral_shard *sh = &c->plan.shards[k];
+			uint64_t elo = sh->len * (uint64_t)tid / (uint64_t)T;
+			uint64_t ehi = sh->len * (uint64_t)(tid + 1) / (uint64_t)T;
+			for (uint64_t e = elo; e < ehi; e++)
+				s->cshard[k][e] = s->cval[shard_row(sh, e)];
+		}
+	}
+	barrier();
+	if (tid == 0) {
+		double tot = 0;
+		for (int t = 0; t < T; t++)
+			tot += s->sq[t * 8];
+		double gn = sqrt(tot);
+		if (!isfinite(gn))
+			return FERAL_STATUS_DIVERGED;
+		if (isnan(c->gnorm0))
+			c->gnorm0 = gn;
+		s->snapshots++;
+		if (feral_grad_rule(c) && !c->converged) {
+			c->grad_rel = c->gnorm0 > 0 ? gn / c->gnorm0 : (gn > 0 ? INFINITY : 0);
+			if (gn <= cfg->tol * c->gnorm0) { /* certified at x~: return it */
+				c->converged = 1;
+				memcpy(c->good, s->xs, d * sizeof *c->good);
+				feral_request_stop(c, FERAL_OK);
+			}
+		}
+		c->grad_s += feral_now() - t0;
+	}
+	return FERAL_OK;
+}
