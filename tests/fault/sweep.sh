@@ -65,6 +65,7 @@ scenario() { # name, expected output file or -, feral args...
 }
 
 scenario "solve npy, 1 thread" x.npy solve g.npy g.b.npy --threads 1 --epochs 2 -o x.npy
+scenario "solve npy, sgd with the auto step's pilot" x.npy solve g.npy g.b.npy --method sgd --threads 1 --epochs 2 -o x.npy
 scenario "solve npy, 2 threads, core replicas" x.npy solve g.npy g.b.npy --threads 2 --replicas core --epochs 2 -o x.npy
 scenario "solve mtx, reference, 8 bits" x.txt solve g.mtx g.b.npy --reference lapack --precision 8 --recenter --epochs 2 --threads 1 -o x.txt
 scenario "train libsvm + predict model" m.txt train c.svm --epochs 2 --threads 1 -o m.txt
