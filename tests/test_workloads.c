@@ -102,7 +102,7 @@ Test(workloads, test_fashion_slice_binary_and_ovr_reach_their_bands, .init = set
 		cr_assert_float_eq(json_num("accuracy"), acc, 1e-12, "predict disagrees (%s)", cfg[k]);
 	}
 	/* ten classes, one-vs-rest */
-	cr_assert_eq(sh(0, "@F train tr.svm --test te.svm --ovr --threads 1 --json -o m.txt"), 0, "%s", out);
+	cr_assert_eq(sh(0, "@F train tr.svm --test te.svm --ovr --epochs 10 --threads 1 --json -o m.txt"), 0, "%s", out);
 	double acc = json_num("test_accuracy");
 	cr_assert_eq(json_num("classes"), 10, "%s", out);
 	cr_assert_geq(acc, FASHION_SLICE_OVR_MIN, "one-vs-rest: test accuracy %g < %g", acc,
@@ -138,7 +138,7 @@ Test(workloads, test_ovr_model_v2_roundtrip_and_v1_still_read, .init = setup, .f
 {
 	write_blobs("tr.svm", 900, 1);
 	write_blobs("te.svm", 300, 2);
-	cr_assert_eq(sh(0, "@F train tr.svm --test te.svm --multiclass ovr --threads 1 --json -o m.txt"), 0, "%s",
+	cr_assert_eq(sh(0, "@F train tr.svm --test te.svm --multiclass ovr --epochs 10 --threads 1 --json -o m.txt"), 0, "%s",
 	             out);
 	double acc = json_num("test_accuracy");
 	cr_assert_geq(acc, SYNTH_OVR_MIN, "3 blobs: test accuracy %g", acc);
@@ -154,7 +154,7 @@ Test(workloads, test_ovr_model_v2_roundtrip_and_v1_still_read, .init = setup, .f
 	cr_assert_eq(sh(0, "@F predict m.txt te.svm --json"), 0, "%s", out);
 	cr_assert_float_eq(json_num("accuracy"), acc, 1e-12);
 	/* binary models are still version 1 and still read */
-	cr_assert_eq(sh(0, "@F train tr.svm --positive 7 --threads 1 --json -o b.txt"), 0, "%s", out);
+	cr_assert_eq(sh(0, "@F train tr.svm --positive 7 --epochs 10 --threads 1 --json -o b.txt"), 0, "%s", out);
 	cr_assert_eq(sh(0, "head -1 b.txt"), 0);
 	cr_assert(!strcmp(out, "feral-model 1\n"), "%s", out);
 	cr_assert_eq(sh(0, "@F predict b.txt te.svm --json"), 0, "%s", out);
