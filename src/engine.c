@@ -766,6 +766,13 @@ static enum feral_status solve_attempt(const struct feral_dataset *ds,
 	return st;
 }
 
+static void result_reset(struct feral_result *res)
+{
+	memset(res, 0, sizeof *res);
+	res->rel_error = NAN;
+	res->mu = NAN;
+}
+
 enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral_config *cfg,
                               const double *x_star, double *x, struct feral_result *res,
                               struct feral_trace *trace, struct feral_error *err)
@@ -773,20 +780,15 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 	struct feral_result dummy;
 	if (!res)
 		res = &dummy;
-	memset(res, 0, sizeof *res);
-	res->rel_error = NAN;
-	res->mu = NAN;
+	result_reset(res);
 	enum feral_status st = check_inputs(ds, cfg, x, err);
 	if (st)
 		return st;
 	struct feral_config run = *cfg; /* threads: what the runtime delivers */
 	char warning[256] = "";
 	for (int attempt = 0;; attempt++) {
-		if (attempt > 0) {
-			memset(res, 0, sizeof *res);
-			res->rel_error = NAN;
-			res->mu = NAN;
-		}
+		if (attempt > 0)
+			result_reset(res); /* a re-planned attempt reports afresh */
 		int team = 0, asked = run.threads;
 		st = solve_attempt(ds, &run, x_star, x, res, trace, warning, &team, err);
 		if (st || team == 0)

@@ -54,6 +54,18 @@ static int shell_run(int merge, const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* `feral ARGS` (the build's binary) in tmpdir, as shell_run. */
+static int shell_feral(int merge, const char *fmt, ...) __attribute__((unused, format(printf, 2, 3)));
+static int shell_feral(int merge, const char *fmt, ...)
+{
+	char args[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	return shell_run(merge, "%s/%s/feral %s", getenv("PWD"), FERAL_BUILD_DIR, args);
+}
+
 /* The number after "key": in out. */
 static inline double json_num(const char *key)
 {

@@ -27,27 +27,15 @@ static void setup(void)
 	tmpdir_make("cli");
 }
 
-/* Run `feral ARGS` in tmpdir; capture stdout+stderr (or stdout only); return
- * the exit code. */
-static int run(int merge, const char *fmt, ...)
-{
-	char args[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
-	va_end(ap);
-	return shell_run(merge, "%s/%s/feral %s", getenv("PWD"), FERAL_BUILD_DIR, args);
-}
-
 Test(cli, test_help_and_version_exit_zero, .init = setup, .fini = tmpdir_remove)
 {
-	cr_assert_eq(run(1, "--help"), 0);
+	cr_assert_eq(shell_feral(1, "--help"), 0);
 	cr_assert(strstr(out, "solve") && strstr(out, "train"), "help lists commands: %s", out);
-	cr_assert_eq(run(1, "--version"), 0);
+	cr_assert_eq(shell_feral(1, "--version"), 0);
 	cr_assert(strstr(out, FERAL_VERSION), "version: %s", out);
 	const char *cmds[] = {"solve", "train", "predict", "info", "convert", "gen"};
 	for (int i = 0; i < 6; i++)
-		cr_assert_eq(run(1, "%s --help", cmds[i]), 0, "%s --help: %s", cmds[i], out);
+		cr_assert_eq(shell_feral(1, "%s --help", cmds[i]), 0, "%s --help: %s", cmds[i], out);
 }
 
 Test(cli, test_bad_options_exit_2_with_a_message, .init = setup, .fini = tmpdir_remove)
@@ -78,7 +66,7 @@ Test(cli, test_bad_options_exit_2_with_a_message, .init = setup, .fini = tmpdir_
 		{"train a.svm --precision 8 --recenter-every 0", "recenter-every"},
 	};
 	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
-		int rc = run(1, "%s", bad[k].args);
+		int rc = shell_feral(1, "%s", bad[k].args);
 		cr_assert_eq(rc, 2, "'feral %s' exited %d: %s", bad[k].args, rc, out);
 		cr_assert(strstr(out, bad[k].msg), "'feral %s': message lacks '%s': %s", bad[k].args,
 		          bad[k].msg, out);
@@ -88,19 +76,19 @@ Test(cli, test_bad_options_exit_2_with_a_message, .init = setup, .fini = tmpdir_
 Test(cli, test_bad_input_names_file_and_line, .init = setup, .fini = tmpdir_remove)
 {
 	write_text("bad.svm", "1 1:1 2:2\n-1 1:2 x:1\n");
-	cr_assert_eq(run(1, "solve bad.svm"), 2, "%s", out);
+	cr_assert_eq(shell_feral(1, "solve bad.svm"), 2, "%s", out);
 	cr_assert(strstr(out, "bad.svm:2:"), "message lacks file:line: %s", out);
 	write_text("nan.svm", "1 1:1\n1 1:nan\n");
-	cr_assert_eq(run(1, "info nan.svm"), 2, "%s", out);
+	cr_assert_eq(shell_feral(1, "info nan.svm"), 2, "%s", out);
 	cr_assert(strstr(out, "nan.svm:2:"), "message lacks file:line: %s", out);
-	cr_assert_eq(run(1, "solve missing.svm"), 1, "missing file: %s", out);
+	cr_assert_eq(shell_feral(1, "solve missing.svm"), 1, "missing file: %s", out);
 	cr_assert(strstr(out, "missing.svm"), "%s", out);
 }
 
 Test(cli, test_gen_solve_json_and_output_roundtrip, .init = setup, .fini = tmpdir_remove)
 {
-	cr_assert_eq(run(1, "gen gaussian --n 3000 --d 30 --seed 4 -o g.npy"), 0, "%s", out);
-	cr_assert_eq(run(0, "solve g.npy g.b.npy --xstar g.xstar.npy --tol 1e-12 --threads 1 --json "
+	cr_assert_eq(shell_feral(1, "gen gaussian --n 3000 --d 30 --seed 4 -o g.npy"), 0, "%s", out);
+	cr_assert_eq(shell_feral(0, "solve g.npy g.b.npy --xstar g.xstar.npy --tol 1e-12 --threads 1 --json "
 	                    "-o x.npy"),
 	             0, "%s", out);
 	const char *keys[] = {"n", "d", "nnz", "updates", "seconds", "updates_per_s", "objective",
@@ -124,21 +112,21 @@ Test(cli, test_gen_solve_json_and_output_roundtrip, .init = setup, .fini = tmpdi
 	free(x);
 	free(xs);
 	/* text and mtx outputs by extension */
-	cr_assert_eq(run(1, "solve g.npy g.b.npy -o x.txt --epochs 2"), 0, "%s", out);
-	cr_assert_eq(run(1, "solve g.npy g.b.npy -o x.mtx --epochs 2"), 0, "%s", out);
-	cr_assert_eq(run(1, "solve g.npy g.b.npy --tol 1e-12 --method kaczmarz --threads 1 --json"), 0,
+	cr_assert_eq(shell_feral(1, "solve g.npy g.b.npy -o x.txt --epochs 2"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "solve g.npy g.b.npy -o x.mtx --epochs 2"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "solve g.npy g.b.npy --tol 1e-12 --method kaczmarz --threads 1 --json"), 0,
 	             "%s", out);
 }
 
 Test(cli, test_single_thread_output_is_identical_across_runs, .init = setup, .fini = tmpdir_remove)
 {
-	cr_assert_eq(run(1, "gen gaussian --n 2000 --d 20 --noise 0.1 -o g.svm"), 0, "%s", out);
-	cr_assert_eq(run(1, "solve g.svm --epochs 3 --tol 0 --threads 1 -o a.txt"), 0, "%s", out);
-	cr_assert_eq(run(1, "solve g.svm --epochs 3 --tol 0 --threads 1 -o b.txt"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "gen gaussian --n 2000 --d 20 --noise 0.1 -o g.svm"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "solve g.svm --epochs 3 --tol 0 --threads 1 -o a.txt"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "solve g.svm --epochs 3 --tol 0 --threads 1 -o b.txt"), 0, "%s", out);
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "cmp -s '%s/a.txt' '%s/b.txt'", tmpdir, tmpdir);
 	cr_assert_eq(system(cmd), 0, "two single-thread runs with the same seed differ");
-	cr_assert_eq(run(1, "solve g.svm --epochs 3 --tol 0 --threads 1 --seed 9 -o c.txt"), 0, "%s",
+	cr_assert_eq(shell_feral(1, "solve g.svm --epochs 3 --tol 0 --threads 1 --seed 9 -o c.txt"), 0, "%s",
 	             out);
 	snprintf(cmd, sizeof cmd, "cmp -s '%s/a.txt' '%s/c.txt'", tmpdir, tmpdir);
 	cr_assert_neq(system(cmd), 0, "a different seed gave the same output");
@@ -146,33 +134,33 @@ Test(cli, test_single_thread_output_is_identical_across_runs, .init = setup, .fi
 
 Test(cli, test_train_predict_convert_info, .init = setup, .fini = tmpdir_remove)
 {
-	cr_assert_eq(run(1, "gen logistic --n 3000 --d 20 --seed 3 -o t.svm"), 0, "%s", out);
-	cr_assert_eq(run(0, "train t.svm --test t.svm --threads 1 --json -o m.txt"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "gen logistic --n 3000 --d 20 --seed 3 -o t.svm"), 0, "%s", out);
+	cr_assert_eq(shell_feral(0, "train t.svm --test t.svm --threads 1 --json -o m.txt"), 0, "%s", out);
 	double acc = json_num("test_accuracy");
 	cr_assert_gt(acc, 0.9, "test accuracy %g", acc);
 	cr_assert_gt(json_num("train_accuracy"), 0.9);
-	cr_assert_eq(run(0, "predict m.txt t.svm --json"), 0, "%s", out);
+	cr_assert_eq(shell_feral(0, "predict m.txt t.svm --json"), 0, "%s", out);
 	cr_assert_float_eq(json_num("accuracy"), acc, 1e-12, "predict disagrees with train");
-	cr_assert_eq(run(1, "convert t.svm t.feral"), 0, "%s", out);
-	cr_assert_eq(run(0, "info t.feral --json"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "convert t.svm t.feral"), 0, "%s", out);
+	cr_assert_eq(shell_feral(0, "info t.feral --json"), 0, "%s", out);
 	cr_assert_eq(json_num("n"), 3000);
 	cr_assert_eq(json_num("d"), 20);
-	cr_assert_eq(run(1, "convert t.svm t8.feral --precision 8"), 0, "%s", out);
-	cr_assert_eq(run(0, "info t8.feral --json"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "convert t.svm t8.feral --precision 8"), 0, "%s", out);
+	cr_assert_eq(shell_feral(0, "info t8.feral --json"), 0, "%s", out);
 	cr_assert_eq(json_num("precision_bits"), 8);
-	cr_assert_eq(run(0, "train t8.feral --precision 8 --threads 1 --json"), 0, "%s", out);
+	cr_assert_eq(shell_feral(0, "train t8.feral --precision 8 --threads 1 --json"), 0, "%s", out);
 	cr_assert_gt(json_num("train_accuracy"), 0.85, "8-bit training: %s", out);
 	/* labels 0/1 are mapped; three labels need --positive */
 	write_text("three.svm", "0 1:1\n1 1:2\n2 1:3\n");
-	cr_assert_eq(run(1, "train three.svm"), 2, "%s", out);
+	cr_assert_eq(shell_feral(1, "train three.svm"), 2, "%s", out);
 	cr_assert(strstr(out, "--positive"), "%s", out);
-	cr_assert_eq(run(1, "train three.svm --positive 2 --epochs 2 --threads 1"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "train three.svm --positive 2 --epochs 2 --threads 1"), 0, "%s", out);
 }
 
 Test(cli, test_divergence_exits_1, .init = setup, .fini = tmpdir_remove)
 {
-	cr_assert_eq(run(1, "gen gaussian --n 2000 --d 20 -o g.npy"), 0, "%s", out);
-	int rc = run(1, "solve g.npy g.b.npy --step 50 --trace-every 100 --threads 1 -o x.npy");
+	cr_assert_eq(shell_feral(1, "gen gaussian --n 2000 --d 20 -o g.npy"), 0, "%s", out);
+	int rc = shell_feral(1, "solve g.npy g.b.npy --step 50 --trace-every 100 --threads 1 -o x.npy");
 	cr_assert_eq(rc, 1, "diverging run exited %d: %s", rc, out);
 	cr_assert(strstr(out, "diverged"), "%s", out);
 }
@@ -197,7 +185,7 @@ static void script(const char *body)
 
 Test(cli, test_sigterm_writes_the_current_model, .init = setup, .fini = tmpdir_remove)
 {
-	cr_assert_eq(run(1, "gen gaussian --n 20000 --d 100 -o g.npy"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "gen gaussian --n 20000 --d 100 -o g.npy"), 0, "%s", out);
 	/* the signal goes once feral says its handlers are in place */
 	script("FERAL_READY_FILE=ready @F solve g.npy g.b.npy --epochs 0 --seconds 600 --tol 0 "
 	       "--trace-every 10000 -o x.npy & pid=$!; " SHELL_WAIT_FOR("ready")
@@ -214,9 +202,9 @@ Test(cli, test_killed_training_resumes_to_the_same_accuracy_band, .init = setup,
 	 * run of the same number of updates after the start or the resume */
 	const double band = 0.02;
 	const uint64_t n = 200000, epochs = 4;
-	cr_assert_eq(run(1, "gen logistic --n %llu --d 40 --seed 5 -o t.feral", (unsigned long long)n),
+	cr_assert_eq(shell_feral(1, "gen logistic --n %llu --d 40 --seed 5 -o t.feral", (unsigned long long)n),
 	             0, "%s", out);
-	cr_assert_eq(run(0, "train t.feral --test t.feral --epochs %llu --tol 0 --threads 1 --json",
+	cr_assert_eq(shell_feral(0, "train t.feral --test t.feral --epochs %llu --tol 0 --threads 1 --json",
 	                 (unsigned long long)epochs),
 	             0, "%s", out);
 	double full = json_num("test_accuracy");
@@ -234,7 +222,7 @@ Test(cli, test_killed_training_resumes_to_the_same_accuracy_band, .init = setup,
 	cr_assert_eq(sscanf(ck, "feral-checkpoint 1\nupdates %llu\nd %llu", &done, &d), 2, "%.200s", ck);
 	cr_assert_eq(d, 40);
 	free(ck);
-	cr_assert_eq(run(0, "train t.feral --test t.feral --epochs 0 --updates %llu --tol 0 --threads 1 "
+	cr_assert_eq(shell_feral(0, "train t.feral --test t.feral --epochs 0 --updates %llu --tol 0 --threads 1 "
 	                    "--resume c.ckpt --json -o m.txt",
 	                 done + epochs * n),
 	             0, "%s", out);
@@ -242,9 +230,9 @@ Test(cli, test_killed_training_resumes_to_the_same_accuracy_band, .init = setup,
 	cr_assert_eq(json_num("updates"), (double)(epochs * n), "the resumed run's budget: %s", out);
 	cr_assert_lt(fabs(resumed - full), band, "resumed accuracy %g, uninterrupted %g", resumed,
 	             full);
-	cr_assert_eq(run(1, "train t.feral --resume missing.ckpt"), 1, "%s", out);
+	cr_assert_eq(shell_feral(1, "train t.feral --resume missing.ckpt"), 1, "%s", out);
 	write_text("bad.ckpt", "feral-checkpoint 1\nupdates 5\nd 3\n1\n2\n3\n");
-	cr_assert_eq(run(1, "train t.feral --resume bad.ckpt"), 2, "%s", out);
+	cr_assert_eq(shell_feral(1, "train t.feral --resume bad.ckpt"), 2, "%s", out);
 	cr_assert(strstr(out, "dimension"), "%s", out);
 }
 
@@ -257,25 +245,25 @@ Test(cli, test_solve_and_train_default_to_every_physical_core, .init = setup, .f
 		cores = feral_topo_ncores(t);
 	feral_topo_destroy(&t);
 #endif
-	cr_assert_eq(run(1, "gen gaussian --n 500 --d 10 -o g.npy"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "gen gaussian --n 500 --d 10 -o g.npy"), 0, "%s", out);
 	/* a budget too small to matter: only the thread count is looked at */
-	cr_assert_eq(run(0, "solve g.npy g.b.npy --updates 100 --tol 0 --json"), 0, "%s", out);
+	cr_assert_eq(shell_feral(0, "solve g.npy g.b.npy --updates 100 --tol 0 --json"), 0, "%s", out);
 	cr_assert_eq(json_num("threads"), cores, "default threads, %d cores: %s", cores, out);
-	cr_assert_eq(run(0, "solve g.npy g.b.npy --updates 100 --tol 0 --threads 1 --json"), 0, "%s",
+	cr_assert_eq(shell_feral(0, "solve g.npy g.b.npy --updates 100 --tol 0 --threads 1 --json"), 0, "%s",
 	             out);
 	cr_assert_eq(json_num("threads"), 1, "%s", out);
-	cr_assert_eq(run(1, "gen logistic --n 500 --d 10 -o t.svm"), 0, "%s", out);
-	cr_assert_eq(run(0, "train t.svm --updates 100 --tol 0 --json"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "gen logistic --n 500 --d 10 -o t.svm"), 0, "%s", out);
+	cr_assert_eq(shell_feral(0, "train t.svm --updates 100 --tol 0 --json"), 0, "%s", out);
 	cr_assert_eq(json_num("threads"), cores, "train: default threads, %d cores: %s", cores, out);
-	cr_assert_eq(run(1, "solve --help"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "solve --help"), 0, "%s", out);
 	cr_assert(strstr(out, "every physical core") && strstr(out, "--threads"), "%s", out);
 }
 
 Test(cli, test_convert_targets_option, .init = setup, .fini = tmpdir_remove)
 {
 	/* --targets B puts B in OUT (here LIBSVM, where y is the first column) */
-	cr_assert_eq(run(1, "gen gaussian --n 50 --d 4 --seed 2 -o g.npy"), 0, "%s", out);
-	cr_assert_eq(run(1, "convert g.npy g.svm --targets g.b.npy"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "gen gaussian --n 50 --d 4 --seed 2 -o g.npy"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "convert g.npy g.svm --targets g.b.npy"), 0, "%s", out);
 	struct feral_dataset *ds = NULL;
 	double *b = NULL;
 	uint64_t nb = 0;
@@ -287,7 +275,7 @@ Test(cli, test_convert_targets_option, .init = setup, .fini = tmpdir_remove)
 		                   (unsigned long long)i);
 	free(b);
 	feral_dataset_destroy(&ds);
-	cr_assert_eq(run(1, "convert g.npy g2.svm --targets missing.npy"), 1, "%s", out);
+	cr_assert_eq(shell_feral(1, "convert g.npy g2.svm --targets missing.npy"), 1, "%s", out);
 	cr_assert(strstr(out, "missing.npy"), "%s", out);
 }
 

@@ -20,13 +20,7 @@ TestSuite(engine, .timeout = 120);
 #define ASYNC_EPOCHS 40.0   /* budget of the asynchronous tests */
 #define RIDGE_BAND 5e-3     /* decaying-step ridge vs the exact solution */
 
-/* feral_solve that must succeed; the message names the failure */
-#define SOLVE_OK(ds, c, xs, x, r, tr)                                                     \
-	do {                                                                              \
-		struct feral_error e_ = {0};                                              \
-		enum feral_status st_ = feral_solve(ds, c, xs, x, r, tr, &e_);           \
-		cr_assert_eq(st_, FERAL_OK, "feral_solve: %s (%s)", feral_strerror(st_), e_.msg); \
-	} while (0)
+#include "solve_ok.h"
 
 static struct feral_dataset *gen(enum feral_gen_kind kind, uint64_t n, uint64_t d, double noise,
                                  uint64_t seed, double **xs)

@@ -21,12 +21,7 @@ TestSuite(svrg, .timeout = SHELL_TIMEOUT(120));
 #define LOGISTIC_OBJ 1e-6   /* relative objective gap to Newton's optimum */
 #define LS_EPOCHS 60.0
 
-#define SOLVE_OK(ds, c, xs, x, r, tr)                                                     \
-	do {                                                                              \
-		struct feral_error e_ = {0};                                              \
-		enum feral_status st_ = feral_solve(ds, c, xs, x, r, tr, &e_);           \
-		cr_assert_eq(st_, FERAL_OK, "feral_solve: %s (%s)", feral_strerror(st_), e_.msg); \
-	} while (0)
+#include "solve_ok.h"
 
 static struct feral_dataset *gen(enum feral_gen_kind kind, uint64_t n, uint64_t d, double noise,
                                  uint64_t seed)
@@ -431,35 +426,24 @@ static void setup(void)
 	tmpdir_make("svrg");
 }
 
-static int run(int merge, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(int merge, const char *fmt, ...)
-{
-	char args[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
-	va_end(ap);
-	return shell_run(merge, "%s/%s/feral %s", getenv("PWD"), FERAL_BUILD_DIR, args);
-}
-
 /* The CLI: svrg by default for least squares, a warning and converged
  * false when the budget runs out first, a clear error for svrg + hinge. */
 Test(svrg, test_cli_default_warning_and_errors, .init = setup, .fini = tmpdir_remove)
 {
-	cr_assert_eq(run(1, "gen gaussian -o g.npy --n 2000 --d 20 --noise 0.5"), 0, "%s", out);
-	cr_assert_eq(run(0, "solve g.npy g.b.npy --threads 1 --json"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "gen gaussian -o g.npy --n 2000 --d 20 --noise 0.5"), 0, "%s", out);
+	cr_assert_eq(shell_feral(0, "solve g.npy g.b.npy --threads 1 --json"), 0, "%s", out);
 	cr_assert(strstr(out, "\"method\":\"svrg\"") && strstr(out, "\"converged\":true"), "%s",
 	          out);
 	cr_assert(json_num("grad_norm_rel") <= 1e-6, "%s", out);
-	cr_assert_eq(run(1, "solve g.npy g.b.npy --threads 1 --updates 100 --json"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "solve g.npy g.b.npy --threads 1 --updates 100 --json"), 0, "%s", out);
 	cr_assert(strstr(out, "\"converged\":false"), "%s", out);
 	cr_assert(strstr(out, "warning: the budget ran out before the tolerance: relative gradient "
 	                      "norm"),
 	          "no warning: %s", out);
 	cr_assert(strstr(out, "asked --tol 1e-06"), "%s", out);
-	cr_assert_eq(run(1, "train g.npy --loss hinge --method svrg"), 2, "%s", out);
+	cr_assert_eq(shell_feral(1, "train g.npy --loss hinge --method svrg"), 2, "%s", out);
 	cr_assert(strstr(out, "--method svrg") && strstr(out, "hinge"), "%s", out);
-	cr_assert_eq(run(0, "solve g.npy g.b.npy --threads 1 --method sgd --epochs 2 --json"), 0,
+	cr_assert_eq(shell_feral(0, "solve g.npy g.b.npy --threads 1 --method sgd --epochs 2 --json"), 0,
 	             "%s", out);
 	cr_assert(strstr(out, "\"method\":\"sgd\""), "%s", out);
 }

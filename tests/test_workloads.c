@@ -46,7 +46,7 @@ static int sh(int merge, const char *fmt, ...)
 	vsnprintf(args, sizeof args, fmt, ap);
 	va_end(ap);
 	if (!strncmp(args, "@F ", 3))
-		return shell_run(merge, "%s/%s/feral %s", getenv("PWD"), FERAL_BUILD_DIR, args + 3);
+		return shell_feral(merge, "%s", args + 3);
 	return shell_run(merge, "%s", args);
 }
 
