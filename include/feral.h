@@ -45,6 +45,10 @@ FERAL_API int feral_abi_version(void);
  * "feral_dataset", "feral_trace", "feral_trace_point"); 0 for any other name.
  * Bindings that mirror the structs (python/feral) check their layout with it. */
 FERAL_API size_t feral_struct_size(const char *name);
+/* The default worker count of the tools and bindings: every physical core
+ * of the machine (hwloc; SMT siblings count once), in [1, 4096]; 1 when
+ * built without hwloc or when the topology cannot be read. */
+FERAL_API int feral_default_threads(void);
 
 /* ---- status and errors ---------------------------------------------------
  * Values are never renumbered; new ones go before FERAL_STATUS_COUNT. */

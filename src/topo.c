@@ -380,6 +380,20 @@ void feral_topo_destroy(struct feral_topo **tp)
 
 int feral_topo_npus(const struct feral_topo *t) { return t ? t->npus : 1; }
 int feral_topo_ncores(const struct feral_topo *t) { return t ? t->ncores : 1; }
+
+int feral_default_threads(void)
+{
+#ifdef FERAL_HAVE_HWLOC
+	struct feral_topo *t = NULL;
+	if (feral_topo_create(NULL, &t, NULL) != FERAL_OK)
+		return 1;
+	int n = feral_topo_ncores(t);
+	feral_topo_destroy(&t);
+	return n < 1 ? 1 : n > 4096 ? 4096 : n;
+#else
+	return 1; /* without hwloc the cores are unknown (only the PUs) */
+#endif
+}
 int feral_topo_nnodes(const struct feral_topo *t) { return t ? t->nnodes : 1; }
 int feral_topo_npackages(const struct feral_topo *t) { return t ? t->npackages : 1; }
 int feral_topo_is_synthetic(const struct feral_topo *t) { return t ? t->synthetic : 0; }

@@ -441,3 +441,17 @@ Test(topo, test_32_threads_on_two_socket_four_node_machine)
 		             s[w].node, want_node[w % 4]);
 	feral_topo_destroy(&t);
 }
+
+/* The tools' and bindings' default worker count is the machine's physical
+ * cores, as the topology reads them. */
+Test(topo, test_default_threads_are_the_physical_cores)
+{
+	int cores = 1;
+#ifdef FERAL_HAVE_HWLOC
+	struct feral_topo *t = NULL;
+	cr_assert_eq(feral_topo_create(NULL, &t, NULL), FERAL_OK);
+	cores = feral_topo_ncores(t);
+	feral_topo_destroy(&t);
+#endif
+	cr_assert_eq(feral_default_threads(), cores < 1 ? 1 : cores > 4096 ? 4096 : cores);
+}

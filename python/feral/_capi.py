@@ -186,6 +186,7 @@ _PROTOTYPES = {
     "feral_version": (c_char_p, []),
     "feral_abi_version": (c_int, []),
     "feral_struct_size": (c_size_t, [c_char_p]),
+    "feral_default_threads": (c_int, []),
     "feral_strerror": (c_char_p, [c_enum]),
     "feral_error_format": (c_char_p, [POINTER(Error), c_char_p, c_size_t]),
     "feral_precision_size": (c_size_t, [c_enum]),

@@ -79,26 +79,9 @@ def _raise(st, err, **extra):
 
 # ---- defaults ----------------------------------------------------------------------
 def default_threads():
-    """Physical cores this process may run on (what the CLI uses by default).
-
-    Counted from /sys (distinct package/core ids of the CPUs in our affinity
-    mask); falls back to the number of usable CPUs."""
-    try:
-        cpus = os.sched_getaffinity(0)
-    except (AttributeError, OSError):
-        cpus = range(os.cpu_count() or 1)
-    cores = set()
-    try:
-        for c in cpus:
-            base = f"/sys/devices/system/cpu/cpu{c}/topology/"
-            with open(base + "physical_package_id") as f:
-                pkg = f.read().strip()
-            with open(base + "core_id") as f:
-                core = f.read().strip()
-            cores.add((pkg, core))
-    except OSError:
-        return max(1, len(cpus))
-    return max(1, min(4096, len(cores) or len(cpus)))
+    """Every physical core, as the CLI's default (the library's
+    feral_default_threads: hwloc, SMT siblings counted once)."""
+    return int(_lib.feral_default_threads())
 
 
 # ---- datasets over caller buffers ----------------------------------------------------

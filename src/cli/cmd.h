@@ -18,9 +18,6 @@ int cmd_gen(int argc, char **argv);
 
 /* ---- run.c ---------------------------------------------------------------------- */
 
-/* Default --threads of solve and train: the physical cores hwloc reports
- * (through the library's topology code), 1 when unknown (no hwloc). */
-int cli_default_threads(void);
 /* Progress on a terminal, and SIGINT/SIGTERM set cfg's stop flag (the solver
  * stops and the caller writes the current iterate).  Then, if the
  * environment names FERAL_READY_FILE, that file is created: a script (or a

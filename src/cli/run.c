@@ -18,21 +18,6 @@ static void on_signal(int sig)
 	g_signal = sig;
 }
 
-int cli_default_threads(void)
-{
-#ifdef FERAL_HAVE_HWLOC
-	struct feral_topo *t = NULL;
-	struct feral_error err = {0};
-	if (feral_topo_create(NULL, &t, &err) != FERAL_OK)
-		return 1;
-	int n = feral_topo_ncores(t);
-	feral_topo_destroy(&t);
-	return n < 1 ? 1 : n > 4096 ? 4096 : n;
-#else
-	return 1; /* without hwloc the cores are unknown (only the PUs) */
-#endif
-}
-
 /* Progress on stderr, only when it is a terminal and not under CI. */
 static void show_progress(void *arg, const struct feral_trace_point *pt, double fraction)
 {

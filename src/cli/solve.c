@@ -77,7 +77,7 @@ int cmd_solve(int argc, char **argv)
 		return cli_usage_error(prog, "solve: least squares only (use 'feral train' for --loss %s)",
 		                       cli_loss_name(s.cfg.loss));
 	if (!s.threads_set)
-		s.cfg.threads = cli_default_threads();
+		s.cfg.threads = feral_default_threads();
 	if (cli_solver_finish(prog, &s) < 0)
 		return 2;
 	int nargs = argc - optind;

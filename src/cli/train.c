@@ -245,7 +245,7 @@ int cmd_train(int argc, char **argv)
 	if (s.cfg.loss == FERAL_LOSS_LS)
 		return cli_usage_error(prog, "train: classification losses only (use 'feral solve')");
 	if (!s.threads_set)
-		s.cfg.threads = cli_default_threads();
+		s.cfg.threads = feral_default_threads();
 	if (cli_solver_finish(prog, &s) < 0)
 		return 2;
 	if (argc - optind != 1)
