@@ -113,14 +113,6 @@ static const char *sampling_name(double lambda)
 	return lambda == 0 ? "weighted" : lambda == 0.5 ? "partial" : lambda == 1 ? "uniform" : "mixed";
 }
 
-/* The replicas mode of a point as the solver resolved it (auto becomes
- * machine or core per solve); the record's replicas_asked keeps the option. */
-static const char *record_replicas(const struct feral_result *res, const struct point *pt)
-{
-	return cli_replicas_name(pt->replicas == FERAL_REPLICAS_AUTO ? res->replicas_mode
-	                                                             : pt->replicas);
-}
-
 static void build_record(const struct opts *o, const struct machine *m,
                          const struct problem_data *pd, const struct feral_dataset *ds,
                          struct point *pt)
@@ -195,7 +187,7 @@ static void build_record(const struct opts *o, const struct machine *m,
 	r_str(r, "xstar", xstar_name(pd->xs));
 	r_u64(r, "threads", (uint64_t)pt->threads);
 	r_str(r, "bind", cli_bind_name(o->s.cfg.bind));
-	r_str(r, "replicas", record_replicas(&first->res, pt));
+	r_str(r, "replicas", cli_replicas_name(first->res.replicas_mode)); /* as used */
 	r_str(r, "replicas_asked", cli_replicas_name(pt->replicas));
 	r_u64(r, "data_bits", (uint64_t)feral_precision_bits(pt->data_prec));
 	r_u64(r, "model_bits", (uint64_t)feral_precision_bits(pt->model_prec));
