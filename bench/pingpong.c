@@ -29,7 +29,7 @@
  * Spin waits yield the processor after a while without progress, so a
  * thread whose partner is descheduled (a loaded machine, or both threads on
  * one PU when only one is allowed) does not burn its time slice: the run
- * time stays bounded (about 1-2 s by default, --quick well under 1 s) and
+ * time stays bounded (about 1-3 s by default, --quick well under 1 s) and
  * the median discards the repeats that a preemption spoiled.  On one PU the
  * two-thread figures measure context switches, not line transfers; the
  * output says so (same_pu). */
@@ -314,7 +314,7 @@ static void usage(FILE *f)
 	        "of the repeats (with min and max), in nanoseconds per operation of one thread.\n"
 	        "\n"
 	        "  --cpus A,B         the two processing units (default: the first two allowed)\n"
-	        "  --repeats N        repeats per measure (default 9, --quick 3; at most %d)\n"
+	        "  --repeats N        repeats per measure (default 15, --quick 3; at most %d)\n"
 	        "  --lines L          lines of the swept update (default 16: d = 256 in f32)\n"
 	        "  --quick            a tenth of the operations and 3 repeats (a smoke run)\n"
 	        "  --max-seconds S    stop repeating a measure once the run has taken S seconds\n"
@@ -451,7 +451,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.repeats = 9, .lines = 16, .max_seconds = 4.0, .format = FMT_TEXT,
+	struct opts o = {.repeats = 15, .lines = 16, .max_seconds = 4.0, .format = FMT_TEXT,
 	                 .header = 1};
 	int rc = parse_opts(argc, argv, &o);
 	if (rc)
