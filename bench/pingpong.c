@@ -3,8 +3,11 @@
  * A standalone program (no feral code), the measured input of
  * scripts/scaling-model.py.  Two threads, pinned to two processing units
  * (pthread affinity; the first two PUs the process may use unless --cpus
- * names them), run a fixed number of operations per repeat; every figure
- * is the median over the repeats, with the minimum and maximum beside it.
+ * names them), run each measure in chunks of a fixed number of operations
+ * (10-50 us on a quiet machine), both threads starting each chunk together.
+ * A repeat's figure is the median over its chunks of the longer thread's
+ * time per operation; the printed figure is the median over the repeats,
+ * with the minimum and maximum beside it.
  *
  *   one_way_ns          ping-pong: one shared counter on its own line; thread A
  *                       waits for an even value and stores +1, B waits for an odd
@@ -26,11 +29,14 @@
  *                       touched it, with the overlap (memory-level parallelism)
  *                       a real update gets.  scripts/scaling-model.py's kappa.
  *
- * Spin waits yield the processor after a while without progress, so a
- * thread whose partner is descheduled (a loaded machine, or both threads on
- * one PU when only one is allowed) does not burn its time slice: the run
- * time stays bounded (about 1-3 s by default, --quick well under 1 s) and
- * the median discards the repeats that a preemption spoiled.  On one PU the
+ * Why chunks: on a loaded machine a thread loses its processor for
+ * milliseconds at a time, and a whole-run average then measures the
+ * scheduler.  A preemption lengthens the chunk it falls in (the chunk's time
+ * is the longer thread's), it never shortens one, so the median chunk is an
+ * undisturbed one while fewer than half are hit.  Spin waits yield the
+ * processor after about a millisecond without progress (at once when both
+ * threads share one PU), so the run time stays bounded: the repeats stop
+ * after --max-seconds (default 3 s; --quick well under 1 s).  On one PU the
  * two-thread figures measure context switches, not line transfers; the
  * output says so (same_pu). */
 #define _GNU_SOURCE
@@ -51,7 +57,12 @@
 #define WORDS_PER_LINE (LINE / (int)sizeof(uint64_t))
 #define MAX_REPEATS 101
 #define MAX_LINES 4096
-#define SPINS_BEFORE_YIELD 4096
+#define MAX_CHUNKS 256
+/* A wait yields the processor after this many spins: about a millisecond
+ * (its partner has lost its processor: spinning on would only keep it from
+ * another task), or almost at once when both threads share one PU. */
+#define SPINS_BEFORE_YIELD (1u << 20)
+#define SPINS_SAME_PU 64u
 
 enum measure {
 	M_ONE_WAY,
@@ -87,13 +98,16 @@ struct opts {
 
 struct run {
 	enum measure m;
-	uint64_t iters;
+	uint64_t ops;         /* operations of one thread per chunk */
+	int chunks;
 	int lines;
-	uint64_t *shared;     /* MAX(2, lines) * 2 lines, line-aligned */
+	int nthreads;
+	unsigned patience;    /* spins before a wait yields the processor */
+	uint64_t *shared;     /* `lines` + 2 lines, line-aligned */
 	uint64_t *priv[2];    /* each thread's own lines (sweep_private, private_lines) */
-	int ready;            /* start barrier: both threads arrive, then go */
+	uint64_t *arrive;     /* chunk barrier: arrivals, on a line of its own */
 	int abort;            /* a thread could not start: the other leaves at once */
-	double seconds[2];    /* each thread's elapsed time */
+	double t[2][MAX_CHUNKS]; /* each thread's time for each chunk */
 };
 
 static double now_s(void)
@@ -108,26 +122,28 @@ static inline uint64_t ld_acq(const uint64_t *p) { return __atomic_load_n(p, __A
 static inline void st(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 static inline void st_rel(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
-/* Spin until *p == want, yielding after a while without it (see the top). */
-static inline void wait_for(const uint64_t *p, uint64_t want)
+/* Spin until *p == want, yielding every `patience` spins (see the top). */
+static inline void wait_for(const uint64_t *p, uint64_t want, unsigned patience)
 {
 	unsigned spins = 0;
 	while (ld_acq(p) != want)
-		if (++spins == SPINS_BEFORE_YIELD) {
+		if (++spins == patience) {
 			spins = 0;
 			sched_yield();
 		}
 }
 
-/* Returns 0 when the run was called off. */
-static int start_barrier(struct run *r)
+/* Both threads start chunk `ch` together.  Returns 0 when the run was
+ * called off (the other thread could not start). */
+static int chunk_barrier(struct run *r, int ch)
 {
-	__atomic_fetch_add(&r->ready, 1, __ATOMIC_ACQ_REL);
+	uint64_t want = (uint64_t)r->nthreads * (uint64_t)(ch + 1);
+	__atomic_fetch_add(r->arrive, 1, __ATOMIC_ACQ_REL);
 	unsigned spins = 0;
-	while (__atomic_load_n(&r->ready, __ATOMIC_ACQUIRE) < 2) {
+	while (ld_acq(r->arrive) < want) {
 		if (__atomic_load_n(&r->abort, __ATOMIC_ACQUIRE))
 			return 0;
-		if (++spins == SPINS_BEFORE_YIELD) {
+		if (++spins == r->patience) {
 			spins = 0;
 			sched_yield();
 		}
@@ -150,20 +166,17 @@ static inline uint64_t sweep(uint64_t *x, int lines, uint64_t salt)
 
 static volatile uint64_t sink; /* keeps the sweeps' sums alive */
 
-static void body(struct run *r, int tid)
+/* Operations [from, from + n) of one chunk. */
+static uint64_t chunk(struct run *r, int tid, uint64_t from, uint64_t n)
 {
-	uint64_t n = r->iters;
 	uint64_t *own = r->priv[tid];
 	uint64_t acc = 0;
-	if (!start_barrier(r))
-		return;
-	double t0 = now_s();
 	switch (r->m) {
 	case M_ONE_WAY: {
 		uint64_t *c = r->shared;
-		for (uint64_t i = 0; i < n; i++) {
+		for (uint64_t i = from; i < from + n; i++) {
 			uint64_t v = 2 * i + (uint64_t)tid;
-			wait_for(c, v);
+			wait_for(c, v, r->patience);
 			st_rel(c, v + 1);
 		}
 		break;
@@ -189,16 +202,32 @@ static void body(struct run *r, int tid)
 		break;
 	case M_SWEEP_SHARED:
 		for (uint64_t i = 0; i < n; i++)
-			acc += sweep(r->shared, r->lines, i);
+			acc += sweep(r->shared, r->lines, from + i);
 		break;
 	case M_SWEEP_PRIVATE:
 		for (uint64_t i = 0; i < n; i++)
-			acc += sweep(own, r->lines, i);
+			acc += sweep(own, r->lines, from + i);
 		break;
 	default:
 		break;
 	}
-	r->seconds[tid] = now_s() - t0;
+	return acc;
+}
+
+/* Chunks, each started by both threads together and timed by each.  A chunk
+ * during which either thread lost its processor shows as a long one in that
+ * thread's time (the chunk's time is the longer of the two), never as a
+ * short one: the per-chunk median is robust to a few preemptions. */
+static void body(struct run *r, int tid)
+{
+	uint64_t acc = 0;
+	for (int ch = 0; ch < r->chunks; ch++) {
+		if (!chunk_barrier(r, ch))
+			return;
+		double t0 = now_s();
+		acc += chunk(r, tid, (uint64_t)ch * r->ops, r->ops);
+		r->t[tid][ch] = now_s() - t0;
+	}
 	sink += acc;
 }
 
@@ -219,29 +248,45 @@ static int one_thread(enum measure m)
 	return m == M_LOCAL_RMW || m == M_LOCAL_ATOMIC;
 }
 
-/* Runs measure m once on threads pinned to cpu[0] (and cpu[1]); returns the
- * nanoseconds per operation of one thread, or -1 on a thread error.  The
- * caller's thread runs nothing, so its affinity is never changed. */
-static double run_once(const struct opts *o, enum measure m, uint64_t iters, uint64_t *mem)
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Runs measure m once (`chunks` chunks of `ops` operations) on threads pinned
+ * to cpu[0] (and cpu[1]); returns the median over the chunks of nanoseconds
+ * per operation of one thread, or -1 on a thread error.  The caller's thread
+ * runs nothing, so its affinity is never changed. */
+static double run_once(const struct opts *o, enum measure m, uint64_t ops, int chunks,
+                       uint64_t *mem)
 {
 	struct run r;
 	memset(&r, 0, sizeof r);
 	r.m = m;
-	r.iters = iters;
+	r.ops = ops;
+	r.chunks = chunks;
 	r.lines = o->lines;
-	/* layout: the shared block, then each thread's block, each `lines` + 2
-	 * lines long (the gap keeps the adjacent-line prefetcher off the others) */
+	r.nthreads = one_thread(m) ? 1 : 2;
+	r.patience = o->cpu[0] == o->cpu[1] ? SPINS_SAME_PU : SPINS_BEFORE_YIELD;
+	/* layout: the barrier's line, the shared block, then each thread's block,
+	 * each block `lines` + 2 lines long (the gap keeps the adjacent-line
+	 * prefetcher off the others) */
 	size_t block = (size_t)(o->lines + 2) * WORDS_PER_LINE;
-	memset(mem, 0, 3 * block * sizeof *mem);
-	r.shared = mem;
-	r.priv[0] = mem + block;
-	r.priv[1] = mem + 2 * block;
-	int nt = one_thread(m) ? 1 : 2;
-	if (nt == 1)
-		r.ready = 1; /* the barrier waits for one thread only */
+	memset(mem, 0, (2 * WORDS_PER_LINE + 3 * block) * sizeof *mem);
+	r.arrive = mem;
+	r.shared = mem + 2 * WORDS_PER_LINE;
+	r.priv[0] = r.shared + block;
+	r.priv[1] = r.shared + 2 * block;
 	pthread_t th[2];
 	struct arg args[2];
-	for (int t = 0; t < nt; t++) {
+	for (int t = 0; t < r.nthreads; t++) {
 		pthread_attr_t at;
 		cpu_set_t set;
 		CPU_ZERO(&set);
@@ -264,23 +309,21 @@ static double run_once(const struct opts *o, enum measure m, uint64_t iters, uin
 			return -1;
 		}
 	}
-	for (int t = 0; t < nt; t++)
+	for (int t = 0; t < r.nthreads; t++)
 		pthread_join(th[t], NULL);
-	double s = r.seconds[0];
-	if (nt == 2 && r.seconds[1] > s)
-		s = r.seconds[1];
-	/* ping-pong: 2 transfers per round trip, iters round trips */
-	double ops = m == M_ONE_WAY ? 2.0 * (double)iters : (double)iters;
-	return 1e9 * s / ops;
+	/* ping-pong: 2 transfers per round trip */
+	double per_op = 1e9 / (double)ops / (m == M_ONE_WAY ? 2.0 : 1.0);
+	double v[MAX_CHUNKS];
+	for (int ch = 0; ch < chunks; ch++) {
+		double s = r.t[0][ch];
+		if (r.nthreads == 2 && r.t[1][ch] > s)
+			s = r.t[1][ch];
+		v[ch] = s * per_op;
+	}
+	return median(v, chunks);
 }
 
 /* ---- statistics and output ------------------------------------------------------------- */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 struct stat3 {
 	double median, min, max;
@@ -294,8 +337,7 @@ static struct stat3 summarize(const double *v, int n)
 	if (n <= 0)
 		return r;
 	memcpy(s, v, (size_t)n * sizeof *s);
-	qsort(s, (size_t)n, sizeof *s, cmp_double);
-	r.median = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+	r.median = median(s, n);
 	r.min = s[0];
 	r.max = s[n - 1];
 	return r;
@@ -316,9 +358,9 @@ static void usage(FILE *f)
 	        "  --cpus A,B         the two processing units (default: the first two allowed)\n"
 	        "  --repeats N        repeats per measure (default 15, --quick 3; at most %d)\n"
 	        "  --lines L          lines of the swept update (default 16: d = 256 in f32)\n"
-	        "  --quick            a tenth of the operations and 3 repeats (a smoke run)\n"
+	        "  --quick            16 chunks a measure instead of 64, and 3 repeats (a smoke run)\n"
 	        "  --max-seconds S    stop repeating a measure once the run has taken S seconds\n"
-	        "                     (default 4; every measure gets at least one repeat)\n"
+	        "                     (default 3; every measure gets at least one repeat)\n"
 	        "  --format F         text (one line per measure), json (one object) or csv\n"
 	        "                     (one row per measure)\n"
 	        "  --no-header        csv without its header line (to append runs)\n"
@@ -451,7 +493,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.repeats = 15, .lines = 16, .max_seconds = 4.0, .format = FMT_TEXT,
+	struct opts o = {.repeats = 15, .lines = 16, .max_seconds = 3.0, .format = FMT_TEXT,
 	                 .header = 1};
 	int rc = parse_opts(argc, argv, &o);
 	if (rc)
@@ -476,21 +518,22 @@ int main(int argc, char **argv)
 		                "figures are context switches, not line transfers\n",
 		        PROG, o.cpu[0]);
 
-	size_t words = 3 * (size_t)(o.lines + 2) * WORDS_PER_LINE;
+	size_t words = 2 * WORDS_PER_LINE + 3 * (size_t)(o.lines + 2) * WORDS_PER_LINE;
 	uint64_t *mem = aligned_alloc(2 * LINE, (words * sizeof(uint64_t) + 2 * LINE - 1) /
 	                                                (2 * LINE) * (2 * LINE));
 	if (!mem) {
 		fprintf(stderr, "%s: out of memory\n", PROG);
 		return 1;
 	}
-	/* Operations per repeat: a few milliseconds each on a quiet machine. */
-	uint64_t scale = o.quick ? 10 : 1;
-	uint64_t iters[M_COUNT] = {
-		[M_ONE_WAY] = 20000,       [M_LOCAL_RMW] = 2000000,  [M_LOCAL_ATOMIC] = 1000000,
-		[M_FALSE_SHARING] = 200000, [M_PRIVATE_LINES] = 2000000, [M_ATOMIC_SHARED] = 200000,
+	/* Operations of one thread per chunk: some 10-50 us each on a quiet
+	 * machine (short enough that most chunks run without a preemption). */
+	uint64_t ops[M_COUNT] = {
+		[M_ONE_WAY] = 128,         [M_LOCAL_RMW] = 16384,     [M_LOCAL_ATOMIC] = 4096,
+		[M_FALSE_SHARING] = 4096,  [M_PRIVATE_LINES] = 16384, [M_ATOMIC_SHARED] = 1024,
 	};
-	/* the sweeps: about 320000 line visits */
-	iters[M_SWEEP_SHARED] = iters[M_SWEEP_PRIVATE] = 320000 / (uint64_t)o.lines + 1;
+	/* the sweeps: about 1024 line visits a chunk */
+	ops[M_SWEEP_SHARED] = ops[M_SWEEP_PRIVATE] = 1024 / (uint64_t)o.lines + 1;
+	int chunks = o.quick ? 16 : 64;
 	double per[M_COUNT][MAX_REPEATS];
 	int done[M_COUNT] = {0};
 	double t_start = now_s();
@@ -500,8 +543,7 @@ int main(int argc, char **argv)
 		if (rep > 0 && now_s() - t_start > o.max_seconds)
 			break;
 		for (int m = 0; m < M_CONFLICT_LINE; m++) {
-			uint64_t n = iters[m] / scale + 1;
-			double ns = run_once(&o, (enum measure)m, n, mem);
+			double ns = run_once(&o, (enum measure)m, ops[m], chunks, mem);
 			if (ns < 0) {
 				free(mem);
 				return 1;
