@@ -74,8 +74,8 @@ Placements (ns per update of one worker, and the total rate U(T) in updates/s)
 Check.  At T = 2 against every recorded 2-thread rate (speedup over the same source's
 1-thread rate), twice: with the median pingpong figures and with those of the run whose
 ping-pong was fastest ("nearest pair").  This VM's two vCPUs land on different host cores
-from run to run, and the transfer cost is bimodal (about 50 ns or about 230 ns one way):
-the two predictions bracket what a 2-thread run can see.
+from run to run, and the transfer cost is bimodal (about 50 ns or about 240 ns one way):
+the two predictions show how much of a 2-thread figure the placement alone can move.
 
 Limits.  kappa and c1 are this VM's pair of vCPUs: on a many-core server a transfer
 within a core complex is cheaper and one across complexes or sockets dearer; --kappa and
@@ -83,7 +83,10 @@ within a core complex is cheaper and one across complexes or sockets dearer; --k
 (stale reads, replicas' slower mixing).  It ignores the shared last-level cache, the
 core frequency falling with more active cores, NUMA placement of the shared model, and
 the cost of the hot-column lookup (assumed folded into the row's indices at load time).
-Conflicts assume independent rows and workers in lock-step (equal rates).
+Conflicts assume independent rows and workers in lock-step (equal rates), and charge
+kappa for every conflicted line, even one that the other core has long evicted from its
+private caches (a 1-thread run would miss on it too): on sparse data with a model larger
+than L2 this overstates the conflicts' price.
 """
 import argparse
 import csv
