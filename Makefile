@@ -136,7 +136,8 @@ ISA_avx512vnni := $(ISA_avx512) -mavx512vnni
 # ---- sources -------------------------------------------------------------------
 LIB_SRC := $(wildcard src/*.c) $(wildcard kernels/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
-BENCH_SRC := $(wildcard bench/*.c)
+# bench/pingpong.c is a program of its own (build/pingpong), not part of build/bench
+BENCH_SRC := $(filter-out bench/pingpong.c,$(wildcard bench/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -151,7 +152,7 @@ WORKLOAD_OBJ := $(WORKLOAD_SRC:%.c=$(BUILD)/obj/%.o)
 WORKLOAD_TESTS := test_ct
 
 .PHONY: all test bench install clean fuzz check-deps check fuzz-smoke
-all: $(BUILD)/feral $(BUILD)/bench $(BUILD)/libferal.a $(BUILD)/libferal.so
+all: $(BUILD)/feral $(BUILD)/bench $(BUILD)/pingpong $(BUILD)/libferal.a $(BUILD)/libferal.so
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -181,6 +182,13 @@ $(BUILD)/bench: $(BENCH_OBJ) $(CLI_HELPER_OBJ) $(BUILD)/libferal.a
 	$(Q)$(CC) -o $@ $(BENCH_OBJ) $(CLI_HELPER_OBJ) $(BUILD)/libferal.a $(LIBS)
 
 bench: $(BUILD)/bench
+
+# The cache-line ping-pong microbenchmark: plain C and pthreads, no feral code
+# (scripts/scaling-model.py reads its figures).
+$(BUILD)/pingpong: $(BUILD)/obj/bench/pingpong.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $< -lm -pthread $(filter -fsanitize=%,$(LIBS))
+$(BUILD)/tests/test_pingpong: $(BUILD)/pingpong
 
 # ---- MPI (optional): build/feral-mpi ---------------------------------------------
 # A separate binary, so that feral and libferal never depend on MPI.  Probe:
