@@ -72,6 +72,9 @@ struct cli_solver {
 	/* solve, train: no --method -> SVRG for the smooth losses (float
 	 * models), with at most 100 epochs unless a budget is given */
 	int auto_method;
+	/* solve, train: the constant feature appended to every row (--bias;
+	 * 0: none); the data's d then counts it */
+	double bias;
 };
 void cli_solver_init(struct cli_solver *s);
 /* Handle one getopt_long result; returns 1 when handled, 0 when not a solver

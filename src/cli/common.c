@@ -475,7 +475,7 @@ const char *const CLI_SOLVER_HELP =
 	"                             units of 1/Lbar (1 = Kaczmarz with weighted rows)\n"
 	"  --step-decay D             step / (1 + D * epoch) (default 0)\n"
 	"  --tol EPS                  stop at ||x-x*||^2/||x*||^2 <= EPS (x* known), else\n"
-	"                             at ||grad F(x)|| <= EPS ||grad F(x0)|| (certified;\n"
+	"                             at ||grad F(x)|| <= EPS ||grad F(0)|| (certified;\n"
 	"                             ls, logistic); 0: run the budget (default 1e-6)\n"
 	"  --mu MU                    strong convexity for --step auto (default: estimate)\n"
 	"  --epochs E  --seconds S  --updates U   budgets (default 50 epochs; 100 for\n"

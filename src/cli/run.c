@@ -56,8 +56,53 @@ int cli_signal_exit(void)
 	return g_signal == SIGTERM ? 143 : 130;
 }
 
+/* A copy of *ds (f32) with width + 1 columns: the rows' own columns (dense
+ * rows padded with zeros up to width), then the constant `bias` in column
+ * width.  CSR keeps its sorted indices (width is past every column).  One
+ * pass over the data and a second copy of it while it runs. */
+static int append_bias(const char *path, double bias, uint64_t width, struct feral_dataset **ds)
+{
+	const struct feral_dataset *a = *ds;
+	struct feral_error err = {0};
+	if (a->precision != FERAL_PRECISION_F32) {
+		fprintf(stderr, "%s: %s: stored at %d bits: the bias column is added to float32 data "
+		        "only (convert from the float32 source, or give --no-bias)\n",
+		        prog, path, feral_precision_bits(a->precision));
+		return 2;
+	}
+	if (width < a->d)
+		width = a->d;
+	const int csr = a->layout == FERAL_LAYOUT_CSR;
+	struct feral_dataset *b = NULL;
+	enum feral_status st = feral_dataset_create(a->n, width + 1, csr ? a->nnz + a->n : 0,
+	                                            a->layout, FERAL_PRECISION_F32, &b, &err);
+	if (st)
+		return cli_report(prog, st, &err);
+	const float *av = a->values;
+	float *bv = b->values;
+	const float fb = (float)bias;
+	for (uint64_t i = 0; i < a->n; i++) {
+		if (csr) {
+			uint64_t lo = a->indptr[i], len = a->indptr[i + 1] - lo, o = lo + i;
+			memcpy(bv + o, av + lo, len * sizeof *bv);
+			memcpy(b->indices + o, a->indices + lo, len * sizeof *b->indices);
+			bv[o + len] = fb;
+			b->indices[o + len] = (uint32_t)width;
+			b->indptr[i + 1] = o + len + 1;
+		} else {
+			memcpy(bv + i * (width + 1), av + i * a->d, a->d * sizeof *bv);
+			bv[i * (width + 1) + width] = fb;
+		}
+		b->y[i] = a->y[i];
+	}
+	feral_dataset_update_norms(b);
+	feral_dataset_destroy(ds);
+	*ds = b;
+	return 0;
+}
+
 int cli_load_data(const char *path, enum feral_precision prec, uint64_t seed, uint64_t min_d,
-                  struct feral_dataset **out)
+                  double bias, struct feral_dataset **out)
 {
 	struct feral_error err = {0};
 	struct feral_load_options lo;
@@ -66,6 +111,11 @@ int cli_load_data(const char *path, enum feral_precision prec, uint64_t seed, ui
 	enum feral_status st = feral_dataset_load(path, &lo, out, &err);
 	if (st)
 		return cli_report(prog, st, &err);
+	int rc = bias > 0 ? append_bias(path, bias, min_d, out) : 0;
+	if (rc) {
+		feral_dataset_destroy(out);
+		return rc;
+	}
 	if (prec != (*out)->precision && (*out)->precision == FERAL_PRECISION_F32) {
 		struct feral_dataset *q = NULL;
 		st = feral_dataset_quantize(*out, prec, seed, &q, &err);
@@ -180,7 +230,11 @@ void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
 	char dmg[32];
 	cli_dmg(ds->precision, s->cfg.model_precision, s->cfg.recenter, dmg, sizeof dmg);
 	cli_json_u64(j, "n", ds->n);
-	cli_json_u64(j, "d", ds->d);
+	cli_json_u64(j, "d", ds->d - (s->bias > 0)); /* the data's features */
+	if (s->bias > 0)
+		cli_json_num(j, "bias", s->bias);
+	else
+		cli_json_raw(j, "bias", "null");
 	cli_json_u64(j, "nnz", ds->nnz);
 	cli_json_str(j, "loss", cli_loss_name(s->cfg.loss));
 	cli_json_str(j, "method", s->cfg.method == FERAL_METHOD_KACZMARZ ? "kaczmarz"
