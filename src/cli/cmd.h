@@ -29,7 +29,9 @@ int cli_signal_exit(void);
  * min_d: at least this many columns.  bias > 0: the constant feature bias
  * is appended as column max(min_d, d) (liblinear's -B), before quantizing:
  * a copy of the data with one more value a row (CSR) or one more column
- * (dense); float32 data only.  0 or an exit code after printing. */
+ * (dense).  Data stored in fixed point gets bias on each row's grid (a row
+ * whose largest |value| is below bias moves to the grid bias/M).  0 or an
+ * exit code after printing. */
 int cli_load_data(const char *path, enum feral_precision prec, uint64_t seed, uint64_t min_d,
                   double bias, struct feral_dataset **out);
 /* A vector of exactly `want` entries ("what" names it in the message). */

@@ -56,43 +56,80 @@ int cli_signal_exit(void)
 	return g_signal == SIGTERM ? 143 : 130;
 }
 
-/* A copy of *ds (f32) with width + 1 columns: the rows' own columns (dense
- * rows padded with zeros up to width), then the constant `bias` in column
+/* Element k of a fixed point row, and its store. */
+static double qget(const void *v, enum feral_precision p, uint64_t k)
+{
+	return p == FERAL_PRECISION_I16 ? ((const int16_t *)v)[k] : ((const int8_t *)v)[k];
+}
+
+static void qset(void *v, enum feral_precision p, uint64_t k, double q)
+{
+	if (p == FERAL_PRECISION_I16)
+		((int16_t *)v)[k] = (int16_t)q;
+	else
+		((int8_t *)v)[k] = (int8_t)q;
+}
+
+/* Row i of fixed point data b (values copied from the source, scale s)
+ * with the constant bias as element `at`: on the row's grid when it fits
+ * (nearest, at least one quantum, so the column never vanishes); else the
+ * row moves to the coarser grid bias / M, its values rounded to nearest. */
+static void fixed_bias_row(struct feral_dataset *b, uint64_t i, uint64_t lo, uint64_t at,
+                           float s, double bias)
+{
+	const double M = b->precision == FERAL_PRECISION_I16 ? 32767 : 127;
+	if (s > 0 && bias / s <= M) {
+		qset(b->values, b->precision, at, fmax(1, nearbyint(bias / s)));
+		b->row_scale[i] = s;
+		return;
+	}
+	float t = (float)(bias / M);
+	while ((double)t * M < bias)
+		t = nextafterf(t, INFINITY);
+	for (uint64_t k = lo; k < at; k++)
+		qset(b->values, b->precision, k, nearbyint(qget(b->values, b->precision, k) * s / t));
+	qset(b->values, b->precision, at, fmin(M, nearbyint(bias / t)));
+	b->row_scale[i] = t;
+}
+
+/* A copy of *ds with width + 1 columns: the rows' own columns (dense rows
+ * padded with zeros up to width), then the constant `bias` in column
  * width.  CSR keeps its sorted indices (width is past every column).  One
- * pass over the data and a second copy of it while it runs. */
-static int append_bias(const char *path, double bias, uint64_t width, struct feral_dataset **ds)
+ * pass over the data and a second copy of it while it runs.  Fixed point
+ * data (a quantized .feral) gets the bias on each row's grid
+ * (fixed_bias_row). */
+static int append_bias(double bias, uint64_t width, struct feral_dataset **ds)
 {
 	const struct feral_dataset *a = *ds;
 	struct feral_error err = {0};
-	if (a->precision != FERAL_PRECISION_F32) {
-		fprintf(stderr, "%s: %s: stored at %d bits: the bias column is added to float32 data "
-		        "only (convert from the float32 source, or give --no-bias)\n",
-		        prog, path, feral_precision_bits(a->precision));
-		return 2;
-	}
 	if (width < a->d)
 		width = a->d;
 	const int csr = a->layout == FERAL_LAYOUT_CSR;
+	const int fixed = a->precision != FERAL_PRECISION_F32;
+	const size_t es = feral_precision_size(a->precision);
 	struct feral_dataset *b = NULL;
 	enum feral_status st = feral_dataset_create(a->n, width + 1, csr ? a->nnz + a->n : 0,
-	                                            a->layout, FERAL_PRECISION_F32, &b, &err);
+	                                            a->layout, a->precision, &b, &err);
 	if (st)
 		return cli_report(prog, st, &err);
-	const float *av = a->values;
-	float *bv = b->values;
-	const float fb = (float)bias;
+	const char *av = a->values;
+	char *bv = b->values;
 	for (uint64_t i = 0; i < a->n; i++) {
+		uint64_t lo, len, o;
 		if (csr) {
-			uint64_t lo = a->indptr[i], len = a->indptr[i + 1] - lo, o = lo + i;
-			memcpy(bv + o, av + lo, len * sizeof *bv);
+			lo = a->indptr[i], len = a->indptr[i + 1] - lo, o = lo + i;
 			memcpy(b->indices + o, a->indices + lo, len * sizeof *b->indices);
-			bv[o + len] = fb;
 			b->indices[o + len] = (uint32_t)width;
 			b->indptr[i + 1] = o + len + 1;
 		} else {
-			memcpy(bv + i * (width + 1), av + i * a->d, a->d * sizeof *bv);
-			bv[i * (width + 1) + width] = fb;
+			lo = i * a->d, len = a->d, o = i * (width + 1);
 		}
+		memcpy(bv + o * es, av + lo * es, len * es);
+		uint64_t at = csr ? o + len : o + width;
+		if (fixed)
+			fixed_bias_row(b, i, o, at, a->row_scale[i], bias);
+		else
+			((float *)b->values)[at] = (float)bias;
 		b->y[i] = a->y[i];
 	}
 	feral_dataset_update_norms(b);
@@ -111,7 +148,7 @@ int cli_load_data(const char *path, enum feral_precision prec, uint64_t seed, ui
 	enum feral_status st = feral_dataset_load(path, &lo, out, &err);
 	if (st)
 		return cli_report(prog, st, &err);
-	int rc = bias > 0 ? append_bias(path, bias, min_d, out) : 0;
+	int rc = bias > 0 ? append_bias(bias, min_d, out) : 0;
 	if (rc) {
 		feral_dataset_destroy(out);
 		return rc;
