@@ -264,6 +264,11 @@ enum feral_method {
 	FERAL_METHOD_SVRG,
 	FERAL_METHOD_COUNT
 };
+/* The method's name ("sgd", "kaczmarz", "svrg"; "unknown" out of range),
+ * and back (USAGE for an unknown name): front ends list the methods from
+ * this table, so a new method needs only its entry there. */
+FERAL_API const char *feral_method_name(enum feral_method m);
+FERAL_API enum feral_status feral_method_from_name(const char *name, enum feral_method *out);
 enum feral_bind { FERAL_BIND_COMPACT = 0, FERAL_BIND_SCATTER, FERAL_BIND_NONE, FERAL_BIND_COUNT };
 enum feral_replicas {
 	FERAL_REPLICAS_MACHINE = 0, /* one shared iterate (Hogwild!) */
