@@ -53,6 +53,15 @@ run_set() {
 			row "$name" feral $b "--l2 1/n --tol $tol $fb" "$WORK/fe_$tag.$tol.txt" fe_${tag}_$tol "$ref" \
 				"feral train $(basename "$tr") --l2 $l2 --tol $tol $fb --threads $THREADS"
 		done
+		# the default budget (100 epochs of SVRG) may end before the optimum on an
+		# ill-conditioned set (Fashion: L/mu ~ 1e6 >> n): one run with 10x that
+		if [ "$n" -gt 1000 ] && [ $b = 1 ]; then
+			WL_REPEAT=1 wl_run fe_${tag}_long "$FERAL" train "$tr" --l2 "$l2" --tol 1e-9 --epochs 1000 \
+				$fb --threads "$THREADS" --json -o "$WORK/fe_$tag.long.txt"
+			row "$name" feral $b "--l2 1/n --tol 1e-9 --epochs 1000 $fb" "$WORK/fe_$tag.long.txt" \
+				fe_${tag}_long "$ref" \
+				"feral train $(basename "$tr") --l2 $l2 --tol 1e-9 --epochs 1000 $fb --threads $THREADS"
+		fi
 	done
 }
 
