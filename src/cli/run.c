@@ -268,10 +268,8 @@ void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
 	cli_dmg(ds->precision, s->cfg.model_precision, s->cfg.recenter, dmg, sizeof dmg);
 	cli_json_u64(j, "n", ds->n);
 	cli_json_u64(j, "d", ds->d - (s->bias > 0)); /* the data's features */
-	if (s->bias > 0)
+	if (s->bias > 0) /* only then: the keys of a plain solve stay the binding's */
 		cli_json_num(j, "bias", s->bias);
-	else
-		cli_json_raw(j, "bias", "null");
 	cli_json_u64(j, "nnz", ds->nnz);
 	cli_json_str(j, "loss", cli_loss_name(s->cfg.loss));
 	cli_json_str(j, "method", feral_method_name(s->cfg.method));
