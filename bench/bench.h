@@ -7,6 +7,7 @@
  *   records.c    one list of fields per record, written as JSON, CSV and table
  *   problem.c    the problem: generated and cached, or loaded; x*; quantized copies
  *   point.c      one point of the sweep (calibration, runs, record) and the sweep
+ *                over methods, precisions, threads and replica modes
  *   peers.c      the peers (LAPACK, serial Kaczmarz, scripts/peer-*)
  *   main.c       options and the order of the phases */
 #ifndef FERAL_BENCH_H
@@ -87,6 +88,8 @@ struct opts {
 	int threads[MAX_LIST], nthreads;
 	int prec[MAX_LIST], nprec;
 	int repl[4], nrepl;
+	enum feral_method methods[MAX_LIST]; /* --method LIST (default sgd) */
+	int nmethods;
 	int model_override; /* --model-precision given */
 	enum feral_precision model_prec;
 	int loss_set, l2_set;
@@ -210,6 +213,7 @@ struct run {
 };
 
 struct point {
+	enum feral_method method;
 	int threads;
 	enum feral_replicas replicas;
 	int bits;

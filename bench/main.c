@@ -5,7 +5,7 @@
  *         [--out FILE.csv] [--trace-out FILE.csv] [--json] [--peers] [--no-probe]
  *         [--dry-run] [solver options]
  *
- * A point is (threads, data/model precision, replicas).  For each point bench
+ * A point is (threads, data/model precision, replicas, method).  For each point bench
  * runs the solver for a fixed budget with a trace of >= 30 points and
  * records the throughput (updates/s and bytes of row data/s), the bandwidth
  * a STREAM-like probe gets on this machine with the same thread count
@@ -43,7 +43,8 @@ static void on_signal(int sig)
 static const char *const USAGE =
 	"usage: bench [options]\n"
 	"Throughput (updates/s, bytes/s, fraction of STREAM bandwidth) against the\n"
-	"convergence horizon, one record per (threads, precision, replicas) point.\n"
+	"convergence horizon, one record per (threads, precision, replicas, method)\n"
+	"point.\n"
 	"With no option: dense least squares out of cache (see --n), generated once\n"
 	"and cached in $TMPDIR/feral-bench-<uid>/, every physical core, precision 32,\n"
 	"2 s; a first run, generation included, takes about 30 s at most.\n"
@@ -70,6 +71,10 @@ static const char *const USAGE =
 	"  --replicas LIST            auto,machine,node,core (default auto: a replica per\n"
 	"                             worker where rows are dense, else the shared model)\n"
 	"  --model-precision P        override the model precision of every point\n"
+	"  --method LIST              e.g. sgd,svrg,kaczmarz: any of the library's\n"
+	"                             methods (default sgd: the horizon of plain SGD);\n"
+	"                             a method a point's precision cannot run (svrg on a\n"
+	"                             fixed point model) is recorded as unsupported\n"
 	"  --seconds S | --updates U  budget per point (default 2 solver seconds)\n"
 	"  --repeat R                 R runs per point: median, with min/max (default 1)\n"
 	"  --target EPS               time to ||x-x*||^2/||x*||^2 <= EPS (default 1e-4)\n"
@@ -154,6 +159,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->nprec = 1;
 	o->repl[0] = FERAL_REPLICAS_AUTO;
 	o->nrepl = 1;
+	o->methods[0] = FERAL_METHOD_SGD;
+	o->nmethods = 1;
 	o->density = 1;
 	o->noise = -1;
 	o->data_seed = 1;
@@ -200,6 +207,22 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			free(dup);
 			if (!o->nrepl)
 				return cli_usage_error(prog, "--replicas: empty list");
+			continue;
+		}
+		case OPT_METHOD: {
+			char *dup = strdup(optarg), *save = NULL;
+			o->nmethods = 0;
+			for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+				if (o->nmethods == MAX_LIST ||
+				    cli_method_arg(prog, "method", t, &o->methods[o->nmethods]) < 0) {
+					free(dup);
+					return 2;
+				}
+				o->nmethods++;
+			}
+			free(dup);
+			if (!o->nmethods)
+				return cli_usage_error(prog, "--method: empty list");
 			continue;
 		}
 		case OPT_DATA_PRECISION:
@@ -310,6 +333,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	/* --recenter applies to the fixed point points of the sweep only */
 	int recenter = o->s.cfg.recenter;
 	o->s.cfg.recenter = 0;
+	/* every method of the sweep with the other options (float model): a
+	 * conflict (svrg with hinge, kaczmarz with logistic) is a usage error */
+	for (int k = 0; k < o->nmethods; k++) {
+		struct cli_solver t = o->s;
+		t.cfg.method = o->methods[k];
+		if (cli_solver_finish(prog, &t) < 0)
+			return 2;
+	}
+	o->s.cfg.method = o->methods[0];
 	if (cli_solver_finish(prog, &o->s) < 0)
 		return 2;
 	o->s.cfg.recenter = recenter;
@@ -486,7 +518,7 @@ static int open_trace(const struct opts *o, FILE **trace_f)
 		fprintf(stderr, "%s: %s: cannot create: %s\n", prog, o->trace_out, strerror(errno));
 		return 1;
 	}
-	fprintf(*trace_f, "point,threads,precision,replicas,kernel,repeat,updates,seconds,"
+	fprintf(*trace_f, "point,threads,precision,replicas,method,kernel,repeat,updates,seconds,"
 	                  "objective,relative_residual,relative_error\n");
 	return 0;
 }

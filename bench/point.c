@@ -36,12 +36,23 @@ static void run_point(const struct opts *o, const struct problem_data *pd,
 	const double *xs = solver_xstar(o, pd);
 	enum feral_trace_metric metric = xs ? FERAL_TRACE_REL_ERROR : FERAL_TRACE_OBJECTIVE;
 	struct feral_config cfg = o->s.cfg;
+	cfg.method = pt->method;
 	cfg.threads = pt->threads;
 	cfg.replicas = pt->replicas;
 	cfg.model_precision = pt->model_prec;
 	/* --recenter applies to the fixed point points of a sweep */
 	cfg.recenter = bench_recenter(o, pt);
 	cfg.stop_flag = o->stop;
+	/* a method this point's precision cannot run: one unsupported run */
+	struct feral_error verr = {0};
+	if (feral_config_validate(&cfg, &verr) != FERAL_OK) {
+		struct run *rn = &pt->runs[pt->nruns++];
+		memset(rn, 0, sizeof *rn);
+		rn->st = FERAL_STATUS_UNSUPPORTED;
+		rn->res.rel_error = NAN;
+		snprintf(rn->msg, sizeof rn->msg, "%s", verr.msg);
+		return;
+	}
 	double *x = malloc(ds->d * sizeof *x);
 	double budget_s = cfg.seconds;
 	/* calibrate the trace period (and warm the data up) with a short run */
@@ -95,9 +106,9 @@ static void run_point(const struct opts *o, const struct problem_data *pd,
 		if (trace_f) {
 			char pre[256], dmg[32];
 			cli_dmg(pt->data_prec, pt->model_prec, bench_recenter(o, pt), dmg, sizeof dmg);
-			snprintf(pre, sizeof pre, "%d,%d,%s,%s,%s,%d", point_id, pt->threads, dmg,
-			         cli_replicas_name(pt->replicas), rn->res.kernel ? rn->res.kernel : "",
-			         rep);
+			snprintf(pre, sizeof pre, "%d,%d,%s,%s,%s,%s,%d", point_id, pt->threads, dmg,
+			         cli_replicas_name(pt->replicas), feral_method_name(pt->method),
+			         rn->res.kernel ? rn->res.kernel : "", rep);
 			feral_trace_write_csv(trace_f, pre, &tr);
 			fflush(trace_f);
 		}
@@ -177,9 +188,7 @@ static void build_record(const struct opts *o, const struct machine *m,
 	r_str(r, "kernel", first->res.kernel ? first->res.kernel : "");
 	r_str(r, "problem", pd->name);
 	r_str(r, "loss", cli_loss_name(o->s.cfg.loss));
-	r_str(r, "method", o->s.cfg.method == FERAL_METHOD_KACZMARZ ? "kaczmarz"
-	                   : o->s.cfg.method == FERAL_METHOD_SVRG   ? "svrg"
-	                                                            : "sgd");
+	r_str(r, "method", feral_method_name(pt->method));
 	r_u64(r, "n", ds->n);
 	r_u64(r, "d", ds->d);
 	r_u64(r, "nnz", ds->nnz);
@@ -248,7 +257,7 @@ int sweep_run(const struct opts *o, const struct machine *m, const struct proble
               struct sweep *sw)
 {
 	memset(sw, 0, sizeof *sw);
-	int npoints = o->nprec * o->nthreads * o->nrepl;
+	int npoints = o->nprec * o->nthreads * o->nrepl * o->nmethods;
 	sw->pts = calloc((size_t)npoints, sizeof *sw->pts);
 	if (!sw->pts) {
 		fprintf(stderr, "%s: out of memory\n", BENCH_PROG);
@@ -266,10 +275,12 @@ int sweep_run(const struct opts *o, const struct machine *m, const struct proble
 		const struct feral_dataset *ds = problem_at_precision(o, pd, o->prec[ip], &q, qmsg,
 		                                                      sizeof qmsg);
 		for (int it = 0; it < o->nthreads && !*o->stop; it++)
-			for (int ir = 0; ir < o->nrepl && !*o->stop; ir++) {
+			for (int ir = 0; ir < o->nrepl * o->nmethods && !*o->stop; ir++) {
+				/* methods innermost: their records side by side */
 				struct point *pt = &sw->pts[sw->np];
+				pt->method = o->methods[ir % o->nmethods];
 				pt->threads = o->threads[it];
-				pt->replicas = (enum feral_replicas)o->repl[ir];
+				pt->replicas = (enum feral_replicas)o->repl[ir / o->nmethods];
 				pt->bits = o->prec[ip];
 				pt->data_prec = dp;
 				pt->model_prec = o->model_override ? o->model_prec : dp;

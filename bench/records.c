@@ -250,8 +250,8 @@ void fmt_num(char *b, size_t len, double v, const char *f)
 
 void table_header(FILE *f)
 {
-	fprintf(f, "%-8s %-9s %-8s %-7s %10s %9s %9s %6s %12s %9s %6s  %s\n", "threads", "precision",
-	        "replicas", "kernel", "updates/s", "GB/s", "STREAM", "roof", "horizon", "t_target",
+	fprintf(f, "%-8s %-9s %-8s %-8s %-7s %10s %9s %9s %6s %12s %9s %6s  %s\n", "threads",
+	        "precision", "replicas", "method", "kernel", "updates/s", "GB/s", "STREAM", "roof", "horizon", "t_target",
 	        "oversub", "status");
 }
 
@@ -268,9 +268,9 @@ void table_row(FILE *f, const struct record *r)
 	else
 		snprintf(e, sizeof e, "-");
 	fmt_num(g, sizeof g, r_get(r, "time_to_target")->v, "%.3gs");
-	fprintf(f, "%-8llu %-9s %-8s %-7s %10s %9s %9s %6s %12s %9s %6s  %s\n",
+	fprintf(f, "%-8llu %-9s %-8s %-8s %-7s %10s %9s %9s %6s %12s %9s %6s  %s\n",
 	        (unsigned long long)r_get(r, "threads")->u, r_get(r, "precision")->s,
-	        r_get(r, "replicas")->s, r_get(r, "kernel")->s, a, b, c, d, e, g,
+	        r_get(r, "replicas")->s, r_get(r, "method")->s, r_get(r, "kernel")->s, a, b, c, d, e, g,
 	        r_get(r, "oversubscribed")->u ? "yes" : "no", r_get(r, "status")->s);
 }
 

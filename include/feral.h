@@ -264,6 +264,11 @@ enum feral_method {
 	FERAL_METHOD_SVRG,
 	FERAL_METHOD_COUNT
 };
+/* The method's name ("sgd", "kaczmarz", "svrg"; "unknown" out of range),
+ * and back (USAGE for an unknown name): front ends list the methods from
+ * this table, so a new method needs only its entry there. */
+FERAL_API const char *feral_method_name(enum feral_method m);
+FERAL_API enum feral_status feral_method_from_name(const char *name, enum feral_method *out);
 enum feral_bind { FERAL_BIND_COMPACT = 0, FERAL_BIND_SCATTER, FERAL_BIND_NONE, FERAL_BIND_COUNT };
 enum feral_replicas {
 	FERAL_REPLICAS_MACHINE = 0, /* one shared iterate (Hogwild!) */
@@ -299,8 +304,9 @@ struct feral_config {
 	double step;             /* relative step: gamma = step / Lbar (SGD) */
 	double step_decay;       /* gamma_k = gamma / (1 + decay * k / n); 0 = constant */
 	/* target: ||x-x*||^2/||x*||^2 <= tol when x* is known, else the
-	 * certified ||grad F(x)|| <= tol ||grad F(x0)|| (LS, LOGISTIC; HINGE
-	 * has no certificate and runs its budget); 0 = run the budget */
+	 * certified ||grad F(x)|| <= tol ||grad F(0)|| (LS, LOGISTIC; HINGE
+	 * has no certificate and runs its budget; the reference is at 0 also
+	 * from a warm start x0, as liblinear's); 0 = run the budget */
 	double tol;
 	double mu;               /* strong convexity estimate; <= 0: estimate */
 	double epochs;           /* budget in passes of n updates; 0 = none */
@@ -392,7 +398,7 @@ struct feral_result {
 	int bind_failures;       /* workers whose pinning failed (they ran unpinned) */
 	double model_scale;      /* fixed point model scale (1 for float models) */
 	char warning[256];       /* first warning of the run (binding, saturation), or "" */
-	/* ||grad F(x)|| / ||grad F(x0)|| at the returned x (full gradient, in
+	/* ||grad F(x)|| / ||grad F(0)|| at the returned x (full gradient, in
 	 * double); NaN when tol is 0 or the loss is not smooth (HINGE). */
 	double grad_norm_rel;
 	double grad_seconds;     /* time spent in full gradient passes (stop rule, SVRG) */

@@ -4,6 +4,7 @@
 #include "abi.h"
 
 #include <math.h>
+#include <strings.h>
 
 void feral_config_init(struct feral_config *c)
 {
@@ -116,4 +117,25 @@ void feral_trace_free(struct feral_trace *t)
 	free(t->pts);
 	t->pts = NULL;
 	t->len = t->cap = 0;
+}
+
+/* One name a method, in enum order: the CLI, bench and the Python binding
+ * take their lists from here. */
+static const char *const method_names[] = {"sgd", "kaczmarz", "svrg"};
+_Static_assert(sizeof method_names / sizeof *method_names == FERAL_METHOD_COUNT,
+               "a method without a name: add it to method_names");
+
+const char *feral_method_name(enum feral_method m)
+{
+	return (unsigned)m < FERAL_METHOD_COUNT ? method_names[m] : "unknown";
+}
+
+enum feral_status feral_method_from_name(const char *name, enum feral_method *out)
+{
+	for (int k = 0; name && k < FERAL_METHOD_COUNT; k++)
+		if (strcasecmp(name, method_names[k]) == 0) {
+			*out = (enum feral_method)k;
+			return FERAL_OK;
+		}
+	return FERAL_STATUS_USAGE;
 }

@@ -137,8 +137,8 @@ struct feral_ctx {
 	int all_done;             /* decided at the round barrier */
 	struct feral_topo *topo;
 	void *method_state;       /* the method's own (between_epochs), or NULL */
-	/* the certified stop (cfg->tol without x*): ||grad F(x0)||, the last
-	 * measured ||grad F||/||grad F(x0)||, the time in gradient passes, and
+	/* the certified stop (cfg->tol without x*): ||grad F(0)||, the last
+	 * measured ||grad F||/||grad F(0)||, the time in gradient passes, and
 	 * the total update count of the monitor's next gradient (SGD) */
 	double gnorm0, grad_rel, grad_s;
 	uint64_t next_grad;

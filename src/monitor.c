@@ -192,13 +192,22 @@ enum feral_status feral_monitor_start(struct feral_ctx *c, const double *x0,
 	evaluate(c, x0, c->eval_rows, c->n_eval, &p0);
 	c->obj0 = p0.objective;
 	c->prev_obj = NAN;
-	/* ||grad F(x0)||, the certified stop's reference (SVRG's first snapshot
-	 * is x0: its hook takes it at no extra cost) */
+	/* ||grad F(0)||, the certified stop's reference, as liblinear's TRON
+	 * takes it: at 0 even from a warm start x0, whose own gradient may be
+	 * tiny already.  From x0 = 0, SVRG's first snapshot is x0: its hook
+	 * takes it at no extra cost. */
 	c->next_grad = c->trace_every < n ? n : c->trace_every;
+	int x0_zero = 1;
+	for (uint64_t j = 0; j < d && x0_zero; j++)
+		x0_zero = x0[j] == 0;
 	if (c->cfg->tol > 0 && c->cfg->loss != FERAL_LOSS_HINGE &&
-	    c->cfg->method != FERAL_METHOD_SVRG) {
+	    (c->cfg->method != FERAL_METHOD_SVRG || !x0_zero)) {
 		double t_g = feral_now();
-		c->gnorm0 = feral_grad_norm(ds, c->cfg, x0);
+		double *z = x0_zero ? NULL : calloc(d, sizeof *z);
+		if (!x0_zero && !z)
+			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "gradient reference");
+		c->gnorm0 = feral_grad_norm(ds, c->cfg, x0_zero ? x0 : z);
+		free(z);
 		c->grad_s += feral_now() - t_g;
 	}
 	memcpy(c->good, x0, d * sizeof *c->good);

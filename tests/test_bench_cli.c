@@ -127,6 +127,45 @@ Test(bench_cli, test_table_and_csv_append, .init = setup_dir, .fini = tmpdir_rem
 	cr_expect_not_null(strstr(err, "header"), "stderr: %s", err);
 }
 
+/* --method LIST is a sweep dimension: one record per method, side by
+ * side, each saying its method; a method the point's precision cannot run
+ * is an unsupported record, not a failure. */
+Test(bench_cli, test_method_sweep_records_each_method, .init = setup_dir, .fini = tmpdir_remove)
+{
+	char *out, err[8192];
+	int rc = run(TINY " --json --threads 1 --precision 32,8 --method sgd,svrg,kaczmarz", &out, err,
+	             sizeof err);
+	cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
+	static const char *const want[6] = {"sgd", "svrg", "kaczmarz", "sgd", "svrg", "kaczmarz"};
+	const char *p = strstr(out, "\"records\":[");
+	cr_assert_not_null(p, "%.500s", out);
+	for (int k = 0; k < 6; k++) {
+		p = strstr(p, "\"method\":\"");
+		cr_assert_not_null(p, "record %d has no method: %.3000s", k, out);
+		p += strlen("\"method\":\"");
+		cr_expect_eq(strncmp(p, want[k], strlen(want[k])), 0, "record %d: %.20s, expected %s", k,
+		             p, want[k]);
+		cr_expect_eq(p[strlen(want[k])], '"', "record %d: %.20s", k, p);
+		const char *st = strstr(p, "\"status\":\"");
+		cr_assert_not_null(st);
+		st += strlen("\"status\":\"");
+		/* 8-bit SVRG is the one the library refuses */
+		if (k == 4)
+			cr_expect_eq(strncmp(st, "unsupported", 11), 0, "8-bit svrg: %.100s", st);
+		else
+			cr_expect_eq(strncmp(st, "ok", 2), 0, "record %d (%s): %.100s", k, want[k], st);
+	}
+	cr_expect_null(strstr(p, "\"method\":\""), "more than 6 records");
+	/* the table has the column */
+	cr_expect_not_null(strstr(err, "method"), "%s", err);
+	free(out);
+	/* the default is plain SGD */
+	rc = run(TINY " --json --threads 1", &out, err, sizeof err);
+	cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
+	cr_expect_not_null(strstr(out, "\"method\":\"sgd\""), "%.2000s", out);
+	free(out);
+}
+
 Test(bench_cli, test_oversubscription_is_reported, .init = setup_dir, .fini = tmpdir_remove)
 {
 	char *out, err[8192], args[256];
@@ -160,6 +199,9 @@ Test(bench_cli, test_bad_options_exit_2_with_a_message, .init = setup_dir, .fini
 		{"--frobnicate", "frobnicate"},
 		{"--recenter --precision 32", "--recenter"},
 		{"stray", "unexpected argument"},
+		{"--method sgd,newton", "--method newton: expected one of sgd kaczmarz svrg"},
+		{"--method sgd,kaczmarz --problem logistic", "--method kaczmarz"},
+		{"--method svrg --problem svm", "--method svrg"},
 	};
 	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
 		char err[8192];

@@ -143,11 +143,12 @@ Test(workloads, test_ovr_model_v2_roundtrip_and_v1_still_read, .init = setup, .f
 	double acc = json_num("test_accuracy");
 	cr_assert_geq(acc, SYNTH_OVR_MIN, "3 blobs: test accuracy %g", acc);
 	cr_assert_eq(json_num("classes"), 3);
-	cr_assert_eq(sh(0, "head -6 m.txt"), 0);
-	cr_assert(!strcmp(out, "feral-model 2\nloss logistic\nd 4\nclasses 3\nlabels 5 7 9\nweights\n"),
+	cr_assert_eq(sh(0, "head -7 m.txt"), 0);
+	cr_assert(!strcmp(out, "feral-model 2\nloss logistic\nd 4\nclasses 3\nlabels 5 7 9\nbias 1\n"
+	                       "weights\n"),
 	          "header: %s", out);
 	cr_assert_eq(sh(0, "wc -l < m.txt"), 0);
-	cr_assert_eq(atoi(out), 6 + 3 * 4, "lines: %s", out);
+	cr_assert_eq(atoi(out), 7 + 3 * (4 + 1), "lines (4 weights and the bias's a class): %s", out);
 	/* predict prints labels from the class set, and the same accuracy */
 	cr_assert_eq(sh(0, "@F predict m.txt te.svm 2>/dev/null | sort -u | tr '\\n' ' '"), 0);
 	cr_assert(!strcmp(out, "5 7 9 "), "predicted labels: %s", out);

@@ -72,6 +72,9 @@ struct cli_solver {
 	/* solve, train: no --method -> SVRG for the smooth losses (float
 	 * models), with at most 100 epochs unless a budget is given */
 	int auto_method;
+	/* solve, train: the constant feature appended to every row (--bias;
+	 * 0: none); the data's d then counts it */
+	double bias;
 };
 void cli_solver_init(struct cli_solver *s);
 /* Handle one getopt_long result; returns 1 when handled, 0 when not a solver
@@ -88,6 +91,10 @@ int cli_solver_finish(const char *prog, struct cli_solver *s);
 const char *cli_config_message(const char *msg, char *buf, size_t len);
 extern const char *const CLI_SOLVER_HELP;
 
+/* A method name of the library's table (feral_method_name) into *out; 1,
+ * or -1 after printing "prog: --opt arg: expected one of ..." (the list
+ * from the table). */
+int cli_method_arg(const char *prog, const char *opt, const char *arg, enum feral_method *out);
 const char *cli_loss_name(enum feral_loss l);
 const char *cli_replicas_name(enum feral_replicas r);
 const char *cli_rounding_name(enum feral_rounding r);

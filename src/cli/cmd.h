@@ -26,9 +26,14 @@ void cli_install_signals(struct feral_config *cfg);
 /* Exit code after an interrupted solve: 143 for SIGTERM, else 130. */
 int cli_signal_exit(void);
 /* Load data at the wanted precision (quantized here from float32 data).
- * min_d: at least this many columns.  0 or an exit code after printing. */
+ * min_d: at least this many columns.  bias > 0: the constant feature bias
+ * is appended as column max(min_d, d) (liblinear's -B), before quantizing:
+ * a copy of the data with one more value a row (CSR) or one more column
+ * (dense).  Data stored in fixed point gets bias on each row's grid (a row
+ * whose largest |value| is below bias moves to the grid bias/M).  0 or an
+ * exit code after printing. */
 int cli_load_data(const char *path, enum feral_precision prec, uint64_t seed, uint64_t min_d,
-                  struct feral_dataset **out);
+                  double bias, struct feral_dataset **out);
 /* A vector of exactly `want` entries ("what" names it in the message). */
 int cli_load_vector(const char *path, uint64_t want, const char *what, double **out);
 /* feral_solve with the CLI's progress line and --trace CSV.  Returns the
@@ -46,6 +51,19 @@ void cli_warn_unconverged(const struct feral_config *cfg, const struct feral_res
 /* The keys every solver result has in --json (solve, train). */
 void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
                      const struct cli_solver *s, const struct feral_result *r);
+
+/* ---- init.c ---------------------------------------------------------------------- */
+
+/* --bias B: B > 0 the constant feature; B < 0 (liblinear's -1) none, *bias
+ * = 0.  0 or exit code 2 after printing. */
+int cli_bias_arg(const char *arg, double *bias);
+/* --init FILE: the starting weights, k blocks of d + (bias > 0), from a
+ * model file (feral train -o: same class count and features; its intercept
+ * kept under this run's bias, or 0 when it has none) or a vector (.npy
+ * float32/float64, .mtx, text; solve -o writes one) of k (d + 1) or k d
+ * entries (bias weights then 0).  0 or an exit code after a message naming
+ * the file. */
+int cli_load_init(const char *path, uint64_t d, double bias, uint64_t k, double *w);
 
 /* ---- classify.c ------------------------------------------------------------------ */
 

@@ -152,6 +152,17 @@ static int pick(const char *prog, const char *opt, const char *arg, const char *
 	return -1;
 }
 
+int cli_method_arg(const char *prog, const char *opt, const char *arg, enum feral_method *out)
+{
+	if (feral_method_from_name(arg, out) == FERAL_OK)
+		return 1;
+	fprintf(stderr, "%s: --%s %s: expected one of", prog, opt, arg);
+	for (int k = 0; k < FERAL_METHOD_COUNT; k++)
+		fprintf(stderr, " %s", feral_method_name((enum feral_method)k));
+	fputc('\n', stderr);
+	return -1;
+}
+
 static int bad_value(const char *prog, const char *opt, const char *arg, const char *want)
 {
 	fprintf(stderr, "%s: --%s %s: %s\n", prog, opt, arg, want);
@@ -182,14 +193,11 @@ int cli_solver_option(const char *prog, struct cli_solver *s, int opt, const cha
 		c->loss = v == 3 ? FERAL_LOSS_HINGE : (enum feral_loss)v;
 		return 1;
 	}
-	case OPT_METHOD: {
-		static const char *const n[] = {"sgd", "kaczmarz", "svrg"};
-		if (pick(prog, "method", arg, n, 3, &v) < 0)
+	case OPT_METHOD:
+		if (cli_method_arg(prog, "method", arg, &c->method) < 0)
 			return -1;
-		c->method = (enum feral_method)v;
 		s->method_set = 1;
 		return 1;
-	}
 	case OPT_SAMPLING: {
 		static const char *const n[] = {"weighted", "partial", "uniform"};
 		if (pick(prog, "sampling", arg, n, 3, &v) < 0)
@@ -475,7 +483,7 @@ const char *const CLI_SOLVER_HELP =
 	"                             units of 1/Lbar (1 = Kaczmarz with weighted rows)\n"
 	"  --step-decay D             step / (1 + D * epoch) (default 0)\n"
 	"  --tol EPS                  stop at ||x-x*||^2/||x*||^2 <= EPS (x* known), else\n"
-	"                             at ||grad F(x)|| <= EPS ||grad F(x0)|| (certified;\n"
+	"                             at ||grad F(x)|| <= EPS ||grad F(0)|| (certified;\n"
 	"                             ls, logistic); 0: run the budget (default 1e-6)\n"
 	"  --mu MU                    strong convexity for --step auto (default: estimate)\n"
 	"  --epochs E  --seconds S  --updates U   budgets (default 50 epochs; 100 for\n"

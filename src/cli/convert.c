@@ -46,7 +46,7 @@ int cmd_convert(int argc, char **argv)
 	if (argc - optind != 2)
 		return cli_usage_error(prog, "convert: expected IN OUT");
 	struct feral_dataset *ds = NULL;
-	int rc = cli_load_data(argv[optind], prec, seed, 0, &ds);
+	int rc = cli_load_data(argv[optind], prec, seed, 0, 0, &ds);
 	if (rc)
 		return rc;
 	struct feral_error err = {0};

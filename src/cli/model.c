@@ -28,9 +28,11 @@ enum feral_status cli_model_write(const char *path, const struct cli_model_out *
 			fprintf(f, " %.17g", m->labels[c]);
 		fputc('\n', f);
 	}
+	if (m->bias > 0)
+		fprintf(f, "bias %.17g\n", m->bias);
 	fputs("weights\n", f);
 	uint64_t k = m->k ? m->k : 1;
-	for (uint64_t j = 0; j < k * m->d; j++)
+	for (uint64_t j = 0; j < k * (m->d + (m->bias > 0)); j++)
 		fprintf(f, "%.17g\n", m->w[j]);
 	return feral_wfile_commit(&w, err);
 }
@@ -67,6 +69,21 @@ static int positive_ok(const char *s)
 	return n > 0;
 }
 
+/* The end of the header: an optional "bias B" line (B > 0), then
+ * "weights".  1 when it parses. */
+static int read_tail(FILE *f, struct cli_model *m)
+{
+	char word[16];
+	if (fscanf(f, " %15s", word) != 1)
+		return 0;
+	if (!strcmp(word, "bias")) {
+		if (fscanf(f, "%lf", &m->bias) != 1 || !isfinite(m->bias) || !(m->bias > 0) ||
+		    fscanf(f, " %15s", word) != 1)
+			return 0;
+	}
+	return !strcmp(word, "weights");
+}
+
 /* The header after the first line, up to and including "weights".  Returns
  * 1 when it parses; *dd and *kk the shape. */
 static int read_header(FILE *f, struct cli_model *m, unsigned long long *dd,
@@ -75,6 +92,7 @@ static int read_header(FILE *f, struct cli_model *m, unsigned long long *dd,
 	char loss[32];
 	int at = -1;
 	*kk = 1;
+	m->bias = 0;
 	if (fscanf(f, "loss %31s\n", loss) != 1 || fscanf(f, "d %llu\n", dd) != 1)
 		return 0;
 	if (m->version == 1) {
@@ -82,7 +100,7 @@ static int read_header(FILE *f, struct cli_model *m, unsigned long long *dd,
 		return fscanf(f, "labels %lf %lf\n", &m->neg, &m->pos) == 2 &&
 		       fscanf(f, "positive %n%255s%n", &p0, m->positive, &p1) == 1 &&
 		       (size_t)(p1 - p0) == strlen(m->positive) && positive_ok(m->positive) &&
-		       fscanf(f, " weights%n", &at) == 0 && at > 0;
+		       read_tail(f, m);
 	}
 	if (fscanf(f, "classes %llu\n", kk) != 1 || *kk < 1 || *kk > CLI_MODEL_MAX_CLASSES ||
 	    fscanf(f, "labels%n", &at) != 0 || at < 0)
@@ -95,13 +113,11 @@ static int read_header(FILE *f, struct cli_model *m, unsigned long long *dd,
 	for (unsigned long long c = 0; c < *kk; c++)
 		if (fscanf(f, "%lf", &m->labels[c]) != 1 || !isfinite(m->labels[c]))
 			return 0;
-	at = -1;
-	return fscanf(f, " weights%n", &at) == 0 && at > 0;
+	return read_tail(f, m);
 }
 
 enum feral_status cli_model_read(const char *path, struct cli_model *m, struct feral_error *err)
 {
-	const long hdr_lines = 6; /* weight j is on line j + 7 in both versions */
 	memset(m, 0, sizeof *m);
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -116,7 +132,10 @@ enum feral_status cli_model_read(const char *path, struct cli_model *m, struct f
 	else if (strcmp(line, "feral-model 2\n") == 0)
 		m->version = 2;
 	int ok = m->version && read_header(f, m, &dd, &kk, &st);
-	if (!ok || dd == 0 || dd > (1ull << 32) || kk * dd > (1ull << 32)) {
+	/* weight j is on line j + 7 in both versions, j + 8 with a bias line */
+	const long hdr_lines = 6 + (m->bias > 0);
+	const uint64_t per = dd + (m->bias > 0); /* weights a class */
+	if (!ok || dd == 0 || dd > (1ull << 32) || kk * per > (1ull << 32)) {
 		if (ok || st == FERAL_STATUS_PARSE)
 			st = feral_fail(err, FERAL_STATUS_PARSE, path, 0,
 			                "not a feral model file (bad header)");
@@ -127,19 +146,19 @@ enum feral_status cli_model_read(const char *path, struct cli_model *m, struct f
 	/* Each weight takes a byte at least: a header promising more than the
 	 * file holds is refused before the allocation. */
 	struct stat sb;
-	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && kk * dd > (uint64_t)sb.st_size) {
+	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && kk * per > (uint64_t)sb.st_size) {
 		st = feral_fail(err, FERAL_STATUS_PARSE, path, 0,
 		                "truncated: the header promises %llu weights, the file has %llu bytes",
-		                kk * dd, (unsigned long long)sb.st_size);
+		                kk * per, (unsigned long long)sb.st_size);
 		goto fail;
 	}
-	m->w = malloc(kk * dd * sizeof *m->w);
+	m->w = malloc(kk * per * sizeof *m->w);
 	if (!m->w) {
 		st = feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "out of memory for %llu weights",
-		                kk * dd);
+		                kk * per);
 		goto fail;
 	}
-	for (uint64_t j = 0; j < kk * dd; j++)
+	for (uint64_t j = 0; j < kk * per; j++)
 		if (fscanf(f, "%lf", &m->w[j]) != 1 || !isfinite(m->w[j])) {
 			st = feral_fail(err, FERAL_STATUS_PARSE, path, (long)j + 1 + hdr_lines,
 			                "bad or missing weight");

@@ -15,7 +15,8 @@ static const char *const PREDICT_USAGE =
 	"usage: feral predict MODEL DATA [--json]\n"
 	"Prints one predicted label per line; accuracy on stderr (or --json).\n"
 	"MODEL: binary (feral-model 1) or one-vs-rest (feral-model 2: the label\n"
-	"of the largest score).\n";
+	"of the largest score).  A model trained with --bias B adds its intercept\n"
+	"(B times the last weight of each class).\n";
 
 int cmd_predict(int argc, char **argv)
 {
@@ -35,22 +36,23 @@ int cmd_predict(int argc, char **argv)
 	enum feral_status st = cli_model_read(argv[optind], &m, &err);
 	if (st)
 		return cli_report(prog, st, &err);
-	const uint64_t d = m.d;
+	const uint64_t d = m.d, D = d + (m.bias > 0); /* weights a class */
 	struct feral_dataset *ds = NULL;
-	int rc = cli_load_data(argv[optind + 1], FERAL_PRECISION_F32, 1, d, &ds);
+	/* with the model's constant feature as column d */
+	int rc = cli_load_data(argv[optind + 1], FERAL_PRECISION_F32, 1, d, m.bias, &ds);
 	if (rc) {
 		cli_model_free(&m);
 		return rc;
 	}
-	if (ds->d > d) {
+	if (ds->d > D) {
 		rc = cli_usage_error(prog, "%s: %llu features, the model has %llu", argv[optind + 1],
-		                     (unsigned long long)ds->d, (unsigned long long)d);
+		                     (unsigned long long)(ds->d - (D - d)), (unsigned long long)d);
 		goto done;
 	}
 	uint64_t right = 0;
 	if (m.version == 2) {
 		for (uint64_t i = 0; i < ds->n; i++) {
-			double lab = m.labels[cli_ovr_argmax(ds, i, m.w, d, m.k)];
+			double lab = m.labels[cli_ovr_argmax(ds, i, m.w, D, m.k)];
 			if (!json)
 				printf("%.17g\n", lab);
 			right += lab == ds->y[i];

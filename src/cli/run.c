@@ -56,8 +56,90 @@ int cli_signal_exit(void)
 	return g_signal == SIGTERM ? 143 : 130;
 }
 
+/* Element k of a fixed point row, and its store. */
+static double qget(const void *v, enum feral_precision p, uint64_t k)
+{
+	return p == FERAL_PRECISION_I16 ? ((const int16_t *)v)[k] : ((const int8_t *)v)[k];
+}
+
+static void qset(void *v, enum feral_precision p, uint64_t k, double q)
+{
+	if (p == FERAL_PRECISION_I16)
+		((int16_t *)v)[k] = (int16_t)q;
+	else
+		((int8_t *)v)[k] = (int8_t)q;
+}
+
+/* Row i of fixed point data b (values copied from the source, scale s)
+ * with the constant bias as element `at`: on the row's grid when it fits
+ * (nearest, at least one quantum, so the column never vanishes); else the
+ * row moves to the coarser grid bias / M, its values rounded to nearest. */
+static void fixed_bias_row(struct feral_dataset *b, uint64_t i, uint64_t lo, uint64_t at,
+                           float s, double bias)
+{
+	const double M = b->precision == FERAL_PRECISION_I16 ? 32767 : 127;
+	if (s > 0 && bias / s <= M) {
+		qset(b->values, b->precision, at, fmax(1, nearbyint(bias / s)));
+		b->row_scale[i] = s;
+		return;
+	}
+	float t = (float)(bias / M);
+	while ((double)t * M < bias)
+		t = nextafterf(t, INFINITY);
+	for (uint64_t k = lo; k < at; k++)
+		qset(b->values, b->precision, k, nearbyint(qget(b->values, b->precision, k) * s / t));
+	qset(b->values, b->precision, at, fmin(M, nearbyint(bias / t)));
+	b->row_scale[i] = t;
+}
+
+/* A copy of *ds with width + 1 columns: the rows' own columns (dense rows
+ * padded with zeros up to width), then the constant `bias` in column
+ * width.  CSR keeps its sorted indices (width is past every column).  One
+ * pass over the data and a second copy of it while it runs.  Fixed point
+ * data (a quantized .feral) gets the bias on each row's grid
+ * (fixed_bias_row). */
+static int append_bias(double bias, uint64_t width, struct feral_dataset **ds)
+{
+	const struct feral_dataset *a = *ds;
+	struct feral_error err = {0};
+	if (width < a->d)
+		width = a->d;
+	const int csr = a->layout == FERAL_LAYOUT_CSR;
+	const int fixed = a->precision != FERAL_PRECISION_F32;
+	const size_t es = feral_precision_size(a->precision);
+	struct feral_dataset *b = NULL;
+	enum feral_status st = feral_dataset_create(a->n, width + 1, csr ? a->nnz + a->n : 0,
+	                                            a->layout, a->precision, &b, &err);
+	if (st)
+		return cli_report(prog, st, &err);
+	const char *av = a->values;
+	char *bv = b->values;
+	for (uint64_t i = 0; i < a->n; i++) {
+		uint64_t lo, len, o;
+		if (csr) {
+			lo = a->indptr[i], len = a->indptr[i + 1] - lo, o = lo + i;
+			memcpy(b->indices + o, a->indices + lo, len * sizeof *b->indices);
+			b->indices[o + len] = (uint32_t)width;
+			b->indptr[i + 1] = o + len + 1;
+		} else {
+			lo = i * a->d, len = a->d, o = i * (width + 1);
+		}
+		memcpy(bv + o * es, av + lo * es, len * es);
+		uint64_t at = csr ? o + len : o + width;
+		if (fixed)
+			fixed_bias_row(b, i, o, at, a->row_scale[i], bias);
+		else
+			((float *)b->values)[at] = (float)bias;
+		b->y[i] = a->y[i];
+	}
+	feral_dataset_update_norms(b);
+	feral_dataset_destroy(ds);
+	*ds = b;
+	return 0;
+}
+
 int cli_load_data(const char *path, enum feral_precision prec, uint64_t seed, uint64_t min_d,
-                  struct feral_dataset **out)
+                  double bias, struct feral_dataset **out)
 {
 	struct feral_error err = {0};
 	struct feral_load_options lo;
@@ -66,6 +148,11 @@ int cli_load_data(const char *path, enum feral_precision prec, uint64_t seed, ui
 	enum feral_status st = feral_dataset_load(path, &lo, out, &err);
 	if (st)
 		return cli_report(prog, st, &err);
+	int rc = bias > 0 ? append_bias(bias, min_d, out) : 0;
+	if (rc) {
+		feral_dataset_destroy(out);
+		return rc;
+	}
 	if (prec != (*out)->precision && (*out)->precision == FERAL_PRECISION_F32) {
 		struct feral_dataset *q = NULL;
 		st = feral_dataset_quantize(*out, prec, seed, &q, &err);
@@ -180,12 +267,12 @@ void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
 	char dmg[32];
 	cli_dmg(ds->precision, s->cfg.model_precision, s->cfg.recenter, dmg, sizeof dmg);
 	cli_json_u64(j, "n", ds->n);
-	cli_json_u64(j, "d", ds->d);
+	cli_json_u64(j, "d", ds->d - (s->bias > 0)); /* the data's features */
+	if (s->bias > 0) /* only then: the keys of a plain solve stay the binding's */
+		cli_json_num(j, "bias", s->bias);
 	cli_json_u64(j, "nnz", ds->nnz);
 	cli_json_str(j, "loss", cli_loss_name(s->cfg.loss));
-	cli_json_str(j, "method", s->cfg.method == FERAL_METHOD_KACZMARZ ? "kaczmarz"
-	                          : s->cfg.method == FERAL_METHOD_SVRG   ? "svrg"
-	                                                                 : "sgd");
+	cli_json_str(j, "method", feral_method_name(s->cfg.method));
 	cli_json_num(j, "lambda", s->cfg.lambda);
 	cli_json_num(j, "step", r->step);
 	cli_json_num(j, "mu", r->mu);

@@ -7,7 +7,8 @@
 
 enum {
 	SOLVE_JSON = OPT_SOLVER_LAST + 1, SOLVE_XSTAR, SOLVE_REFERENCE, SOLVE_TRACE,
-	SOLVE_CKPT_EVERY, SOLVE_CKPT, SOLVE_RESUME, SOLVE_HELP = 'h', SOLVE_OUT = 'o'
+	SOLVE_CKPT_EVERY, SOLVE_CKPT, SOLVE_RESUME, SOLVE_BIAS, SOLVE_NO_BIAS, SOLVE_INIT,
+	SOLVE_HELP = 'h', SOLVE_OUT = 'o'
 };
 
 static const struct option solve_options[] = {
@@ -19,6 +20,9 @@ static const struct option solve_options[] = {
 	{"checkpoint", required_argument, 0, SOLVE_CKPT},
 	{"resume", required_argument, 0, SOLVE_RESUME},
 	{"trace", required_argument, 0, SOLVE_TRACE},
+	{"bias", required_argument, 0, SOLVE_BIAS},
+	{"no-bias", no_argument, 0, SOLVE_NO_BIAS},
+	{"init", required_argument, 0, SOLVE_INIT},
 	{"output", required_argument, 0, SOLVE_OUT},
 	{"help", no_argument, 0, SOLVE_HELP},
 	{0, 0, 0, 0}};
@@ -29,6 +33,12 @@ static const char *const SOLVE_USAGE =
 	"  -o X          write the solution (.npy float64, .mtx array, or text)\n"
 	"  --xstar F     known solution: report and stop on ||x-x*||^2/||x*||^2\n"
 	"  --reference lapack   use LAPACK's least-squares solution as x*\n"
+	"  --bias B      fit an intercept: append the constant column B to A (off by\n"
+	"                default; --bias -1 or --no-bias: off); x then has d+1 entries,\n"
+	"                the last the weight of that column (intercept B x_d), and its\n"
+	"                --l2 applies to it too\n"
+	"  --init F      start from x0 in F (.npy float32/64, .mtx, text, or a model\n"
+	"                file of feral train): d entries, or d+1 with --bias\n"
 	CLI_CKPT_HELP
 	"  --trace F     write the convergence trace as CSV\n";
 
@@ -44,7 +54,7 @@ int cmd_solve(int argc, char **argv)
 	struct cli_solver s;
 	cli_solver_init(&s);
 	s.auto_method = 1;
-	const char *out = NULL, *xstar_path = NULL, *trace_path = NULL;
+	const char *out = NULL, *xstar_path = NULL, *trace_path = NULL, *init = NULL;
 	int json = 0, c, reference = 0;
 	struct cli_ckpt ck = {0};
 	optind = 1;
@@ -67,6 +77,12 @@ int cmd_solve(int argc, char **argv)
 		case SOLVE_RESUME: ck.resume = optarg; break;
 		case SOLVE_TRACE: trace_path = optarg; break;
 		case SOLVE_OUT: out = optarg; break;
+		case SOLVE_BIAS:
+			if (cli_bias_arg(optarg, &s.bias))
+				return 2;
+			break;
+		case SOLVE_NO_BIAS: s.bias = 0; break;
+		case SOLVE_INIT: init = optarg; break;
 		case SOLVE_HELP:
 			printf("%s%s", SOLVE_USAGE, CLI_SOLVER_HELP);
 			return 0;
@@ -85,7 +101,9 @@ int cmd_solve(int argc, char **argv)
 		return cli_usage_error(prog, "solve: expected A [B] (see feral solve --help)");
 	struct feral_dataset *ds = NULL;
 	double *xs = NULL, *x = NULL;
-	int rc = cli_load_data(argv[optind], s.data_precision, s.cfg.seed, 0, &ds);
+	if (init && ck.resume)
+		return cli_usage_error(prog, "--init and --resume conflict: give one");
+	int rc = cli_load_data(argv[optind], s.data_precision, s.cfg.seed, 0, s.bias, &ds);
 	if (rc)
 		return rc;
 	struct feral_error err = {0};
@@ -115,6 +133,8 @@ int cmd_solve(int argc, char **argv)
 		rc = cli_report(prog, FERAL_STATUS_NOMEM, NULL);
 		goto done;
 	}
+	if (init && (rc = cli_load_init(init, ds->d - (s.bias > 0), s.bias, 1, x)))
+		goto done;
 	if ((rc = cli_ckpt_setup(prog, &ck, &s.cfg, out, ds->n, ds->d, x)))
 		goto done;
 	cli_install_signals(&s.cfg);

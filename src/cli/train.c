@@ -10,7 +10,8 @@
 
 enum {
 	TRAIN_JSON = OPT_SOLVER_LAST + 1, TRAIN_TEST, TRAIN_POSITIVE, TRAIN_OVR, TRAIN_MULTICLASS,
-	TRAIN_TRACE, TRAIN_CKPT_EVERY, TRAIN_CKPT, TRAIN_RESUME, TRAIN_HELP = 'h', TRAIN_OUT = 'o'
+	TRAIN_TRACE, TRAIN_CKPT_EVERY, TRAIN_CKPT, TRAIN_RESUME, TRAIN_BIAS, TRAIN_NO_BIAS,
+	TRAIN_INIT, TRAIN_HELP = 'h', TRAIN_OUT = 'o'
 };
 
 static const struct option train_options[] = {
@@ -24,6 +25,9 @@ static const struct option train_options[] = {
 	{"checkpoint", required_argument, 0, TRAIN_CKPT},
 	{"resume", required_argument, 0, TRAIN_RESUME},
 	{"trace", required_argument, 0, TRAIN_TRACE},
+	{"bias", required_argument, 0, TRAIN_BIAS},
+	{"no-bias", no_argument, 0, TRAIN_NO_BIAS},
+	{"init", required_argument, 0, TRAIN_INIT},
 	{"output", required_argument, 0, TRAIN_OUT},
 	{"help", no_argument, 0, TRAIN_HELP},
 	{0, 0, 0, 0}};
@@ -37,6 +41,13 @@ static const char *const TRAIN_USAGE =
 	"                scores; the model file holds all K weight vectors\n"
 	"  --test T      report test accuracy on T (same label mapping)\n"
 	"  -o MODEL      write the model (text)\n"
+	"  --bias B      intercept: append the constant feature B to every row, as\n"
+	"                liblinear's -B (default 1); its weight is regularised like\n"
+	"                the others, and the intercept is B times it\n"
+	"  --no-bias     no intercept (also --bias -1)\n"
+	"  --init F      start from a model file (-o of an earlier train) or a vector\n"
+	"                (.npy float32/64, .mtx, text) of d or d+1 weights (--ovr: K\n"
+	"                blocks, class after class)\n"
 	"  --trace F     write the convergence trace as CSV\n"
 	CLI_CKPT_HELP
 	"Defaults here: --loss logistic --method svrg (hinge: sgd) --tol 1e-6, --epochs 100\n"
@@ -71,8 +82,9 @@ static void ovr_add(struct feral_result *agg, const struct feral_result *r)
 }
 
 static int train_ovr(struct cli_solver *s, struct feral_dataset *ds, const char *path,
-                     const char *test, const char *out, int json)
+                     const char *test, const char *init, const char *out, int json)
 {
+	const uint64_t nb = s->bias > 0, dfeat = ds->d - nb; /* the bias column is the last */
 	struct feral_dataset *ts = NULL;
 	double *labels = NULL, *y0 = NULL, *w = NULL;
 	int rc = 0;
@@ -85,11 +97,12 @@ static int train_ovr(struct cli_solver *s, struct feral_dataset *ds, const char 
 		goto done;
 	}
 	if (test) {
-		if ((rc = cli_load_data(test, FERAL_PRECISION_F32, s->cfg.seed, ds->d, &ts)))
+		if ((rc = cli_load_data(test, FERAL_PRECISION_F32, s->cfg.seed, dfeat, s->bias, &ts)))
 			goto done;
 		if (ts->d > ds->d) {
 			rc = cli_usage_error(prog, "%s: %llu features, more than the %llu of %s", test,
-			                     (unsigned long long)ts->d, (unsigned long long)ds->d, path);
+			                     (unsigned long long)(ts->d - nb), (unsigned long long)dfeat,
+			                     path);
 			goto done;
 		}
 	}
@@ -101,6 +114,8 @@ static int train_ovr(struct cli_solver *s, struct feral_dataset *ds, const char 
 		goto done;
 	}
 	memcpy(y0, ds->y, ds->n * sizeof *y0);
+	if (init && (rc = cli_load_init(init, dfeat, s->bias, k, w)))
+		goto done;
 	cli_install_signals(&s->cfg);
 	struct feral_error err = {0};
 	struct feral_result agg;
@@ -140,7 +155,8 @@ static int train_ovr(struct cli_solver *s, struct feral_dataset *ds, const char 
 	agg.updates_per_s = agg.seconds > 0 ? (double)agg.updates / agg.seconds : 0;
 	double train_acc = cli_ovr_accuracy(ds, y0, w, d, k, labels);
 	double test_acc = ts ? cli_ovr_accuracy(ts, ts->y, w, d, k, labels) : NAN;
-	struct cli_model_out m = {.loss = s->cfg.loss, .d = d, .k = k, .w = w, .labels = labels};
+	struct cli_model_out m = {.loss = s->cfg.loss, .d = dfeat, .k = k, .w = w, .labels = labels,
+	                          .bias = s->bias};
 	if (out && (rc = cli_model_save(prog, out, &m)))
 		goto done;
 	if (json) {
@@ -178,15 +194,17 @@ done:
 
 /* The test set under the training set's label mapping.  0 or an exit code. */
 static int load_test(const char *test, const char *path, const struct feral_dataset *ds,
-                     const char *positive, double neg, double pos, struct feral_dataset **ts)
+                     double bias, const char *positive, double neg, double pos,
+                     struct feral_dataset **ts)
 {
-	int rc = cli_load_data(test, FERAL_PRECISION_F32, 1, ds->d, ts);
+	const uint64_t nb = bias > 0, dfeat = ds->d - nb;
+	int rc = cli_load_data(test, FERAL_PRECISION_F32, 1, dfeat, bias, ts);
 	if (rc)
 		return rc;
 	struct feral_dataset *t = *ts;
 	if (t->d > ds->d)
 		return cli_usage_error(prog, "%s: %llu features, more than the %llu of %s", test,
-		                       (unsigned long long)t->d, (unsigned long long)ds->d, path);
+		                       (unsigned long long)(t->d - nb), (unsigned long long)dfeat, path);
 	if (positive) {
 		double tneg, tpos;
 		return cli_binarize(test, t, positive, &tneg, &tpos);
@@ -208,7 +226,8 @@ int cmd_train(int argc, char **argv)
 	s.cfg.epochs = 10; /* SGD's; the default SVRG gets 100 (cli_solver_finish) */
 	s.cfg.tol = 1e-6;
 	s.auto_method = 1;
-	const char *out = NULL, *test = NULL, *positive = NULL, *trace_path = NULL;
+	s.bias = 1; /* an intercept, as scikit-learn's default */
+	const char *out = NULL, *test = NULL, *positive = NULL, *trace_path = NULL, *init = NULL;
 	int json = 0, c, ovr = 0;
 	struct cli_ckpt ck = {0};
 	optind = 1;
@@ -236,6 +255,12 @@ int cmd_train(int argc, char **argv)
 		case TRAIN_RESUME: ck.resume = optarg; break;
 		case TRAIN_TRACE: trace_path = optarg; break;
 		case TRAIN_OUT: out = optarg; break;
+		case TRAIN_BIAS:
+			if (cli_bias_arg(optarg, &s.bias))
+				return 2;
+			break;
+		case TRAIN_NO_BIAS: s.bias = 0; break;
+		case TRAIN_INIT: init = optarg; break;
 		case TRAIN_HELP:
 			printf("%s%s", TRAIN_USAGE, CLI_SOLVER_HELP);
 			return 0;
@@ -252,6 +277,8 @@ int cmd_train(int argc, char **argv)
 		return cli_usage_error(prog, "train: expected one DATA file (see feral train --help)");
 	if (ovr && positive)
 		return cli_usage_error(prog, "--ovr and --positive conflict: give one");
+	if (init && ck.resume)
+		return cli_usage_error(prog, "--init and --resume conflict: give one");
 	if (ovr && (ck.every || ck.path || ck.resume || trace_path))
 		return cli_usage_error(prog, "--ovr: --checkpoint, --resume and --trace are for "
 		                             "binary models only");
@@ -259,23 +286,26 @@ int cmd_train(int argc, char **argv)
 	struct feral_dataset *ds = NULL, *ts = NULL;
 	double *w = NULL;
 	double neg, pos;
-	int rc = cli_load_data(path, s.data_precision, s.cfg.seed, 0, &ds);
+	int rc = cli_load_data(path, s.data_precision, s.cfg.seed, 0, s.bias, &ds);
 	if (rc)
 		return rc;
+	const uint64_t dfeat = ds->d - (s.bias > 0); /* the bias column is the last */
 	if (ovr) {
-		rc = train_ovr(&s, ds, path, test, out, json);
+		rc = train_ovr(&s, ds, path, test, init, out, json);
 		feral_dataset_destroy(&ds);
 		return rc;
 	}
 	if ((rc = cli_binarize(path, ds, positive, &neg, &pos)))
 		goto done;
-	if (test && (rc = load_test(test, path, ds, positive, neg, pos, &ts)))
+	if (test && (rc = load_test(test, path, ds, s.bias, positive, neg, pos, &ts)))
 		goto done;
 	w = calloc(ds->d, sizeof *w);
 	if (!w) {
 		rc = cli_report(prog, FERAL_STATUS_NOMEM, NULL);
 		goto done;
 	}
+	if (init && (rc = cli_load_init(init, dfeat, s.bias, 1, w)))
+		goto done;
 	if ((rc = cli_ckpt_setup(prog, &ck, &s.cfg, out, ds->n, ds->d, w)))
 		goto done;
 	cli_install_signals(&s.cfg);
@@ -287,8 +317,8 @@ int cmd_train(int argc, char **argv)
 	double train_acc = feral_accuracy(ds, w);
 	/* the test set may have fewer columns: w is read on its first ts->d */
 	double test_acc = ts ? feral_accuracy(ts, w) : NAN;
-	struct cli_model_out m = {.loss = s.cfg.loss, .d = ds->d, .k = 1, .w = w, .neg = neg,
-	                          .pos = pos, .positive = positive};
+	struct cli_model_out m = {.loss = s.cfg.loss, .d = dfeat, .k = 1, .w = w, .neg = neg,
+	                          .pos = pos, .positive = positive, .bias = s.bias};
 	if (out && (rc = cli_model_save(prog, out, &m)))
 		goto done;
 	if (json) {

@@ -64,6 +64,26 @@ def test_intercept_is_bias_feature():
     assert flat.intercept_ == 0.0
 
 
+def test_classifier_intercept_separates_a_threshold():
+    # one feature in (0, 1), label x > 0.7: sign(w x) is constant without an
+    # intercept (at most the majority, 0.7); with one the threshold is found
+    X = ((np.arange(1000) + 0.5) / 1000).astype(np.float32)[:, None]
+    y = (X[:, 0] > 0.7).astype(int)
+    clf = feral.FeralClassifier(n_jobs=1, alpha=1e-4, method="svrg", tol=1e-8,
+                                max_iter=200).fit(X, y)
+    assert clf.score(X, y) >= 0.97
+    assert clf.intercept_.shape == (1,) and clf.intercept_[0] < 0
+    # intercept_ is the bias weight times bias: the scores are X coef + intercept
+    np.testing.assert_allclose(clf.decision_function(X),
+                               X[:, 0] * clf.coef_[0, 0] + clf.intercept_[0], atol=1e-5)
+    # another bias: the same model up to the bias weight's regularisation
+    clf5 = feral.FeralClassifier(n_jobs=1, alpha=1e-4, method="svrg", tol=1e-8, max_iter=200,
+                                 bias=5.0).fit(X, y)
+    assert clf5.score(X, y) >= 0.97
+    flat = feral.FeralClassifier(n_jobs=1, alpha=1e-4, fit_intercept=False).fit(X, y)
+    assert flat.score(X, y) <= 0.71 and np.all(flat.intercept_ == 0)
+
+
 def test_sparse_and_dense_fits_agree():
     X, y = _blobs(k=2)
     a = feral.FeralClassifier(n_jobs=1).fit(X, y)
@@ -121,7 +141,7 @@ def test_classifier_equals_feral_train_bit_for_bit(feral_cli, tmp_path, k):
     if "sparse" in info or "CSR" in info:
         X = sp.csr_matrix(X)  # the layout the CLI chose: same kernels, same sums
     args = [feral_cli, "train", str(tmp_path / "t.svm"), "-o", str(tmp_path / "m"),
-            "--threads", "1", "--epochs", "5", "--seed", "4", "--loss", "hinge"]
+            "--threads", "1", "--epochs", "5", "--seed", "4", "--loss", "hinge", "--no-bias"]
     subprocess.run(args + (["--ovr"] if k > 2 else []), check=True, capture_output=True)
     w = _model_weights(tmp_path / "m").reshape(-1, 6)
     clf = feral.FeralClassifier(loss="hinge", n_jobs=1, max_iter=5, random_state=4,
