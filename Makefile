@@ -136,7 +136,8 @@ ISA_avx512vnni := $(ISA_avx512) -mavx512vnni
 # ---- sources -------------------------------------------------------------------
 LIB_SRC := $(wildcard src/*.c) $(wildcard kernels/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
-BENCH_SRC := $(wildcard bench/*.c)
+# bench/kbench.c is its own program (build/kbench: the kernels alone)
+BENCH_SRC := $(filter-out bench/kbench.c,$(wildcard bench/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -151,7 +152,7 @@ WORKLOAD_OBJ := $(WORKLOAD_SRC:%.c=$(BUILD)/obj/%.o)
 WORKLOAD_TESTS := test_ct
 
 .PHONY: all test bench install clean fuzz check-deps check fuzz-smoke
-all: $(BUILD)/feral $(BUILD)/bench $(BUILD)/libferal.a $(BUILD)/libferal.so
+all: $(BUILD)/feral $(BUILD)/bench $(BUILD)/kbench $(BUILD)/libferal.a $(BUILD)/libferal.so
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -181,6 +182,10 @@ $(BUILD)/bench: $(BENCH_OBJ) $(CLI_HELPER_OBJ) $(BUILD)/libferal.a
 	$(Q)$(CC) -o $@ $(BENCH_OBJ) $(CLI_HELPER_OBJ) $(BUILD)/libferal.a $(LIBS)
 
 bench: $(BUILD)/bench
+
+$(BUILD)/kbench: $(BUILD)/obj/bench/kbench.o $(BUILD)/libferal.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $< $(BUILD)/libferal.a $(LIBS)
 
 # ---- MPI (optional): build/feral-mpi ---------------------------------------------
 # A separate binary, so that feral and libferal never depend on MPI.  Probe:

@@ -268,6 +268,83 @@ static inline __m256i xorshift64x4(__m256i s)
 	s = _mm256_xor_si256(s, _mm256_srli_epi64(s, 7));
 	return _mm256_xor_si256(s, _mm256_slli_epi64(s, 17));
 }
+/* ---- random bits (bench: feral_k_bits_avx2) --------------------------------
+ * ARS-R (Salmon, Moraes, Dror, Shaw, "Parallel random numbers: as easy as 1,
+ * 2, 3", SC 2011): R AES rounds of a counter, the round keys a Weyl sequence
+ * from the key, the last round without MixColumns (aesenclast).  Two
+ * counters per 256-bit vector (VAES). */
+#define ARS_W_LO 0x9E3779B97F4A7C15ull
+#define ARS_W_HI 0xBB67AE8584CAA73Bull
+#define FERAL_TARGET_VAES __attribute__((target("aes,vaes")))
+FERAL_TARGET_VAES static inline __attribute__((always_inline)) __m256i ars(__m256i c, const __m256i *rk, const int R)
+{
+	__m256i v = _mm256_xor_si256(c, rk[0]);
+#pragma GCC unroll 8
+	for (int r = 1; r < R; r++)
+		v = _mm256_aesenc_epi128(v, rk[r]);
+	return _mm256_aesenclast_epi128(v, rk[R]);
+}
+FERAL_TARGET_VAES static inline __attribute__((always_inline)) void ars_keys(__m128i key, __m256i *rk, const int R)
+{
+	const __m128i w = _mm_set_epi64x((long long)ARS_W_HI, (long long)ARS_W_LO);
+#pragma GCC unroll 8
+	for (int r = 0; r <= R; r++) {
+		rk[r] = _mm256_broadcastsi128_si256(key);
+		key = _mm_add_epi64(key, w);
+	}
+}
+FERAL_TARGET_VAES static inline __attribute__((always_inline)) uint64_t bits_ars(struct feral_k_rng *rng, size_t n32, const int R,
+                                           const int U)
+{
+	__m256i rk[8];
+	ars_keys(_mm_loadu_si128((const __m128i *)rng->lane), rk, R);
+	__m256i c = _mm256_set_epi64x(0, 1, 0, 0), two = _mm256_set_epi64x(0, 2, 0, 2);
+	__m256i acc = _mm256_setzero_si256();
+	for (size_t k = 0; k + U <= n32; k += U)
+#pragma GCC unroll 8
+		for (int u = 0; u < U; u++) {
+			acc = _mm256_add_epi16(acc, ars(c, rk, R));
+			c = _mm256_add_epi64(c, two);
+		}
+	return (uint64_t)_mm256_extract_epi64(acc, 0) ^ (uint64_t)_mm256_extract_epi64(acc, 3);
+}
+static inline __attribute__((always_inline)) uint64_t bits_xs(struct feral_k_rng *rng, size_t n32, const int S)
+{
+	__m256i st[4], acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
+	for (int s = 0; s < S; s++)
+		st[s] = _mm256_load_si256((const __m256i *)(rng->lane + 4 * s));
+	for (size_t k = 0; k + S <= n32; k += S)
+#pragma GCC unroll 8
+		for (int s = 0; s < S; s++) {
+			st[s] = xorshift64x4(st[s]);
+			acc = _mm256_add_epi16(acc, st[s]);
+		}
+#pragma GCC unroll 8
+	for (int s = 0; s < S; s++)
+		_mm256_store_si256((__m256i *)(rng->lane + 4 * s), st[s]);
+	return (uint64_t)_mm256_extract_epi64(acc, 0) ^ (uint64_t)_mm256_extract_epi64(acc, 3);
+}
+int feral_k_cpu_vaes(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("vaes") && __builtin_cpu_supports("aes");
+}
+static uint64_t bits_xs1(struct feral_k_rng *r, size_t n) { return bits_xs(r, n, 1); }
+static uint64_t bits_xs2(struct feral_k_rng *r, size_t n) { return bits_xs(r, n, 2); }
+static uint64_t bits_xs4(struct feral_k_rng *r, size_t n) { return bits_xs(r, n, 4); }
+FERAL_TARGET_VAES static uint64_t bits_ars51(struct feral_k_rng *r, size_t n) { return bits_ars(r, n, 5, 1); }
+FERAL_TARGET_VAES static uint64_t bits_ars54(struct feral_k_rng *r, size_t n) { return bits_ars(r, n, 5, 4); }
+FERAL_TARGET_VAES static uint64_t bits_ars44(struct feral_k_rng *r, size_t n) { return bits_ars(r, n, 4, 4); }
+FERAL_TARGET_VAES static uint64_t bits_ars74(struct feral_k_rng *r, size_t n) { return bits_ars(r, n, 7, 4); }
+uint64_t feral_k_bits_avx2(struct feral_k_rng *rng, size_t n32, int gen)
+{
+	static uint64_t (*const g[])(struct feral_k_rng *, size_t) = {
+		bits_xs1, bits_xs2, bits_xs4, bits_ars51, bits_ars54, bits_ars44, bits_ars74};
+	if (gen < 0 || gen >= FERAL_K_BITS_GENS || (gen >= 3 && !feral_k_cpu_vaes()))
+		return 0;
+	return g[gen](rng, n32);
+}
 static inline __m256i round8(__m256 t, enum feral_rounding mode, __m256 u)
 {
 	if (mode == FERAL_ROUNDING_NEAREST)

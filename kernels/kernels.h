@@ -200,5 +200,10 @@ static inline uint64_t feral_k_fx16_i16_i16(int16_t *x, const int16_t *a, const 
 int feral_k_cpu_avx2(void);
 int feral_k_cpu_avx512(void);
 int feral_k_cpu_avx512vnni(void);
+/* Random bit generators of k_avx2.c, for bench/kbench.c: n32 x 32 bytes
+ * from generator gen (0..6; 0 when this CPU lacks it), folded to 64 bits. */
+#define FERAL_K_BITS_GENS 7
+uint64_t feral_k_bits_avx2(struct feral_k_rng *rng, size_t n32, int gen);
+int feral_k_cpu_vaes(void);
 
 #endif
