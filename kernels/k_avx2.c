@@ -104,6 +104,15 @@ DOT_PD(i16)
 DOT_PD(i8)
 
 /* ---- dense dots, exact integer --------------------------------------------- */
+/* i16 x i16: vpmaddwd pair sums |p| <= 2 32767^2 < 2^31 fit int32 but two
+ * of them may not, so each is split exactly as p = 2^16 (p >> 16) + (p &
+ * 0xffff): |p >> 16| <= 2^15 and p & 0xffff < 2^16 add up in int32 lanes
+ * for 2^14 steps of two vectors, then go to int64. */
+static inline __m256i split_add(__m256i *lo, __m256i hi, __m256i p)
+{
+	*lo = _mm256_add_epi32(*lo, _mm256_and_si256(p, _mm256_set1_epi32(0xffff)));
+	return _mm256_add_epi32(hi, _mm256_srai_epi32(p, 16));
+}
 double feral_k_dot_i16_i16_avx2(const void *a_, const uint32_t *idx, const void *x_, size_t len)
 {
 	if (idx)
@@ -111,12 +120,24 @@ double feral_k_dot_i16_i16_avx2(const void *a_, const uint32_t *idx, const void 
 	const int16_t *a = a_;
 	const int16_t *x = x_;
 	__m256i acc = _mm256_setzero_si256();
-	size_t k = 0;
-	for (; k + 16 <= len; k += 16) {
-		__m256i p = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a + k)),
-		                              _mm256_loadu_si256((const __m256i *)(x + k)));
-		acc = widen_add(acc, p);
+	size_t n32 = len / 32, k = 0;
+	while (k < n32) {
+		size_t end = k + (1u << 14) < n32 ? k + (1u << 14) : n32;
+		__m256i h0 = _mm256_setzero_si256(), h1 = h0, l0 = h0, l1 = h0;
+		for (; k < end; k++) {
+			const __m256i *pa = (const __m256i *)(a + 32 * k), *px = (const __m256i *)(x + 32 * k);
+			h0 = split_add(&l0, h0, _mm256_madd_epi16(_mm256_loadu_si256(pa),
+			                                          _mm256_loadu_si256(px)));
+			h1 = split_add(&l1, h1, _mm256_madd_epi16(_mm256_loadu_si256(pa + 1),
+			                                          _mm256_loadu_si256(px + 1)));
+		}
+		/* 2^16 h + l, each < 2^31 in magnitude: widened before scaling */
+		__m256i h = _mm256_setzero_si256(), l = h;
+		h = widen_add(widen_add(h, h0), h1);
+		l = widen_add(widen_add(l, l0), l1);
+		acc = _mm256_add_epi64(acc, _mm256_add_epi64(_mm256_slli_epi64(h, 16), l));
 	}
+	k = n32 * 32;
 	return (double)(hsum_epi64(acc) +
 	                (int64_t)feral_k_dot_i16_i16_ref(a + k, NULL, x + k, len - k));
 }
@@ -420,41 +441,59 @@ AXPY_INT(i16, i8, 127)
 AXPY_INT(i8, i16, 32767)
 static AXPY_INT_FN(axpy_i8_i8_f32path, i8, i8, 127)
 
-/* int16 x int16, INDEPENDENT, fixed point in 16-bit lanes (kernels.h): 16
- * elements a step, never widened.  R_lo from lane[0..3], R_hi (F > 16) from
- * lane[4..7], 16 bits per element each.  The carry of mullo + R_lo (R_lo <
- * 2^16) is "the wrapped sum is below mullo", read as max_epu16(sum, lo) !=
- * sum; t + R_hi <= 2^14 + 2^14 - 1 fits int16. */
-static inline __attribute__((always_inline)) uint64_t
-fx16_ind(int16_t *x, const int16_t *a, size_t n, int16_t aq, const int hiF, int F,
-         struct feral_k_rng *rng)
+/* int16 x int16, INDEPENDENT, fixed point in 16-bit lanes (kernels.h), 16
+ * elements a vector, never widened:
+ *   t = floor((a aq + R) / 2^16) = mulhi(a, aq) + [lo + R >= 2^16],
+ * lo = mullo(a, aq).  The carry is R > ~lo (unsigned), read as the signed
+ * compare r > lo ^ 0x7fff of r = R ^ 0x8000: r is the generator's 16 bits
+ * as they come (uniform either way).
+ * The increment is within +-2^14, so the model is a saturating add and a
+ * clamp to -32767; a saturated write is a lane where the wrapping sum
+ * differs from that.  Lanes that did not saturate are counted in 16-bit
+ * lanes (at most 2 a step: blocks of 2^13 steps) and summed per block. */
+static inline __attribute__((always_inline)) __m256i fx16_vec(int16_t *x, const int16_t *a,
+                                                              __m256i A, __m256i r, __m256i ok)
 {
-	const __m256i A = _mm256_set1_epi16(aq), one = _mm256_set1_epi16(1);
-	const __m256i m32767 = _mm256_set1_epi16(-32767);
-	const __m128i cm = _mm_cvtsi32_si128(F - 16), cr = _mm_cvtsi32_si128(32 - F);
+	const __m256i m32767 = _mm256_set1_epi16(-32767), k7fff = _mm256_set1_epi16(0x7fff);
+	__m256i av = _mm256_loadu_si256((const __m256i *)a);
+	__m256i xv = _mm256_loadu_si256((const __m256i *)x);
+	__m256i lo = _mm256_mullo_epi16(av, A);
+	__m256i t = _mm256_sub_epi16(_mm256_mulhi_epi16(av, A),
+	                             _mm256_cmpgt_epi16(r, _mm256_xor_si256(lo, k7fff)));
+	__m256i c = _mm256_max_epi16(_mm256_adds_epi16(xv, t), m32767);
+	_mm256_storeu_si256((__m256i *)x, c);
+	return _mm256_sub_epi16(ok, _mm256_cmpeq_epi16(_mm256_add_epi16(xv, t), c));
+}
+static inline uint64_t hsum_u16(__m256i v)
+{
+	__m256i s = _mm256_madd_epi16(v, _mm256_set1_epi16(1)); /* lanes <= 2^14: exact */
+	__m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+	h = _mm_add_epi32(h, _mm_unpackhi_epi64(h, h));
+	return (uint64_t)(uint32_t)(_mm_cvtsi128_si32(h) + _mm_extract_epi32(h, 1));
+}
+/* 32 elements a step (n a multiple of 32): two xorshift64 x4 states, one a
+ * vector, so that their dependency chains overlap. */
+static uint64_t fx16_ind(int16_t *x, const int16_t *a, size_t n, int16_t aq,
+                         struct feral_k_rng *rng)
+{
+	const __m256i A = _mm256_set1_epi16(aq);
 	__m256i st0 = _mm256_load_si256((const __m256i *)rng->lane);
 	__m256i st1 = _mm256_load_si256((const __m256i *)(rng->lane + 4));
-	uint64_t sat = 0;
-	for (size_t k = 0; k + 16 <= n; k += 16) {
-		__m256i av = _mm256_loadu_si256((const __m256i *)(a + k));
-		__m256i xv = _mm256_loadu_si256((const __m256i *)(x + k));
-		__m256i hi = _mm256_mulhi_epi16(av, A), lo = _mm256_mullo_epi16(av, A);
-		st0 = xorshift64x4(st0);
-		__m256i sum = _mm256_add_epi16(lo, st0);
-		__m256i nc = _mm256_cmpeq_epi16(_mm256_max_epu16(sum, lo), sum); /* -1: no carry */
-		__m256i t = _mm256_add_epi16(_mm256_add_epi16(hi, one), nc);
-		if (hiF) {
+	uint64_t ok = 0;
+	for (size_t k = 0; k < n;) {
+		size_t end = n - k > (32u << 13) ? k + (32u << 13) : n;
+		__m256i okv = _mm256_setzero_si256();
+		for (; k < end; k += 32) {
+			st0 = xorshift64x4(st0);
 			st1 = xorshift64x4(st1);
-			t = _mm256_sra_epi16(_mm256_add_epi16(t, _mm256_srl_epi16(st1, cr)), cm);
+			okv = fx16_vec(x + k, a + k, A, st0, okv);
+			okv = fx16_vec(x + k + 16, a + k + 16, A, st1, okv);
 		}
-		__m256i c = _mm256_max_epi16(_mm256_adds_epi16(xv, t), m32767);
-		__m256i eq = _mm256_cmpeq_epi16(_mm256_add_epi16(xv, t), c);
-		sat += (uint64_t)__builtin_popcount(~(unsigned)_mm256_movemask_epi8(eq)) / 2;
-		_mm256_storeu_si256((__m256i *)(x + k), c);
+		ok += hsum_u16(okv);
 	}
 	_mm256_store_si256((__m256i *)rng->lane, st0);
 	_mm256_store_si256((__m256i *)(rng->lane + 4), st1);
-	return sat;
+	return n - ok;
 }
 uint64_t feral_k_axpy_i16_i16_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
                                    double alpha, enum feral_rounding mode,
@@ -467,11 +506,10 @@ uint64_t feral_k_axpy_i16_i16_avx2(void *x_, const void *a_, const uint32_t *idx
 		return axpy_i16_i16_f32path(x_, a_, idx, len, alpha, mode, rng);
 	const int16_t *a = a_;
 	int16_t *x = x_;
-	int16_t aq;
-	int F = feral_k_fx16_alpha(alpha, rng, &aq);
-	size_t k = len & ~(size_t)15;
-	uint64_t sat = F > 16 ? fx16_ind(x, a, k, aq, 1, F, rng) : fx16_ind(x, a, k, aq, 0, F, rng);
-	return sat + feral_k_fx16_i16_i16(x + k, a + k, NULL, len - k, F, aq, rng);
+	int16_t aq = feral_k_fx16_alpha(alpha, rng);
+	size_t k = len & ~(size_t)31;
+	uint64_t sat = fx16_ind(x, a, k, aq, rng);
+	return sat + feral_k_fx16_i16_i16(x + k, a + k, NULL, len - k, aq, rng);
 }
 
 /* int8 x int8, fixed point in 16-bit lanes (kernels.h): 32 elements a step,

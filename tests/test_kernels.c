@@ -298,11 +298,8 @@ static void inc_range(enum feral_precision dp, enum feral_precision mp, double a
 	}
 	if (dp == FERAL_PRECISION_I16 && mp == FERAL_PRECISION_I16 &&
 	    mode == FERAL_ROUNDING_INDEPENDENT && fabs(alpha) < 32767.0 / 65536) {
-		int F = 30; /* the largest of 16..30 with |alpha| 2^F < 32767 */
-		while (F > 16 && fabs(alpha) * ldexp(1, F) >= 32767.0)
-			F--;
-		double A = floor(ldexp(alpha, F));
-		double q0 = floor(ldexp(av * A, -F)), q1 = floor(ldexp(av * (A + 1), -F));
+		double A = floor(ldexp(alpha, 16)); /* aq is A or A + 1 */
+		double q0 = floor(ldexp(av * A, -16)), q1 = floor(ldexp(av * (A + 1), -16));
 		*lo = (int64_t)fmin(q0, q1);
 		*hi = (int64_t)fmax(q0, q1) + 1;
 		return;
@@ -628,12 +625,13 @@ Test(kernels, test_forced_vnni_without_vnni_is_refused)
 /* ---- integer dots never overflow ---------------------------------------------- */
 Test(kernels, test_int_dots_exact_at_extreme_operands)
 {
-	static const size_t lens[] = {4099, 70000, 300001};
+	/* 1100003: three blocks of the AVX2 i16 x i16 dot's int32 accumulators */
+	static const size_t lens[] = {4099, 70000, 300001, 1100003};
 	for (size_t i = 0; i < NISAS; i++) {
 		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
 		if (!t)
 			continue;
-		for (size_t li = 0; li < 3; li++) {
+		for (size_t li = 0; li < 4; li++) {
 			size_t n = lens[li];
 			int8_t *a8 = malloc(n), *x8 = malloc(n);
 			int16_t *a16 = malloc(2 * n), *x16 = malloc(2 * n);
@@ -738,6 +736,45 @@ Test(kernels, test_saturation_count_is_exact)
 						}
 						free(x);
 					}
+	}
+}
+
+/* The int16 x int16 fixed-point path (INDEPENDENT, |alpha| < 1/2): alpha =
+ * +-0.25 and a = +-40 make aq = 2^14 and a aq a multiple of 2^16, so every
+ * increment is exactly +-10 whatever the random bits.  Elements 3 or 9
+ * inside the bound they move to (and -32767 + -10 -> -32777, below the
+ * int16 range's -32768) saturate, the others move by 10. */
+Test(kernels, test_i16_fixed_point_saturation_count_is_exact)
+{
+	const size_t len = 77; /* two steps of 32 and a tail of 13 */
+	for (size_t i = 0; i < NISAS; i++) {
+		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
+		if (!t)
+			continue;
+		for (int sgn = -1; sgn <= 1; sgn += 2) {
+			int16_t a[77], x[77];
+			int dir[77];
+			uint64_t want = 0;
+			for (size_t k = 0; k < len; k++) {
+				a[k] = (int16_t)(k % 2 ? 40 : -40);
+				dir[k] = (a[k] > 0) == (sgn > 0) ? 1 : -1;
+				int in = k % 3 == 0 ? 3 : k % 9 == 1 ? 9 : k % 9 == 5 ? 0 : -1;
+				want += in >= 0;
+				x[k] = (int16_t)(in >= 0 ? dir[k] * (32767 - in) : 0);
+			}
+			struct feral_k_rng rng;
+			feral_k_rng_seed(&rng, 8, 0);
+			uint64_t got = t->axpy[0][FERAL_PRECISION_I16][FERAL_PRECISION_I16](
+				x, a, NULL, len, sgn * 0.25, FERAL_ROUNDING_INDEPENDENT, &rng);
+			cr_assert_eq(got, want, "%s i16 x i16 alpha %g: %llu saturated, want %llu", ISAS[i],
+			             sgn * 0.25, (unsigned long long)got, (unsigned long long)want);
+			for (size_t k = 0; k < len; k++) {
+				int in = k % 3 == 0 ? 3 : k % 9 == 1 ? 9 : k % 9 == 5 ? 0 : -1;
+				int w = in >= 0 ? dir[k] * 32767 : dir[k] * 10;
+				cr_assert_eq(x[k], w, "%s alpha %g x[%zu] = %d, want %d", ISAS[i], sgn * 0.25,
+				             k, x[k], w);
+			}
+		}
 	}
 }
 
@@ -886,7 +923,8 @@ static void check_unbiased_i16(const char *isa, double alpha)
 }
 static void check_unbiased_i16_all(const char *isa)
 {
-	/* F = 16 (no R_hi), 21, 28, 30; 0.7 takes the f32 path */
+	/* aq = alpha 2^16 = 19660.8, -806.1, 2.16, -0.19 (aq's own rounding
+	 * carries most of the mean); 0.7 takes the f32 path */
 	static const double vals[] = {0.3, -0.0123, 3.3e-5, -2.9e-6, 0.7};
 	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
 		check_unbiased_i16(isa, vals[i]);
