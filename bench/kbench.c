@@ -1,9 +1,10 @@
 /* kbench: the dense kernels alone, on resident rows (build/kbench).
  *
  *   kbench [--n N] [--d D] [--ms MS] [--kernel NAME] [--burst B]
+ *          [--rounding independent|shared|nearest]
  *
  * For data = model precision 32, 16 and 8 it times the dot, the axpy
- * (INDEPENDENT rounding) and the update (dot then axpy, as the engine runs
+ * (INDEPENDENT rounding unless --rounding says otherwise) and the update (dot then axpy, as the engine runs
  * them) over n rows of d elements, rows visited in a fixed random order.
  * The multipliers alpha come from a fixed list, log-uniform on [1e-3, 3e-2]
  * with random signs: the range feral solve passes on a Gaussian 512 x 1024
@@ -95,6 +96,7 @@ int main(int argc, char **argv)
 	size_t n = 512, d = 1024, burst = 64;
 	double ms = 1500;
 	const char *kname = NULL;
+	enum feral_rounding mode = FERAL_ROUNDING_INDEPENDENT;
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 < argc && !strcmp(argv[i], "--n"))
 			n = strtoul(argv[++i], NULL, 10);
@@ -106,9 +108,21 @@ int main(int argc, char **argv)
 			burst = strtoul(argv[++i], NULL, 10);
 		else if (i + 1 < argc && !strcmp(argv[i], "--kernel"))
 			kname = argv[++i];
+		else if (i + 1 < argc && !strcmp(argv[i], "--rounding")) {
+			const char *m = argv[++i];
+			if (!strcmp(m, "independent") || !strcmp(m, "shared") || !strcmp(m, "nearest"))
+				mode = m[0] == 'i' ? FERAL_ROUNDING_INDEPENDENT
+				       : m[0] == 's' ? FERAL_ROUNDING_SHARED
+				                     : FERAL_ROUNDING_NEAREST;
+			else {
+				fprintf(stderr, "kbench: --rounding %s: want independent, shared or nearest\n", m);
+				return 2;
+			}
+		}
 		else {
 			fprintf(stderr,
-			        "usage: kbench [--n N] [--d D] [--ms MS] [--burst B] [--kernel NAME]\n");
+			        "usage: kbench [--n N] [--d D] [--ms MS] [--burst B] [--kernel NAME]\n"
+			        "              [--rounding independent|shared|nearest]\n");
 			return 2;
 		}
 	}
@@ -123,8 +137,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	double ghz = clock_ghz();
-	printf("kbench: kernels %s, n %zu x d %zu, bursts of %zu, core clock %.2f GHz\n", kt->name, n,
-	       d, burst, ghz);
+	static const char *const MODES[] = {"independent", "shared", "nearest"};
+	printf("kbench: kernels %s, n %zu x d %zu, bursts of %zu, %s rounding, core clock %.2f GHz\n",
+	       kt->name, n, d, burst, MODES[mode], ghz);
 
 	struct feral_rng r;
 	feral_rng_seed(&r, 2026, 0);
@@ -183,8 +198,7 @@ int main(int argc, char **argv)
 				if (w->op != OP_AXPY)
 					s += w->dot(a, NULL, w->x, d);
 				if (w->op != OP_DOT)
-					s += (double)w->axpy(w->x, a, NULL, d, al, FERAL_ROUNDING_INDEPENDENT,
-					                     &krng);
+					s += (double)w->axpy(w->x, a, NULL, d, al, mode, &krng);
 			}
 			w->t[w->nt++] = now_ns() - t0;
 			sink += s;
