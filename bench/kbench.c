@@ -1,7 +1,7 @@
 /* kbench: the dense kernels alone, on resident rows (build/kbench).
  *
  *   kbench [--n N] [--d D] [--ms MS] [--kernel NAME] [--burst B]
- *          [--rounding independent|shared|nearest]
+ *          [--rounding independent|shared|nearest] [--pf-bytes B]
  *
  * For data = model precision 32, 16 and 8 it times the dot, the axpy
  * (INDEPENDENT rounding unless --rounding says otherwise) and the update (dot then axpy, as the engine runs
@@ -16,6 +16,12 @@
  * burst, what the core itself takes.  The median burst is printed too.
  * Cycles are ns times the core clock, measured here as the fastest burst of
  * a chain of dependent adds (one cycle each).
+ *
+ * Out of cache (n d 4 bytes well above the last-level cache), --pf-bytes B
+ * prefetches each row ceil(B / row bytes) updates ahead into L2, in two
+ * halves as src/engine.c does (before the update, and after its dot), to
+ * see what a prefetch distance in bytes rather than rows does.  Rows past
+ * the first 4096 repeat their contents (only their addresses matter).
  *
  * It also times the SIMD random bit generators the integer axpys can use
  * (feral_k_bits_avx2, kernels.h), in bytes per cycle. */
@@ -93,7 +99,7 @@ static void fill_rows(void *v, enum feral_precision p, size_t n, struct feral_rn
 
 int main(int argc, char **argv)
 {
-	size_t n = 512, d = 1024, burst = 64;
+	size_t n = 512, d = 1024, burst = 64, pfb = 0;
 	double ms = 1500;
 	const char *kname = NULL;
 	enum feral_rounding mode = FERAL_ROUNDING_INDEPENDENT;
@@ -106,6 +112,8 @@ int main(int argc, char **argv)
 			ms = strtod(argv[++i], NULL);
 		else if (i + 1 < argc && !strcmp(argv[i], "--burst"))
 			burst = strtoul(argv[++i], NULL, 10);
+		else if (i + 1 < argc && !strcmp(argv[i], "--pf-bytes"))
+			pfb = strtoul(argv[++i], NULL, 10);
 		else if (i + 1 < argc && !strcmp(argv[i], "--kernel"))
 			kname = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--rounding")) {
@@ -122,7 +130,7 @@ int main(int argc, char **argv)
 		else {
 			fprintf(stderr,
 			        "usage: kbench [--n N] [--d D] [--ms MS] [--burst B] [--kernel NAME]\n"
-			        "              [--rounding independent|shared|nearest]\n");
+			        "              [--rounding independent|shared|nearest] [--pf-bytes B]\n");
 			return 2;
 		}
 	}
@@ -138,8 +146,9 @@ int main(int argc, char **argv)
 	}
 	double ghz = clock_ghz();
 	static const char *const MODES[] = {"independent", "shared", "nearest"};
-	printf("kbench: kernels %s, n %zu x d %zu, bursts of %zu, %s rounding, core clock %.2f GHz\n",
-	       kt->name, n, d, burst, MODES[mode], ghz);
+	printf("kbench: kernels %s, n %zu x d %zu, bursts of %zu, %s rounding, prefetch %zu bytes "
+	       "ahead, core clock %.2f GHz\n",
+	       kt->name, n, d, burst, MODES[mode], pfb, ghz);
 
 	struct feral_rng r;
 	feral_rng_seed(&r, 2026, 0);
@@ -164,8 +173,11 @@ int main(int argc, char **argv)
 	size_t maxb = (size_t)(ms * 1e6 / NV / 1000) + 16; /* bursts >= 1 us */
 	for (int pi = 0; pi < 3; pi++) {
 		size_t esz = feral_precision_size(P[pi]);
-		void *rows = malloc(n * d * esz), *x = calloc(d, esz);
-		fill_rows(rows, P[pi], n * d, &r);
+		void *rows = feral_big_alloc(n * d * esz), *x = calloc(d, esz); /* huge pages, as datasets */
+		size_t n0 = n < 4096 ? n : 4096;
+		fill_rows(rows, P[pi], n0 * d, &r);
+		for (size_t i = n0; i < n; i += n0)
+			memcpy((char *)rows + i * d * esz, rows, (n - i < n0 ? n - i : n0) * d * esz);
 		for (int op = 0; op < OP_COUNT; op++) {
 			struct var *w = &v[pi * OP_COUNT + op];
 			w->p = P[pi];
@@ -189,14 +201,22 @@ int main(int argc, char **argv)
 			struct var *w = &v[k];
 			if (w->nt == maxb)
 				continue;
+			size_t rb = d * w->esz, ahead = pfb ? (pfb + rb - 1) / rb : 0;
 			double s = 0, t0 = now_ns();
 			for (size_t b = 0; b < burst; b++) {
-				const void *a = (const char *)w->rows + (size_t)order[row] * d * w->esz;
+				const char *a = (const char *)w->rows + (size_t)order[row] * rb;
+				const char *pf = (const char *)w->rows + (size_t)order[(row + ahead) % n] * rb;
 				double al = alphas[ai];
 				row = row + 1 == n ? 0 : row + 1;
 				ai = (ai + 1) % NALPHA;
+				if (ahead)
+					for (size_t o = 0; o < rb / 2; o += 64)
+						__builtin_prefetch(pf + o, 0, 1);
 				if (w->op != OP_AXPY)
 					s += w->dot(a, NULL, w->x, d);
+				if (ahead)
+					for (size_t o = rb / 2; o < rb; o += 64)
+						__builtin_prefetch(pf + o, 0, 1);
 				if (w->op != OP_DOT)
 					s += (double)w->axpy(w->x, a, NULL, d, al, mode, &krng);
 			}
