@@ -472,27 +472,37 @@ static inline uint64_t hsum_u16(__m256i v)
 	return (uint64_t)(uint32_t)(_mm_cvtsi128_si32(h) + _mm_extract_epi32(h, 1));
 }
 /* 32 elements a step (n a multiple of 32): two xorshift64 x4 states, one a
- * vector, so that their dependency chains overlap. */
-static uint64_t fx16_ind(int16_t *x, const int16_t *a, size_t n, int16_t aq,
+ * vector, so that their dependency chains overlap.  The groups' multipliers
+ * aq = A0 + [v < f16] come 16 at a time from a third state (lane[8..11]):
+ * the unsigned v < f16 is the signed compare (f16 ^ 0x8000) > r of the raw
+ * bits r = v ^ 0x8000. */
+static uint64_t fx16_ind(int16_t *x, const int16_t *a, size_t n, int16_t A0, int16_t f16s,
                          struct feral_k_rng *rng)
 {
-	const __m256i A = _mm256_set1_epi16(aq);
+	const __m256i A0v = _mm256_set1_epi16(A0), F = _mm256_set1_epi16(f16s);
 	__m256i st0 = _mm256_load_si256((const __m256i *)rng->lane);
 	__m256i st1 = _mm256_load_si256((const __m256i *)(rng->lane + 4));
+	__m256i st2 = _mm256_load_si256((const __m256i *)(rng->lane + 8));
+	int16_t dq[16] __attribute__((aligned(32)));
 	uint64_t ok = 0;
 	for (size_t k = 0; k < n;) {
 		size_t end = n - k > (32u << 13) ? k + (32u << 13) : n;
 		__m256i okv = _mm256_setzero_si256();
-		for (; k < end; k += 32) {
-			st0 = xorshift64x4(st0);
-			st1 = xorshift64x4(st1);
-			okv = fx16_vec(x + k, a + k, A, st0, okv);
-			okv = fx16_vec(x + k + 16, a + k + 16, A, st1, okv);
+		while (k < end) {
+			st2 = xorshift64x4(st2);
+			_mm256_store_si256((__m256i *)dq, _mm256_sub_epi16(A0v, _mm256_cmpgt_epi16(F, st2)));
+			for (int j = 0; j < 16 && k < end; j += 2, k += 32) {
+				st0 = xorshift64x4(st0);
+				st1 = xorshift64x4(st1);
+				okv = fx16_vec(x + k, a + k, _mm256_set1_epi16(dq[j]), st0, okv);
+				okv = fx16_vec(x + k + 16, a + k + 16, _mm256_set1_epi16(dq[j + 1]), st1, okv);
+			}
 		}
 		ok += hsum_u16(okv);
 	}
 	_mm256_store_si256((__m256i *)rng->lane, st0);
 	_mm256_store_si256((__m256i *)(rng->lane + 4), st1);
+	_mm256_store_si256((__m256i *)(rng->lane + 8), st2);
 	return n - ok;
 }
 uint64_t feral_k_axpy_i16_i16_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
@@ -506,10 +516,11 @@ uint64_t feral_k_axpy_i16_i16_avx2(void *x_, const void *a_, const uint32_t *idx
 		return axpy_i16_i16_f32path(x_, a_, idx, len, alpha, mode, rng);
 	const int16_t *a = a_;
 	int16_t *x = x_;
-	int16_t aq = feral_k_fx16_alpha(alpha, rng);
+	int32_t f16;
+	int16_t A0 = feral_k_fx16_alpha(alpha, rng, &f16);
 	size_t k = len & ~(size_t)31;
-	uint64_t sat = fx16_ind(x, a, k, aq, rng);
-	return sat + feral_k_fx16_i16_i16(x + k, a + k, NULL, len - k, aq, rng);
+	uint64_t sat = fx16_ind(x, a, k, A0, (int16_t)(f16 ^ 0x8000), rng);
+	return sat + feral_k_fx16_i16_i16(x + k, a + k, NULL, len - k, A0, f16, rng);
 }
 
 /* int8 x int8, fixed point in 16-bit lanes (kernels.h): 32 elements a step,
