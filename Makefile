@@ -136,8 +136,9 @@ ISA_avx512vnni := $(ISA_avx512) -mavx512vnni
 # ---- sources -------------------------------------------------------------------
 LIB_SRC := $(wildcard src/*.c) $(wildcard kernels/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
-# bench/pingpong.c is a program of its own (build/pingpong), not part of build/bench
-BENCH_SRC := $(filter-out bench/pingpong.c,$(wildcard bench/*.c))
+# bench/pingpong.c and bench/kbench.c are programs of their own (build/pingpong:
+# cache-line transfers; build/kbench: the kernels alone), not part of build/bench
+BENCH_SRC := $(filter-out bench/pingpong.c bench/kbench.c,$(wildcard bench/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -152,7 +153,8 @@ WORKLOAD_OBJ := $(WORKLOAD_SRC:%.c=$(BUILD)/obj/%.o)
 WORKLOAD_TESTS := test_ct
 
 .PHONY: all test bench install clean fuzz check-deps check fuzz-smoke
-all: $(BUILD)/feral $(BUILD)/bench $(BUILD)/pingpong $(BUILD)/libferal.a $(BUILD)/libferal.so
+all: $(BUILD)/feral $(BUILD)/bench $(BUILD)/pingpong $(BUILD)/kbench $(BUILD)/libferal.a \
+     $(BUILD)/libferal.so
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -189,6 +191,10 @@ $(BUILD)/pingpong: $(BUILD)/obj/bench/pingpong.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $< -lm -pthread $(filter -fsanitize=%,$(LIBS))
 $(BUILD)/tests/test_pingpong: $(BUILD)/pingpong
+
+$(BUILD)/kbench: $(BUILD)/obj/bench/kbench.o $(BUILD)/libferal.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $< $(BUILD)/libferal.a $(LIBS)
 
 # ---- MPI (optional): build/feral-mpi ---------------------------------------------
 # A separate binary, so that feral and libferal never depend on MPI.  Probe:

@@ -104,6 +104,15 @@ DOT_PD(i16)
 DOT_PD(i8)
 
 /* ---- dense dots, exact integer --------------------------------------------- */
+/* i16 x i16: vpmaddwd pair sums |p| <= 2 32767^2 < 2^31 fit int32 but two
+ * of them may not, so each is split exactly as p = 2^16 (p >> 16) + (p &
+ * 0xffff): |p >> 16| <= 2^15 and p & 0xffff < 2^16 add up in int32 lanes
+ * for 2^14 steps of two vectors, then go to int64. */
+static inline __m256i split_add(__m256i *lo, __m256i hi, __m256i p)
+{
+	*lo = _mm256_add_epi32(*lo, _mm256_and_si256(p, _mm256_set1_epi32(0xffff)));
+	return _mm256_add_epi32(hi, _mm256_srai_epi32(p, 16));
+}
 double feral_k_dot_i16_i16_avx2(const void *a_, const uint32_t *idx, const void *x_, size_t len)
 {
 	if (idx)
@@ -111,12 +120,24 @@ double feral_k_dot_i16_i16_avx2(const void *a_, const uint32_t *idx, const void 
 	const int16_t *a = a_;
 	const int16_t *x = x_;
 	__m256i acc = _mm256_setzero_si256();
-	size_t k = 0;
-	for (; k + 16 <= len; k += 16) {
-		__m256i p = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a + k)),
-		                              _mm256_loadu_si256((const __m256i *)(x + k)));
-		acc = widen_add(acc, p);
+	size_t n32 = len / 32, k = 0;
+	while (k < n32) {
+		size_t end = k + (1u << 14) < n32 ? k + (1u << 14) : n32;
+		__m256i h0 = _mm256_setzero_si256(), h1 = h0, l0 = h0, l1 = h0;
+		for (; k < end; k++) {
+			const __m256i *pa = (const __m256i *)(a + 32 * k), *px = (const __m256i *)(x + 32 * k);
+			h0 = split_add(&l0, h0, _mm256_madd_epi16(_mm256_loadu_si256(pa),
+			                                          _mm256_loadu_si256(px)));
+			h1 = split_add(&l1, h1, _mm256_madd_epi16(_mm256_loadu_si256(pa + 1),
+			                                          _mm256_loadu_si256(px + 1)));
+		}
+		/* 2^16 h + l, each < 2^31 in magnitude: widened before scaling */
+		__m256i h = _mm256_setzero_si256(), l = h;
+		h = widen_add(widen_add(h, h0), h1);
+		l = widen_add(widen_add(l, l0), l1);
+		acc = _mm256_add_epi64(acc, _mm256_add_epi64(_mm256_slli_epi64(h, 16), l));
 	}
+	k = n32 * 32;
 	return (double)(hsum_epi64(acc) +
 	                (int64_t)feral_k_dot_i16_i16_ref(a + k, NULL, x + k, len - k));
 }
@@ -268,6 +289,83 @@ static inline __m256i xorshift64x4(__m256i s)
 	s = _mm256_xor_si256(s, _mm256_srli_epi64(s, 7));
 	return _mm256_xor_si256(s, _mm256_slli_epi64(s, 17));
 }
+/* ---- random bits (bench: feral_k_bits_avx2) --------------------------------
+ * ARS-R (Salmon, Moraes, Dror, Shaw, "Parallel random numbers: as easy as 1,
+ * 2, 3", SC 2011): R AES rounds of a counter, the round keys a Weyl sequence
+ * from the key, the last round without MixColumns (aesenclast).  Two
+ * counters per 256-bit vector (VAES). */
+#define ARS_W_LO 0x9E3779B97F4A7C15ull
+#define ARS_W_HI 0xBB67AE8584CAA73Bull
+#define FERAL_TARGET_VAES __attribute__((target("aes,vaes")))
+FERAL_TARGET_VAES static inline __attribute__((always_inline)) __m256i ars(__m256i c, const __m256i *rk, const int R)
+{
+	__m256i v = _mm256_xor_si256(c, rk[0]);
+#pragma GCC unroll 8
+	for (int r = 1; r < R; r++)
+		v = _mm256_aesenc_epi128(v, rk[r]);
+	return _mm256_aesenclast_epi128(v, rk[R]);
+}
+FERAL_TARGET_VAES static inline __attribute__((always_inline)) void ars_keys(__m128i key, __m256i *rk, const int R)
+{
+	const __m128i w = _mm_set_epi64x((long long)ARS_W_HI, (long long)ARS_W_LO);
+#pragma GCC unroll 8
+	for (int r = 0; r <= R; r++) {
+		rk[r] = _mm256_broadcastsi128_si256(key);
+		key = _mm_add_epi64(key, w);
+	}
+}
+FERAL_TARGET_VAES static inline __attribute__((always_inline)) uint64_t bits_ars(struct feral_k_rng *rng, size_t n32, const int R,
+                                           const int U)
+{
+	__m256i rk[8];
+	ars_keys(_mm_loadu_si128((const __m128i *)rng->lane), rk, R);
+	__m256i c = _mm256_set_epi64x(0, 1, 0, 0), two = _mm256_set_epi64x(0, 2, 0, 2);
+	__m256i acc = _mm256_setzero_si256();
+	for (size_t k = 0; k + U <= n32; k += U)
+#pragma GCC unroll 8
+		for (int u = 0; u < U; u++) {
+			acc = _mm256_add_epi16(acc, ars(c, rk, R));
+			c = _mm256_add_epi64(c, two);
+		}
+	return (uint64_t)_mm256_extract_epi64(acc, 0) ^ (uint64_t)_mm256_extract_epi64(acc, 3);
+}
+static inline __attribute__((always_inline)) uint64_t bits_xs(struct feral_k_rng *rng, size_t n32, const int S)
+{
+	__m256i st[4], acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
+	for (int s = 0; s < S; s++)
+		st[s] = _mm256_load_si256((const __m256i *)(rng->lane + 4 * s));
+	for (size_t k = 0; k + S <= n32; k += S)
+#pragma GCC unroll 8
+		for (int s = 0; s < S; s++) {
+			st[s] = xorshift64x4(st[s]);
+			acc = _mm256_add_epi16(acc, st[s]);
+		}
+#pragma GCC unroll 8
+	for (int s = 0; s < S; s++)
+		_mm256_store_si256((__m256i *)(rng->lane + 4 * s), st[s]);
+	return (uint64_t)_mm256_extract_epi64(acc, 0) ^ (uint64_t)_mm256_extract_epi64(acc, 3);
+}
+int feral_k_cpu_vaes(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("vaes") && __builtin_cpu_supports("aes");
+}
+static uint64_t bits_xs1(struct feral_k_rng *r, size_t n) { return bits_xs(r, n, 1); }
+static uint64_t bits_xs2(struct feral_k_rng *r, size_t n) { return bits_xs(r, n, 2); }
+static uint64_t bits_xs4(struct feral_k_rng *r, size_t n) { return bits_xs(r, n, 4); }
+FERAL_TARGET_VAES static uint64_t bits_ars51(struct feral_k_rng *r, size_t n) { return bits_ars(r, n, 5, 1); }
+FERAL_TARGET_VAES static uint64_t bits_ars54(struct feral_k_rng *r, size_t n) { return bits_ars(r, n, 5, 4); }
+FERAL_TARGET_VAES static uint64_t bits_ars44(struct feral_k_rng *r, size_t n) { return bits_ars(r, n, 4, 4); }
+FERAL_TARGET_VAES static uint64_t bits_ars74(struct feral_k_rng *r, size_t n) { return bits_ars(r, n, 7, 4); }
+uint64_t feral_k_bits_avx2(struct feral_k_rng *rng, size_t n32, int gen)
+{
+	static uint64_t (*const g[])(struct feral_k_rng *, size_t) = {
+		bits_xs1, bits_xs2, bits_xs4, bits_ars51, bits_ars54, bits_ars44, bits_ars74};
+	if (gen < 0 || gen >= FERAL_K_BITS_GENS || (gen >= 3 && !feral_k_cpu_vaes()))
+		return 0;
+	return g[gen](rng, n32);
+}
 static inline __m256i round8(__m256 t, enum feral_rounding mode, __m256 u)
 {
 	if (mode == FERAL_ROUNDING_NEAREST)
@@ -343,41 +441,69 @@ AXPY_INT(i16, i8, 127)
 AXPY_INT(i8, i16, 32767)
 static AXPY_INT_FN(axpy_i8_i8_f32path, i8, i8, 127)
 
-/* int16 x int16, INDEPENDENT, fixed point in 16-bit lanes (kernels.h): 16
- * elements a step, never widened.  R_lo from lane[0..3], R_hi (F > 16) from
- * lane[4..7], 16 bits per element each.  The carry of mullo + R_lo (R_lo <
- * 2^16) is "the wrapped sum is below mullo", read as max_epu16(sum, lo) !=
- * sum; t + R_hi <= 2^14 + 2^14 - 1 fits int16. */
-static inline __attribute__((always_inline)) uint64_t
-fx16_ind(int16_t *x, const int16_t *a, size_t n, int16_t aq, const int hiF, int F,
-         struct feral_k_rng *rng)
+/* int16 x int16, INDEPENDENT, fixed point in 16-bit lanes (kernels.h), 16
+ * elements a vector, never widened:
+ *   t = floor((a aq + R) / 2^16) = mulhi(a, aq) + [lo + R >= 2^16],
+ * lo = mullo(a, aq).  The carry is R > ~lo (unsigned), read as the signed
+ * compare r > lo ^ 0x7fff of r = R ^ 0x8000: r is the generator's 16 bits
+ * as they come (uniform either way).
+ * The increment is within +-2^14, so the model is a saturating add and a
+ * clamp to -32767; a saturated write is a lane where the wrapping sum
+ * differs from that.  Lanes that did not saturate are counted in 16-bit
+ * lanes (at most 2 a step: blocks of 2^13 steps) and summed per block. */
+static inline __attribute__((always_inline)) __m256i fx16_vec(int16_t *x, const int16_t *a,
+                                                              __m256i A, __m256i r, __m256i ok)
 {
-	const __m256i A = _mm256_set1_epi16(aq), one = _mm256_set1_epi16(1);
-	const __m256i m32767 = _mm256_set1_epi16(-32767);
-	const __m128i cm = _mm_cvtsi32_si128(F - 16), cr = _mm_cvtsi32_si128(32 - F);
+	const __m256i m32767 = _mm256_set1_epi16(-32767), k7fff = _mm256_set1_epi16(0x7fff);
+	__m256i av = _mm256_loadu_si256((const __m256i *)a);
+	__m256i xv = _mm256_loadu_si256((const __m256i *)x);
+	__m256i lo = _mm256_mullo_epi16(av, A);
+	__m256i t = _mm256_sub_epi16(_mm256_mulhi_epi16(av, A),
+	                             _mm256_cmpgt_epi16(r, _mm256_xor_si256(lo, k7fff)));
+	__m256i c = _mm256_max_epi16(_mm256_adds_epi16(xv, t), m32767);
+	_mm256_storeu_si256((__m256i *)x, c);
+	return _mm256_sub_epi16(ok, _mm256_cmpeq_epi16(_mm256_add_epi16(xv, t), c));
+}
+static inline uint64_t hsum_u16(__m256i v)
+{
+	__m256i s = _mm256_madd_epi16(v, _mm256_set1_epi16(1)); /* lanes <= 2^14: exact */
+	__m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+	h = _mm_add_epi32(h, _mm_unpackhi_epi64(h, h));
+	return (uint64_t)(uint32_t)(_mm_cvtsi128_si32(h) + _mm_extract_epi32(h, 1));
+}
+/* 32 elements a step (n a multiple of 32): two xorshift64 x4 states, one a
+ * vector, so that their dependency chains overlap.  The groups' multipliers
+ * aq = A0 + [v < f16] come 16 at a time from a third state (lane[8..11]):
+ * the unsigned v < f16 is the signed compare (f16 ^ 0x8000) > r of the raw
+ * bits r = v ^ 0x8000. */
+static uint64_t fx16_ind(int16_t *x, const int16_t *a, size_t n, int16_t A0, int16_t f16s,
+                         struct feral_k_rng *rng)
+{
+	const __m256i A0v = _mm256_set1_epi16(A0), F = _mm256_set1_epi16(f16s);
 	__m256i st0 = _mm256_load_si256((const __m256i *)rng->lane);
 	__m256i st1 = _mm256_load_si256((const __m256i *)(rng->lane + 4));
-	uint64_t sat = 0;
-	for (size_t k = 0; k + 16 <= n; k += 16) {
-		__m256i av = _mm256_loadu_si256((const __m256i *)(a + k));
-		__m256i xv = _mm256_loadu_si256((const __m256i *)(x + k));
-		__m256i hi = _mm256_mulhi_epi16(av, A), lo = _mm256_mullo_epi16(av, A);
-		st0 = xorshift64x4(st0);
-		__m256i sum = _mm256_add_epi16(lo, st0);
-		__m256i nc = _mm256_cmpeq_epi16(_mm256_max_epu16(sum, lo), sum); /* -1: no carry */
-		__m256i t = _mm256_add_epi16(_mm256_add_epi16(hi, one), nc);
-		if (hiF) {
-			st1 = xorshift64x4(st1);
-			t = _mm256_sra_epi16(_mm256_add_epi16(t, _mm256_srl_epi16(st1, cr)), cm);
+	__m256i st2 = _mm256_load_si256((const __m256i *)(rng->lane + 8));
+	int16_t dq[16] __attribute__((aligned(32)));
+	uint64_t ok = 0;
+	for (size_t k = 0; k < n;) {
+		size_t end = n - k > (32u << 13) ? k + (32u << 13) : n;
+		__m256i okv = _mm256_setzero_si256();
+		while (k < end) {
+			st2 = xorshift64x4(st2);
+			_mm256_store_si256((__m256i *)dq, _mm256_sub_epi16(A0v, _mm256_cmpgt_epi16(F, st2)));
+			for (int j = 0; j < 16 && k < end; j += 2, k += 32) {
+				st0 = xorshift64x4(st0);
+				st1 = xorshift64x4(st1);
+				okv = fx16_vec(x + k, a + k, _mm256_set1_epi16(dq[j]), st0, okv);
+				okv = fx16_vec(x + k + 16, a + k + 16, _mm256_set1_epi16(dq[j + 1]), st1, okv);
+			}
 		}
-		__m256i c = _mm256_max_epi16(_mm256_adds_epi16(xv, t), m32767);
-		__m256i eq = _mm256_cmpeq_epi16(_mm256_add_epi16(xv, t), c);
-		sat += (uint64_t)__builtin_popcount(~(unsigned)_mm256_movemask_epi8(eq)) / 2;
-		_mm256_storeu_si256((__m256i *)(x + k), c);
+		ok += hsum_u16(okv);
 	}
 	_mm256_store_si256((__m256i *)rng->lane, st0);
 	_mm256_store_si256((__m256i *)(rng->lane + 4), st1);
-	return sat;
+	_mm256_store_si256((__m256i *)(rng->lane + 8), st2);
+	return n - ok;
 }
 uint64_t feral_k_axpy_i16_i16_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
                                    double alpha, enum feral_rounding mode,
@@ -390,11 +516,11 @@ uint64_t feral_k_axpy_i16_i16_avx2(void *x_, const void *a_, const uint32_t *idx
 		return axpy_i16_i16_f32path(x_, a_, idx, len, alpha, mode, rng);
 	const int16_t *a = a_;
 	int16_t *x = x_;
-	int16_t aq;
-	int F = feral_k_fx16_alpha(alpha, rng, &aq);
-	size_t k = len & ~(size_t)15;
-	uint64_t sat = F > 16 ? fx16_ind(x, a, k, aq, 1, F, rng) : fx16_ind(x, a, k, aq, 0, F, rng);
-	return sat + feral_k_fx16_i16_i16(x + k, a + k, NULL, len - k, F, aq, rng);
+	int32_t f16;
+	int16_t A0 = feral_k_fx16_alpha(alpha, rng, &f16);
+	size_t k = len & ~(size_t)31;
+	uint64_t sat = fx16_ind(x, a, k, A0, (int16_t)(f16 ^ 0x8000), rng);
+	return sat + feral_k_fx16_i16_i16(x + k, a + k, NULL, len - k, A0, f16, rng);
 }
 
 /* int8 x int8, fixed point in 16-bit lanes (kernels.h): 32 elements a step,

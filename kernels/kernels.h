@@ -152,38 +152,49 @@ static inline uint64_t feral_k_fx_i8_i8(int8_t *x, const int8_t *a, const uint32
 }
 
 /* ---- int16 data x int16 model axpy, INDEPENDENT rounding, fixed point ------
- * For |alpha| < FERAL_K_FX16_ALPHA_MAX (so that F = 16 fits):
- *   F  = the largest of 16..30 with |alpha| 2^F < 32767;
- *   aq = floor(alpha 2^F + u0), one 53-bit draw u0 per call, |aq| <= 32767;
- *   increment = floor((a aq + R) / 2^F), R uniform on [0, 2^F) for each
- *        element (ref: the top F bits of one scalar draw; SIMD: R = R_hi 2^16
- *        + R_lo from two independent 16-bit lane draws, formed in 16-bit
- *        lanes as t = mulhi(a, aq) + carry(mullo(a, aq) + R_lo), then
- *        (t + R_hi) >> (F - 16): floor((p + R_lo + R_hi 2^16) / 2^F) =
- *        floor((floor((p + R_lo) / 2^16) + R_hi) / 2^(F-16))).
- * E[increment] = alpha a exactly, |a aq| < 2^30 so |increment| <= 2^14.
- * Larger |alpha|, NaN, SHARED and NEAREST keep the f32 path of the contract
- * at the top of this file. */
+ * For |alpha| < FERAL_K_FX16_ALPHA_MAX (1/2), per call: A0 = floor(alpha
+ * 2^16) and f16 = floor(frac(alpha 2^16) 2^16 + u0) (one 53-bit draw u0;
+ * f16 = 2^16 carries into A0).  Per group of 16 elements (16g .. 16g+15 of
+ * the row, one SIMD vector): aq = A0 + [v < f16], v 16 random bits, so
+ * E[aq] = alpha 2^16 and |aq| <= 32767.  Per element:
+ *   increment = floor((a aq + R) / 2^16), R uniform on [0, 2^16): exactly 16
+ *        random bits per element (ref: the top 16 bits of one scalar draw;
+ *        SIMD: 16-bit lanes of the SIMD generator), formed in 16-bit lanes
+ *        as mulhi(a, aq) + carry(mullo(a, aq) + R).
+ * E[increment | aq] = a aq 2^-16 exactly, so the update is unbiased, and
+ * |increment| <= 2^14.  Rounding aq is a random step length (its variance
+ * <= 1/4 in units of 2^-16 alpha adds at most a^2 2^-34 <= 1/16 unit^2 to an
+ * element); drawn once per call it would lie along a, the direction the
+ * row's own residual sees, and raised the horizon (docs/design.md); drawn per
+ * group of 16 it is spread over d/16 independent pieces.  Larger |alpha|,
+ * NaN, SHARED and NEAREST keep the f32 path of the contract at the top of
+ * this file. */
 #define FERAL_K_FX16_ALPHA_MAX (32767.0 / 65536.0)
-static inline int feral_k_fx16_alpha(double alpha, struct feral_k_rng *rng, int16_t *aq)
+static inline int16_t feral_k_fx16_alpha(double alpha, struct feral_k_rng *rng, int32_t *f16)
 {
-	int F = 30;
-	double m = alpha < 0 ? -alpha : alpha;
-	while (F > 16 && m * (double)(1u << F) >= 32767.0)
-		F--;
-	*aq = (int16_t)__builtin_floor(alpha * (double)(1u << F) + feral_rng_uniform(&rng->scalar));
-	return F;
+	double sc = alpha * 65536.0, fl = __builtin_floor(sc); /* |sc| < 32767 */
+	int32_t A0 = (int32_t)fl;
+	int32_t f = (int32_t)__builtin_floor((sc - fl) * 65536.0 + feral_rng_uniform(&rng->scalar));
+	if (f >= 65536) {
+		A0++;
+		f = 0;
+	}
+	*f16 = f;
+	return (int16_t)A0;
 }
 static inline uint64_t feral_k_fx16_i16_i16(int16_t *x, const int16_t *a, const uint32_t *idx,
-                                            size_t len, int F, int16_t aq,
+                                            size_t len, int16_t A0, int32_t f16,
                                             struct feral_k_rng *rng)
 {
 	uint64_t sat = 0;
+	int32_t aq = A0;
 	for (size_t k = 0; k < len; k++) {
-		int64_t p = (int64_t)a[k] * aq;
-		int64_t R = (int64_t)(feral_rng_next(&rng->scalar) >> (64 - F));
+		if ((k & 15) == 0)
+			aq = A0 + ((int32_t)(feral_rng_next(&rng->scalar) >> 48) < f16);
+		int32_t p = (int32_t)a[k] * aq;
+		int32_t R = (int32_t)(feral_rng_next(&rng->scalar) >> 48);
 		int16_t *px = idx ? &x[idx[k]] : &x[k];
-		int32_t q = (int32_t)FERAL_RACY_LOAD(px) + (int32_t)((p + R) >> F);
+		int32_t q = (int32_t)FERAL_RACY_LOAD(px) + ((p + R) >> 16);
 		if (q > 32767) {
 			q = 32767;
 			sat++;
@@ -200,5 +211,10 @@ static inline uint64_t feral_k_fx16_i16_i16(int16_t *x, const int16_t *a, const 
 int feral_k_cpu_avx2(void);
 int feral_k_cpu_avx512(void);
 int feral_k_cpu_avx512vnni(void);
+/* Random bit generators of k_avx2.c, for bench/kbench.c: n32 x 32 bytes
+ * from generator gen (0..6; 0 when this CPU lacks it), folded to 64 bits. */
+#define FERAL_K_BITS_GENS 7
+uint64_t feral_k_bits_avx2(struct feral_k_rng *rng, size_t n32, int gen);
+int feral_k_cpu_vaes(void);
 
 #endif

@@ -172,7 +172,7 @@ uint64_t feral_k_axpy_i16_i16_ref(void *x, const void *a, const uint32_t *idx, s
 	if (mode != FERAL_ROUNDING_INDEPENDENT ||
 	    !(alpha > -FERAL_K_FX16_ALPHA_MAX && alpha < FERAL_K_FX16_ALPHA_MAX))
 		return axpy_i16_i16_f32path(x, a, idx, len, alpha, mode, rng);
-	int16_t aq;
-	int F = feral_k_fx16_alpha(alpha, rng, &aq);
-	return feral_k_fx16_i16_i16(x, a, idx, len, F, aq, rng);
+	int32_t f16;
+	int16_t A0 = feral_k_fx16_alpha(alpha, rng, &f16);
+	return feral_k_fx16_i16_i16(x, a, idx, len, A0, f16, rng);
 }

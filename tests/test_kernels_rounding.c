@@ -1,0 +1,327 @@
+/* Kernels' integer axpys: exact saturation counts, unbiased stochastic
+ * rounding through each ISA's axpy (10^6 roundings and more per case), and
+ * NEAREST's half to even.  (Moved from tests/test_kernels.c.) */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "internal.h"
+#include "kernels.h"
+
+TestSuite(kernels, .timeout = 60);
+
+static const char *const ISAS[] = {"ref", "avx2", "avx512", "avx512vnni"};
+#define NISAS (sizeof ISAS / sizeof ISAS[0])
+static const enum feral_precision MPS[] = {FERAL_PRECISION_F64, FERAL_PRECISION_F32,
+                                           FERAL_PRECISION_I16, FERAL_PRECISION_I8};
+static const char *PN[] = {"f32", "f64", "i16", "i8"};
+static const char *LN[] = {"dense", "csr"};
+static const char *MN[] = {"independent", "shared", "nearest"};
+
+static const struct feral_kernels *need(const char *isa)
+{
+	const struct feral_kernels *t = feral_kernels_named(isa);
+	if (!t)
+		cr_skip_test("this CPU (or OS) does not support %s", isa);
+	return t;
+}
+static int qmax(enum feral_precision p) { return p == FERAL_PRECISION_I16 ? 32767 : 127; }
+static double get(const void *v, enum feral_precision p, size_t k)
+{
+	switch (p) {
+	case FERAL_PRECISION_F32: return ((const float *)v)[k];
+	case FERAL_PRECISION_F64: return ((const double *)v)[k];
+	case FERAL_PRECISION_I16: return ((const int16_t *)v)[k];
+	default: return ((const int8_t *)v)[k];
+	}
+}
+static void set(void *v, enum feral_precision p, size_t k, double x)
+{
+	switch (p) {
+	case FERAL_PRECISION_F32: ((float *)v)[k] = (float)x; break;
+	case FERAL_PRECISION_F64: ((double *)v)[k] = x; break;
+	case FERAL_PRECISION_I16: ((int16_t *)v)[k] = (int16_t)x; break;
+	default: ((int8_t *)v)[k] = (int8_t)x; break;
+	}
+}
+/* Exactly sized heap buffers, so a write past the end shows under ASan. */
+static void *buf(enum feral_precision p, size_t n)
+{
+	void *b = malloc(n ? n * feral_precision_size(p) : 1);
+	cr_assert_not_null(b);
+	return b;
+}
+
+/* ---- saturation is counted exactly -------------------------------------------
+ * Increments of +-10: alpha 10 with a = +-1 (int8 x int8: the 16-bit lane
+ * path), and alpha +-0.375 with a = +-27 (+-10.125; int8 x int8: the byte
+ * path).  Every
+ * third element sits 3 inside the bound it moves to; every ninth of the
+ * others sits 9 inside, so its sum is exactly -M-1 or M+1 (saturated too). */
+Test(kernels, test_saturation_count_is_exact)
+{
+	const size_t len = 77; /* 4 vectors of 16 (one of 64) and a tail of 13 */
+	static const double alphas[] = {10.0, 0.375, -0.375}; /* exact at F = 3, 8 */
+	static const int amag[] = {1, 27, 27};
+	for (size_t i = 0; i < NISAS; i++) {
+		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
+		if (!t)
+			continue;
+		for (int mi = 2; mi < 4; mi++)
+			for (int mode = 0; mode < FERAL_ROUNDING_COUNT; mode++)
+				for (int l = 0; l < 2; l++)
+					for (size_t ai = 0; ai < 3; ai++) {
+						enum feral_precision mp = MPS[mi];
+						int M = qmax(mp);
+						void *x = buf(mp, len);
+						int8_t a[77];
+						uint32_t idx[77];
+						int dir[77];
+						uint64_t want = 0;
+						for (size_t k = 0; k < len; k++) {
+							idx[k] = (uint32_t)k;
+							a[k] = (int8_t)(k % 2 ? amag[ai] : -amag[ai]);
+							dir[k] = (a[k] > 0) == (alphas[ai] > 0) ? 1 : -1;
+							int in = k % 3 == 0 ? 3 : k % 9 == 1 ? 9 : 0;
+							want += in != 0;
+							set(x, mp, k, in ? dir[k] * (M - in) : 0);
+						}
+						struct feral_k_rng rng;
+						feral_k_rng_seed(&rng, 5, 0);
+						/* increment ~10: crosses the bound, others stay */
+						uint64_t got = t->axpy[l][FERAL_PRECISION_I8][mp](
+							x, a, l ? idx : NULL, len, alphas[ai], mode, &rng);
+						cr_assert_eq(got, want,
+						             "%s %s i8 x %s %s alpha %g len %zu: %llu saturated, "
+						             "want %llu",
+						             ISAS[i], LN[l], PN[mp], MN[mode], alphas[ai], len,
+						             (unsigned long long)got, (unsigned long long)want);
+						for (size_t k = 0; k < len; k++) {
+							int in = k % 3 == 0 ? 3 : k % 9 == 1 ? 9 : 0;
+							if (in)
+								cr_assert_eq(get(x, mp, k), dir[k] * M,
+								             "%s alpha %g x[%zu] = %g", ISAS[i],
+								             alphas[ai], k, get(x, mp, k));
+							else
+								cr_assert(fabs(get(x, mp, k) - dir[k] * 10) <= 1,
+								          "%s alpha %g x[%zu] = %g, want ~%d", ISAS[i],
+								          alphas[ai], k, get(x, mp, k), dir[k] * 10);
+						}
+						free(x);
+					}
+	}
+}
+
+/* The int16 x int16 fixed-point path (INDEPENDENT, |alpha| < 1/2): alpha =
+ * +-0.25 and a = +-40 make aq = 2^14 and a aq a multiple of 2^16, so every
+ * increment is exactly +-10 whatever the random bits.  Elements 3 or 9
+ * inside the bound they move to (and -32767 + -10 -> -32777, below the
+ * int16 range's -32768) saturate, the others move by 10. */
+Test(kernels, test_i16_fixed_point_saturation_count_is_exact)
+{
+	const size_t len = 77; /* two steps of 32 and a tail of 13 */
+	for (size_t i = 0; i < NISAS; i++) {
+		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
+		if (!t)
+			continue;
+		for (int sgn = -1; sgn <= 1; sgn += 2) {
+			int16_t a[77], x[77];
+			int dir[77];
+			uint64_t want = 0;
+			for (size_t k = 0; k < len; k++) {
+				a[k] = (int16_t)(k % 2 ? 40 : -40);
+				dir[k] = (a[k] > 0) == (sgn > 0) ? 1 : -1;
+				int in = k % 3 == 0 ? 3 : k % 9 == 1 ? 9 : k % 9 == 5 ? 0 : -1;
+				want += in >= 0;
+				x[k] = (int16_t)(in >= 0 ? dir[k] * (32767 - in) : 0);
+			}
+			struct feral_k_rng rng;
+			feral_k_rng_seed(&rng, 8, 0);
+			uint64_t got = t->axpy[0][FERAL_PRECISION_I16][FERAL_PRECISION_I16](
+				x, a, NULL, len, sgn * 0.25, FERAL_ROUNDING_INDEPENDENT, &rng);
+			cr_assert_eq(got, want, "%s i16 x i16 alpha %g: %llu saturated, want %llu", ISAS[i],
+			             sgn * 0.25, (unsigned long long)got, (unsigned long long)want);
+			for (size_t k = 0; k < len; k++) {
+				int in = k % 3 == 0 ? 3 : k % 9 == 1 ? 9 : k % 9 == 5 ? 0 : -1;
+				int w = in >= 0 ? dir[k] * 32767 : dir[k] * 10;
+				cr_assert_eq(x[k], w, "%s alpha %g x[%zu] = %d, want %d", ISAS[i], sgn * 0.25,
+				             k, x[k], w);
+			}
+		}
+	}
+}
+
+/* ---- stochastic rounding is unbiased -------------------------------------------
+ * A zeroed model of L elements gets x += alpha * 1 (int8 data) T times; the
+ * grand mean must be within 4 standard errors of (float)alpha.  The standard
+ * error comes from the spread of the T per-call means, so it holds whatever
+ * the correlation inside a call (SHARED: 16 elements share u; the int8 x
+ * int8 fixed-point path: one draw rounds alpha for the whole call). */
+static void check_unbiased(const char *isa, enum feral_precision mp, enum feral_rounding mode,
+                           double v)
+{
+	const struct feral_kernels *t = need(isa);
+	enum { L = 64 };
+	const size_t T = 100000; /* T x L = 6.4 10^6 roundings */
+	int8_t a[L];
+	memset(a, 1, sizeof a);
+	void *x = buf(mp, L);
+	struct feral_k_rng rng;
+	feral_k_rng_seed(&rng, 1234, 3);
+	double sum = 0, sum2 = 0;
+	for (size_t trial = 0; trial < T; trial++) {
+		memset(x, 0, L * feral_precision_size(mp));
+		t->axpy[0][FERAL_PRECISION_I8][mp](x, a, NULL, L, v, mode, &rng);
+		double m = 0;
+		for (size_t k = 0; k < L; k++)
+			m += get(x, mp, k);
+		m /= L;
+		sum += m;
+		sum2 += m * m;
+	}
+	double target = (double)(float)v, mean = sum / (double)T;
+	double var = (sum2 - sum * sum / (double)T) / (double)(T - 1);
+	double se = sqrt(var / (double)T);
+	cr_assert(se > 0, "%s i8 x %s %s rounding of %g: results never vary", isa, PN[mp], MN[mode], v);
+	cr_assert(fabs(mean - target) <= 4 * se,
+	          "%s i8 x %s %s rounding of %.9g: mean %.9g over %zu x %d, |diff| %.3g > 4 SE "
+	          "= %.3g",
+	          isa, PN[mp], MN[mode], target, mean, T, L, fabs(mean - target), 4 * se);
+	free(x);
+}
+static void check_unbiased_all(const char *isa)
+{
+	/* int8 x int8: 0.3 and -0.3 take the byte path at F = 8, 0.0625 and
+	 * -0.0173 at F = 11 and 12, 0.001 at F = 14; -2.71 the 16-bit lanes. */
+	static const double vals[] = {0.3, -2.71, 0.0625, 0.001, -0.3, -0.0173};
+	for (int mi = 2; mi < 4; mi++)
+		for (int mode = 0; mode < 2; mode++)
+			for (size_t vi = 0; vi < 6; vi++)
+				check_unbiased(isa, MPS[mi], (enum feral_rounding)mode, vals[vi]);
+}
+Test(kernels, test_ref_stochastic_rounding_is_unbiased) { check_unbiased_all("ref"); }
+Test(kernels, test_avx2_stochastic_rounding_is_unbiased) { check_unbiased_all("avx2"); }
+Test(kernels, test_avx512_stochastic_rounding_is_unbiased) { check_unbiased_all("avx512"); }
+Test(kernels, test_avx512vnni_stochastic_rounding_is_unbiased) { check_unbiased_all("avx512vnni"); }
+
+/* The same with data over the whole int8 range (-128..127, both signs in
+ * even and odd positions): the int8 x int8 byte paths form even and odd
+ * elements separately, so the per-call sums of x_k - alpha a_k are taken
+ * over four groups (even/odd position x positive/negative a), and each
+ * group's mean over T calls must be within 4.5 standard errors of 0 (4
+ * groups x 5 values per ISA: a false alarm below 10^-3 per run, and the
+ * seed is fixed).  E[x_k] = alpha a_k exactly on the fixed-point path. */
+static void check_unbiased_data(const char *isa, double alpha)
+{
+	const struct feral_kernels *t = need(isa);
+	enum { L = 128, G = 4 };
+	const size_t T = 25000; /* T x L = 3.2 10^6 roundings */
+	int8_t a[L], x[L];
+	for (int k = 0; k < L; k++)
+		a[k] = (int8_t)((k * 83 + 11) % 256 - 128);
+	struct feral_k_rng rng;
+	feral_k_rng_seed(&rng, 555, 2);
+	double sum[G] = {0}, sum2[G] = {0};
+	for (size_t trial = 0; trial < T; trial++) {
+		memset(x, 0, sizeof x);
+		t->axpy[0][FERAL_PRECISION_I8][FERAL_PRECISION_I8](x, a, NULL, L, alpha,
+		                                                   FERAL_ROUNDING_INDEPENDENT, &rng);
+		double z[G] = {0};
+		for (int k = 0; k < L; k++)
+			z[(k & 1) * 2 + (a[k] < 0)] += x[k] - alpha * a[k];
+		for (int g = 0; g < G; g++) {
+			sum[g] += z[g];
+			sum2[g] += z[g] * z[g];
+		}
+	}
+	for (int g = 0; g < G; g++) {
+		double mean = sum[g] / (double)T;
+		double var = (sum2[g] - sum[g] * sum[g] / (double)T) / (double)(T - 1);
+		double se = sqrt(var / (double)T);
+		cr_assert(se > 0, "%s: group %d never varies", isa, g);
+		cr_assert(fabs(mean) <= 4.5 * se,
+		          "%s i8 x i8 independent alpha %g, %s elements with %s data: per-call bias "
+		          "%.4g > 4.5 SE = %.4g",
+		          isa, alpha, g / 2 ? "odd" : "even", g % 2 ? "negative" : "positive", mean,
+		          4.5 * se);
+	}
+}
+static void check_unbiased_data_all(const char *isa)
+{
+	/* F = 8 with either sign, F = 12 and 14 (the s pre-add); F = 7 (16-bit lanes) */
+	static const double vals[] = {0.3, -0.3, 0.0173, -0.0041, 0.9};
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+		check_unbiased_data(isa, vals[i]);
+}
+Test(kernels, test_ref_rounding_unbiased_over_int8_data) { check_unbiased_data_all("ref"); }
+Test(kernels, test_avx2_rounding_unbiased_over_int8_data) { check_unbiased_data_all("avx2"); }
+Test(kernels, test_avx512_rounding_unbiased_over_int8_data) { check_unbiased_data_all("avx512"); }
+
+/* int16 x int16 INDEPENDENT (fixed point for |alpha| < 1/2): data over the
+ * whole int16 range, per-call sums of x_k - alpha a_k over two groups (by
+ * the sign of a), each group's mean within 4.5 standard errors of 0. */
+static void check_unbiased_i16(const char *isa, double alpha)
+{
+	const struct feral_kernels *t = need(isa);
+	enum { L = 96, G = 2 };
+	const size_t T = 20000; /* T x L = 1.9 10^6 roundings */
+	int16_t a[L], x[L];
+	for (int k = 0; k < L; k++)
+		a[k] = (int16_t)((k * 21851 + 977) % 65536 - 32768);
+	struct feral_k_rng rng;
+	feral_k_rng_seed(&rng, 556, 2);
+	double sum[G] = {0}, sum2[G] = {0};
+	for (size_t trial = 0; trial < T; trial++) {
+		memset(x, 0, sizeof x);
+		t->axpy[0][FERAL_PRECISION_I16][FERAL_PRECISION_I16](x, a, NULL, L, alpha,
+		                                                     FERAL_ROUNDING_INDEPENDENT, &rng);
+		double z[G] = {0};
+		for (int k = 0; k < L; k++)
+			z[a[k] < 0] += x[k] - alpha * a[k];
+		for (int g = 0; g < G; g++) {
+			sum[g] += z[g];
+			sum2[g] += z[g] * z[g];
+		}
+	}
+	for (int g = 0; g < G; g++) {
+		double mean = sum[g] / (double)T;
+		double var = (sum2[g] - sum[g] * sum[g] / (double)T) / (double)(T - 1);
+		double se = sqrt(var / (double)T);
+		cr_assert(se > 0, "%s: group %d never varies", isa, g);
+		cr_assert(fabs(mean) <= 4.5 * se,
+		          "%s i16 x i16 independent alpha %g, %s data: per-call bias %.4g > 4.5 SE = "
+		          "%.4g",
+		          isa, alpha, g ? "negative" : "positive", mean, 4.5 * se);
+	}
+}
+static void check_unbiased_i16_all(const char *isa)
+{
+	/* aq = alpha 2^16 = 19660.8, -806.1, 2.16, -0.19 (aq's own rounding
+	 * carries most of the mean); 0.7 takes the f32 path */
+	static const double vals[] = {0.3, -0.0123, 3.3e-5, -2.9e-6, 0.7};
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+		check_unbiased_i16(isa, vals[i]);
+}
+Test(kernels, test_ref_i16_rounding_unbiased) { check_unbiased_i16_all("ref"); }
+Test(kernels, test_avx2_i16_rounding_unbiased) { check_unbiased_i16_all("avx2"); }
+Test(kernels, test_avx512_i16_rounding_unbiased) { check_unbiased_i16_all("avx512"); }
+
+/* NEAREST is half-to-even: 0.5 -> 0, 1.5 -> 2, -2.5 -> -2. */
+Test(kernels, test_nearest_rounds_half_to_even)
+{
+	static const double in[] = {0.5, 1.5, -2.5, 2.4999, -0.75};
+	static const double out[] = {0, 2, -2, 2, -1};
+	for (size_t i = 0; i < NISAS; i++) {
+		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
+		if (!t)
+			continue;
+		for (size_t v = 0; v < 5; v++) {
+			int8_t a[40], x[40] = {0};
+			memset(a, 1, sizeof a);
+			t->axpy[0][FERAL_PRECISION_I8][FERAL_PRECISION_I8](x, a, NULL, 40, in[v],
+			                                                   FERAL_ROUNDING_NEAREST, NULL);
+			for (int k = 0; k < 40; k++)
+				cr_assert_eq(x[k], out[v], "%s nearest(%g) at %d: %d, want %g", ISAS[i],
+				             in[v], k, x[k], out[v]);
+		}
+	}
+}
