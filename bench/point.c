@@ -177,9 +177,7 @@ static void build_record(const struct opts *o, const struct machine *m,
 	r_str(r, "kernel", first->res.kernel ? first->res.kernel : "");
 	r_str(r, "problem", pd->name);
 	r_str(r, "loss", cli_loss_name(o->s.cfg.loss));
-	r_str(r, "method", o->s.cfg.method == FERAL_METHOD_KACZMARZ ? "kaczmarz"
-	                   : o->s.cfg.method == FERAL_METHOD_SVRG   ? "svrg"
-	                                                            : "sgd");
+	r_str(r, "method", cli_method_name(o->s.cfg.method));
 	r_u64(r, "n", ds->n);
 	r_u64(r, "d", ds->d);
 	r_u64(r, "nnz", ds->nnz);

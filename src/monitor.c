@@ -75,7 +75,7 @@ static void monitor(struct feral_ctx *c, uint64_t total, int final)
 	/* The certified stop: the full gradient at the snapshot, at most once an
 	 * epoch (SVRG has it at every snapshot, in its hook). */
 	bool grad_hit = false;
-	if (!final && feral_grad_rule(c) && cfg->method != FERAL_METHOD_SVRG &&
+	if (!final && feral_grad_rule(c) && !feral_method_vr(cfg->method) &&
 	    total >= c->next_grad && isfinite(pt.objective)) {
 		double t_g = feral_now();
 		double gn = feral_grad_norm(c->ds, cfg, c->snap);
@@ -196,7 +196,7 @@ enum feral_status feral_monitor_start(struct feral_ctx *c, const double *x0,
 	 * is x0: its hook takes it at no extra cost) */
 	c->next_grad = c->trace_every < n ? n : c->trace_every;
 	if (c->cfg->tol > 0 && c->cfg->loss != FERAL_LOSS_HINGE &&
-	    c->cfg->method != FERAL_METHOD_SVRG) {
+	    !feral_method_vr(c->cfg->method)) {
 		double t_g = feral_now();
 		c->gnorm0 = feral_grad_norm(ds, c->cfg, x0);
 		c->grad_s += feral_now() - t_g;

@@ -89,6 +89,7 @@ const char *cli_config_message(const char *msg, char *buf, size_t len);
 extern const char *const CLI_SOLVER_HELP;
 
 const char *cli_loss_name(enum feral_loss l);
+const char *cli_method_name(enum feral_method m);
 const char *cli_replicas_name(enum feral_replicas r);
 const char *cli_rounding_name(enum feral_rounding r);
 const char *cli_bind_name(enum feral_bind b);

@@ -183,9 +183,7 @@ void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
 	cli_json_u64(j, "d", ds->d);
 	cli_json_u64(j, "nnz", ds->nnz);
 	cli_json_str(j, "loss", cli_loss_name(s->cfg.loss));
-	cli_json_str(j, "method", s->cfg.method == FERAL_METHOD_KACZMARZ ? "kaczmarz"
-	                          : s->cfg.method == FERAL_METHOD_SVRG   ? "svrg"
-	                                                                 : "sgd");
+	cli_json_str(j, "method", cli_method_name(s->cfg.method));
 	cli_json_num(j, "lambda", s->cfg.lambda);
 	cli_json_num(j, "step", r->step);
 	cli_json_num(j, "mu", r->mu);
