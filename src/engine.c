@@ -220,7 +220,7 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 	double rs = ds->row_scale ? ds->row_scale[i] : 1.0;
 	double t = c->dot(a, idx, x, len) * c->scale;
 	if (c->center)
-		t += c->cdot(a, idx, c->fcenter, len);
+		t += c->cdot(a, idx, c->cx, len);
 	t *= rs;
 	if (!idx) /* the second half of the dense row prefetch_row began */
 		prefetch_bytes(dense_row(c, ds, pf), ds->d * c->esz / 2, ds->d * c->esz);
@@ -505,7 +505,9 @@ static struct feral_ctx *ctx_new(const struct feral_dataset *ds, const struct fe
 	c->mp = cfg->model_precision;
 	c->dot = kt->dot[ds->layout][ds->precision][c->mp];
 	c->axpy = kt->axpy[ds->layout][ds->precision][c->mp];
-	c->cdot = kt->dot[ds->layout][ds->precision][FERAL_PRECISION_F32];
+	c->cdot = kt->dot[ds->layout][ds->precision][cfg->method == FERAL_METHOD_HALP
+	                                                     ? FERAL_PRECISION_F64
+	                                                     : FERAL_PRECISION_F32];
 	c->scale = 1.0;
 	c->gnorm0 = NAN;
 	c->grad_rel = NAN;

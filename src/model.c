@@ -38,6 +38,8 @@ enum feral_status feral_model_create(struct feral_ctx *c, const double *x, uint6
 			c->center[j] = x[j];
 			c->fcenter[j] = (float)x[j];
 		}
+		c->cx = c->cfg->method == FERAL_METHOD_HALP ? (const void *)c->center
+		                                            : (const void *)c->fcenter;
 	}
 	for (int r = 0; r < R; r++) {
 		int node = c->topo ? feral_topo_node_os_index(c->topo, c->plan.rep_node[r]) : -1;
