@@ -34,6 +34,8 @@ static struct feral_dataset *gen(enum feral_gen_kind kind, uint64_t n, uint64_t 
 	o.d = d;
 	o.noise = noise;
 	o.seed = seed;
+	if (kind == FERAL_GEN_SPARSE) /* 12 nonzeros a row (the default is 1 here) */
+		o.density = 12.0 / (double)d;
 	struct feral_dataset *ds = NULL;
 	double *xs = NULL;
 	struct feral_error e = {0};
@@ -84,9 +86,11 @@ static double trace_err_at(const struct feral_trace *tr, uint64_t updates)
 
 /* Least squares, 8 or 16-bit model on float data: x_LS to HALP_BAND, and
  * already to HALP_MID_BAND at a third of the budget. */
-static void ls_case(double noise, int threads, enum feral_precision mp)
+static void ls_case_of(enum feral_gen_kind kind, double noise, int threads,
+                       enum feral_precision mp)
 {
-	struct feral_dataset *ds = gen(FERAL_GEN_GAUSSIAN, 4000, 20, noise, 7);
+	struct feral_dataset *ds = kind == FERAL_GEN_SPARSE ? gen(kind, 6000, 60, noise, 7)
+	                                                    : gen(kind, 4000, 20, noise, 7);
 	uint64_t d = ds->d;
 	double *xls = lstsq(ds), *x = calloc(d, sizeof *x);
 	struct feral_config c;
@@ -110,11 +114,25 @@ static void ls_case(double noise, int threads, enum feral_precision mp)
 	feral_dataset_destroy(&ds);
 }
 
+static void ls_case(double noise, int threads, enum feral_precision mp)
+{
+	ls_case_of(FERAL_GEN_GAUSSIAN, noise, threads, mp);
+}
+
 Test(halp, test_ls_consistent_8bit_1_thread) { ls_case(0, 1, FERAL_PRECISION_I8); }
 Test(halp, test_ls_noisy_8bit_1_thread) { ls_case(0.5, 1, FERAL_PRECISION_I8); }
 Test(halp, test_ls_consistent_8bit_2_threads) { ls_case(0, 2, FERAL_PRECISION_I8); }
 Test(halp, test_ls_noisy_8bit_2_threads) { ls_case(0.5, 2, FERAL_PRECISION_I8); }
 Test(halp, test_ls_noisy_16bit_2_threads) { ls_case(0.5, 2, FERAL_PRECISION_I16); }
+/* CSR rows: the dense part on the row's support, over P_j */
+Test(halp, test_ls_noisy_sparse_8bit_1_thread)
+{
+	ls_case_of(FERAL_GEN_SPARSE, 0.5, 1, FERAL_PRECISION_I8);
+}
+Test(halp, test_ls_noisy_sparse_8bit_2_threads)
+{
+	ls_case_of(FERAL_GEN_SPARSE, 0.5, 2, FERAL_PRECISION_I8);
+}
 
 /* The contrast HALP removes: plain 8-bit SGD on the same noisy system and
  * budget stops at its horizon, far above HALP's band. */
