@@ -12,7 +12,14 @@
  * whose expectation over i ~ p is grad F(x) and whose variance vanishes as
  * x and x~ approach x*, so a constant step converges to the optimum
  * (docs/math.md, "Variance reduction").  The full gradient at x~ is
- * g_bar + eta x~: its norm is the certified stop, at no extra cost. */
+ * g_bar + eta x~: its norm is the certified stop, at no extra cost.
+ *
+ * HALP (De Sa et al., "High-accuracy low-precision training", 2018) is the
+ * same method on a fixed point model that holds the offset from the
+ * snapshot: at each snapshot the offsets are folded into the full precision
+ * centre (round_end, model.c), so the centre is x~ and the offsets are 0,
+ * and the grid is rescaled (halp_rescale) to the offsets the coming epoch
+ * will need, which shrink with the error: linear convergence at 8 bits. */
 #include "internal.h"
 #include "engine.h"
 
