@@ -59,10 +59,12 @@ static void apply_l2(struct feral_ctx *c, void *x, const uint32_t *idx, size_t l
  * (HALP): feral_halp_dense's stochastic rounding.  Returns saturations. */
 static inline __attribute__((always_inline)) uint64_t
 svrg_dense(const struct feral_ctx *c, void *x, const uint32_t *idx, size_t len, double gamma,
-           struct feral_rng *rng)
+           struct feral_rng *rng, struct feral_k_rng *krng)
 {
 	const struct feral_svrg *s = c->method_state;
 	double eta = c->cfg->l2;
+	if (s->gneg && !idx) /* HALP, dense rows, no L2: x -= gamma g_bar */
+		return s->gaxpy(x, s->gneg, NULL, len, gamma / c->scale, c->cfg->rounding, krng);
 	if (feral_precision_fixed(c->mp))
 		return feral_halp_dense(c, x, idx, len, gamma, rng);
 	if (c->mp == FERAL_PRECISION_F32) {
@@ -230,7 +232,7 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 	if (FERAL_UNLIKELY(!isfinite(g)))
 		return false;
 	if (m == FERAL_METHOD_SVRG)
-		w->saturations += svrg_dense(c, x, idx, len, gamma, rng);
+		w->saturations += svrg_dense(c, x, idx, len, gamma, rng, krng);
 	if (c->l2c)
 		apply_l2(c, x, idx, len, gamma, rng);
 	if (g != 0) {

@@ -151,6 +151,16 @@ enum feral_status feral_svrg_create(struct feral_ctx *c, struct feral_error *err
 		}
 	}
 	s->axpy64 = axpy64_of(ds);
+	if (c->cfg->method == FERAL_METHOD_HALP && ds->layout == FERAL_LAYOUT_DENSE &&
+	    c->cfg->l2 == 0) {
+		const struct feral_kernels *kt = feral_kernels_get(NULL);
+		if (!kt)
+			kt = feral_kernels_named("ref");
+		s->gaxpy = kt->axpy[FERAL_LAYOUT_DENSE][FERAL_PRECISION_F32][c->mp];
+		s->gneg = feral_aligned_alloc(d * sizeof *s->gneg);
+		if (!s->gneg)
+			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (HALP)");
+	}
 	return FERAL_OK;
 }
 
@@ -168,6 +178,7 @@ void feral_svrg_free(struct feral_ctx *c)
 	free(s->gbar);
 	free(s->gpart);
 	free(s->sq);
+	free(s->gneg);
 	free((void *)s->invp);
 	free(s);
 	c->method_state = NULL;
@@ -211,6 +222,8 @@ enum feral_status feral_svrg_epoch(struct feral_ctx *c, int tid)
 		for (int t = 0; t < T; t++)
 			v += s->gpart[(size_t)t * d + j];
 		s->gbar[j] = v / (double)n;
+		if (s->gneg)
+			s->gneg[j] = (float)-s->gbar[j];
 		double gj = s->gbar[j] + cfg->l2 * s->xs[j];
 		sq += gj * gj;
 	}
