@@ -262,6 +262,12 @@ enum feral_method {
 	 * converges to the optimum at a constant step.  Smooth losses (LS,
 	 * LOGISTIC) and floating-point models only. */
 	FERAL_METHOD_SVRG,
+	/* HALP (De Sa et al., "High-accuracy low-precision training", 2018):
+	 * SVRG whose fixed point model (I8 or I16) holds the offset from the
+	 * snapshot, on a grid rescaled every epoch from the full gradient norm,
+	 * so a low precision model converges to the optimum.  Smooth losses and
+	 * fixed point models only. */
+	FERAL_METHOD_HALP,
 	FERAL_METHOD_COUNT
 };
 /* The method's name ("sgd", "kaczmarz", "svrg"; "unknown" out of range),

@@ -58,13 +58,22 @@ enum feral_status feral_config_validate(const struct feral_config *c, struct fer
 		if (!(c->relax > 0 && c->relax < 2))
 			return BAD("relax = %g: must lie in (0, 2)", c->relax);
 	}
-	if (c->method == FERAL_METHOD_SVRG && c->loss == FERAL_LOSS_HINGE)
-		return BAD("method SVRG with loss HINGE: SVRG needs a smooth loss (LS or LOGISTIC); "
-		           "the hinge loss has no gradient to reduce the variance of");
-	if (c->method == FERAL_METHOD_SVRG && (unsigned)c->model_precision < FERAL_PRECISION_COUNT &&
-	    feral_precision_fixed(c->model_precision))
-		return BAD("method SVRG with a fixed point model_precision (I16 or I8) is not "
-		           "supported: use F32 or F64");
+	int vr = c->method == FERAL_METHOD_SVRG || c->method == FERAL_METHOD_HALP;
+	const char *mname = c->method == FERAL_METHOD_HALP ? "HALP" : "SVRG";
+	if (vr && c->loss == FERAL_LOSS_HINGE)
+		return BAD("method %s with loss HINGE: %s needs a smooth loss (LS or LOGISTIC); "
+		           "the hinge loss has no gradient to reduce the variance of", mname, mname);
+	int fixed = (unsigned)c->model_precision < FERAL_PRECISION_COUNT &&
+	            feral_precision_fixed(c->model_precision);
+	if (c->method == FERAL_METHOD_SVRG && fixed)
+		return BAD("method SVRG with a fixed point model_precision (I16 or I8): use method "
+		           "HALP, SVRG on a fixed point model centred at the snapshot");
+	if (c->method == FERAL_METHOD_HALP && !fixed)
+		return BAD("method HALP needs a fixed point model_precision (I16 or I8); for an F32 "
+		           "or F64 model use method SVRG");
+	if (c->method == FERAL_METHOD_HALP && c->recenter_every != 0)
+		return BAD("recenter_every = %llu: method HALP re-centres at its snapshots (once an "
+		           "epoch); leave it 0", (unsigned long long)c->recenter_every);
 	if (!(c->lambda >= 0 && c->lambda <= 1))
 		return BAD("lambda = %g: must lie in [0, 1]", c->lambda);
 	if (!c->step_auto && !(c->step > 0 && isfinite(c->step)))
@@ -121,7 +130,7 @@ void feral_trace_free(struct feral_trace *t)
 
 /* One name a method, in enum order: the CLI, bench and the Python binding
  * take their lists from here. */
-static const char *const method_names[] = {"sgd", "kaczmarz", "svrg"};
+static const char *const method_names[] = {"sgd", "kaczmarz", "svrg", "halp"};
 _Static_assert(sizeof method_names / sizeof *method_names == FERAL_METHOD_COUNT,
                "a method without a name: add it to method_names");
 

@@ -55,14 +55,18 @@ static void apply_l2(struct feral_ctx *c, void *x, const uint32_t *idx, size_t l
 
 /* SVRG's dense part, eta x + g_bar (over P_j for CSR rows): x_j -= gamma
  * coef_j over the row's coordinates (CSR) or all of them (dense), read
- * before the row's own axpy, so v is taken at one x.  Float models only
- * (feral_config_validate). */
-static inline __attribute__((always_inline)) void svrg_dense(const struct feral_ctx *c, void *x,
-                                                             const uint32_t *idx, size_t len,
-                                                             double gamma)
+ * before the row's own axpy, so v is taken at one x.  Fixed point models
+ * (HALP): feral_halp_dense's stochastic rounding.  Returns saturations. */
+static inline __attribute__((always_inline)) uint64_t
+svrg_dense(const struct feral_ctx *c, void *x, const uint32_t *idx, size_t len, double gamma,
+           struct feral_rng *rng, struct feral_k_rng *krng)
 {
 	const struct feral_svrg *s = c->method_state;
 	double eta = c->cfg->l2;
+	if (s->gneg && !idx) /* HALP, dense rows, no L2: x -= gamma g_bar */
+		return s->gaxpy(x, s->gneg, NULL, len, gamma / c->scale, c->cfg->rounding, krng);
+	if (feral_precision_fixed(c->mp))
+		return feral_halp_dense(c, x, idx, len, gamma, rng);
 	if (c->mp == FERAL_PRECISION_F32) {
 		float *xf = x;
 		for (size_t k = 0; k < len; k++) {
@@ -79,6 +83,7 @@ static inline __attribute__((always_inline)) void svrg_dense(const struct feral_
 			feral_racy_store_f64(xd + j, v - gamma * feral_svrg_dense_coef(s, eta, j, v));
 		}
 	}
+	return 0;
 }
 
 static void atomic_add_f64(double *p, double v)
@@ -217,7 +222,7 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 	double rs = ds->row_scale ? ds->row_scale[i] : 1.0;
 	double t = c->dot(a, idx, x, len) * c->scale;
 	if (c->center)
-		t += c->cdot(a, idx, c->fcenter, len);
+		t += c->cdot(a, idx, c->cx, len);
 	t *= rs;
 	if (!idx) /* the second half of the dense row prefetch_row began */
 		prefetch_bytes(dense_row(c, ds, pf), ds->d * c->esz / 2, ds->d * c->esz);
@@ -227,7 +232,7 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 	if (FERAL_UNLIKELY(!isfinite(g)))
 		return false;
 	if (m == FERAL_METHOD_SVRG)
-		svrg_dense(c, x, idx, len, gamma);
+		w->saturations += svrg_dense(c, x, idx, len, gamma, rng, krng);
 	if (c->l2c)
 		apply_l2(c, x, idx, len, gamma, rng);
 	if (g != 0) {
@@ -405,7 +410,8 @@ static void worker_main(struct feral_ctx *c, int tid)
 	bind_worker(c, tid, &saved);
 	switch (c->cfg->method) { /* one specialisation of the loop per method */
 	case FERAL_METHOD_KACZMARZ: worker_loop(c, tid, FERAL_METHOD_KACZMARZ); break;
-	case FERAL_METHOD_SVRG: worker_loop(c, tid, FERAL_METHOD_SVRG); break;
+	case FERAL_METHOD_SVRG: /* HALP: SVRG on fixed point offsets */
+	case FERAL_METHOD_HALP: worker_loop(c, tid, FERAL_METHOD_SVRG); break;
 	default: worker_loop(c, tid, FERAL_METHOD_SGD); break;
 	}
 	/* the caller (worker 0) and the runtime's pool threads leave as they came */
@@ -501,7 +507,9 @@ static struct feral_ctx *ctx_new(const struct feral_dataset *ds, const struct fe
 	c->mp = cfg->model_precision;
 	c->dot = kt->dot[ds->layout][ds->precision][c->mp];
 	c->axpy = kt->axpy[ds->layout][ds->precision][c->mp];
-	c->cdot = kt->dot[ds->layout][ds->precision][FERAL_PRECISION_F32];
+	c->cdot = kt->dot[ds->layout][ds->precision][cfg->method == FERAL_METHOD_HALP
+	                                                     ? FERAL_PRECISION_F64
+	                                                     : FERAL_PRECISION_F32];
 	c->scale = 1.0;
 	c->gnorm0 = NAN;
 	c->grad_rel = NAN;
@@ -511,7 +519,7 @@ static struct feral_ctx *ctx_new(const struct feral_dataset *ds, const struct fe
 
 static void ctx_free(struct feral_ctx *c)
 {
-	if (c->cfg->method == FERAL_METHOD_SVRG)
+	if (feral_method_vr(c->cfg->method))
 		feral_svrg_free(c);
 	feral_model_free(c);
 	feral_monitor_free(c);
@@ -607,6 +615,8 @@ static enum feral_status choose_scale(struct feral_ctx *c, const double *x,
 		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "warm-up");
 	struct feral_config wc = *cfg;
 	wc.model_precision = FERAL_PRECISION_F64;
+	if (wc.method == FERAL_METHOD_HALP) /* its first epoch's offsets: an SGD warm-up */
+		wc.method = FERAL_METHOD_SGD;
 	enum feral_status st = pilot_run(c->ds, &wc, feral_scale_warmup_step(cfg, res->step),
 	                                 feral_scale_warmup_updates(c->ds), x, xw, err);
 	if (!st)
@@ -749,7 +759,7 @@ static enum feral_status solve_attempt(const struct feral_dataset *ds,
 	    (st = plan_threads(c, res, err)) == FERAL_OK &&    /* threads, replicas, shards */
 	    (st = feral_model_create(c, x, &res->saturations, err)) == FERAL_OK &&
 	    (st = set_budget(c, err)) == FERAL_OK &&           /* quotas, rounds */
-	    (c->cfg->method != FERAL_METHOD_SVRG ||             /* SVRG's snapshot state */
+	    (!feral_method_vr(c->cfg->method) ||                /* SVRG's snapshot state */
 	     (st = feral_svrg_create(c, err)) == FERAL_OK) &&
 	    (st = feral_monitor_start(c, x, err)) == FERAL_OK) { /* eval rows, x0's point */
 		double wall;

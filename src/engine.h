@@ -121,7 +121,11 @@ struct feral_ctx {
 	/* bit centring (cfg->recenter): model value j = center[j] + scale q_j */
 	double *center;
 	float *fcenter;           /* the same in f32, for the dot kernel */
-	feral_k_dot_fn cdot;      /* data x f32 dot */
+	/* the centre as cdot reads it: fcenter, or center itself for HALP,
+	 * whose f32 centre would floor the gradient near 1e-7 relative (the
+	 * margin's rounding): measured 3e-8 on L2 logistic, x at 1e-15 */
+	const void *cx;
+	feral_k_dot_fn cdot;      /* data x f32 dot (HALP: data x f64) */
 	double *maxq;             /* per worker: largest |q| of its slice */
 	enum feral_replicas replicas; /* resolved (never AUTO) */
 	struct feral_plan plan;
@@ -193,7 +197,10 @@ static inline void feral_request_stop(struct feral_ctx *c, enum feral_status st)
  * (a switch hoisted out of the loop, m a compile-time constant in each
  * copy), so the step stays inlined in the hot path.  Adding a method: an
  * enum value in feral.h, a case in each of the two functions, and one in
- * the specialisation switch of engine.c's worker_main. */
+ * the specialisation switch of engine.c's worker_main.  HALP runs SVRG's
+ * specialisation: only its dense part (feral_halp_dense) and its hook's
+ * re-centring and rescaling (svrg.c) differ, and both branch on the model
+ * precision / the method outside the row's inner loops. */
 typedef enum feral_status (*feral_epoch_hook)(struct feral_ctx *c, int tid);
 
 /* SVRG's state (c->method_state): the snapshot x~, c_i = phi'(a_i.x~, y_i)
@@ -211,7 +218,26 @@ struct feral_svrg {
 	const double *invp; /* CSR: 1/P_j (0 for untouched columns); NULL dense */
 	feral_k_axpy_fn axpy64; /* data x f64 axpy, for the full gradient */
 	uint64_t snapshots; /* full gradients taken */
+	double gn_prev;     /* HALP: ||grad F|| at the previous snapshot */
+	/* HALP, dense rows without L2: the dense part is -g_bar, the same for
+	 * every update of an epoch, so the kernels' f32 x fixed point axpy
+	 * (SIMD, unbiased rounding) applies it: gneg = -g_bar in f32 */
+	float *gneg;
+	feral_k_axpy_fn gaxpy;
 };
+
+/* SVRG or HALP: the methods with a snapshot and a full gradient (svrg.c). */
+static inline int feral_method_vr(enum feral_method m)
+{
+	return m == FERAL_METHOD_SVRG || m == FERAL_METHOD_HALP;
+}
+
+/* The model holds offsets from a full precision centre: bit centring
+ * (cfg->recenter), or HALP, whose centre is SVRG's snapshot. */
+static inline int feral_centred(const struct feral_config *cfg)
+{
+	return cfg->recenter || cfg->method == FERAL_METHOD_HALP;
+}
 
 /* The relative step of SVRG's auto step: gamma = FERAL_SVRG_THETA / sup L_w
  * (docs/math.md, "Variance reduction").  Epochs to a certified relative
@@ -223,6 +249,16 @@ struct feral_svrg {
  * in 245).  Prox-SVRG's bound needs theta < 1/8; where kappa_w is not small
  * next to n the larger steps win, and 0.3 is within 1.6x of the best on
  * every case that converged. */
+/* HALP's headroom over the predicted largest offset of an epoch (svrg.c's
+ * halp_rescale).  Epochs to ||x - x_LS||^2/||x_LS||^2 <= 1e-8, 8-bit model,
+ * Gaussian LS 100000 x 100 cond 10, consistent / noise 0.1, one thread,
+ * H = 1.25 / 1.5 / 2 / 3 / 4: 12 / 13-14 / 21 / 45-52 / stalls near 3e-4
+ * (a coarser grid is more rounding noise per epoch); saturated writes
+ * 1e4-3e4 / 3e3 / 4e2 at 1.25 / 1.5 / 2 (of 2e7 an epoch). */
+#ifndef FERAL_HALP_HEADROOM
+#define FERAL_HALP_HEADROOM 1.5
+#endif
+
 #ifndef FERAL_SVRG_THETA
 #define FERAL_SVRG_THETA 0.3
 #endif
@@ -242,6 +278,7 @@ feral_method_step(enum feral_method m, const struct feral_ctx *c, const struct f
 		return 1;
 	}
 	case FERAL_METHOD_SVRG:
+	case FERAL_METHOD_HALP: /* SVRG's step on offsets (worker_main runs it as SVRG) */
 		/* the row part of v = w_i (phi'(a_i.x) - phi'(a_i.x~)) a_i + eta x + g_bar;
 		 * the dense part is feral_svrg_dense_coef's */
 		*g = -gamma * wstep[i] * (feral_loss_dphi(c->cfg->loss, t, ds->y[i]) - aux[i]);
@@ -267,7 +304,8 @@ enum feral_status feral_svrg_epoch(struct feral_ctx *c, int tid);
 static inline feral_epoch_hook feral_method_between_epochs(enum feral_method m)
 {
 	switch (m) {
-	case FERAL_METHOD_SVRG: return feral_svrg_epoch;
+	case FERAL_METHOD_SVRG:
+	case FERAL_METHOD_HALP: return feral_svrg_epoch;
 	default: /* SGD and Kaczmarz keep no state across epochs */
 		return NULL;
 	}
@@ -327,6 +365,54 @@ static inline int feral_model_set(void *x, enum feral_precision mp, double s, ui
 		FERAL_RACY_STORE((int8_t *)x + j, (int8_t)q);
 	return sat;
 }
+
+/* HALP's dense part (SVRG's eta x + g_bar, over P_j for CSR rows) on a
+ * fixed point offset model centred at the snapshot: for each coordinate j
+ * of the row (all of them for dense rows), x_j = centre_j + s q_j and
+ *   q_j <- clamp(floor(q_j - gamma coef_j / s + u), +-qmax),  u ~ U[0,1),
+ * so E[s q_j] moves by -gamma coef_j (unbiased stochastic rounding of the
+ * increment, up to the 2^-32 quanta of u's 32 bits; the row's own part goes
+ * through the kernels' axpy).  Read before the row's axpy, like svrg_dense.
+ * floor is an integer conversion (a libm call otherwise: no SSE4.1 in the
+ * baseline ISA), and one 64-bit draw gives two u: this loop is most of an
+ * update's time on dense rows.  Returns the saturated writes. */
+#define FERAL_HALP_DENSE_LOOP(T)                                                           \
+	for (size_t k = 0; k < len; k++) {                                                  \
+		uint64_t j = idx ? idx[k] : k;                                              \
+		if ((k & 1) == 0)                                                            \
+			r = feral_rng_next(rng);                                            \
+		double u = (double)(uint32_t)r * 0x1.0p-32;                                 \
+		r >>= 32;                                                                    \
+		double q = (double)FERAL_RACY_LOAD((T *)x + j);                             \
+		double t = q - step * feral_svrg_dense_coef(s, eta, j, c->center[j] + sc * q) + u; \
+		int64_t nq;                                                                  \
+		if (!(t < qm + 1)) { /* NaN saturates upwards, as in the kernels */         \
+			nq = (int64_t)qm;                                                   \
+			sat++;                                                               \
+		} else if (t < -qm) {                                                        \
+			nq = -(int64_t)qm;                                                  \
+			sat++;                                                               \
+		} else {                                                                     \
+			nq = (int64_t)t; /* floor, t in [-qmax, qmax + 1) */                \
+			nq -= (double)nq > t;                                               \
+		}                                                                            \
+		FERAL_RACY_STORE((T *)x + j, (T)nq);                                        \
+	}
+
+static inline uint64_t feral_halp_dense(const struct feral_ctx *c, void *x, const uint32_t *idx,
+                                        size_t len, double gamma, struct feral_rng *rng)
+{
+	const struct feral_svrg *s = c->method_state;
+	double eta = c->cfg->l2, sc = c->scale, qm = feral_qmax(c->mp);
+	double step = gamma / sc; /* quanta per unit of coef */
+	uint64_t sat = 0, r = 0;
+	if (c->mp == FERAL_PRECISION_I16)
+		FERAL_HALP_DENSE_LOOP(int16_t)
+	else
+		FERAL_HALP_DENSE_LOOP(int8_t)
+	return sat;
+}
+#undef FERAL_HALP_DENSE_LOOP
 
 /* The plan's replicas (c->plan.nrep models of c->mp, placed on their nodes)
  * set to x0 (with bit centring: the centre at x0, the offsets at 0).  Adds

@@ -28,7 +28,7 @@ enum feral_status feral_model_create(struct feral_ctx *c, const double *x, uint6
 	c->models = calloc((size_t)R, sizeof *c->models);
 	if (!c->models)
 		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (models)");
-	if (c->cfg->recenter) { /* the centre starts at x0, the offsets at 0 */
+	if (feral_centred(c->cfg)) { /* the centre starts at x0, the offsets at 0 */
 		c->center = malloc(d * sizeof *c->center);
 		c->fcenter = feral_aligned_alloc(d * sizeof *c->fcenter);
 		c->maxq = calloc((size_t)T, sizeof *c->maxq);
@@ -38,6 +38,8 @@ enum feral_status feral_model_create(struct feral_ctx *c, const double *x, uint6
 			c->center[j] = x[j];
 			c->fcenter[j] = (float)x[j];
 		}
+		c->cx = c->cfg->method == FERAL_METHOD_HALP ? (const void *)c->center
+		                                            : (const void *)c->fcenter;
 	}
 	for (int r = 0; r < R; r++) {
 		int node = c->topo ? feral_topo_node_os_index(c->topo, c->plan.rep_node[r]) : -1;
@@ -123,9 +125,12 @@ void feral_model_recenter_fold(struct feral_ctx *c, int tid)
 /* Part 2, worker 0 after a barrier: the new scale makes the largest offset
  * of the round that ended 1/1.25 of the range (FERAL_SCALE_HEADROOM), by a
  * factor in [1/8, 2]: the next round moves less (a decaying step, an
- * iterate that settles), and a saturated round (|q| = qmax) grows it. */
+ * iterate that settles), and a saturated round (|q| = qmax) grows it.
+ * HALP keeps the scale its snapshot hook sets (svrg.c), which reads maxq. */
 void feral_model_recenter_scale(struct feral_ctx *c)
 {
+	if (c->cfg->method == FERAL_METHOD_HALP) /* svrg.c sets it at the snapshot */
+		return;
 	double m = 0;
 	for (int t = 0; t < c->plan.nthreads; t++)
 		m = fmax(m, c->maxq[t]);

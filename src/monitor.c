@@ -75,7 +75,7 @@ static void monitor(struct feral_ctx *c, uint64_t total, int final)
 	/* The certified stop: the full gradient at the snapshot, at most once an
 	 * epoch (SVRG has it at every snapshot, in its hook). */
 	bool grad_hit = false;
-	if (!final && feral_grad_rule(c) && cfg->method != FERAL_METHOD_SVRG &&
+	if (!final && feral_grad_rule(c) && !feral_method_vr(cfg->method) &&
 	    total >= c->next_grad && isfinite(pt.objective)) {
 		double t_g = feral_now();
 		double gn = feral_grad_norm(c->ds, cfg, c->snap);
@@ -201,7 +201,7 @@ enum feral_status feral_monitor_start(struct feral_ctx *c, const double *x0,
 	for (uint64_t j = 0; j < d && x0_zero; j++)
 		x0_zero = x0[j] == 0;
 	if (c->cfg->tol > 0 && c->cfg->loss != FERAL_LOSS_HINGE &&
-	    (c->cfg->method != FERAL_METHOD_SVRG || !x0_zero)) {
+	    (!feral_method_vr(c->cfg->method) || !x0_zero)) {
 		double t_g = feral_now();
 		double *z = x0_zero ? NULL : calloc(d, sizeof *z);
 		if (!x0_zero && !z)

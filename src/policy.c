@@ -21,7 +21,7 @@ void feral_step_begin(const struct feral_ctx *c, const double *x_star,
 	sc->decay = cfg->step_decay;
 	sc->mu = NAN;
 	uint64_t n = ds->n;
-	if (cfg->method == FERAL_METHOD_SVRG && cfg->step_auto) {
+	if (feral_method_vr(cfg->method) && cfg->step_auto) {
 		/* gamma = theta / sup L_w: prox-SVRG's bound (Xiao & Zhang 2014)
 		 * with importance sampling, docs/math.md "Variance reduction" */
 		sc->sup = feral_sup_lw(c->L, c->p, n);
@@ -127,7 +127,7 @@ double feral_scale_from_warmup(const struct feral_config *cfg, enum feral_precis
 {
 	double m = 0; /* with bit centring, of the offset from the centre x0 */
 	for (uint64_t j = 0; j < d; j++)
-		m = fmax(m, cfg->recenter ? fabs(xw[j] - x[j]) : fmax(fabs(xw[j]), fabs(x[j])));
+		m = fmax(m, feral_centred(cfg) ? fabs(xw[j] - x[j]) : fmax(fabs(xw[j]), fabs(x[j])));
 	return (m > 0 ? FERAL_SCALE_HEADROOM * m : 1.0) / feral_qmax(mp);
 }
 
@@ -161,6 +161,8 @@ uint64_t feral_recenter_period(const struct feral_config *cfg, const struct fera
                                int T)
 {
 	uint64_t per = cfg->recenter_every;
+	if (cfg->method == FERAL_METHOD_HALP) /* at its snapshots only (svrg.c) */
+		return UINT64_MAX;
 	if (per == 0) {
 		double nnz_row = ds->n ? (double)ds->nnz / (double)ds->n : 1;
 		double by_fold = 16.0 * (double)ds->d / fmax(nnz_row, 1.0);

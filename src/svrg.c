@@ -12,7 +12,14 @@
  * whose expectation over i ~ p is grad F(x) and whose variance vanishes as
  * x and x~ approach x*, so a constant step converges to the optimum
  * (docs/math.md, "Variance reduction").  The full gradient at x~ is
- * g_bar + eta x~: its norm is the certified stop, at no extra cost. */
+ * g_bar + eta x~: its norm is the certified stop, at no extra cost.
+ *
+ * HALP (De Sa et al., "High-accuracy low-precision training", 2018) is the
+ * same method on a fixed point model that holds the offset from the
+ * snapshot: at each snapshot the offsets are folded into the full precision
+ * centre (round_end, model.c), so the centre is x~ and the offsets are 0,
+ * and the grid is rescaled (halp_rescale) to the offsets the coming epoch
+ * will need, which shrink with the error: linear convergence at 8 bits. */
 #include "internal.h"
 #include "engine.h"
 
@@ -70,6 +77,45 @@ double feral_grad_norm(const struct feral_dataset *ds, const struct feral_config
 	return sqrt(s);
 }
 
+/* HALP's grid at a snapshot (worker 0; the offsets were just folded into
+ * the centre and are 0, so the model is exact at any scale).  The grid must
+ * hold the coming epoch's offsets x - x~ and no more: the rounding noise of
+ * an epoch grows with the grid spacing s, and the error contracts only
+ * while that noise stays below it.  De Sa et al.'s rule covers the ball
+ * ||x~ - x*|| <= ||grad F(x~)|| / mu, s = ||grad F(x~)|| / (mu qmax), but
+ * that bounds the 2-norm where the grid bounds each coordinate, and with
+ * kappa: measured on a Gaussian LS problem (100000 x 100, cond 10, 8-bit
+ * model, the true mu) it diverges within 7 epochs, also at a quarter of it.
+ * So mu is measured instead, in the max norm, from the last epoch: its
+ * largest offset (maxq quanta at the old scale, recorded by the fold) over
+ * the gradient norm at its start, times the gradient norm now:
+ *   s <- H s maxq (gn / gn_prev) / qmax,   H = FERAL_HALP_HEADROOM,
+ * by a factor at most 1 (a coarser grid is more noise, which makes larger
+ * offsets: growing on them runs away), and at least 1/16; an epoch whose
+ * largest offset saturated (maxq = qmax) grows the grid, by 2 at least.
+ * With a known mu (cfg->mu, else l2) the paper's bound, twice over, caps
+ * it: the offsets of a contracting epoch fit in 2 ||grad F(x~)|| / mu.  The
+ * first epoch's scale is the warm-up's (engine.c's choose_scale). */
+static void halp_rescale(struct feral_ctx *c, struct feral_svrg *s, double gn)
+{
+	const struct feral_config *cfg = c->cfg;
+	double qm = feral_qmax(c->mp);
+	if (s->snapshots > 0 && gn > 0 && s->gn_prev > 0) {
+		double mq = 0;
+		for (int t = 0; t < c->plan.nthreads; t++)
+			mq = fmax(mq, c->maxq[t]);
+		double f = FERAL_HALP_HEADROOM * mq * (gn / s->gn_prev) / qm;
+		f = mq < qm ? fmax(fmin(f, 1.0), 1.0 / 16) : fmax(f, 2.0);
+		double ns = c->scale * f;
+		double mu = cfg->mu > 0 ? cfg->mu : cfg->l2;
+		if (mu > 0)
+			ns = fmin(ns, 2 * gn / (mu * qm));
+		if (isfinite(ns) && ns > 0)
+			c->scale = fmax(ns, 1e-300);
+	}
+	s->gn_prev = gn;
+}
+
 enum feral_status feral_svrg_create(struct feral_ctx *c, struct feral_error *err)
 {
 	const struct feral_dataset *ds = c->ds;
@@ -105,6 +151,16 @@ enum feral_status feral_svrg_create(struct feral_ctx *c, struct feral_error *err
 		}
 	}
 	s->axpy64 = axpy64_of(ds);
+	if (c->cfg->method == FERAL_METHOD_HALP && ds->layout == FERAL_LAYOUT_DENSE &&
+	    c->cfg->l2 == 0) {
+		const struct feral_kernels *kt = feral_kernels_get(NULL);
+		if (!kt)
+			kt = feral_kernels_named("ref");
+		s->gaxpy = kt->axpy[FERAL_LAYOUT_DENSE][FERAL_PRECISION_F32][c->mp];
+		s->gneg = feral_aligned_alloc(d * sizeof *s->gneg);
+		if (!s->gneg)
+			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (HALP)");
+	}
 	return FERAL_OK;
 }
 
@@ -122,6 +178,7 @@ void feral_svrg_free(struct feral_ctx *c)
 	free(s->gbar);
 	free(s->gpart);
 	free(s->sq);
+	free(s->gneg);
 	free((void *)s->invp);
 	free(s);
 	c->method_state = NULL;
@@ -141,12 +198,13 @@ enum feral_status feral_svrg_epoch(struct feral_ctx *c, int tid)
 	uint64_t jlo = d * (uint64_t)tid / (uint64_t)T, jhi = d * (uint64_t)(tid + 1) / (uint64_t)T;
 	uint64_t ilo = n * (uint64_t)tid / (uint64_t)T, ihi = n * (uint64_t)(tid + 1) / (uint64_t)T;
 	double t0 = tid == 0 ? feral_now() : 0;
-	/* x~: the mean of the replicas (equal after an average) */
+	/* x~: the mean of the replicas (equal after an average), plus the
+	 * centre (HALP: the offsets were just folded into it, and are 0) */
 	for (uint64_t j = jlo; j < jhi; j++) {
 		double v = 0;
 		for (int r = 0; r < R; r++)
 			v += feral_model_get(c->models[r], c->mp, c->scale, j);
-		s->xs[j] = v / R;
+		s->xs[j] = v / R + (c->center ? c->center[j] : 0);
 	}
 	barrier();
 	double *part = s->gpart + (size_t)tid * d;
@@ -164,6 +222,8 @@ enum feral_status feral_svrg_epoch(struct feral_ctx *c, int tid)
 		for (int t = 0; t < T; t++)
 			v += s->gpart[(size_t)t * d + j];
 		s->gbar[j] = v / (double)n;
+		if (s->gneg)
+			s->gneg[j] = (float)-s->gbar[j];
 		double gj = s->gbar[j] + cfg->l2 * s->xs[j];
 		sq += gj * gj;
 	}
@@ -187,6 +247,8 @@ enum feral_status feral_svrg_epoch(struct feral_ctx *c, int tid)
 			return FERAL_STATUS_DIVERGED;
 		if (isnan(c->gnorm0))
 			c->gnorm0 = gn;
+		if (c->cfg->method == FERAL_METHOD_HALP)
+			halp_rescale(c, s, gn);
 		s->snapshots++;
 		if (feral_grad_rule(c) && !c->converged) {
 			c->grad_rel = c->gnorm0 > 0 ? gn / c->gnorm0 : (gn > 0 ? INFINITY : 0);

@@ -428,14 +428,25 @@ int cli_solver_finish(const char *prog, struct cli_solver *s)
 		if (!s->budget_set)
 			c->epochs = 100;
 	}
-	if (c->method == FERAL_METHOD_SVRG && c->loss == FERAL_LOSS_HINGE) {
-		fprintf(stderr, "%s: --method svrg needs a smooth loss (ls or logistic), not --loss %s\n",
-		        prog, cli_loss_name(c->loss));
+	if ((c->method == FERAL_METHOD_SVRG || c->method == FERAL_METHOD_HALP) &&
+	    c->loss == FERAL_LOSS_HINGE) {
+		fprintf(stderr, "%s: --method %s needs a smooth loss (ls or logistic), not --loss %s\n",
+		        prog, feral_method_name(c->method), cli_loss_name(c->loss));
 		return -1;
 	}
 	if (c->method == FERAL_METHOD_SVRG && feral_precision_fixed(c->model_precision)) {
 		fprintf(stderr, "%s: --method svrg needs a floating-point model (--model-precision 64 "
-		        "or 32)\n", prog);
+		        "or 32); for an 8 or 16-bit model use --method halp\n", prog);
+		return -1;
+	}
+	if (c->method == FERAL_METHOD_HALP && !feral_precision_fixed(c->model_precision)) {
+		fprintf(stderr, "%s: --method halp needs a fixed point model (--model-precision 8 or "
+		        "16, or --precision 8 or 16); for a float model use --method svrg\n", prog);
+		return -1;
+	}
+	if (c->method == FERAL_METHOD_HALP && c->recenter_every) {
+		fprintf(stderr, "%s: --method halp re-centres at its snapshots: drop --recenter-every\n",
+		        prog);
 		return -1;
 	}
 	if (c->method == FERAL_METHOD_KACZMARZ && c->loss != FERAL_LOSS_LS) {
@@ -472,10 +483,13 @@ const char *const CLI_SOLVER_HELP =
 	"Solver options:\n"
 	"  --loss ls|logistic|hinge   objective (svm = hinge)\n"
 	"  --l2 ETA                   L2 coefficient (default 0)\n"
-	"  --method sgd|kaczmarz|svrg weighted SGD, the classic normalised Kaczmarz\n"
-	"                             projection (least squares only), or SVRG (smooth\n"
-	"                             losses, float models; the default of solve and\n"
-	"                             train for ls/logistic: it solves to the optimum)\n"
+	"  --method sgd|kaczmarz|svrg|halp  weighted SGD, the classic normalised\n"
+	"                             Kaczmarz projection (least squares only), SVRG\n"
+	"                             (smooth losses, float models; the default of solve\n"
+	"                             and train for ls/logistic: it solves to the\n"
+	"                             optimum), or HALP: SVRG on an 8/16-bit model centred\n"
+	"                             at the snapshot, its grid shrinking every epoch\n"
+	"                             (smooth losses, --model-precision 8 or 16)\n"
 	"  --relax R                  Kaczmarz relaxation in (0, 2) (default 1)\n"
 	"  --sampling weighted|partial|uniform   lambda = 0, 1/2 (or --lambda), 1\n"
 	"  --lambda L                 p_i = L/n + (1-L) L_i/sum L (default 0.5)\n"

@@ -617,9 +617,11 @@ static int cmd(int argc, char **argv, int train)
 		s.cfg.loss = FERAL_LOSS_LS;
 	if (cli_solver_finish(prog, &s) < 0)
 		return 2;
-	if (s.cfg.method == FERAL_METHOD_SVRG) /* a rank's snapshot would be its shard's */
-		return cli_usage_error(prog, "--method svrg is not supported across ranks yet: use "
-		                             "'feral solve' or --method sgd");
+	if (s.cfg.method == FERAL_METHOD_SVRG || s.cfg.method == FERAL_METHOD_HALP)
+		/* a rank's snapshot would be its shard's */
+		return cli_usage_error(prog, "--method %s is not supported across ranks yet: use "
+		                             "'feral solve' or --method sgd",
+		                       feral_method_name(s.cfg.method));
 	int nargs = argc - optind;
 	if (train ? nargs != 1 : (nargs < 1 || nargs > 2))
 		return cli_usage_error(prog, "%s: expected %s (see --help)", train ? "train" : "solve",
