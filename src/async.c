@@ -167,13 +167,14 @@ __attribute__((noinline, cold)) void feral_async_read(struct feral_ctx *c, int t
 		as->land_seen = seen;
 		as->land_ahead = 0;
 	}
-	/* conflict: the rows the others are in now, against this one */
+	/* conflict: the rows the others writing the same model are in now,
+	 * against this one (a replica of its own races with no one) */
 	const uint32_t *idx, *oidx;
 	size_t len, olen;
 	support(ds, i, &idx, &len);
 	bool hit = false;
 	for (int t = 0; t < c->plan.nthreads && !hit; t++) {
-		if (t == tid)
+		if (t == tid || c->plan.rep_of[t] != c->plan.rep_of[tid])
 			continue;
 		uint64_t tag = __atomic_load_n(&c->w[t].inflight, __ATOMIC_RELAXED);
 		if (tag == FERAL_INFLIGHT_NONE)
