@@ -420,8 +420,8 @@ struct feral_result {
 	double grad_norm_rel;
 	double grad_seconds;     /* time spent in full gradient passes (stop rule, SVRG) */
 	uint64_t reserved_hot[2]; /* slots 0-1: taken by another change */
-	/* Asynchrony, measured on a sample of the updates (1 in
-	 * FERAL_ASYNC_SAMPLE_EVERY of each worker's; docs/design.md): an
+	/* Asynchrony, measured on a sample of the updates (1 in 256 of each
+	 * worker's; docs/design.md): an
 	 * update's staleness is the number of updates (all workers, its own
 	 * included) that landed between the start of its read of the model
 	 * and the end of its write.  One worker without delay: 0; with delay

@@ -159,6 +159,8 @@ __attribute__((noinline, cold)) void feral_async_read(struct feral_ctx *c, int t
                                                       const struct feral_dataset *ds, uint64_t i)
 {
 	struct feral_async *as = &c->async[tid];
+	if (as->len < as->delay)
+		return; /* sample the steady state: a full queue ahead */
 	uint64_t seen = others(c, tid);
 	if (as->delay) { /* queued with the update by feral_delay_push */
 		as->cur_seen = seen;
