@@ -11,7 +11,8 @@
 
   scripts/plot-staleness.py sweep INPUT.csv [OUT.png]
       A delay sweep (bench --delay LIST --out INPUT.csv): the horizon and the
-      time to target against the staleness measured, one line per precision.
+      time to target against the staleness measured, one line per precision
+      (and per step when the file holds several).  Diverged points are left out.
       Default OUT: results/delay.png.
 
 Standard library only (the plots are gnuplot's, as in scripts/plot-*.sh).
@@ -137,9 +138,13 @@ def plot_sweep(inp, out):
     recs = [r for r in read_records(inp) if r.get("status", "ok") == "ok"]
     if not recs:
         die("%s: no usable records" % inp)
+    steps = {r.get("step") for r in recs}
     series = {}
-    for r in recs:
-        series.setdefault(r.get("precision", "?"), []).append(r)
+    for r in recs:  # one line per precision (and per step when several)
+        key = r.get("precision", "?")
+        if len(steps) > 1:
+            key += " step %s" % r.get("step")
+        series.setdefault(key, []).append(r)
     with tempfile.TemporaryDirectory() as tmp:
         hz, tt = [], []
         for k, (prec, rs) in enumerate(sorted(series.items())):
