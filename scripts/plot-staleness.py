@@ -7,7 +7,7 @@
       delay) or the histogram `feral solve|train --trace F.csv` writes beside
       the trace (F-staleness.csv: bucket_lo,bucket_hi,count).  Bars are the
       share of the sampled updates in each bucket (0, 1, 2, 3, then powers
-      of two, then >= 2^20).  Default OUT: results/staleness.png.
+      of two, then >= 2^20), on a log scale.  Default OUT: results/staleness.png.
 
   scripts/plot-staleness.py sweep INPUT.csv [OUT.png]
       A delay sweep (bench --delay LIST --out INPUT.csv): the horizon and the
@@ -39,7 +39,7 @@ def bucket_label(k):
     if k == BUCKETS - 1:
         return ">=2^20"
     lo = bucket_lo(k)
-    return "%d-%d" % (lo, 2 * lo - 1) if lo < 1024 else "2^%d" % (k - 2)
+    return "%d-%d" % (lo, 2 * lo - 1) if lo < 1024 else "%dk-%dk" % (lo // 1024, lo // 512)
 
 
 def die(msg):
@@ -113,13 +113,14 @@ def plot_hist(inp, out):
         gnuplot("""set output '%s'
 set title 'staleness of the sampled updates (%s)'
 set xlabel 'staleness (updates landed between read and write)'
-set ylabel 'share of samples'
+set ylabel 'share of samples (log scale: the tail shows)'
+set logscale y
+set yrange [*:1]
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
 set xtics rotate by -45
-set yrange [0:*]
 set grid ytics
 set key outside right top Left reverse samplen 2
 plot %s
