@@ -365,8 +365,7 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 	}
 	/* the row this worker is in, as the others see it (async.c) */
 	const uint64_t inflight_tag = (uint64_t)(c->shard_ds ? k_sh : 0) << 32;
-	const bool delayed = c->cfg->delay > 0; /* writes land updates after their reads */
-	(void)inflight_tag, (void)delayed;
+	(void)inflight_tag;
 	uint64_t ring[PF_RING];
 	struct feral_alias_pick picks[PF_RING];
 	for (int j = 0; j < PF_SPLIT; j++) {
@@ -408,8 +407,7 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			                       : c->gamma;
 #if FERAL_ASYNC_SAMPLE_EVERY /* ---- async hook (async.c): publish the row, sample ---- */
 			__atomic_store_n(&w->inflight, inflight_tag | i, __ATOMIC_RELAXED);
-			bool sampled = (done & (FERAL_ASYNC_SAMPLE_EVERY - 1)) == 0;
-			if (FERAL_UNLIKELY(sampled))
+			if (FERAL_UNLIKELY((done & (FERAL_ASYNC_SAMPLE_EVERY - 1)) == 0))
 				feral_async_read(c, tid, rds, i);
 #endif
 			if (FERAL_UNLIKELY(!update_row(m, c, w, x, rds, rw, aux, i, gamma, &krng, &rng,
@@ -419,9 +417,8 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			}
 			done++;
 			__atomic_store_n(&w->updates, done, __ATOMIC_RELAXED);
-#if FERAL_ASYNC_SAMPLE_EVERY /* ---- async hook: a sampled write landed? (delayed: any time) ---- */
-			if (FERAL_UNLIKELY(sampled | delayed) &&
-			    w->async->land_seen != FERAL_ASYNC_NONE)
+#if FERAL_ASYNC_SAMPLE_EVERY /* ---- async hook: a sampled write landed ---- */
+			if (FERAL_UNLIKELY(w->async->land_seen != FERAL_ASYNC_NONE))
 				feral_async_landed(c, tid);
 #endif
 			if (FERAL_UNLIKELY(tid == 0 && done == check_at))
