@@ -90,6 +90,7 @@ struct opts {
 	int repl[4], nrepl;
 	enum feral_method methods[MAX_LIST]; /* --method LIST (default sgd) */
 	int nmethods;
+	int delay[MAX_LIST], ndelay; /* feral_config.delay of each point */
 	int model_override; /* --model-precision given */
 	enum feral_precision model_prec;
 	int loss_set, l2_set;
@@ -128,13 +129,14 @@ int bench_probe(const struct machine *m, const char *cache_dir, int threads, dou
 int bench_probe_cached(const struct machine *m, const char *cache_dir, int threads);
 
 /* ---- records.c ------------------------------------------------------------- */
-enum ftype { F_STR, F_NUM, F_U64, F_BOOL };
+/* F_ARR: counts, space-separated in s (CSV), a JSON array in JSON */
+enum ftype { F_STR, F_NUM, F_U64, F_BOOL, F_ARR };
 struct field {
 	const char *key;
 	enum ftype t;
 	double v;
 	uint64_t u;
-	char s[256];
+	char s[384];
 };
 struct record {
 	struct field f[96];
@@ -144,6 +146,7 @@ void r_str(struct record *r, const char *k, const char *v);
 void r_num(struct record *r, const char *k, double v);
 void r_u64(struct record *r, const char *k, uint64_t v);
 void r_bool(struct record *r, const char *k, int v);
+void r_arr(struct record *r, const char *k, const uint64_t *v, int n);
 /* The field named k; NULL when the record has none. */
 struct field *r_field(struct record *r, const char *k);
 const struct field *r_get(const struct record *r, const char *k);
@@ -210,11 +213,13 @@ struct run {
 	double accuracy;
 	uint64_t peak_rss;
 	size_t trace_len;
+	uint64_t staleness_hist[FERAL_STALENESS_BUCKETS];
 };
 
 struct point {
 	enum feral_method method;
 	int threads;
+	uint32_t delay;
 	enum feral_replicas replicas;
 	int bits;
 	enum feral_precision data_prec, model_prec;

@@ -1,11 +1,11 @@
 /* bench: throughput against convergence horizon, one record per point.
  *
  *   bench [--problem ls|logistic|svm|FILE] [--threads LIST] [--precision LIST]
- *         [--replicas LIST] [--seconds S | --updates U] [--repeat R] [--target EPS]
+ *         [--replicas LIST] [--delay LIST] [--seconds S | --updates U] [--repeat R] [--target EPS]
  *         [--out FILE.csv] [--trace-out FILE.csv] [--json] [--peers] [--no-probe]
  *         [--dry-run] [solver options]
  *
- * A point is (threads, data/model precision, replicas, method).  For each point bench
+ * A point is (threads, data/model precision, replicas, method, delay).  For each point bench
  * runs the solver for a fixed budget with a trace of >= 30 points and
  * records the throughput (updates/s and bytes of row data/s), the bandwidth
  * a STREAM-like probe gets on this machine with the same thread count
@@ -43,8 +43,8 @@ static void on_signal(int sig)
 static const char *const USAGE =
 	"usage: bench [options]\n"
 	"Throughput (updates/s, bytes/s, fraction of STREAM bandwidth) against the\n"
-	"convergence horizon, one record per (threads, precision, replicas, method)\n"
-	"point.\n"
+	"convergence horizon, one record per (threads, precision, replicas, method,\n"
+	"delay) point.\n"
 	"With no option: dense least squares out of cache (see --n), generated once\n"
 	"and cached in $TMPDIR/feral-bench-<uid>/, every physical core, precision 32,\n"
 	"2 s; a first run, generation included, takes about 30 s at most.\n"
@@ -70,6 +70,10 @@ static const char *const USAGE =
 	"  --precision LIST           data and model bits, e.g. 32,16,8 (default 32)\n"
 	"  --replicas LIST            auto,machine,node,core (default auto: a replica per\n"
 	"                             worker where rows are dense, else the shared model)\n"
+	"  --delay LIST               delayed writes, e.g. 0,4,16,64 (default 0): each\n"
+	"                             worker applies a write LIST[k] of its own updates\n"
+	"                             after its read (simulated staleness; records carry\n"
+	"                             the staleness measured)\n"
 	"  --model-precision P        override the model precision of every point\n"
 	"  --method LIST              e.g. sgd,svrg,kaczmarz: any of the library's\n"
 	"                             methods (default sgd: the horizon of plain SGD);\n"
@@ -91,7 +95,7 @@ static const char *const USAGE =
 	"  -h, --help  --version\n"
 	"\n"
 	"bench sets --step 0.5 (not auto) and --tol 0 (run the whole budget) unless given.\n"
-	"--threads, --precision and --replicas are the lists above, not the solver's\n"
+	"--threads, --precision, --replicas and --delay are the lists above, not the solver's\n"
 	"single values below (whose defaults are those of feral solve).\n";
 
 static int parse_list(const char *opt, const char *arg, int lo, int hi, int *out, int *count)
@@ -161,6 +165,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->nrepl = 1;
 	o->methods[0] = FERAL_METHOD_SGD;
 	o->nmethods = 1;
+	o->delay[0] = 0;
+	o->ndelay = 1;
 	o->density = 1;
 	o->noise = -1;
 	o->data_seed = 1;
@@ -225,6 +231,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return cli_usage_error(prog, "--method: empty list");
 			continue;
 		}
+		case OPT_DELAY:
+			if (parse_list("delay", optarg, 0, (int)FERAL_DELAY_MAX, o->delay, &o->ndelay))
+				return 2;
+			continue;
 		case OPT_DATA_PRECISION:
 			return cli_usage_error(prog, "--data-precision: use --precision LIST (data and model "
 			                             "bits), and --model-precision to override the model");

@@ -1,5 +1,5 @@
 /* bench: one point of the sweep, (threads, data/model precision,
- * replicas): a short calibration run (which also warms the data up) sets
+ * replicas, delay): a short calibration run (which also warms the data up) sets
  * the trace period so that a run of the budget gives >= 30 trace points;
  * then --repeat runs, each with its trace, horizon and time to target; then
  * the point's record.  sweep_run walks every point in order. */
@@ -40,6 +40,7 @@ static void run_point(const struct opts *o, const struct problem_data *pd,
 	cfg.threads = pt->threads;
 	cfg.replicas = pt->replicas;
 	cfg.model_precision = pt->model_prec;
+	cfg.delay = pt->delay;
 	/* --recenter applies to the fixed point points of a sweep */
 	cfg.recenter = bench_recenter(o, pt);
 	cfg.stop_flag = o->stop;
@@ -88,6 +89,7 @@ static void run_point(const struct opts *o, const struct problem_data *pd,
 		memset(rn, 0, sizeof *rn);
 		struct feral_config rc = cfg;
 		rc.seed = cfg.seed + (uint64_t)rep;
+		rc.staleness_hist = rn->staleness_hist;
 		memset(x, 0, ds->d * sizeof *x);
 		struct feral_trace tr = {0};
 		struct feral_error err = {0};
@@ -133,7 +135,9 @@ static void build_record(const struct opts *o, const struct machine *m,
 	int R = pt->nruns;
 	double ups[MAX_LIST], sec[MAX_LIST], upd[MAX_LIST], hz[MAX_LIST], ttt[MAX_LIST],
 	       err[MAX_LIST], res[MAX_LIST], obj[MAX_LIST], acc[MAX_LIST], sat[MAX_LIST],
-	       rss[MAX_LIST], tl[MAX_LIST];
+	       rss[MAX_LIST], tl[MAX_LIST], smean[MAX_LIST], sp99[MAX_LIST], smax[MAX_LIST],
+	       conf[MAX_LIST];
+	uint64_t shist[FERAL_STALENESS_BUCKETS] = {0}; /* summed over the runs */
 	int plateau = 0, ok_runs = 0;
 	const struct run *first = &pt->runs[0];
 	const char *status = "ok";
@@ -152,6 +156,12 @@ static void build_record(const struct opts *o, const struct machine *m,
 		sat[k] = (double)rn->res.saturations;
 		rss[k] = (double)rn->peak_rss;
 		tl[k] = (double)rn->trace_len;
+		smean[k] = rn->res.staleness_mean;
+		sp99[k] = rn->res.staleness_p99;
+		smax[k] = rn->res.staleness_max;
+		conf[k] = rn->res.conflict_rate;
+		for (int b = 0; b < FERAL_STALENESS_BUCKETS; b++)
+			shist[b] += rn->staleness_hist[b];
 		plateau += rn->hz.plateau_reached;
 		if (rn->st == FERAL_OK)
 			ok_runs++;
@@ -170,7 +180,7 @@ static void build_record(const struct opts *o, const struct machine *m,
 		/* nothing was measured: never report numbers for it */
 		for (int k = 0; k < R; k++)
 			ups[k] = sec[k] = upd[k] = hz[k] = ttt[k] = err[k] = res[k] = obj[k] = acc[k] =
-			        sat[k] = tl[k] = NAN;
+			        sat[k] = tl[k] = smean[k] = sp99[k] = smax[k] = conf[k] = NAN;
 	}
 	char dmg[32];
 	cli_dmg(pt->data_prec, pt->model_prec, bench_recenter(o, pt), dmg, sizeof dmg);
@@ -198,6 +208,7 @@ static void build_record(const struct opts *o, const struct machine *m,
 	r_str(r, "bind", cli_bind_name(o->s.cfg.bind));
 	r_str(r, "replicas", cli_replicas_name(first->res.replicas_mode)); /* as used */
 	r_str(r, "replicas_asked", cli_replicas_name(pt->replicas));
+	r_u64(r, "delay", pt->delay);
 	r_u64(r, "data_bits", (uint64_t)feral_precision_bits(pt->data_prec));
 	r_u64(r, "model_bits", (uint64_t)feral_precision_bits(pt->model_prec));
 	r_str(r, "precision", dmg);
@@ -243,6 +254,12 @@ static void build_record(const struct opts *o, const struct machine *m,
 	r_num(r, "trace_points", median(tl, R));
 	r_num(r, "saturations", median(sat, R));
 	r_num(r, "model_scale", first->res.model_scale);
+	/* asynchrony, measured on a sample of the updates (src/async.c) */
+	r_num(r, "staleness_mean", median(smean, R));
+	r_num(r, "staleness_p99", median(sp99, R));
+	r_num(r, "staleness_max", vmax(smax, R));
+	r_num(r, "conflict_rate", median(conf, R));
+	r_arr(r, "staleness_hist", shist, FERAL_STALENESS_BUCKETS);
 	r_bool(r, "oversubscribed", pt->threads > m->nproc || first->res.oversubscribed);
 	r_u64(r, "bind_failures", (uint64_t)first->res.bind_failures);
 	r_num(r, "peak_rss_bytes", vmax(rss, R));
@@ -257,7 +274,7 @@ int sweep_run(const struct opts *o, const struct machine *m, const struct proble
               struct sweep *sw)
 {
 	memset(sw, 0, sizeof *sw);
-	int npoints = o->nprec * o->nthreads * o->nrepl * o->nmethods;
+	int npoints = o->nprec * o->nthreads * o->nrepl * o->nmethods * o->ndelay;
 	sw->pts = calloc((size_t)npoints, sizeof *sw->pts);
 	if (!sw->pts) {
 		fprintf(stderr, "%s: out of memory\n", BENCH_PROG);
@@ -275,12 +292,13 @@ int sweep_run(const struct opts *o, const struct machine *m, const struct proble
 		const struct feral_dataset *ds = problem_at_precision(o, pd, o->prec[ip], &q, qmsg,
 		                                                      sizeof qmsg);
 		for (int it = 0; it < o->nthreads && !*o->stop; it++)
-			for (int ir = 0; ir < o->nrepl * o->nmethods && !*o->stop; ir++) {
-				/* methods innermost: their records side by side */
+			for (int ir = 0; ir < o->nrepl * o->nmethods * o->ndelay && !*o->stop; ir++) {
+				/* methods innermost (their records side by side), then delays */
 				struct point *pt = &sw->pts[sw->np];
 				pt->method = o->methods[ir % o->nmethods];
+				pt->delay = (uint32_t)o->delay[(ir / o->nmethods) % o->ndelay];
 				pt->threads = o->threads[it];
-				pt->replicas = (enum feral_replicas)o->repl[ir / o->nmethods];
+				pt->replicas = (enum feral_replicas)o->repl[ir / (o->nmethods * o->ndelay)];
 				pt->bits = o->prec[ip];
 				pt->data_prec = dp;
 				pt->model_prec = o->model_override ? o->model_prec : dp;

@@ -84,6 +84,18 @@ void r_bool(struct record *r, const char *k, int v)
 	f->u = v != 0;
 }
 
+void r_arr(struct record *r, const char *k, const uint64_t *v, int n)
+{
+	struct field *f = &r->f[r->n++];
+	f->key = k;
+	f->t = F_ARR;
+	size_t o = 0;
+	f->s[0] = 0;
+	for (int i = 0; i < n && o < sizeof f->s; i++)
+		o += (size_t)snprintf(f->s + o, sizeof f->s - o, "%s%llu", i ? " " : "",
+		                      (unsigned long long)v[i]);
+}
+
 struct field *r_field(struct record *r, const char *k)
 {
 	for (int i = 0; i < r->n; i++)
@@ -108,6 +120,14 @@ void record_json(const struct record *r, FILE *f)
 		case F_NUM: cli_json_num(&j, x->key, x->v); break;
 		case F_U64: cli_json_u64(&j, x->key, x->u); break;
 		case F_BOOL: cli_json_bool(&j, x->key, (int)x->u); break;
+		case F_ARR: {
+			char raw[sizeof x->s + 2];
+			snprintf(raw, sizeof raw, "[%s]", x->s);
+			for (char *p = raw; *p; p++)
+				*p = *p == ' ' ? ',' : *p;
+			cli_json_raw(&j, x->key, raw);
+			break;
+		}
 		}
 	}
 	cli_json_end(&j);
@@ -130,6 +150,7 @@ void csv_row(const struct record *r, char *buf, size_t len)
 		if (i)
 			buf[o++] = ',';
 		switch (x->t) {
+		case F_ARR: /* space-separated: no quoting */
 		case F_STR:
 			if (strpbrk(x->s, ",\"\n")) {
 				buf[o++] = '"';
@@ -250,14 +271,14 @@ void fmt_num(char *b, size_t len, double v, const char *f)
 
 void table_header(FILE *f)
 {
-	fprintf(f, "%-8s %-9s %-8s %-8s %-7s %10s %9s %9s %6s %12s %9s %6s  %s\n", "threads",
-	        "precision", "replicas", "method", "kernel", "updates/s", "GB/s", "STREAM", "roof", "horizon", "t_target",
-	        "oversub", "status");
+	fprintf(f, "%-8s %-9s %-8s %-8s %-7s %6s %10s %9s %9s %6s %12s %9s %8s %6s  %s\n", "threads",
+	        "precision", "replicas", "method", "kernel", "delay", "updates/s", "GB/s", "STREAM",
+	        "roof", "horizon", "t_target", "stale", "oversub", "status");
 }
 
 void table_row(FILE *f, const struct record *r)
 {
-	char a[32], b[32], c[32], d[32], e[32], g[32];
+	char a[32], b[32], c[32], d[32], e[32], g[32], st[32];
 	fmt_num(a, sizeof a, r_get(r, "updates_per_s")->v, "%.3g");
 	fmt_num(b, sizeof b, r_get(r, "bytes_per_s")->v / 1e9, "%.2f");
 	fmt_num(c, sizeof c, r_get(r, "stream_bytes_per_s")->v / 1e9, "%.2f");
@@ -268,9 +289,11 @@ void table_row(FILE *f, const struct record *r)
 	else
 		snprintf(e, sizeof e, "-");
 	fmt_num(g, sizeof g, r_get(r, "time_to_target")->v, "%.3gs");
-	fprintf(f, "%-8llu %-9s %-8s %-8s %-7s %10s %9s %9s %6s %12s %9s %6s  %s\n",
+	fmt_num(st, sizeof st, r_get(r, "staleness_mean")->v, "%.3g");
+	fprintf(f, "%-8llu %-9s %-8s %-8s %-7s %6llu %10s %9s %9s %6s %12s %9s %8s %6s  %s\n",
 	        (unsigned long long)r_get(r, "threads")->u, r_get(r, "precision")->s,
-	        r_get(r, "replicas")->s, r_get(r, "method")->s, r_get(r, "kernel")->s, a, b, c, d, e, g,
+	        r_get(r, "replicas")->s, r_get(r, "method")->s, r_get(r, "kernel")->s,
+	        (unsigned long long)r_get(r, "delay")->u, a, b, c, d, e, g, st,
 	        r_get(r, "oversubscribed")->u ? "yes" : "no", r_get(r, "status")->s);
 }
 

@@ -359,7 +359,30 @@ struct feral_config {
 	 * the fraction of the budget spent (0..1, by updates or by time). */
 	void (*progress)(void *arg, const struct feral_trace_point *pt, double fraction);
 	void *progress_arg;
+	/* Delayed writes (a simulation of asynchrony; docs/math.md, "Delayed
+	 * updates"): each worker computes an update's coefficient at its read
+	 * (the dot product) but applies the write `delay` of its own updates
+	 * later, through a FIFO queue flushed at every round end and at the
+	 * end.  0 (default): write at once.  At most FERAL_DELAY_MAX.  One
+	 * worker with a fixed seed stays bit-for-bit reproducible. */
+	uint32_t delay;
+	/* Optional output: FERAL_STALENESS_BUCKETS counts, the histogram of the
+	 * sampled updates' staleness (feral_result.staleness_mean), zeroed by
+	 * feral_solve once the configuration is valid, then filled; bucket k holds the values in
+	 * [feral_staleness_bucket_lo(k), feral_staleness_bucket_lo(k + 1)).
+	 * NULL: none. */
+	uint64_t *staleness_hist;
 };
+
+/* The largest feral_config.delay. */
+#define FERAL_DELAY_MAX 65536u
+/* Staleness histogram buckets: 0, 1, 2, 3, then [2^j, 2^(j+1)) for j = 2..19,
+ * then >= 2^20. */
+#define FERAL_STALENESS_BUCKETS 23
+/* The smallest staleness of bucket k in [0, FERAL_STALENESS_BUCKETS);
+ * UINT64_MAX for k = FERAL_STALENESS_BUCKETS (the last bucket's open end)
+ * and any other k. */
+FERAL_API uint64_t feral_staleness_bucket_lo(int k);
 FERAL_API void feral_config_init(struct feral_config *c);
 /* Validate every field before any allocation.  USAGE with a message naming
  * the field (e.g. "step = -1: must be a finite number > 0") on failure. */
@@ -408,10 +431,23 @@ struct feral_result {
 	 * double); NaN when tol is 0 or the loss is not smooth (HINGE). */
 	double grad_norm_rel;
 	double grad_seconds;     /* time spent in full gradient passes (stop rule, SVRG) */
+	uint64_t reserved_hot[2]; /* slots 0-1: taken by another change */
+	/* Asynchrony, measured on a sample of the updates (1 in 256 of each
+	 * worker's; docs/design.md): an
+	 * update's staleness is the number of updates (all workers, its own
+	 * included) that landed between the start of its read of the model
+	 * and the end of its write.  One worker without delay: 0; with delay
+	 * D: D.  NaN mean: no sample. */
+	double staleness_mean;
+	uint32_t staleness_p99, staleness_max;
+	/* The share of sampled updates whose support overlapped the update in
+	 * flight on another worker when the sampled one began (one worker: 0;
+	 * NaN: no sample). */
+	double conflict_rate;
 	/* Zero.  Room for the fields a minor release adds, so that the
 	 * library never writes past a result a program built against this
 	 * header allocated. */
-	uint64_t reserved[6];
+	uint64_t reserved[1];
 };
 
 /* Minimise F(x) = (1/n) sum_i f_i(x) on ds.  x (length ds->d) holds x0 on

@@ -195,6 +195,30 @@ static inline uint64_t entry_row(const struct feral_shard *map, uint64_t e)
 	return map ? shard_row(map, e) : e;
 }
 
+/* The write of an update x += g a_i on row i (laid out as update_row found
+ * it: values a, CSR indices idx or NULL, offset base, len entries, row scale
+ * rs) at step gamma: the method's dense part, L2, the axpy. */
+static inline __attribute__((always_inline)) void
+write_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, void *x,
+          const struct feral_dataset *ds, uint64_t i, const void *a, const uint32_t *idx,
+          uint64_t base, size_t len, double rs, double g, double gamma,
+          struct feral_k_rng *krng, struct feral_rng *rng)
+{
+	const struct feral_config *cfg = c->cfg;
+	if (m == FERAL_METHOD_SVRG)
+		w->saturations += svrg_dense(c, x, idx, len, gamma, rng, krng);
+	if (c->l2c)
+		apply_l2(c, x, idx, len, gamma, rng);
+	if (g != 0) {
+		if (cfg->update == FERAL_UPDATE_ATOMIC) {
+			axpy_atomic(c, ds, x, i, idx, base, len, g);
+		} else {
+			w->saturations += c->axpy(x, a, idx, len, g * rs / c->scale, cfg->rounding, krng);
+			w->writes += len;
+		}
+	}
+}
+
 /* One update on row i by method m (a constant in each specialisation of the
  * worker loop).  Returns false when the step is not finite. */
 static inline __attribute__((always_inline)) bool
@@ -204,7 +228,6 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
                               struct feral_k_rng *krng, struct feral_rng *rng,
                               uint64_t pf /* a dense row to prefetch */)
 {
-	const struct feral_config *cfg = c->cfg;
 	const void *a;
 	const uint32_t *idx;
 	size_t len;
@@ -231,18 +254,18 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 		return true;
 	if (FERAL_UNLIKELY(!isfinite(g)))
 		return false;
-	if (m == FERAL_METHOD_SVRG)
-		w->saturations += svrg_dense(c, x, idx, len, gamma, rng, krng);
-	if (c->l2c)
-		apply_l2(c, x, idx, len, gamma, rng);
-	if (g != 0) {
-		if (cfg->update == FERAL_UPDATE_ATOMIC) {
-			axpy_atomic(c, ds, x, i, idx, base, len, g);
-		} else {
-			w->saturations += c->axpy(x, a, idx, len, g * rs / c->scale, cfg->rounding, krng);
-			w->writes += len;
-		}
+	/* ---- async hook (async.c): with cfg->delay the write is queued, and
+	 * the one queued `delay` updates ago is applied instead, with its own
+	 * step (docs/math.md, "Delayed updates") ---- */
+	if (FERAL_UNLIKELY(w->async && w->async->delay)) {
+		const struct feral_delayed in = {a, idx, base, i, len, rs, g, gamma, 0, 0};
+		const struct feral_delayed *e = feral_delay_push(w->async, &in);
+		if (e)
+			write_row(m, c, w, x, ds, e->i, e->a, e->idx, e->base, e->len, e->rs, e->g,
+			          e->gamma, krng, rng);
+		return true;
 	}
+	write_row(m, c, w, x, ds, i, a, idx, base, len, rs, g, gamma, krng, rng);
 	return true;
 }
 
@@ -345,6 +368,9 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 		const struct feral_svrg *s = c->method_state;
 		aux = s->cshard ? s->cshard[k_sh] : s->cval;
 	}
+	/* the row this worker is in, as the others see it (async.c) */
+	const uint64_t inflight_tag = (uint64_t)(c->shard_ds ? k_sh : 0) << 32;
+	(void)inflight_tag;
 	uint64_t ring[PF_RING];
 	struct feral_alias_pick picks[PF_RING];
 	for (int j = 0; j < PF_SPLIT; j++) {
@@ -384,6 +410,11 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			double gamma = c->decay_per_update > 0
 			                       ? c->gamma / (1.0 + c->decay_per_update * (double)k)
 			                       : c->gamma;
+#if FERAL_ASYNC_SAMPLE_EVERY /* ---- async hook (async.c): publish the row, sample ---- */
+			__atomic_store_n(&w->inflight, inflight_tag | i, __ATOMIC_RELAXED);
+			if (FERAL_UNLIKELY((done & (FERAL_ASYNC_SAMPLE_EVERY - 1)) == 0))
+				feral_async_read(c, tid, rds, i);
+#endif
 			if (FERAL_UNLIKELY(!update_row(m, c, w, x, rds, rw, aux, i, gamma, &krng, &rng,
 			                               soon))) {
 				feral_request_stop(c, FERAL_STATUS_DIVERGED);
@@ -391,9 +422,22 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			}
 			done++;
 			__atomic_store_n(&w->updates, done, __ATOMIC_RELAXED);
+#if FERAL_ASYNC_SAMPLE_EVERY /* ---- async hook: a sampled write landed ---- */
+			if (FERAL_UNLIKELY(w->async->land_seen != FERAL_ASYNC_NONE))
+				feral_async_landed(c, tid);
+#endif
 			if (FERAL_UNLIKELY(tid == 0 && done == check_at))
 				check_at = feral_monitor_tick(c, done);
 		}
+		/* ---- async hook: the writes still queued (cfg->delay) land before
+		 * the round ends ---- */
+		for (const struct feral_delayed *e; (e = feral_delay_pop(w->async));) {
+			write_row(m, c, w, x, rds, e->i, e->a, e->idx, e->base, e->len, e->rs, e->g,
+			          e->gamma, &krng, &rng);
+			if (FERAL_ASYNC_SAMPLE_EVERY && w->async->land_seen != FERAL_ASYNC_NONE)
+				feral_async_landed(c, tid);
+		}
+		__atomic_store_n(&w->inflight, FERAL_INFLIGHT_NONE, __ATOMIC_RELAXED);
 		if (done >= quota)
 			c->finished[tid] = 1;
 		__atomic_store_n(&w->arrived, ++rounds, __ATOMIC_RELEASE);
@@ -470,6 +514,8 @@ static enum feral_status pilot_run(const struct feral_dataset *ds, const struct 
 	pc.progress = NULL;
 	pc.average_iterates = 0;
 	pc.recenter = 0;
+	pc.delay = 0;             /* the serial reference: no simulated asynchrony */
+	pc.staleness_hist = NULL; /* the caller's is for the solve itself */
 	memcpy(out, x0, ds->d * sizeof *out);
 	struct feral_result r;
 	return feral_solve(ds, &pc, NULL, out, &r, NULL, err);
@@ -523,6 +569,7 @@ static void ctx_free(struct feral_ctx *c)
 		feral_svrg_free(c);
 	feral_model_free(c);
 	feral_monitor_free(c);
+	feral_async_free(c);
 	free(c->w);
 	free(c->quota);
 	free(c->finished);
@@ -759,6 +806,7 @@ static enum feral_status solve_attempt(const struct feral_dataset *ds,
 	    (st = plan_threads(c, res, err)) == FERAL_OK &&    /* threads, replicas, shards */
 	    (st = feral_model_create(c, x, &res->saturations, err)) == FERAL_OK &&
 	    (st = set_budget(c, err)) == FERAL_OK &&           /* quotas, rounds */
+	    (st = feral_async_create(c, err)) == FERAL_OK &&   /* instruments, delay queues */
 	    (!feral_method_vr(c->cfg->method) ||                /* SVRG's snapshot state */
 	     (st = feral_svrg_create(c, err)) == FERAL_OK) &&
 	    (st = feral_monitor_start(c, x, err)) == FERAL_OK) { /* eval rows, x0's point */
@@ -781,6 +829,8 @@ static void result_reset(struct feral_result *res)
 	memset(res, 0, sizeof *res);
 	res->rel_error = NAN;
 	res->mu = NAN;
+	res->staleness_mean = NAN; /* no sample */
+	res->conflict_rate = NAN;
 }
 
 enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral_config *cfg,
@@ -794,6 +844,8 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 	enum feral_status st = check_inputs(ds, cfg, x, err);
 	if (st)
 		return st;
+	if (cfg->staleness_hist) /* read only now that struct_size is known to be right */
+		memset(cfg->staleness_hist, 0, FERAL_STALENESS_BUCKETS * sizeof *cfg->staleness_hist);
 	struct feral_config run = *cfg; /* threads: what the runtime delivers */
 	char warning[256] = "";
 	for (int attempt = 0;; attempt++) {

@@ -4,7 +4,9 @@
  *
  * Module layering (each file calls only into files below it):
  *   engine.c   the context, the update, the worker loop, feral_solve
- *   monitor.c  evaluation, trace, stop rules, tail averaging  (uses model.c)
+ *   monitor.c  evaluation, trace, stop rules, tail averaging  (uses model.c,
+ *              async.c)
+ *   async.c    staleness, conflict rate, the delay queue's state
  *   model.c    model storage, fixed point, snapshot, replica averaging,
  *              bit centring
  *   policy.c   step, scale, replica mode, L2 degrees, re-centring period
@@ -95,11 +97,18 @@ enum feral_status feral_plan_make(const struct feral_topo *topo, int nthreads,
 #define FERAL_SCALE_HEADROOM 1.25
 #endif
 
+struct feral_async;
+
 struct feral_worker {
 	uint64_t updates;     /* written by its worker only, read by the monitor */
 	uint64_t saturations;
 	uint64_t writes;
 	uint64_t arrived;     /* rounds whose updates it has done (monitor waits on it) */
+	/* the update it is in (async.c's conflict estimate): shard << 32 | row
+	 * of the shard's dataset, FERAL_INFLIGHT_NONE between rounds; a relaxed
+	 * store per update, on this line that its worker owns anyway */
+	uint64_t inflight;
+	struct feral_async *async; /* its instruments and delay queue (async.c), or NULL */
 } FERAL_ALIGN64;
 
 struct feral_ctx {
@@ -133,6 +142,7 @@ struct feral_ctx {
 	double **shard_w;
 	void **models;
 	struct feral_worker *w;
+	struct feral_async *async; /* per worker (async.c), or NULL */
 	uint64_t *quota;
 	uint64_t round_len;       /* updates per worker between rounds (replica averages) */
 	int *finished;            /* per worker: quota exhausted */
@@ -454,6 +464,110 @@ uint64_t feral_total_updates(const struct feral_ctx *c);
 enum feral_status feral_monitor_finish(struct feral_ctx *c, double *x, double wall,
                                        struct feral_result *res, struct feral_error *err);
 void feral_monitor_free(struct feral_ctx *c);
+
+/* ---- async.c: what asynchrony did to a run; delayed writes --------------------
+ * Staleness (docs/design.md): on 1 in FERAL_ASYNC_SAMPLE_EVERY of its
+ * updates, a worker sums the other workers' published update counts just
+ * before the update's read (its dot product) and just after its write (its
+ * axpy); the difference, plus its own writes that landed in between (the
+ * writes queued ahead of it under cfg->delay), is the update's staleness.
+ * No shared counter is written per update: each worker's count is the
+ * relaxed store the monitor already reads.  The same sampled update tests
+ * its row's support against the rows the other workers are in (their
+ * inflight), for the conflict rate.  Under cfg->delay only updates read
+ * with a full queue are sampled (steady state), so one worker gives exactly
+ * the delay.  Compile with -DFERAL_ASYNC_SAMPLE_EVERY=0 to remove the
+ * instruments (the delay queue stays). */
+#ifndef FERAL_ASYNC_SAMPLE_EVERY
+/* A power of two, or 0: no instruments.  A sample costs a few cache-line
+ * transfers between cores (~0.3-0.5 us with two workers); 1 in 256 keeps
+ * that under 2 % of an update of 100 ns and still gives ~40000 samples per
+ * 10^7 updates. */
+#define FERAL_ASYNC_SAMPLE_EVERY 256
+#endif
+#define FERAL_INFLIGHT_NONE UINT64_MAX
+#define FERAL_ASYNC_NONE UINT64_MAX /* no sample pending */
+
+/* One delayed write: the row as update_row laid it out, the coefficient,
+ * the step, and the sample taken at its read. */
+struct feral_delayed {
+	const void *a;
+	const uint32_t *idx;
+	uint64_t base, i;
+	size_t len;
+	double rs, g, gamma;
+	uint64_t seen;  /* sampled: the others' count at the read; else FERAL_ASYNC_NONE */
+	uint32_t ahead; /* own writes queued ahead of it at the read */
+};
+
+/* Staleness histogram, fine: 0..63 exactly, then 16 buckets per power of
+ * two up to 2^20, then one overflow bucket. */
+#define FERAL_STALE_FINE (64 + 14 * 16 + 1)
+
+struct feral_async {
+	/* cfg->delay's FIFO: delay + 1 slots (the slot handed back by
+	 * feral_delay_push stays valid until the next push) */
+	struct feral_delayed *q;
+	uint32_t delay, head, len;
+	/* the sample of the update being read (queued with it), and of the
+	 * write just applied (feral_async_landed records it) */
+	uint64_t cur_seen, land_seen;
+	uint32_t cur_ahead, land_ahead;
+	uint64_t samples, sum, max;  /* staleness of the sampled writes */
+	uint64_t probes, conflicts;  /* conflict tests of the sampled reads */
+	uint64_t hist[FERAL_STALE_FINE];
+} FERAL_ALIGN64;
+
+/* Per-worker state (c->async, w->async) when cfg->delay > 0 or the
+ * instruments are compiled in; after set_budget. */
+enum feral_status feral_async_create(struct feral_ctx *c, struct feral_error *err);
+void feral_async_free(struct feral_ctx *c);
+/* Worker tid is about to read row i of ds (its shard's dataset), an update
+ * whose own count is a multiple of FERAL_ASYNC_SAMPLE_EVERY: unless writes
+ * are still queueing up (delay, queue not full), the others' count, the
+ * writes queued ahead, the conflict test.  Cold. */
+void feral_async_read(struct feral_ctx *c, int tid, const struct feral_dataset *ds, uint64_t i);
+/* The sampled write just landed: its staleness into the histogram.  Cold. */
+void feral_async_landed(struct feral_ctx *c, int tid);
+/* After the workers joined: the result's staleness and conflict fields,
+ * and cfg->staleness_hist. */
+void feral_async_result(const struct feral_ctx *c, struct feral_result *res);
+
+/* Queue a write (cfg->delay > 0); returns the write now due (queued
+ * `delay` pushes ago), or NULL while the queue fills. */
+static inline const struct feral_delayed *feral_delay_push(struct feral_async *as,
+                                                           const struct feral_delayed *in)
+{
+	uint32_t cap = as->delay + 1, tail = as->head + as->len;
+	if (tail >= cap)
+		tail -= cap;
+	struct feral_delayed *e = &as->q[tail];
+	*e = *in;
+	e->seen = as->cur_seen;
+	e->ahead = as->cur_ahead;
+	as->cur_seen = FERAL_ASYNC_NONE;
+	if (++as->len <= as->delay)
+		return NULL;
+	e = &as->q[as->head];
+	as->head = as->head + 1 == cap ? 0 : as->head + 1;
+	as->len--;
+	as->land_seen = e->seen;
+	as->land_ahead = e->ahead;
+	return e;
+}
+
+/* The oldest queued write (the flush at a round end), or NULL. */
+static inline const struct feral_delayed *feral_delay_pop(struct feral_async *as)
+{
+	if (!as || as->len == 0)
+		return NULL;
+	const struct feral_delayed *e = &as->q[as->head];
+	as->head = as->head + 1 == as->delay + 1 ? 0 : as->head + 1;
+	as->len--;
+	as->land_seen = e->seen;
+	as->land_ahead = e->ahead;
+	return e;
+}
 
 /* ---- policy.c: step, scale, replica mode, L2, re-centring period --------------- */
 

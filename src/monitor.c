@@ -344,6 +344,7 @@ enum feral_status feral_monitor_finish(struct feral_ctx *c, double *x, double wa
 		res->writes += c->w[t].writes;
 	}
 	res->model_scale = c->scale; /* with bit centring, the last re-centring's */
+	feral_async_result(c, res);  /* staleness, conflict rate, cfg->staleness_hist */
 	if (c->warning[0])
 		snprintf(res->warning, sizeof res->warning, "%s", c->warning);
 	else if (res->writes && (double)res->saturations > 1e-3 * (double)res->writes)

@@ -402,3 +402,27 @@ Test(bench_cli, test_probe_env_off_and_no_progress_in_pipes, .init = setup_dir,
 	cr_expect_not_null(strstr(err, "generating"), "%s", err);
 	free(out);
 }
+
+/* --delay LIST is a dimension of the sweep: one record per delay, each with
+ * the staleness measured (one worker: exactly the delay). */
+Test(bench_cli, test_delay_sweep_records_the_staleness, .init = setup_dir, .fini = tmpdir_remove)
+{
+	char *out, err[8192];
+	int rc = run(TINY " --json --threads 1 --step 0.1 --delay 0,8", &out, err, sizeof err);
+	cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
+	const char *r8 = strstr(out, "\"delay\":8");
+	cr_assert_not_null(strstr(out, "\"delay\":0"), "%.2000s", out);
+	cr_assert_not_null(r8, "%.2000s", out);
+	cr_assert_eq(num_after(out, "staleness_mean"), 0.0, "%.2000s", out); /* the first record */
+	cr_assert_eq(num_after(r8, "staleness_mean"), 8.0, "%.2000s", r8);
+	cr_assert_eq(num_after(r8, "staleness_max"), 8.0);
+	cr_assert_eq(num_after(r8, "conflict_rate"), 0.0);
+	cr_assert_not_null(strstr(r8, "\"staleness_hist\":[0,0,0,0,0,"), "%.2000s", r8);
+	free(out);
+	static const char *const bad[] = {"--delay 1,-2", "--delay 70000", "--delay x"};
+	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+		rc = run(bad[k], NULL, err, sizeof err);
+		cr_expect_eq(rc, 2, "bench %s: exit %d, expected 2", bad[k], rc);
+		cr_expect_not_null(strstr(err, "bench: --delay"), "bench %s: %s", bad[k], err);
+	}
+}

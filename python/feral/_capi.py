@@ -146,7 +146,12 @@ class Config(Structure):  # struct feral_config
         ("checkpoint_arg", c_void_p),
         ("progress", PROGRESS_FN),
         ("progress_arg", c_void_p),
+        ("delay", c_uint32),
+        ("staleness_hist", POINTER(c_uint64)),  # FERAL_STALENESS_BUCKETS counts, or NULL
     ]
+
+
+STALENESS_BUCKETS = 23  # FERAL_STALENESS_BUCKETS
 
 
 class Result(Structure):  # struct feral_result
@@ -176,7 +181,12 @@ class Result(Structure):  # struct feral_result
         ("warning", c_char * 256),
         ("grad_norm_rel", c_double),
         ("grad_seconds", c_double),
-        ("reserved", c_uint64 * 6),
+        ("reserved_hot", c_uint64 * 2),  # slots 0-1: taken by another change
+        ("staleness_mean", c_double),
+        ("staleness_p99", c_uint32),
+        ("staleness_max", c_uint32),
+        ("conflict_rate", c_double),
+        ("reserved", c_uint64 * 1),
     ]
 
 
@@ -187,6 +197,7 @@ _PROTOTYPES = {
     "feral_abi_version": (c_int, []),
     "feral_struct_size": (c_size_t, [c_char_p]),
     "feral_default_threads": (c_int, []),
+    "feral_staleness_bucket_lo": (c_uint64, [c_int]),
     "feral_strerror": (c_char_p, [c_enum]),
     "feral_error_format": (c_char_p, [POINTER(Error), c_char_p, c_size_t]),
     "feral_precision_size": (c_size_t, [c_enum]),

@@ -308,7 +308,7 @@ def make_config(options, default_loss=C.LOSS_LS):
 
 _SETTABLE = {"l2", "relax", "lambda_", "step_decay", "tol", "mu", "epochs", "seconds",
              "max_updates", "diverge", "seed", "average_every", "trace_every", "model_scale",
-             "recenter_every", "checkpoint_every"}
+             "recenter_every", "checkpoint_every", "delay"}
 
 
 # ---- the solve ---------------------------------------------------------------------
@@ -347,7 +347,13 @@ def result_info(prob, cfg, data_precision, r, status):
         "precision": _dmg(data_precision, cfg.model_precision, cfg.recenter),
         "rounding": C.ROUNDING_NAMES[cfg.rounding], "model_scale": _num(r.model_scale),
         "saturations": int(r.saturations), "averaged_iterates": int(r.averaged),
-        "kernel": (r.kernel or b"").decode(), "seed": int(cfg.seed),
+        "kernel": (r.kernel or b"").decode(),
+        "delay": int(cfg.delay), "staleness_mean": _num(r.staleness_mean),
+        "staleness_p99": int(r.staleness_p99), "staleness_max": int(r.staleness_max),
+        "conflict_rate": _num(r.conflict_rate),
+        "staleness_hist": ([int(cfg.staleness_hist[k]) for k in range(C.STALENESS_BUCKETS)]
+                           if cfg.staleness_hist else [0] * C.STALENESS_BUCKETS),
+        "seed": int(cfg.seed),
         "peak_rss_bytes": _peak_rss(),
     }
     if r.warning:
@@ -386,6 +392,8 @@ def run_solve(prob, cfg, data_precision, x, x_star=None, progress=None, trace=Fa
     res = C.Result()
     err = C.Error()
     tr = C.Trace()
+    hist = (ctypes.c_uint64 * C.STALENESS_BUCKETS)()  # lives as long as cfg points at it
+    cfg.staleness_hist = ctypes.cast(hist, POINTER(ctypes.c_uint64))
     out = {}
     ds = prob.dataset_ptr()
     xp = x.ctypes.data_as(POINTER(ctypes.c_double))

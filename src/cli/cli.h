@@ -30,7 +30,7 @@ enum {
 	OPT_STEP_DECAY, OPT_TOL, OPT_MU, OPT_EPOCHS, OPT_SECONDS, OPT_UPDATES, OPT_SEED,
 	OPT_THREADS, OPT_BIND, OPT_REPLICAS, OPT_AVERAGE_EVERY, OPT_TRACE_EVERY, OPT_UPDATE,
 	OPT_PRECISION, OPT_DATA_PRECISION, OPT_MODEL_PRECISION, OPT_MODEL_SCALE, OPT_ROUNDING,
-	OPT_AVERAGE_ITERATES, OPT_RECENTER, OPT_RECENTER_EVERY,
+	OPT_AVERAGE_ITERATES, OPT_RECENTER, OPT_RECENTER_EVERY, OPT_DELAY,
 	OPT_SOLVER_LAST
 };
 #define CLI_SOLVER_OPTIONS                                                                    \
@@ -58,7 +58,8 @@ enum {
 	{"rounding", required_argument, 0, OPT_ROUNDING},                                     \
 	{"average-iterates", no_argument, 0, OPT_AVERAGE_ITERATES},                           \
 	{"recenter", no_argument, 0, OPT_RECENTER},                                           \
-	{"recenter-every", required_argument, 0, OPT_RECENTER_EVERY}
+	{"recenter-every", required_argument, 0, OPT_RECENTER_EVERY},                         \
+	{"delay", required_argument, 0, OPT_DELAY}
 
 /* What the solver options set beyond struct feral_config. */
 struct cli_solver {
@@ -75,6 +76,8 @@ struct cli_solver {
 	/* solve, train: the constant feature appended to every row (--bias;
 	 * 0: none); the data's d then counts it */
 	double bias;
+	/* the solve's staleness histogram (cli_solve points cfg at it) */
+	uint64_t staleness_hist[FERAL_STALENESS_BUCKETS];
 };
 void cli_solver_init(struct cli_solver *s);
 /* Handle one getopt_long result; returns 1 when handled, 0 when not a solver
@@ -115,6 +118,9 @@ void cli_json_str(struct cli_json *j, const char *key, const char *v);
 void cli_json_bool(struct cli_json *j, const char *key, int v);
 void cli_json_raw(struct cli_json *j, const char *key, const char *raw);
 void cli_json_end(struct cli_json *j);
+
+/* The staleness histogram as a JSON array of FERAL_STALENESS_BUCKETS counts. */
+void cli_json_hist(struct cli_json *j, const char *key, const uint64_t *hist);
 
 /* Peak resident set size in bytes (getrusage). */
 uint64_t cli_peak_rss(void);

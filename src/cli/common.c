@@ -323,6 +323,11 @@ int cli_solver_option(const char *prog, struct cli_solver *s, int opt, const cha
 		c->recenter_every = u;
 		c->recenter = 1;
 		return 1;
+	case OPT_DELAY:
+		if (!cli_parse_u64(arg, &u) || u > FERAL_DELAY_MAX)
+			return bad_value(prog, "delay", arg, "expected a count of updates in [0, 65536]");
+		c->delay = (uint32_t)u;
+		return 1;
 	case OPT_MODEL_SCALE:
 		if (!cli_parse_double(arg, &c->model_scale) || !(c->model_scale > 0))
 			return bad_value(prog, "model-scale", arg, "expected a number > 0");
@@ -363,6 +368,7 @@ static const struct {
 	{"recenter", "recenter"},
 	{"recenter_every", "recenter-every"},
 	{"checkpoint_every", "checkpoint-every"},
+	{"delay", "delay"},
 };
 
 static const char *field_option(const char *tok, size_t len)
@@ -519,7 +525,10 @@ const char *const CLI_SOLVER_HELP =
 	"                             half of the budget (tail averaging)\n"
 	"  --recenter                 fixed point model as an offset from an f32 centre,\n"
 	"                             re-centred and rescaled 16 times an epoch (bit centring)\n"
-	"  --recenter-every K         ... every K updates per worker instead (implies --recenter)\n";
+	"  --recenter-every K         ... every K updates per worker instead (implies --recenter)\n"
+	"  --delay D                  each worker applies an update's write D of its own\n"
+	"                             updates after its read (simulated staleness; 0..65536,\n"
+	"                             default 0); --json reports the staleness measured\n";
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
@@ -575,6 +584,14 @@ void cli_json_raw(struct cli_json *j, const char *k, const char *raw)
 {
 	key(j, k);
 	fputs(raw, j->f);
+}
+
+void cli_json_hist(struct cli_json *j, const char *k, const uint64_t *hist)
+{
+	key(j, k);
+	for (int b = 0; b < FERAL_STALENESS_BUCKETS; b++)
+		fprintf(j->f, "%c%llu", b ? ',' : '[', (unsigned long long)hist[b]);
+	fputc(']', j->f);
 }
 
 void cli_json_end(struct cli_json *j)

@@ -203,19 +203,48 @@ static int write_trace(const char *path, const struct feral_trace *t)
 	return fclose(f) == 0 ? 0 : 1;
 }
 
+/* The trace's staleness histogram, beside it: F.csv -> F-staleness.csv
+ * (bucket_lo,bucket_hi,count; bucket_hi empty for the open last bucket). */
+static int write_staleness(const char *trace_path, const uint64_t *hist)
+{
+	char path[4200];
+	const char *dot = strrchr(trace_path, '.'), *slash = strrchr(trace_path, '/');
+	size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - trace_path)
+	                                             : strlen(trace_path);
+	snprintf(path, sizeof path, "%.*s-staleness.csv", (int)stem, trace_path);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "%s: %s: cannot create: %s\n", prog, path, strerror(errno));
+		return 1;
+	}
+	fprintf(f, "bucket_lo,bucket_hi,count\n");
+	for (int b = 0; b < FERAL_STALENESS_BUCKETS; b++) {
+		uint64_t hi = feral_staleness_bucket_lo(b + 1);
+		fprintf(f, "%llu,", (unsigned long long)feral_staleness_bucket_lo(b));
+		if (hi != UINT64_MAX)
+			fprintf(f, "%llu", (unsigned long long)hi);
+		fprintf(f, ",%llu\n", (unsigned long long)hist[b]);
+	}
+	return fclose(f) == 0 ? 0 : 1;
+}
+
 enum feral_status cli_solve(const struct feral_dataset *ds, struct cli_solver *s,
                             const double *xs, double *x, struct feral_result *r,
                             const char *trace_path, struct feral_error *err, int *fatal)
 {
 	struct feral_trace tr = {0};
+	s->cfg.staleness_hist = s->staleness_hist;
 	enum feral_status st = feral_solve(ds, &s->cfg, xs, x, r, trace_path ? &tr : NULL, err);
+	s->cfg.staleness_hist = NULL;
 	if (s->cfg.progress)
 		fputc('\n', stderr); /* end the progress line */
 	*fatal = 0;
 	if (st && st != FERAL_STATUS_DIVERGED && st != FERAL_STATUS_INTERRUPTED)
 		*fatal = cli_report(prog, st, err);
-	else if (trace_path)
+	else if (trace_path) {
 		write_trace(trace_path, &tr);
+		write_staleness(trace_path, s->staleness_hist);
+	}
 	feral_trace_free(&tr);
 	return st;
 }
@@ -302,6 +331,13 @@ void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
 	cli_json_u64(j, "saturations", r->saturations);
 	cli_json_u64(j, "averaged_iterates", r->averaged);
 	cli_json_str(j, "kernel", r->kernel);
+	/* asynchrony: the delay asked, the staleness and conflicts measured */
+	cli_json_u64(j, "delay", s->cfg.delay);
+	cli_json_num(j, "staleness_mean", r->staleness_mean);
+	cli_json_u64(j, "staleness_p99", r->staleness_p99);
+	cli_json_u64(j, "staleness_max", r->staleness_max);
+	cli_json_num(j, "conflict_rate", r->conflict_rate);
+	cli_json_hist(j, "staleness_hist", s->staleness_hist);
 	cli_json_u64(j, "seed", s->cfg.seed);
 	cli_json_u64(j, "peak_rss_bytes", cli_peak_rss());
 	if (r->warning[0])

@@ -68,6 +68,15 @@ static void ovr_add(struct feral_result *agg, const struct feral_result *r)
 	if (!(agg->grad_norm_rel >= r->grad_norm_rel)) /* the worst class (NaN: none) */
 		agg->grad_norm_rel = r->grad_norm_rel;
 	agg->grad_seconds += r->grad_seconds;
+	/* asynchrony: the worst class (NaN: no sample) */
+	if (!(agg->staleness_mean >= r->staleness_mean))
+		agg->staleness_mean = r->staleness_mean;
+	if (!(agg->conflict_rate >= r->conflict_rate))
+		agg->conflict_rate = r->conflict_rate;
+	if (r->staleness_p99 > agg->staleness_p99)
+		agg->staleness_p99 = r->staleness_p99;
+	if (r->staleness_max > agg->staleness_max)
+		agg->staleness_max = r->staleness_max;
 	agg->threads = r->threads;
 	agg->saturations += r->saturations;
 	agg->writes += r->writes;
@@ -123,6 +132,8 @@ static int train_ovr(struct cli_solver *s, struct feral_dataset *ds, const char 
 	agg.rel_error = NAN;
 	agg.converged = 1;
 	agg.grad_norm_rel = NAN;
+	agg.staleness_mean = NAN;
+	agg.conflict_rate = NAN;
 	enum feral_status st = FERAL_OK;
 	uint64_t done_k = 0;
 	for (uint64_t c = 0; c < k && st == FERAL_OK; c++) {
@@ -130,8 +141,12 @@ static int train_ovr(struct cli_solver *s, struct feral_dataset *ds, const char 
 			ds->y[i] = y0[i] == labels[c] ? 1 : -1;
 		struct feral_config cfg = s->cfg;
 		cfg.seed = s->cfg.seed + c; /* an independent stream per class */
+		uint64_t hist[FERAL_STALENESS_BUCKETS] = {0};
+		cfg.staleness_hist = hist;
 		struct feral_result r;
 		st = feral_solve(ds, &cfg, NULL, w + c * d, &r, NULL, &err);
+		for (int b = 0; b < FERAL_STALENESS_BUCKETS; b++) /* summed over the classes */
+			s->staleness_hist[b] += hist[b];
 		if (st && st != FERAL_STATUS_DIVERGED && st != FERAL_STATUS_INTERRUPTED)
 			break;
 		done_k++;

@@ -17,7 +17,9 @@ CLI_KEYS = {"n", "d", "nnz", "loss", "method", "lambda", "step", "mu", "updates"
             "relative_error", "converged", "grad_norm_rel", "grad_seconds", "threads", "bind",
             "replicas", "replicas_mode", "oversubscribed",
             "shards", "replica_models", "bind_failures", "precision", "rounding",
-            "model_scale", "saturations", "averaged_iterates", "kernel", "seed",
+            "model_scale", "saturations", "averaged_iterates", "kernel", "delay",
+            "staleness_mean", "staleness_p99", "staleness_max", "conflict_rate",
+            "staleness_hist", "seed",
             "peak_rss_bytes", "status"}
 # Fields that depend on timing or on the process, not on the arithmetic.
 TIMING = {"seconds", "monitor_seconds", "grad_seconds", "updates_per_s", "peak_rss_bytes"}
