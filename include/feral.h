@@ -275,6 +275,9 @@ enum feral_replicas {
 	FERAL_REPLICAS_AUTO,
 	FERAL_REPLICAS_COUNT
 };
+/* The hot set's cap and the auto merge period (feral_config.hot_every = 0). */
+#define FERAL_HOT_MAX 4096
+#define FERAL_HOT_EVERY_AUTO 64
 enum feral_update { FERAL_UPDATE_RACY = 0, FERAL_UPDATE_ATOMIC, FERAL_UPDATE_COUNT };
 enum feral_rounding {
 	FERAL_ROUNDING_INDEPENDENT = 0, /* one uniform per element */
@@ -312,6 +315,17 @@ struct feral_config {
 	enum feral_bind bind;
 	enum feral_replicas replicas;
 	uint64_t average_every;  /* replica averaging period in updates per worker; 0 = end */
+	/* Hot coordinates (replicas AUTO resolved to the shared model, CSR data,
+	 * no bit centring): the columns a draw touches with probability
+	 * P_j >= hot_threshold (at most FERAL_HOT_MAX of the most probable)
+	 * are updated in a private copy per worker, whose change is added
+	 * atomically into the shared model every hot_every own updates, so
+	 * their cache lines stop moving between cores on every update.
+	 * hot_threshold: 0 = auto (several workers only), < 0 = none, in (0, 1]:
+	 * that threshold, applied with one worker too.  hot_every: merge
+	 * period in updates per worker, 0 = auto (FERAL_HOT_EVERY_AUTO). */
+	double hot_threshold;
+	uint64_t hot_every;
 	uint64_t trace_every;    /* updates between trace points; 0 = once per epoch */
 	enum feral_update update;
 	enum feral_precision model_precision; /* F64, F32, I16, I8 */
@@ -396,10 +410,16 @@ struct feral_result {
 	 * double); NaN when tol is 0 or the loss is not smooth (HINGE). */
 	double grad_norm_rel;
 	double grad_seconds;     /* time spent in full gradient passes (stop rule, SVRG) */
+	/* hot coordinates (feral_config.hot_threshold): their count, and
+	 * their share of the nonzeros under the sampling distribution
+	 * (sum_j hot P_j / sum_j P_j, the share of the expected nonzeros an
+	 * update reads); 0 and 0 without a hot set */
+	uint64_t hot_coords;
+	double hot_nnz_share;
 	/* Zero.  Room for the fields a minor release adds, so that the
 	 * library never writes past a result a program built against this
 	 * header allocated. */
-	uint64_t reserved[6];
+	uint64_t reserved[4];
 };
 
 /* Minimise F(x) = (1/n) sum_i f_i(x) on ds.  x (length ds->d) holds x0 on

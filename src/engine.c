@@ -39,11 +39,11 @@
 /* L2 by degree: x_j -= gamma eta/P_j x_j for the row's coordinates, which is
  * unbiased for the dense decay gamma eta x and O(nnz_i) (docs/math.md). */
 static void apply_l2(struct feral_ctx *c, void *x, const uint32_t *idx, size_t len, double gamma,
-                     struct feral_rng *rng)
+                     struct feral_rng *rng, const uint32_t *col /* hot slots' columns, or NULL */)
 {
 	for (size_t k = 0; k < len; k++) {
-		uint64_t j = idx ? idx[k] : k;
-		double f = gamma * c->l2c[j];
+		uint64_t j = idx ? idx[k] : k; /* the element of x; its column is col[j] for a slot */
+		double f = gamma * c->l2c[col ? col[j] : j];
 		if (f > 1)
 			f = 1; /* never overshoot zero on rarely touched coordinates */
 		double z = c->center ? c->center[j] : 0;
@@ -59,8 +59,9 @@ static void apply_l2(struct feral_ctx *c, void *x, const uint32_t *idx, size_t l
  * (feral_config_validate). */
 static inline __attribute__((always_inline)) void svrg_dense(const struct feral_ctx *c, void *x,
                                                              const uint32_t *idx, size_t len,
-                                                             double gamma)
+                                                             double gamma, const uint32_t *col)
 {
+	/* col: the hot slots' columns (x is a worker's private copy), or NULL */
 	const struct feral_svrg *s = c->method_state;
 	double eta = c->cfg->l2;
 	if (c->mp == FERAL_PRECISION_F32) {
@@ -68,15 +69,17 @@ static inline __attribute__((always_inline)) void svrg_dense(const struct feral_
 		for (size_t k = 0; k < len; k++) {
 			uint64_t j = idx ? idx[k] : k;
 			double v = feral_racy_load_f32(xf + j);
+			uint64_t cj = col ? col[j] : j;
 			feral_racy_store_f32(xf + j,
-			                     (float)(v - gamma * feral_svrg_dense_coef(s, eta, j, v)));
+			                     (float)(v - gamma * feral_svrg_dense_coef(s, eta, cj, v)));
 		}
 	} else {
 		double *xd = x;
 		for (size_t k = 0; k < len; k++) {
 			uint64_t j = idx ? idx[k] : k;
 			double v = feral_racy_load_f64(xd + j);
-			feral_racy_store_f64(xd + j, v - gamma * feral_svrg_dense_coef(s, eta, j, v));
+			uint64_t cj = col ? col[j] : j;
+			feral_racy_store_f64(xd + j, v - gamma * feral_svrg_dense_coef(s, eta, cj, v));
 		}
 	}
 }
@@ -190,13 +193,26 @@ static inline uint64_t entry_row(const struct feral_shard *map, uint64_t e)
 	return map ? shard_row(map, e) : e;
 }
 
+/* A worker's hot coordinates (hot.c) as update_row sees them: its private
+ * copy priv (slots), the hot entry count of each row of its hot-first rows,
+ * the slot -> column map.  priv NULL: no hot set. */
+struct hot_ref {
+	void *priv;
+	const uint32_t *split;
+	const uint32_t *col;
+};
+
 /* One update on row i by method m (a constant in each specialisation of the
- * worker loop).  Returns false when the step is not finite. */
+ * worker loop).  Returns false when the step is not finite.  With hot
+ * coordinates (hr->priv), the row's first h = split[i] entries are slots of
+ * priv and the rest columns of x: each step below runs on the two parts in
+ * turn, in the row's order, so with one worker it is the plain update. */
 static inline __attribute__((always_inline)) bool
 update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, void *x,
                               const struct feral_dataset *ds, const double *wstep,
                               const double *aux, uint64_t i, double gamma,
                               struct feral_k_rng *krng, struct feral_rng *rng,
+                              const struct hot_ref *hr,
                               uint64_t pf /* a dense row to prefetch */)
 {
 	const struct feral_config *cfg = c->cfg;
@@ -215,7 +231,12 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 	}
 	a = (const char *)ds->values + base * c->esz;
 	double rs = ds->row_scale ? ds->row_scale[i] : 1.0;
-	double t = c->dot(a, idx, x, len) * c->scale;
+	/* the cold part (all of the row without hot coordinates): a, idc, len - h of x */
+	size_t h = hr->priv ? hr->split[i] : 0;
+	const void *ac = (const char *)a + h * c->esz;
+	const uint32_t *idc = idx ? idx + h : NULL;
+	double t = (h ? c->dot(a, idx, hr->priv, h) + c->dot(ac, idc, x, len - h)
+	              : c->dot(a, idx, x, len)) * c->scale;
 	if (c->center)
 		t += c->cdot(a, idx, c->fcenter, len);
 	t *= rs;
@@ -226,15 +247,26 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 		return true;
 	if (FERAL_UNLIKELY(!isfinite(g)))
 		return false;
-	if (m == FERAL_METHOD_SVRG)
-		svrg_dense(c, x, idx, len, gamma);
-	if (c->l2c)
-		apply_l2(c, x, idx, len, gamma, rng);
+	if (m == FERAL_METHOD_SVRG) {
+		if (h)
+			svrg_dense(c, hr->priv, idx, h, gamma, hr->col);
+		svrg_dense(c, x, idc, len - h, gamma, NULL);
+	}
+	if (c->l2c) {
+		if (h)
+			apply_l2(c, hr->priv, idx, h, gamma, rng, hr->col);
+		apply_l2(c, x, idc, len - h, gamma, rng, NULL);
+	}
 	if (g != 0) {
 		if (cfg->update == FERAL_UPDATE_ATOMIC) {
-			axpy_atomic(c, ds, x, i, idx, base, len, g);
+			if (h) /* private: the same arithmetic as the shared part */
+				axpy_atomic(c, ds, hr->priv, i, idx, base, h, g);
+			axpy_atomic(c, ds, x, i, idc, base + h, len - h, g);
 		} else {
-			w->saturations += c->axpy(x, a, idx, len, g * rs / c->scale, cfg->rounding, krng);
+			double al = g * rs / c->scale;
+			if (h)
+				w->saturations += c->axpy(hr->priv, a, idx, h, al, cfg->rounding, krng);
+			w->saturations += c->axpy(x, ac, idc, len - h, al, cfg->rounding, krng);
 			w->writes += len;
 		}
 	}
@@ -340,6 +372,18 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 		const struct feral_svrg *s = c->method_state;
 		aux = s->cshard ? s->cshard[k_sh] : s->cval;
 	}
+	/* hot coordinates (hot.c): rows from the hot-first copy of rds, the
+	 * hot part of each update in the private copy, merged into x every K
+	 * own updates (at merge_at) and at the end of every round */
+	struct hot_ref hr = {0};
+	uint64_t merge_at = UINT64_MAX;
+	if (c->hot.H) {
+		const struct feral_hot_view *v = &c->hot.view[c->shard_ds ? k_sh : 0];
+		rds = &v->ds;
+		hr = (struct hot_ref){c->hot.priv[tid], v->split, c->hot.col};
+		feral_hot_pull(c, tid, x);
+		merge_at = c->hot.every;
+	}
 	uint64_t ring[PF_RING];
 	struct feral_alias_pick picks[PF_RING];
 	for (int j = 0; j < PF_SPLIT; j++) {
@@ -380,15 +424,21 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			                       ? c->gamma / (1.0 + c->decay_per_update * (double)k)
 			                       : c->gamma;
 			if (FERAL_UNLIKELY(!update_row(m, c, w, x, rds, rw, aux, i, gamma, &krng, &rng,
-			                               soon))) {
+			                               &hr, soon))) {
 				feral_request_stop(c, FERAL_STATUS_DIVERGED);
 				break;
 			}
 			done++;
+			if (FERAL_UNLIKELY(done == merge_at)) {
+				w->saturations += feral_hot_merge(c, tid, x);
+				merge_at += c->hot.every;
+			}
 			__atomic_store_n(&w->updates, done, __ATOMIC_RELAXED);
 			if (FERAL_UNLIKELY(tid == 0 && done == check_at))
 				check_at = feral_monitor_tick(c, done);
 		}
+		if (c->hot.H) /* every update in x before the workers meet (or leave) */
+			w->saturations += feral_hot_merge(c, tid, x);
 		if (done >= quota)
 			c->finished[tid] = 1;
 		__atomic_store_n(&w->arrived, ++rounds, __ATOMIC_RELEASE);
@@ -396,6 +446,8 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			feral_monitor_wait(c, rounds);
 		if (c->round_len == UINT64_MAX || round_end(c, tid, &rng, hook))
 			break;
+		if (c->hot.H) /* the others' merges, and the between-epochs hook's writes */
+			feral_hot_pull(c, tid, x);
 	}
 }
 
@@ -452,6 +504,7 @@ static enum feral_status pilot_run(const struct feral_dataset *ds, const struct 
 	pc.step = rel_step;
 	pc.threads = 1;
 	pc.replicas = FERAL_REPLICAS_MACHINE;
+	pc.hot_threshold = -1; /* one worker, plain shared model */
 	pc.model_precision = FERAL_PRECISION_F64;
 	pc.update = FERAL_UPDATE_RACY;
 	pc.tol = 0;
@@ -513,6 +566,7 @@ static void ctx_free(struct feral_ctx *c)
 {
 	if (c->cfg->method == FERAL_METHOD_SVRG)
 		feral_svrg_free(c);
+	feral_hot_free(c);
 	feral_model_free(c);
 	feral_monitor_free(c);
 	free(c->w);
@@ -749,6 +803,7 @@ static enum feral_status solve_attempt(const struct feral_dataset *ds,
 	    (st = plan_threads(c, res, err)) == FERAL_OK &&    /* threads, replicas, shards */
 	    (st = feral_model_create(c, x, &res->saturations, err)) == FERAL_OK &&
 	    (st = set_budget(c, err)) == FERAL_OK &&           /* quotas, rounds */
+	    (st = feral_hot_create(c, res, err)) == FERAL_OK && /* hot set, hot-first rows */
 	    (c->cfg->method != FERAL_METHOD_SVRG ||             /* SVRG's snapshot state */
 	     (st = feral_svrg_create(c, err)) == FERAL_OK) &&
 	    (st = feral_monitor_start(c, x, err)) == FERAL_OK) { /* eval rows, x0's point */

@@ -132,6 +132,8 @@ class Config(Structure):  # struct feral_config
         ("bind", c_enum),
         ("replicas", c_enum),
         ("average_every", c_uint64),
+        ("hot_threshold", c_double),
+        ("hot_every", c_uint64),
         ("trace_every", c_uint64),
         ("update", c_enum),
         ("model_precision", c_enum),
@@ -176,7 +178,9 @@ class Result(Structure):  # struct feral_result
         ("warning", c_char * 256),
         ("grad_norm_rel", c_double),
         ("grad_seconds", c_double),
-        ("reserved", c_uint64 * 6),
+        ("hot_coords", c_uint64),
+        ("hot_nnz_share", c_double),
+        ("reserved", c_uint64 * 4),
     ]
 
 
