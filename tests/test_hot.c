@@ -25,14 +25,30 @@ TestSuite(hot, .timeout = 120);
 #define I8_SPLIT_BAND 0.1  /* int8 x int8, one worker: hot vs plain, relative distance */
 
 /* ---- a hand-built matrix ---------------------------------------------------------
- * HOT_COLS columns in most rows (a row takes each with probability 0.8),
- * the others cold.  Row i's columns are increasing, so its hot entries come
- * first and the hot-first copy has the same entry order.  one_cold: every
- * row has exactly one cold entry, column HOT_COLS + i % (d - HOT_COLS).
- * With at most one cold entry the two dot products (hot, cold) add up in
- * the order of the one-call dot, so float models are bit-exact too; with
- * several cold entries only integer x integer dots (exact) are. */
+ * HOT_COLS hot columns, HOT_COL(h) = 3 + 6 h (spread, so that slot h and
+ * column differ: a slot used as a column fails the tests), in most rows (a
+ * row takes each with probability 0.8); the other columns are cold.  Each
+ * row lists its hot entries first, then its cold ones, so the hot-first
+ * copy has the same entry order as the plain rows (CSR rows need not be
+ * sorted).  one_cold: every row has exactly one cold entry, the
+ * (i % cold)-th cold column.  With at most one cold entry the two dot
+ * products (hot, cold) add up in the order of the one-call dot, so float
+ * models are bit-exact too; with several cold entries only integer x
+ * integer dots (exact) are. */
 #define HOT_COLS 6
+#define HOT_COL(h) (3 + 6 * (uint64_t)(h))
+static int is_hot(uint64_t j)
+{
+	return j % 6 == 3 && j / 6 < HOT_COLS;
+}
+/* the k-th cold column */
+static uint64_t cold_col(uint64_t k)
+{
+	uint64_t j = 0;
+	for (;; j++)
+		if (!is_hot(j) && k-- == 0)
+			return j;
+}
 
 static uint64_t lcg(uint64_t *s)
 {
@@ -56,12 +72,14 @@ static struct feral_dataset *hand_matrix(uint64_t n, uint64_t d, int one_cold, u
 	for (uint64_t j = 0; j < d; j++)
 		xs[j] = 2 * unif(&s) - 1;
 	float *v = ds->values;
+	uint64_t ncold = d - HOT_COLS;
 	for (uint64_t i = 0; i < n; i++) {
 		double dot = 0;
-		for (uint64_t j = 0; j < d; j++) {
-			int take = j < HOT_COLS ? unif(&s) < 0.8
-			                        : one_cold ? j == HOT_COLS + i % (d - HOT_COLS)
-			                                   : unif(&s) < 3.0 / (double)(d - HOT_COLS);
+		for (uint64_t q = 0; q < d; q++) { /* the hot columns, then the cold ones */
+			uint64_t j = q < HOT_COLS ? HOT_COL(q) : cold_col(q - HOT_COLS);
+			int take = q < HOT_COLS ? unif(&s) < 0.8
+			                        : one_cold ? q - HOT_COLS == i % ncold
+			                                   : unif(&s) < 3.0 / (double)ncold;
 			if (!take)
 				continue;
 			float a = (float)(2 * unif(&s) - 1);
@@ -203,9 +221,12 @@ Test(hot, test_one_worker_i8_data_i8_model_in_band)
  * at every step, so that merges of changed and unchanged slots interleave)
  * and merge every 7 steps and at the end.  The shared hot coordinates must
  * then hold exactly the sum of every increment (the values stay small
- * integers, exact in every precision), and no other coordinate may move.  A
- * merge that stored instead of adding, lost a concurrent add, or counted a
- * delta twice (base not reset) fails it. */
+ * integers, exact in every precision), and no other coordinate may move.
+ * The workers meet after every merge period, so each period's two merges
+ * start from the same shared values: a merge that stored its copy instead
+ * of adding its change, or counted a change twice (base not reset), fails
+ * it on any scheduling, and one that lost a concurrent add (no atomic) when
+ * the two merges overlap. */
 #define CONS_D 64
 #define CONS_H 20
 #define CONS_STEPS 4000
@@ -243,8 +264,13 @@ static void conservation(enum feral_precision mp)
 				if ((s + (uint32_t)k + (uint32_t)t) % 3 != 0)
 					feral_model_set(priv[t], mp, 1, s,
 					                feral_model_get(priv[t], mp, 1, s) + 1, 0);
-			if ((k + 1) % CONS_EVERY == 0)
+			if ((k + 1) % CONS_EVERY == 0) {
 				sat[t] += feral_hot_merge(&c, t, x);
+				/* both have merged before either goes on: every
+				 * period the two merges meet on the same base,
+				 * whatever the scheduling */
+#pragma omp barrier
+			}
 		}
 		sat[t] += feral_hot_merge(&c, t, x);
 	}
@@ -303,7 +329,7 @@ Test(hot, test_int8_merge_saturates_and_counts)
  * on row i from x0 is x0 - (step / Lbar) (a_i.x0 - y_i) a_i: unbiased, its
  * mean over the draw is x0 - (step / Lbar) grad F(x0).  One worker, hot set
  * forced, one update per solve, 48 seeds: the row drawn is read off the
- * change (row i alone has cold column HOT_COLS + i), and the change must be
+ * change (row i alone has the i-th cold column), and the change must be
  * that step, hot and cold coordinates alike. */
 Test(hot, test_split_update_is_the_rows_sgd_step)
 {
@@ -335,10 +361,10 @@ Test(hot, test_split_update_is_the_rows_sgd_step)
 		SOLVE_OK(ds, &c, NULL, x, &r, NULL);
 		cr_assert_eq(r.hot_coords, HOT_COLS);
 		int64_t row = -1;
-		for (uint64_t j = HOT_COLS; j < d; j++)
-			if (x[j] != x0[j]) {
+		for (uint64_t k = 0; k < n; k++)
+			if (x[cold_col(k)] != x0[cold_col(k)]) {
 				cr_assert_eq(row, -1, "two cold columns moved");
-				row = (int64_t)(j - HOT_COLS);
+				row = (int64_t)k;
 			}
 		cr_assert_neq(row, -1, "no cold column moved");
 		uint64_t i = (uint64_t)row;
@@ -351,7 +377,7 @@ Test(hot, test_split_update_is_the_rows_sgd_step)
 		memcpy(want, x0, d * sizeof *want);
 		for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++) {
 			want[ds->indices[k]] += g * feral_dataset_value(ds, i, k);
-			with_hot += ds->indices[k] < HOT_COLS;
+			with_hot += is_hot(ds->indices[k]);
 		}
 		for (uint64_t j = 0; j < d; j++)
 			cr_assert(fabs(x[j] - want[j]) <= STEP_BAND * (fabs(want[j] - x0[j]) + fabs(x0[j])),
