@@ -271,7 +271,9 @@ enum feral_replicas {
 	FERAL_REPLICAS_CORE,        /* one per worker */
 	/* per solve: CORE where rows are dense enough that a shared iterate's
 	 * cache lines would move between cores on most updates, else MACHINE
-	 * (one worker: MACHINE); feral_result.replicas_mode says which */
+	 * (one worker: MACHINE); feral_result.replicas_mode says which.  On
+	 * CSR data, MACHINE comes with the hot set (hot_threshold), the only
+	 * mode that has one */
 	FERAL_REPLICAS_AUTO,
 	FERAL_REPLICAS_COUNT
 };

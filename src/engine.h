@@ -311,8 +311,9 @@ static inline int feral_grad_rule(const struct feral_ctx *c)
 /* ---- hot.c: hot coordinates (cfg->hot_threshold) ------------------------------- */
 
 /* The columns with P_j >= thr (thr <= 0: none), at most hmax of the most
- * probable, into cols in increasing order; *share = their sum of P_j over
- * the total.  Returns their count. */
+ * probable (ties: the lower column), into cols (d slots) in increasing
+ * order; *share = their sum of P_j over the total.  Returns their count,
+ * UINT32_MAX without memory. */
 uint32_t feral_hot_select(const double *P, uint64_t d, double thr, uint32_t hmax, uint32_t *cols,
                           double *share);
 /* The hot set of the solve (after the plan, the shard data, the model and

@@ -31,15 +31,17 @@
 
 /* ---- the hot set --------------------------------------------------------------- */
 
-static const double *sort_mass; /* qsort has no context argument */
+struct mass_col {
+	double P;
+	uint32_t j;
+};
 
 static int by_mass_desc(const void *a, const void *b)
 {
-	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-	double pi = sort_mass[i], pj = sort_mass[j];
-	if (pi != pj)
-		return pi > pj ? -1 : 1;
-	return i < j ? -1 : i > j;
+	const struct mass_col *x = a, *y = b;
+	if (x->P != y->P)
+		return x->P > y->P ? -1 : 1;
+	return x->j < y->j ? -1 : x->j > y->j;
 }
 
 static int by_index(const void *a, const void *b)
@@ -59,9 +61,15 @@ uint32_t feral_hot_select(const double *P, uint64_t d, double thr, uint32_t hmax
 			cols[m++] = (uint32_t)j;
 	}
 	if (m > hmax) { /* keep the hmax most probable (ties: lower column) */
-		sort_mass = P;
-		qsort(cols, m, sizeof *cols, by_mass_desc);
-		sort_mass = NULL;
+		struct mass_col *mc = malloc(m * sizeof *mc);
+		if (!mc)
+			return UINT32_MAX;
+		for (uint32_t k = 0; k < m; k++)
+			mc[k] = (struct mass_col){P[cols[k]], cols[k]};
+		qsort(mc, m, sizeof *mc, by_mass_desc);
+		for (uint32_t k = 0; k < hmax; k++)
+			cols[k] = mc[k].j;
+		free(mc);
 		m = hmax;
 	}
 	/* slots in column order: a merge then walks the shared model forwards */
@@ -80,6 +88,32 @@ static void view_free(struct feral_hot_view *v)
 	free(v->ds.indices);
 	free(v->split);
 	memset(v, 0, sizeof *v);
+}
+
+static inline __attribute__((always_inline)) void
+rows_hot_first(const struct feral_dataset *src, const uint32_t *slot_of, size_t esz,
+               struct feral_hot_view *v)
+{
+	const char *sv = src->values;
+	char *dv = v->ds.values;
+	const uint32_t *si = src->indices;
+	uint32_t *di = v->ds.indices;
+	for (uint64_t i = 0; i < src->n; i++) {
+		uint64_t b = src->indptr[i], e = src->indptr[i + 1], at = b;
+		for (uint64_t k = b; k < e; k++) /* hot entries: slot numbers */
+			if (slot_of[si[k]] != UINT32_MAX) {
+				di[at] = slot_of[si[k]];
+				memcpy(dv + at * esz, sv + k * esz, esz);
+				at++;
+			}
+		v->split[i] = (uint32_t)(at - b);
+		for (uint64_t k = b; k < e; k++) /* cold entries: columns */
+			if (slot_of[si[k]] == UINT32_MAX) {
+				di[at] = si[k];
+				memcpy(dv + at * esz, sv + k * esz, esz);
+				at++;
+			}
+	}
 }
 
 /* src's rows with their hot entries first (slots), then the cold ones
@@ -105,23 +139,10 @@ static enum feral_status view_build(const struct feral_dataset *src, const uint3
 		feral_numa_place(v->ds.values, (size_t)nnz * esz, node);
 		feral_numa_place(v->ds.indices, (size_t)nnz * sizeof *v->ds.indices, node);
 	}
-	const char *sv = src->values;
-	char *dv = v->ds.values;
-	for (uint64_t i = 0; i < src->n; i++) {
-		uint64_t b = src->indptr[i], e = src->indptr[i + 1], at = b;
-		for (uint64_t k = b; k < e; k++) /* hot entries: slot numbers */
-			if (slot_of[src->indices[k]] != UINT32_MAX) {
-				v->ds.indices[at] = slot_of[src->indices[k]];
-				memcpy(dv + at * esz, sv + k * esz, esz);
-				at++;
-			}
-		v->split[i] = (uint32_t)(at - b);
-		for (uint64_t k = b; k < e; k++) /* cold entries: columns */
-			if (slot_of[src->indices[k]] == UINT32_MAX) {
-				v->ds.indices[at] = src->indices[k];
-				memcpy(dv + at * esz, sv + k * esz, esz);
-				at++;
-			}
+	switch (esz) { /* the element copy a constant size in each loop */
+	case 4: rows_hot_first(src, slot_of, 4, v); break;
+	case 2: rows_hot_first(src, slot_of, 2, v); break;
+	default: rows_hot_first(src, slot_of, 1, v); break;
 	}
 	return FERAL_OK;
 }
@@ -163,9 +184,10 @@ enum feral_status feral_hot_create(struct feral_ctx *c, struct feral_result *res
 	double share = 0;
 	uint32_t H = feral_hot_select(P, ds->d, thr, FERAL_HOT_MAX, cols, &share);
 	free(P);
-	if (H == 0) {
+	if (H == 0 || H == UINT32_MAX) {
 		free(cols);
-		return FERAL_OK;
+		return H ? feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (hot set)")
+		         : FERAL_OK;
 	}
 	/* the slot of every column (UINT32_MAX: cold), reusing nothing of cols */
 	uint32_t *slot_of = malloc(ds->d * sizeof *slot_of);
