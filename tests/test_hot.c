@@ -13,9 +13,10 @@
 
 #include "internal.h"
 #include "engine.h"
+#include "shell.h"
 #include "solve_ok.h"
 
-TestSuite(hot, .timeout = 120);
+TestSuite(hot, .timeout = SHELL_TIMEOUT(120));
 
 /* Named bands */
 #define STEP_BAND 1e-12    /* one update vs its closed form, relative */
@@ -531,4 +532,38 @@ Test(hot, test_config_validation_names_the_field)
 	c.hot_threshold = -1;
 	c.replicas = FERAL_REPLICAS_CORE;
 	cr_assert_eq(feral_config_validate(&c, &e), FERAL_OK, "%s", e.msg);
+}
+
+/* ---- the command line -------------------------------------------------------------- */
+static void setup(void)
+{
+	tmpdir_make("hot");
+}
+
+Test(hot, test_cli_options_and_json, .init = setup, .fini = tmpdir_remove)
+{
+	cr_assert_eq(shell_feral(1, "gen sparse -o z.feral --n 2000 --d 20000 --density 0.001 "
+	                            "--power 1.2 --seed 2"),
+	             0, "%s", out);
+	const char *run = "solve z.feral --method sgd --epochs 1 --tol 0 --json";
+	/* auto, one thread: none; an explicit threshold: a hot set, K reported */
+	cr_assert_eq(shell_feral(0, "%s --threads 1", run), 0, "%s", out);
+	cr_assert_eq(json_num("hot_coords"), 0);
+	cr_assert_null(strstr(out, "\"hot_every\""), "%s", out);
+	cr_assert_eq(shell_feral(0, "%s --threads 1 --hot-threshold 0.05", run), 0, "%s", out);
+	cr_assert_gt(json_num("hot_coords"), 0);
+	cr_assert_gt(json_num("hot_nnz_share"), 0);
+	cr_assert_eq(json_num("hot_every"), FERAL_HOT_EVERY_AUTO);
+	cr_assert_eq(shell_feral(0, "%s --threads 2 --hot-every 16", run), 0, "%s", out);
+	cr_assert_gt(json_num("hot_coords"), 0);
+	cr_assert_eq(json_num("hot_every"), 16);
+	cr_assert_eq(shell_feral(0, "%s --threads 2 --hot-threshold off", run), 0, "%s", out);
+	cr_assert_eq(json_num("hot_coords"), 0);
+	/* bad values name the option; a threshold with an explicit mode is refused */
+	cr_assert_eq(shell_feral(1, "%s --hot-threshold 0", run), 2, "%s", out);
+	cr_assert_not_null(strstr(out, "hot-threshold"), "%s", out);
+	cr_assert_eq(shell_feral(1, "%s --hot-every 0", run), 2, "%s", out);
+	cr_assert_not_null(strstr(out, "hot-every"), "%s", out);
+	cr_assert_neq(shell_feral(1, "%s --hot-threshold 0.1 --replicas core", run), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "replicas"), "%s", out);
 }
