@@ -189,7 +189,10 @@ enum feral_status feral_hot_create(struct feral_ctx *c, struct feral_result *res
 		return H ? feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (hot set)")
 		         : FERAL_OK;
 	}
-	/* the slot of every column (UINT32_MAX: cold), reusing nothing of cols */
+	uint32_t *shrunk = realloc(cols, (size_t)H * sizeof *cols);
+	if (shrunk)
+		cols = shrunk;
+	/* the slot of every column (UINT32_MAX: cold), for the row copies */
 	uint32_t *slot_of = malloc(ds->d * sizeof *slot_of);
 	if (!slot_of) {
 		free(cols);
