@@ -282,10 +282,15 @@ enum feral_replicas {
 	FERAL_REPLICAS_CORE,        /* one per worker */
 	/* per solve: CORE where rows are dense enough that a shared iterate's
 	 * cache lines would move between cores on most updates, else MACHINE
-	 * (one worker: MACHINE); feral_result.replicas_mode says which */
+	 * (one worker: MACHINE); feral_result.replicas_mode says which.  On
+	 * CSR data, MACHINE comes with the hot set (hot_threshold), the only
+	 * mode that has one */
 	FERAL_REPLICAS_AUTO,
 	FERAL_REPLICAS_COUNT
 };
+/* The hot set's cap and the auto merge period (feral_config.hot_every = 0). */
+#define FERAL_HOT_MAX 4096
+#define FERAL_HOT_EVERY_AUTO 64
 enum feral_update { FERAL_UPDATE_RACY = 0, FERAL_UPDATE_ATOMIC, FERAL_UPDATE_COUNT };
 enum feral_rounding {
 	FERAL_ROUNDING_INDEPENDENT = 0, /* one uniform per element */
@@ -324,6 +329,17 @@ struct feral_config {
 	enum feral_bind bind;
 	enum feral_replicas replicas;
 	uint64_t average_every;  /* replica averaging period in updates per worker; 0 = end */
+	/* Hot coordinates (replicas AUTO resolved to the shared model, CSR data,
+	 * no bit centring): the columns a draw touches with probability
+	 * P_j >= hot_threshold (at most FERAL_HOT_MAX of the most probable)
+	 * are updated in a private copy per worker, whose change is added
+	 * atomically into the shared model every hot_every own updates, so
+	 * their cache lines stop moving between cores on every update.
+	 * hot_threshold: 0 = auto (several workers only), < 0 = none, in (0, 1]:
+	 * that threshold, applied with one worker too.  hot_every: merge
+	 * period in updates per worker, 0 = auto (FERAL_HOT_EVERY_AUTO). */
+	double hot_threshold;
+	uint64_t hot_every;
 	uint64_t trace_every;    /* updates between trace points; 0 = once per epoch */
 	enum feral_update update;
 	enum feral_precision model_precision; /* F64, F32, I16, I8 */
@@ -431,7 +447,12 @@ struct feral_result {
 	 * double); NaN when tol is 0 or the loss is not smooth (HINGE). */
 	double grad_norm_rel;
 	double grad_seconds;     /* time spent in full gradient passes (stop rule, SVRG) */
-	uint64_t reserved_hot[2]; /* slots 0-1: taken by another change */
+	/* hot coordinates (feral_config.hot_threshold): their count, and
+	 * their share of the nonzeros under the sampling distribution
+	 * (sum_j hot P_j / sum_j P_j, the share of the expected nonzeros an
+	 * update reads); 0 and 0 without a hot set */
+	uint64_t hot_coords;
+	double hot_nnz_share;
 	/* Asynchrony, measured on a sample of the updates (1 in 256 of each
 	 * worker's; docs/design.md): an
 	 * update's staleness is the number of updates (all workers, its own

@@ -19,10 +19,10 @@
  * ABI, is that of the release before them (6 reserved slots after
  * grad_seconds). */
 _Static_assert(sizeof(struct feral_result) ==
-                       offsetof(struct feral_result, reserved_hot) + 6 * sizeof(uint64_t),
+                       offsetof(struct feral_result, hot_coords) + 6 * sizeof(uint64_t),
                "struct feral_result changed size");
 _Static_assert(offsetof(struct feral_result, reserved) ==
-                       offsetof(struct feral_result, reserved_hot) + 5 * sizeof(uint64_t),
+                       offsetof(struct feral_result, hot_coords) + 5 * sizeof(uint64_t),
                "the async fields take exactly reserved slots 2, 3 and 4");
 _Static_assert(FERAL_ASYNC_SAMPLE_EVERY == 0 ||
                        (FERAL_ASYNC_SAMPLE_EVERY & (FERAL_ASYNC_SAMPLE_EVERY - 1)) == 0,

@@ -98,6 +98,18 @@ enum feral_status feral_config_validate(const struct feral_config *c, struct fer
 		return BAD("bind: unknown policy %d", (int)c->bind);
 	if ((unsigned)c->replicas >= FERAL_REPLICAS_COUNT)
 		return BAD("replicas: unknown mode %d", (int)c->replicas);
+	if (!isfinite(c->hot_threshold) || c->hot_threshold > 1)
+		return BAD("hot_threshold = %g: must be a finite number <= 1 (0 = auto, < 0 = none)",
+		           c->hot_threshold);
+	/* a hot set lives in the shared model AUTO picks: an explicit replica
+	 * mode or bit centring has none, and an explicit threshold would be
+	 * silently ignored */
+	if (c->hot_threshold > 0 && c->replicas != FERAL_REPLICAS_AUTO)
+		return BAD("hot_threshold = %g needs replicas AUTO (an explicit replica mode has no "
+		           "hot set)", c->hot_threshold);
+	if (c->hot_threshold > 0 && c->recenter)
+		return BAD("hot_threshold = %g with recenter: bit centring has no hot set",
+		           c->hot_threshold);
 	if ((unsigned)c->update >= FERAL_UPDATE_COUNT)
 		return BAD("update: unknown mode %d", (int)c->update);
 	if ((unsigned)c->model_precision >= FERAL_PRECISION_COUNT)

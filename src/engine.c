@@ -20,7 +20,10 @@
  *
  * Replicas (DimmWitted): one model per machine, per node or per worker;
  * replicas are averaged every `average_every` updates of each worker (all
- * workers meet at a barrier) and at the end.
+ * workers meet at a barrier) and at the end.  Hot coordinates (hot.c): on
+ * the shared model of sparse rows, each worker updates the most often
+ * drawn columns in a private copy and adds its change into the model every
+ * hot_every updates and at the end of every round.
  *
  * This file holds the context, the update, the worker loop and feral_solve,
  * which runs the phases of engine.h's other modules in order (plan.c,
@@ -39,11 +42,11 @@
 /* L2 by degree: x_j -= gamma eta/P_j x_j for the row's coordinates, which is
  * unbiased for the dense decay gamma eta x and O(nnz_i) (docs/math.md). */
 static void apply_l2(struct feral_ctx *c, void *x, const uint32_t *idx, size_t len, double gamma,
-                     struct feral_rng *rng)
+                     struct feral_rng *rng, const uint32_t *col /* hot slots' columns, or NULL */)
 {
 	for (size_t k = 0; k < len; k++) {
-		uint64_t j = idx ? idx[k] : k;
-		double f = gamma * c->l2c[j];
+		uint64_t j = idx ? idx[k] : k; /* the element of x; its column is col[j] for a slot */
+		double f = gamma * c->l2c[col ? col[j] : j];
 		if (f > 1)
 			f = 1; /* never overshoot zero on rarely touched coordinates */
 		double z = c->center ? c->center[j] : 0;
@@ -56,11 +59,14 @@ static void apply_l2(struct feral_ctx *c, void *x, const uint32_t *idx, size_t l
 /* SVRG's dense part, eta x + g_bar (over P_j for CSR rows): x_j -= gamma
  * coef_j over the row's coordinates (CSR) or all of them (dense), read
  * before the row's own axpy, so v is taken at one x.  Fixed point models
- * (HALP): feral_halp_dense's stochastic rounding.  Returns saturations. */
+ * (HALP): feral_halp_dense's stochastic rounding.  Returns saturations.
+ * col: the hot slots' columns (x is then a worker's private copy, a float
+ * model: HALP has no hot set), or NULL. */
 static inline __attribute__((always_inline)) uint64_t
 svrg_dense(const struct feral_ctx *c, void *x, const uint32_t *idx, size_t len, double gamma,
-           struct feral_rng *rng, struct feral_k_rng *krng)
+           struct feral_rng *rng, struct feral_k_rng *krng, const uint32_t *col)
 {
+	/* col: the hot slots' columns (x is a worker's private copy), or NULL */
 	const struct feral_svrg *s = c->method_state;
 	double eta = c->cfg->l2;
 	if (s->gneg && !idx) /* HALP, dense rows, no L2: x -= gamma g_bar */
@@ -72,15 +78,17 @@ svrg_dense(const struct feral_ctx *c, void *x, const uint32_t *idx, size_t len, 
 		for (size_t k = 0; k < len; k++) {
 			uint64_t j = idx ? idx[k] : k;
 			double v = feral_racy_load_f32(xf + j);
+			uint64_t cj = col ? col[j] : j;
 			feral_racy_store_f32(xf + j,
-			                     (float)(v - gamma * feral_svrg_dense_coef(s, eta, j, v)));
+			                     (float)(v - gamma * feral_svrg_dense_coef(s, eta, cj, v)));
 		}
 	} else {
 		double *xd = x;
 		for (size_t k = 0; k < len; k++) {
 			uint64_t j = idx ? idx[k] : k;
 			double v = feral_racy_load_f64(xd + j);
-			feral_racy_store_f64(xd + j, v - gamma * feral_svrg_dense_coef(s, eta, j, v));
+			uint64_t cj = col ? col[j] : j;
+			feral_racy_store_f64(xd + j, v - gamma * feral_svrg_dense_coef(s, eta, cj, v));
 		}
 	}
 	return 0;
@@ -144,10 +152,15 @@ enum { PF_RING = 8, PF_SPLIT = 6, PF_DRAW = 4, PF_ROW = 3 };
 #define FERAL_PREFETCHER static inline __attribute__((always_inline)) void
 
 /* Metadata of row i: CSR offsets, target, step weight (row norm for
- * Kaczmarz), scale, the method's per-row data (SVRG: c_i). */
+ * Kaczmarz), scale, the method's per-row data (SVRG: c_i), its hot entry
+ * count (split: hot-first rows, else NULL; a demand miss on it cost 30 % of
+ * a sparse update). */
 FERAL_PREFETCHER prefetch_meta(enum feral_method m, const struct feral_dataset *ds,
-                               const double *wstep, const double *aux, uint64_t i)
+                               const double *wstep, const double *aux, const uint32_t *split,
+                               uint64_t i)
 {
+	if (split)
+		__builtin_prefetch(split + i);
 	if (m == FERAL_METHOD_SVRG)
 		__builtin_prefetch(aux + i);
 	if (ds->layout == FERAL_LAYOUT_CSR)
@@ -195,37 +208,66 @@ static inline uint64_t entry_row(const struct feral_shard *map, uint64_t e)
 	return map ? shard_row(map, e) : e;
 }
 
+/* A worker's hot coordinates (hot.c) as update_row sees them: its private
+ * copy priv (slots), the hot entry count of each row of its hot-first rows,
+ * the slot -> column map.  priv NULL: no hot set. */
+struct hot_ref {
+	void *priv;
+	const uint32_t *split;
+	const uint32_t *col;
+};
+
 /* The write of an update x += g a_i on row i (laid out as update_row found
- * it: values a, CSR indices idx or NULL, offset base, len entries, row scale
- * rs) at step gamma: the method's dense part, L2, the axpy. */
+ * it: values a, CSR indices idx or NULL, offset base, len entries, the first
+ * h of them hot slots of hr->priv, row scale rs) at step gamma: the method's
+ * dense part, L2, the axpy, each on the hot part and then the cold part, in
+ * the row's order, so with one worker it is the plain update. */
 static inline __attribute__((always_inline)) void
 write_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, void *x,
           const struct feral_dataset *ds, uint64_t i, const void *a, const uint32_t *idx,
-          uint64_t base, size_t len, double rs, double g, double gamma,
-          struct feral_k_rng *krng, struct feral_rng *rng)
+          uint64_t base, size_t len, size_t h, double rs, double g, double gamma,
+          struct feral_k_rng *krng, struct feral_rng *rng, const struct hot_ref *hr)
 {
 	const struct feral_config *cfg = c->cfg;
-	if (m == FERAL_METHOD_SVRG)
-		w->saturations += svrg_dense(c, x, idx, len, gamma, rng, krng);
-	if (c->l2c)
-		apply_l2(c, x, idx, len, gamma, rng);
+	/* the cold part (all of the row without hot coordinates): ac, idc, len - h of x */
+	const void *ac = (const char *)a + h * c->esz;
+	const uint32_t *idc = idx ? idx + h : NULL;
+	if (m == FERAL_METHOD_SVRG) {
+		if (h)
+			svrg_dense(c, hr->priv, idx, h, gamma, rng, krng, hr->col);
+		w->saturations += svrg_dense(c, x, idc, len - h, gamma, rng, krng, NULL);
+	}
+	if (c->l2c) {
+		if (h)
+			apply_l2(c, hr->priv, idx, h, gamma, rng, hr->col);
+		apply_l2(c, x, idc, len - h, gamma, rng, NULL);
+	}
 	if (g != 0) {
 		if (cfg->update == FERAL_UPDATE_ATOMIC) {
-			axpy_atomic(c, ds, x, i, idx, base, len, g);
+			if (h) /* private: the same arithmetic as the shared part */
+				axpy_atomic(c, ds, hr->priv, i, idx, base, h, g);
+			axpy_atomic(c, ds, x, i, idc, base + h, len - h, g);
 		} else {
-			w->saturations += c->axpy(x, a, idx, len, g * rs / c->scale, cfg->rounding, krng);
+			double al = g * rs / c->scale;
+			if (h)
+				w->saturations += c->axpy(hr->priv, a, idx, h, al, cfg->rounding, krng);
+			w->saturations += c->axpy(x, ac, idc, len - h, al, cfg->rounding, krng);
 			w->writes += len;
 		}
 	}
 }
 
 /* One update on row i by method m (a constant in each specialisation of the
- * worker loop).  Returns false when the step is not finite. */
+ * worker loop).  Returns false when the step is not finite.  With hot
+ * coordinates (hr->priv), the row's first h = split[i] entries are slots of
+ * priv and the rest columns of x: each step below runs on the two parts in
+ * turn, in the row's order, so with one worker it is the plain update. */
 static inline __attribute__((always_inline)) bool
 update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, void *x,
                               const struct feral_dataset *ds, const double *wstep,
                               const double *aux, uint64_t i, double gamma,
                               struct feral_k_rng *krng, struct feral_rng *rng,
+                              const struct hot_ref *hr,
                               uint64_t pf /* a dense row to prefetch */)
 {
 	const void *a;
@@ -243,7 +285,12 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 	}
 	a = (const char *)ds->values + base * c->esz;
 	double rs = ds->row_scale ? ds->row_scale[i] : 1.0;
-	double t = c->dot(a, idx, x, len) * c->scale;
+	/* the cold part (all of the row without hot coordinates): a, idc, len - h of x */
+	size_t h = hr->priv ? hr->split[i] : 0;
+	const void *ac = (const char *)a + h * c->esz;
+	const uint32_t *idc = idx ? idx + h : NULL;
+	double t = (h ? c->dot(a, idx, hr->priv, h) + c->dot(ac, idc, x, len - h)
+	              : c->dot(a, idx, x, len)) * c->scale;
 	if (c->center)
 		t += c->cdot(a, idx, c->cx, len);
 	t *= rs;
@@ -258,14 +305,14 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 	 * the one queued `delay` updates ago is applied instead, with its own
 	 * step (docs/math.md, "Delayed updates") ---- */
 	if (FERAL_UNLIKELY(w->async && w->async->delay)) {
-		const struct feral_delayed in = {a, idx, base, i, len, rs, g, gamma, 0, 0};
+		const struct feral_delayed in = {a, idx, base, i, len, rs, g, gamma, 0, 0, (uint32_t)h};
 		const struct feral_delayed *e = feral_delay_push(w->async, &in);
 		if (e)
-			write_row(m, c, w, x, ds, e->i, e->a, e->idx, e->base, e->len, e->rs, e->g,
-			          e->gamma, krng, rng);
+			write_row(m, c, w, x, ds, e->i, e->a, e->idx, e->base, e->len, e->h, e->rs, e->g,
+			          e->gamma, krng, rng, hr);
 		return true;
 	}
-	write_row(m, c, w, x, ds, i, a, idx, base, len, rs, g, gamma, krng, rng);
+	write_row(m, c, w, x, ds, i, a, idx, base, len, h, rs, g, gamma, krng, rng, hr);
 	return true;
 }
 
@@ -371,6 +418,19 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 	/* the row this worker is in, as the others see it (async.c) */
 	const uint64_t inflight_tag = (uint64_t)(c->shard_ds ? k_sh : 0) << 32;
 	(void)inflight_tag;
+	/* hot coordinates (hot.c): rows from the hot-first copy of rds, the
+	 * hot part of each update in the private copy, merged into x every K
+	 * own updates (at merge_at) and at the end of every round */
+	struct hot_ref hr = {0};
+	uint64_t merge_at = UINT64_MAX;
+	const struct feral_dataset *ods = rds; /* the rows in their own columns (async.c) */
+	if (c->hot.H) {
+		const struct feral_hot_view *v = &c->hot.view[c->shard_ds ? k_sh : 0];
+		rds = &v->ds;
+		hr = (struct hot_ref){c->hot.priv[tid], v->split, c->hot.col};
+		feral_hot_pull(c, tid, x);
+		merge_at = c->hot.every;
+	}
 	uint64_t ring[PF_RING];
 	struct feral_alias_pick picks[PF_RING];
 	for (int j = 0; j < PF_SPLIT; j++) {
@@ -380,7 +440,7 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			continue;
 		}
 		ring[j] = entry_row(map, feral_alias_resolve(al, picks[j]));
-		prefetch_meta(m, rds, rw, aux, ring[j]);
+		prefetch_meta(m, rds, rw, aux, hr.split, ring[j]);
 		if (j < PF_ROW)
 			prefetch_row(c, rds, ring[j]);
 	}
@@ -402,10 +462,10 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			struct feral_alias_pick pk = feral_alias_split(al, feral_rng_next(&rng));
 			picks[(done + PF_SPLIT) % PF_RING] = pk;
 			__builtin_prefetch(al->e + pk.i);
-			prefetch_meta(m, rds, rw, aux, ahead);
+			prefetch_meta(m, rds, rw, aux, hr.split, ahead);
 			uint64_t soon = ring[(done + PF_ROW) % PF_RING];
 			prefetch_row(c, rds, soon);
-			prefetch_meta(m, rds, rw, aux, soon);
+			prefetch_meta(m, rds, rw, aux, hr.split, soon);
 			uint64_t k = done * (uint64_t)c->plan.nthreads; /* ~ global update count */
 			double gamma = c->decay_per_update > 0
 			                       ? c->gamma / (1.0 + c->decay_per_update * (double)k)
@@ -413,14 +473,18 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 #if FERAL_ASYNC_SAMPLE_EVERY /* ---- async hook (async.c): publish the row, sample ---- */
 			__atomic_store_n(&w->inflight, inflight_tag | i, __ATOMIC_RELAXED);
 			if (FERAL_UNLIKELY((done & (FERAL_ASYNC_SAMPLE_EVERY - 1)) == 0))
-				feral_async_read(c, tid, rds, i);
+				feral_async_read(c, tid, ods, i);
 #endif
 			if (FERAL_UNLIKELY(!update_row(m, c, w, x, rds, rw, aux, i, gamma, &krng, &rng,
-			                               soon))) {
+			                               &hr, soon))) {
 				feral_request_stop(c, FERAL_STATUS_DIVERGED);
 				break;
 			}
 			done++;
+			if (FERAL_UNLIKELY(done == merge_at)) {
+				w->saturations += feral_hot_merge(c, tid, x);
+				merge_at += c->hot.every;
+			}
 			__atomic_store_n(&w->updates, done, __ATOMIC_RELAXED);
 #if FERAL_ASYNC_SAMPLE_EVERY /* ---- async hook: a sampled write landed ---- */
 			if (FERAL_UNLIKELY(w->async->land_seen != FERAL_ASYNC_NONE))
@@ -432,12 +496,14 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 		/* ---- async hook: the writes still queued (cfg->delay) land before
 		 * the round ends ---- */
 		for (const struct feral_delayed *e; (e = feral_delay_pop(w->async));) {
-			write_row(m, c, w, x, rds, e->i, e->a, e->idx, e->base, e->len, e->rs, e->g,
-			          e->gamma, &krng, &rng);
+			write_row(m, c, w, x, rds, e->i, e->a, e->idx, e->base, e->len, e->h, e->rs, e->g,
+			          e->gamma, &krng, &rng, &hr);
 			if (FERAL_ASYNC_SAMPLE_EVERY && w->async->land_seen != FERAL_ASYNC_NONE)
 				feral_async_landed(c, tid);
 		}
 		__atomic_store_n(&w->inflight, FERAL_INFLIGHT_NONE, __ATOMIC_RELAXED);
+		if (c->hot.H) /* every update in x before the workers meet (or leave) */
+			w->saturations += feral_hot_merge(c, tid, x);
 		if (done >= quota)
 			c->finished[tid] = 1;
 		__atomic_store_n(&w->arrived, ++rounds, __ATOMIC_RELEASE);
@@ -445,6 +511,8 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			feral_monitor_wait(c, rounds);
 		if (c->round_len == UINT64_MAX || round_end(c, tid, &rng, hook))
 			break;
+		if (c->hot.H) /* the others' merges, and the between-epochs hook's writes */
+			feral_hot_pull(c, tid, x);
 	}
 }
 
@@ -502,6 +570,7 @@ static enum feral_status pilot_run(const struct feral_dataset *ds, const struct 
 	pc.step = rel_step;
 	pc.threads = 1;
 	pc.replicas = FERAL_REPLICAS_MACHINE;
+	pc.hot_threshold = -1; /* one worker, plain shared model */
 	pc.model_precision = FERAL_PRECISION_F64;
 	pc.update = FERAL_UPDATE_RACY;
 	pc.tol = 0;
@@ -567,6 +636,7 @@ static void ctx_free(struct feral_ctx *c)
 {
 	if (feral_method_vr(c->cfg->method))
 		feral_svrg_free(c);
+	feral_hot_free(c);
 	feral_model_free(c);
 	feral_monitor_free(c);
 	feral_async_free(c);
@@ -807,6 +877,7 @@ static enum feral_status solve_attempt(const struct feral_dataset *ds,
 	    (st = feral_model_create(c, x, &res->saturations, err)) == FERAL_OK &&
 	    (st = set_budget(c, err)) == FERAL_OK &&           /* quotas, rounds */
 	    (st = feral_async_create(c, err)) == FERAL_OK &&   /* instruments, delay queues */
+	    (st = feral_hot_create(c, res, err)) == FERAL_OK && /* hot set, hot-first rows */
 	    (!feral_method_vr(c->cfg->method) ||                /* SVRG's snapshot state */
 	     (st = feral_svrg_create(c, err)) == FERAL_OK) &&
 	    (st = feral_monitor_start(c, x, err)) == FERAL_OK) { /* eval rows, x0's point */

@@ -4,6 +4,8 @@
  *
  * Module layering (each file calls only into files below it):
  *   engine.c   the context, the update, the worker loop, feral_solve
+ *   hot.c      hot coordinates: hot-first rows, private copies, merges
+ *              (uses policy.c)
  *   monitor.c  evaluation, trace, stop rules, tail averaging  (uses model.c,
  *              async.c)
  *   async.c    staleness, conflict rate, the delay queue's state
@@ -111,6 +113,24 @@ struct feral_worker {
 	struct feral_async *async; /* its instruments and delay queue (async.c), or NULL */
 } FERAL_ALIGN64;
 
+/* Hot coordinates (hot.c): H columns, slot s <-> column col[s], updated in a
+ * private copy per worker and merged into the shared model every `every`
+ * own updates.  H = 0: none. */
+struct feral_hot_view {      /* one dataset's rows, hot entries first */
+	struct feral_dataset ds; /* own values and indices; y, norms, scales, indptr shared */
+	uint32_t *split;         /* per row: hot entries (their indices are slots) */
+};
+struct feral_hot {
+	uint32_t H;
+	uint64_t every;          /* K */
+	double share;            /* of the nonzeros, under p */
+	uint32_t *col;           /* slot -> column, increasing */
+	int nview;
+	struct feral_hot_view *view; /* per shard dataset (one: c->ds) */
+	void **priv;             /* per worker: priv[H], then base[H] at base_off bytes */
+	size_t base_off;
+};
+
 struct feral_ctx {
 	const struct feral_dataset *ds;
 	const struct feral_config *cfg;
@@ -143,6 +163,7 @@ struct feral_ctx {
 	void **models;
 	struct feral_worker *w;
 	struct feral_async *async; /* per worker (async.c), or NULL */
+	struct feral_hot hot;     /* hot coordinates (hot.c), H = 0: none */
 	uint64_t *quota;
 	uint64_t round_len;       /* updates per worker between rounds (replica averages) */
 	int *finished;            /* per worker: quota exhausted */
@@ -335,6 +356,27 @@ static inline int feral_grad_rule(const struct feral_ctx *c)
 	return c->cfg->tol > 0 && !c->x_star && c->cfg->loss != FERAL_LOSS_HINGE;
 }
 
+/* ---- hot.c: hot coordinates (cfg->hot_threshold) ------------------------------- */
+
+/* The columns with P_j >= thr (thr <= 0: none), at most hmax of the most
+ * probable (ties: the lower column), into cols (d slots) in increasing
+ * order; *share = their sum of P_j over the total.  Returns their count,
+ * UINT32_MAX without memory. */
+uint32_t feral_hot_select(const double *P, uint64_t d, double thr, uint32_t hmax, uint32_t *cols,
+                          double *share);
+/* The hot set of the solve (after the plan, the shard data, the model and
+ * the budget): the selection, the hot-first rows of each dataset a worker
+ * reads (nnz (esz + 4) + 4 n bytes each), the per-worker copies; sets
+ * res->hot_coords and res->hot_nnz_share.  No hot set: c->hot.H = 0. */
+enum feral_status feral_hot_create(struct feral_ctx *c, struct feral_result *res,
+                                   struct feral_error *err);
+void feral_hot_free(struct feral_ctx *c);
+/* Worker tid: priv = base = the shared model x at the hot columns. */
+void feral_hot_pull(const struct feral_ctx *c, int tid, const void *x);
+/* Worker tid: add priv - base of every changed slot into x atomically, then
+ * priv = base = x.  Returns the fixed point saturations of the adds. */
+uint64_t feral_hot_merge(const struct feral_ctx *c, int tid, void *x);
+
 /* ---- model.c: storage, fixed point, snapshot, replicas, bit centring ---------- */
 
 static inline double feral_qmax(enum feral_precision p)
@@ -498,6 +540,7 @@ struct feral_delayed {
 	double rs, g, gamma;
 	uint64_t seen;  /* sampled: the others' count at the read; else FERAL_ASYNC_NONE */
 	uint32_t ahead; /* own writes queued ahead of it at the read */
+	uint32_t h;     /* hot entries first in the row (hot.c), 0 without */
 };
 
 /* Staleness histogram, fine: 0..63 exactly, then 16 buckets per power of
@@ -595,6 +638,15 @@ uint64_t feral_scale_warmup_updates(const struct feral_dataset *ds);
 double feral_scale_warmup_step(const struct feral_config *cfg, double rel_step);
 double feral_scale_from_warmup(const struct feral_config *cfg, enum feral_precision mp,
                                const double *xw, const double *x0, uint64_t d);
+/* P_j = sum_{i: a_ij != 0} p_i, the probability that a draw touches column
+ * j (dense: 1); NULL: no memory. */
+double *feral_column_mass(const struct feral_dataset *ds, const double *p);
+/* The hot set's threshold on P_j for a solve whose replica mode resolved
+ * to `resolved` with T workers; negative: no hot set. */
+double feral_hot_threshold(const struct feral_config *cfg, const struct feral_dataset *ds,
+                           enum feral_replicas resolved, int T);
+/* The merge period K (cfg->hot_every or FERAL_HOT_EVERY_AUTO). */
+uint64_t feral_hot_every(const struct feral_config *cfg);
 /* L2 by degree: eta / P_j, P_j = sum_{i: a_ij != 0} p_i (NULL: no memory). */
 double *feral_l2_degrees(const struct feral_dataset *ds, double eta, const double *p);
 /* Updates per worker between re-centrings (cfg->recenter_every or auto). */

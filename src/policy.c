@@ -134,7 +134,7 @@ double feral_scale_from_warmup(const struct feral_config *cfg, enum feral_precis
 /* L2 by degree: x_j -= gamma eta/P_j x_j for the row's coordinates, which is
  * unbiased for the dense decay gamma eta x and O(nnz_i) (docs/math.md).
  * P_j = sum_{i: a_ij != 0} p_i is the probability a draw touches j. */
-double *feral_l2_degrees(const struct feral_dataset *ds, double eta, const double *p)
+double *feral_column_mass(const struct feral_dataset *ds, const double *p)
 {
 	double *c = calloc(ds->d, sizeof *c);
 	if (!c)
@@ -143,13 +143,50 @@ double *feral_l2_degrees(const struct feral_dataset *ds, double eta, const doubl
 		for (uint64_t i = 0; i < ds->n; i++)
 			for (uint64_t k = ds->indptr[i]; k < ds->indptr[i + 1]; k++)
 				c[ds->indices[k]] += p[i];
-		for (uint64_t j = 0; j < ds->d; j++)
-			c[j] = c[j] > 0 ? eta / c[j] : 0;
 	} else {
 		for (uint64_t j = 0; j < ds->d; j++)
-			c[j] = eta;
+			c[j] = 1;
 	}
 	return c;
+}
+
+double *feral_l2_degrees(const struct feral_dataset *ds, double eta, const double *p)
+{
+	double *c = feral_column_mass(ds, p);
+	if (!c)
+		return NULL;
+	for (uint64_t j = 0; j < ds->d; j++)
+		c[j] = c[j] > 0 ? eta / c[j] : 0;
+	return c;
+}
+
+/* Hot coordinates (hot.c, docs/math.md "Hot coordinates").  Privatising
+ * column j saves the line transfer of each of its writes, P_j per update,
+ * and costs, per merge (every K own updates), a scan of its slot and one
+ * atomic add, which moves the line once when j changed.  Per update that is
+ * a saving of P_j c_x against (c_scan + c_x min(1, K P_j)) / K: a net gain
+ * only where K P_j > 1, i.e. where several of a worker's writes to j fold
+ * into one merge.  Auto: P_j >= 2 / K (two own writes a merge, half the
+ * transfers saved).  Since sum_j P_j is the mean nonzeros r of a draw, the
+ * hot set then has at most r K / 2 columns and the merge scan costs at most
+ * r / 2 slot visits per update (a sequential scan, against the update's r
+ * random accesses). */
+double feral_hot_threshold(const struct feral_config *cfg, const struct feral_dataset *ds,
+                           enum feral_replicas resolved, int T)
+{
+	if (cfg->hot_threshold < 0 || cfg->replicas != FERAL_REPLICAS_AUTO || cfg->recenter ||
+	    ds->layout != FERAL_LAYOUT_CSR || resolved != FERAL_REPLICAS_MACHINE)
+		return -1;
+	if (cfg->hot_threshold > 0)
+		return cfg->hot_threshold; /* explicit: one worker too */
+	if (T <= 1)
+		return -1; /* one worker: no line to share */
+	return 2.0 / (double)feral_hot_every(cfg);
+}
+
+uint64_t feral_hot_every(const struct feral_config *cfg)
+{
+	return cfg->hot_every ? cfg->hot_every : FERAL_HOT_EVERY_AUTO;
 }
 
 /* Re-centre every recenter_every updates per worker, and at every replica

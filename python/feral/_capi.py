@@ -132,6 +132,8 @@ class Config(Structure):  # struct feral_config
         ("bind", c_enum),
         ("replicas", c_enum),
         ("average_every", c_uint64),
+        ("hot_threshold", c_double),
+        ("hot_every", c_uint64),
         ("trace_every", c_uint64),
         ("update", c_enum),
         ("model_precision", c_enum),
@@ -181,7 +183,8 @@ class Result(Structure):  # struct feral_result
         ("warning", c_char * 256),
         ("grad_norm_rel", c_double),
         ("grad_seconds", c_double),
-        ("reserved_hot", c_uint64 * 2),  # slots 0-1: taken by another change
+        ("hot_coords", c_uint64),
+        ("hot_nnz_share", c_double),
         ("staleness_mean", c_double),
         ("staleness_p99", c_uint32),
         ("staleness_max", c_uint32),

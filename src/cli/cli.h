@@ -30,7 +30,8 @@ enum {
 	OPT_STEP_DECAY, OPT_TOL, OPT_MU, OPT_EPOCHS, OPT_SECONDS, OPT_UPDATES, OPT_SEED,
 	OPT_THREADS, OPT_BIND, OPT_REPLICAS, OPT_AVERAGE_EVERY, OPT_TRACE_EVERY, OPT_UPDATE,
 	OPT_PRECISION, OPT_DATA_PRECISION, OPT_MODEL_PRECISION, OPT_MODEL_SCALE, OPT_ROUNDING,
-	OPT_AVERAGE_ITERATES, OPT_RECENTER, OPT_RECENTER_EVERY, OPT_DELAY,
+	OPT_AVERAGE_ITERATES, OPT_RECENTER, OPT_RECENTER_EVERY, OPT_DELAY, OPT_HOT_THRESHOLD,
+	OPT_HOT_EVERY,
 	OPT_SOLVER_LAST
 };
 #define CLI_SOLVER_OPTIONS                                                                    \
@@ -59,7 +60,9 @@ enum {
 	{"average-iterates", no_argument, 0, OPT_AVERAGE_ITERATES},                           \
 	{"recenter", no_argument, 0, OPT_RECENTER},                                           \
 	{"recenter-every", required_argument, 0, OPT_RECENTER_EVERY},                         \
-	{"delay", required_argument, 0, OPT_DELAY}
+	{"delay", required_argument, 0, OPT_DELAY},                                          \
+	{"hot-threshold", required_argument, 0, OPT_HOT_THRESHOLD},                           \
+	{"hot-every", required_argument, 0, OPT_HOT_EVERY}
 
 /* What the solver options set beyond struct feral_config. */
 struct cli_solver {

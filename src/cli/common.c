@@ -297,6 +297,24 @@ int cli_solver_option(const char *prog, struct cli_solver *s, int opt, const cha
 			return bad_value(prog, "average-every", arg, "expected a count >= 1");
 		c->average_every = u;
 		return 1;
+	case OPT_HOT_THRESHOLD: /* auto (0), off (-1) or a probability */
+		if (!strcmp(arg, "auto"))
+			c->hot_threshold = 0;
+		else if (!strcmp(arg, "off"))
+			c->hot_threshold = -1;
+		else if (!cli_parse_double(arg, &c->hot_threshold) ||
+		         !(c->hot_threshold > 0 && c->hot_threshold <= 1))
+			return bad_value(prog, "hot-threshold", arg,
+			                 "expected auto, off or a probability in (0, 1]");
+		return 1;
+	case OPT_HOT_EVERY:
+		if (!strcmp(arg, "auto"))
+			c->hot_every = 0;
+		else if (!cli_parse_u64(arg, &u) || u == 0)
+			return bad_value(prog, "hot-every", arg, "expected auto or a count >= 1");
+		else
+			c->hot_every = u;
+		return 1;
 	case OPT_TRACE_EVERY:
 		if (!cli_parse_u64(arg, &u) || u == 0)
 			return bad_value(prog, "trace-every", arg, "expected a count >= 1");
@@ -359,6 +377,8 @@ static const struct {
 	{"bind", "bind"},
 	{"replicas", "replicas"},
 	{"average_every", "average-every"},
+	{"hot_threshold", "hot-threshold"},
+	{"hot_every", "hot-every"},
 	{"trace_every", "trace-every"},
 	{"update", "update"},
 	{"model_precision", "model-precision"},
@@ -515,6 +535,13 @@ const char *const CLI_SOLVER_HELP =
 	"  --replicas auto|machine|node|core  shared model or replicas (default auto:\n"
 	"                             one per worker where rows are dense, else shared)\n"
 	"  --average-every K          average replicas every K updates per worker\n"
+	"  --hot-threshold auto|off|P  sparse rows, replicas auto: columns in a share >= P\n"
+	"                             of the draws are updated in a private copy per\n"
+	"                             worker, added into the shared model every\n"
+	"                             --hot-every updates (default auto: 2/K, several\n"
+	"                             workers; an explicit P applies to 1 worker too)\n"
+	"  --hot-every auto|K         merge period of the hot copies, in updates per\n"
+	"                             worker (default auto: 64)\n"
 	"  --trace-every K            trace point every K updates (default n)\n"
 	"  --update racy|atomic       Hogwild! writes, or atomic adds (baseline)\n"
 	"  --precision P              data and model precision: 32, 16 or 8\n"

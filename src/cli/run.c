@@ -323,6 +323,11 @@ void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
 	cli_json_bool(j, "oversubscribed", r->oversubscribed);
 	cli_json_u64(j, "shards", (uint64_t)r->shards);
 	cli_json_u64(j, "replica_models", (uint64_t)r->replicas);
+	if (r->hot_coords) { /* only with a hot set: a plain solve keeps the binding's keys */
+		cli_json_u64(j, "hot_coords", r->hot_coords);
+		cli_json_num(j, "hot_nnz_share", r->hot_nnz_share);
+		cli_json_u64(j, "hot_every", s->cfg.hot_every ? s->cfg.hot_every : FERAL_HOT_EVERY_AUTO);
+	}
 	cli_json_u64(j, "bind_failures", (uint64_t)r->bind_failures);
 	/* precision */
 	cli_json_str(j, "precision", dmg);
