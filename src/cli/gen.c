@@ -32,10 +32,10 @@ static void sibling(const char *out, const char *tag, const char *ext, char *buf
 	snprintf(buf, len, "%.*s.%s.%s", (int)base, out, tag, ext);
 }
 
-int cmd_gen(int argc, char **argv)
+int cmd_gen_parse(int argc, char **argv, struct gen_opts *o)
 {
 	int c;
-	optind = 1;
+	optind = 0; /* 0, not 1: restarts getopt_long in full (see cmd.h) */
 	/* the kind is the first non-option argument; parse options first */
 	struct feral_gen_options go;
 	feral_gen_options_init(&go, FERAL_GEN_GAUSSIAN);
@@ -84,7 +84,6 @@ int cmd_gen(int argc, char **argv)
 	if (argc - optind != 1 || !out)
 		return cli_usage_error(prog, "gen: expected KIND and -o OUT (see feral gen --help)");
 	enum feral_gen_kind kind;
-	struct feral_error err = {0};
 	enum feral_status st = feral_gen_kind_from_name(argv[optind], &kind);
 	if (st)
 		return cli_usage_error(prog, "gen: unknown kind '%s' (nsw1..nsw5, gaussian, sparse, "
@@ -99,6 +98,20 @@ int cmd_gen(int argc, char **argv)
 	if (noise.set) go.noise = noise.v;
 	if (power.set) go.power = power.v;
 	go.seed = seed;
+	*o = (struct gen_opts){.go = go, .out = out, .xstar = xstar};
+	return CLI_PARSED;
+}
+
+int cmd_gen(int argc, char **argv)
+{
+	struct gen_opts o;
+	int prc = cmd_gen_parse(argc, argv, &o);
+	if (prc != CLI_PARSED)
+		return prc;
+	struct feral_gen_options go = o.go;
+	const char *out = o.out, *xstar = o.xstar;
+	struct feral_error err = {0};
+	enum feral_status st;
 	struct feral_dataset *ds = NULL;
 	double *xs = NULL;
 	st = feral_gen(&go, &ds, &xs, &err);
