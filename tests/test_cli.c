@@ -450,3 +450,17 @@ Test(cli, test_option_parsers_restart_getopt)
 		             "%s: operands from %d", cmd, optind);
 	}
 }
+
+/* feral gen's --n and --d went through a double: counts above 2^53 were
+ * rounded (9007199254740993 became ...992) and 2^64 - 1 overflowed the
+ * conversion back (undefined; 0 on x86-64).  Found by fuzz_cli (UBSan). */
+Test(cli, test_gen_counts_stay_exact)
+{
+	char cmd[] = "gen", n[] = "--n", nv[] = "9007199254740993", d[] = "--d",
+	     dv[] = "18446744073709551615", o[] = "-o", out[] = "g.npy", kind[] = "gaussian";
+	char *argv[] = {cmd, n, nv, d, dv, o, out, kind, NULL};
+	struct gen_opts go;
+	cr_assert_eq(cmd_gen_parse(8, argv, &go), CLI_PARSED);
+	cr_assert_eq(go.go.n, 9007199254740993ull, "n = %llu", (unsigned long long)go.go.n);
+	cr_assert_eq(go.go.d, UINT64_MAX, "d = %llu", (unsigned long long)go.go.d);
+}

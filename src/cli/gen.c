@@ -39,8 +39,11 @@ int cmd_gen_parse(int argc, char **argv, struct gen_opts *o)
 	/* the kind is the first non-option argument; parse options first */
 	struct feral_gen_options go;
 	feral_gen_options_init(&go, FERAL_GEN_GAUSSIAN);
-	struct { int set; double v; } n = {0, 0}, d = {0, 0}, dens = {0, 0}, cond = {0, 0},
-	                            spread = {0, 0}, noise = {0, 0}, power = {0, 0};
+	/* the counts as integers: a double would round those above 2^53 and
+	 * overflow the conversion back at 2^64 - 1 */
+	struct { int set; uint64_t v; } n = {0, 0}, d = {0, 0};
+	struct { int set; double v; } dens = {0, 0}, cond = {0, 0}, spread = {0, 0}, noise = {0, 0},
+	                              power = {0, 0};
 	uint64_t seed = 1;
 	const char *out = NULL, *xstar = NULL;
 	while ((c = getopt_long(argc, argv, "ho:", gen_options, NULL)) != -1) {
@@ -53,7 +56,7 @@ int cmd_gen_parse(int argc, char **argv, struct gen_opts *o)
 				return cli_usage_error(prog, "--%s %s: expected a count >= 1",
 				                       c == GEN_N ? "n" : "d", optarg);
 			(c == GEN_N ? &n : &d)->set = 1;
-			(c == GEN_N ? &n : &d)->v = (double)u;
+			(c == GEN_N ? &n : &d)->v = u;
 			break;
 		}
 		case GEN_DENSITY: case GEN_COND: case GEN_SPREAD: case GEN_NOISE: case GEN_POWER:
@@ -90,8 +93,8 @@ int cmd_gen_parse(int argc, char **argv, struct gen_opts *o)
 		                             "logistic)", argv[optind]);
 	feral_gen_options_init(&go, kind);
 	go.density = 0; /* about 20 nonzeros a row for whatever d is chosen */
-	if (n.set) go.n = (uint64_t)n.v;
-	if (d.set) go.d = (uint64_t)d.v;
+	if (n.set) go.n = n.v;
+	if (d.set) go.d = d.v;
 	if (dens.set) go.density = dens.v;
 	if (cond.set) go.cond = cond.v;
 	if (spread.set) go.spread = spread.v;
