@@ -464,3 +464,15 @@ Test(cli, test_gen_counts_stay_exact)
 	cr_assert_eq(go.go.n, 9007199254740993ull, "n = %llu", (unsigned long long)go.go.n);
 	cr_assert_eq(go.go.d, UINT64_MAX, "d = %llu", (unsigned long long)go.go.d);
 }
+
+/* cli_parse_u64 refused "-1" but took " -1" (strtoull skips blanks, then
+ * negates): --seed " -1" was 2^64 - 1, --updates " -5" a huge budget. */
+Test(cli, test_parse_u64_refuses_blank_minus)
+{
+	uint64_t v = 7;
+	cr_assert(!cli_parse_u64("-1", &v));
+	cr_assert(!cli_parse_u64(" -1", &v), "' -1' read as %llu", (unsigned long long)v);
+	cr_assert(!cli_parse_u64("\t\n -5", &v), "read as %llu", (unsigned long long)v);
+	cr_assert(cli_parse_u64(" 5", &v) && v == 5); /* blanks before a number: as before */
+	cr_assert(cli_parse_u64("1e6", &v) && v == 1000000);
+}
