@@ -8,6 +8,7 @@
 #   make test RACES=atomic SANITIZER=thread        relaxed atomics for the Hogwild! races
 #   make fuzz                libFuzzer targets (clang) under build/fuzz
 #   make fuzz-smoke          run each fuzz target briefly (FUZZ_TIME s each, default 12)
+#   make fuzz-deep           the deep runs, outside CI (scripts/fuzz-deep.sh)
 #   make check               module/prefetch/VNNI checks, test + ASan + UBSan + TSan (RACES=atomic,
 #                            LLVM libomp), test-python, check-faults, fuzz-smoke
 #   V=1 shows the commands; OPENMP=0 builds without OpenMP.
@@ -150,7 +151,7 @@ WORKLOAD_SRC := $(wildcard workloads/*.c)
 WORKLOAD_OBJ := $(WORKLOAD_SRC:%.c=$(BUILD)/obj/%.o)
 WORKLOAD_TESTS := test_ct
 
-.PHONY: all test bench install clean fuzz check-deps check fuzz-smoke
+.PHONY: all test bench install clean fuzz check-deps check fuzz-smoke fuzz-deep
 all: $(BUILD)/feral $(BUILD)/bench $(BUILD)/libferal.a $(BUILD)/libferal.so
 
 $(BUILD)/obj/%.o: %.c
@@ -274,6 +275,11 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_DIR)/lib
 $(FUZZ_DIR)/fuzz_cli: $(FUZZ_DIR)/obj/tests/fuzz/bench_args.o
 
 fuzz: $(FUZZ_BIN)
+
+# The deep runs, outside CI (see scripts/fuzz-deep.sh for its settings):
+# FUZZ_MERGE=1 make fuzz-deep also minimizes the corpora back into git.
+fuzz-deep:
+	$(Q)BUILD=$(BUILD_BASE) sh scripts/fuzz-deep.sh $(FUZZ_TARGETS)
 
 # Exits 0 with a message when clang/libFuzzer is missing; any crash, leak,
 # timeout or sanitizer report in a target fails it.

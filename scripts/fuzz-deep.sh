@@ -5,6 +5,14 @@
 # tests/fuzz/corpus/<target>.  CI runs only `make fuzz-smoke`.
 #
 #   scripts/fuzz-deep.sh [TARGET...]      (default: every tests/fuzz/fuzz_*.c)
+#   make fuzz-deep [FUZZ_TARGETS="fuzz_npy fuzz_mtx"]
+#
+# The runs of issue 17 (2 shared cores, loaded machine): the loaders first,
+# the time left shared among them, then the option parsers:
+#   FUZZ_MERGE=1 FUZZ_DEADLINE=$(date -d '+60 min' +%s) scripts/fuzz-deep.sh \
+#       fuzz_checkpoint fuzz_model fuzz_idx fuzz_cache fuzz_npy fuzz_mtx fuzz_libsvm
+#   FUZZ_MERGE=1 FUZZ_SECONDS=900 scripts/fuzz-deep.sh fuzz_cli
+# Their execution counts are in $FUZZ_WORK/summary.tsv.
 #
 # Environment:
 #   FUZZ_RUNS=10000000   executions per target (libFuzzer -runs)
