@@ -8,6 +8,7 @@
 #   make test RACES=atomic SANITIZER=thread        relaxed atomics for the Hogwild! races
 #   make fuzz                libFuzzer targets (clang) under build/fuzz
 #   make fuzz-smoke          run each fuzz target briefly (FUZZ_TIME s each, default 12)
+#   make fuzz-deep           the deep runs, outside CI (scripts/fuzz-deep.sh)
 #   make check               module/prefetch/VNNI checks, test + ASan + UBSan + TSan (RACES=atomic,
 #                            LLVM libomp), test-python, check-faults, fuzz-smoke
 #   V=1 shows the commands; OPENMP=0 builds without OpenMP.
@@ -152,7 +153,7 @@ WORKLOAD_SRC := $(wildcard workloads/*.c)
 WORKLOAD_OBJ := $(WORKLOAD_SRC:%.c=$(BUILD)/obj/%.o)
 WORKLOAD_TESTS := test_ct
 
-.PHONY: all test bench install clean fuzz check-deps check fuzz-smoke
+.PHONY: all test bench install clean fuzz check-deps check fuzz-smoke fuzz-deep
 all: $(BUILD)/feral $(BUILD)/bench $(BUILD)/pingpong $(BUILD)/kbench $(BUILD)/libferal.a \
      $(BUILD)/libferal.so
 
@@ -235,15 +236,18 @@ endif
 	$(Q)$(SAN_ENV) FERAL_BUILD_DIR=$(BUILD) sh scripts/run-tests.sh $(TEST_RUN)
 
 # ---- fuzzing (clang + libFuzzer) -------------------------------------------------
-# One target per loader (tests/fuzz/fuzz_<format>.c), seeds in
-# tests/fuzz/corpus/<target>/, dictionaries tests/fuzz/<format>.dict.  The
-# library is compiled once for fuzzing (no OpenMP, no SIMD kernels) into
-# $(FUZZ_DIR)/libferal-fuzz.a.  fuzz-smoke runs each target FUZZ_TIME
-# seconds on a scratch copy of its corpus (new inputs never land in git);
-# FUZZ_TIME=300 make fuzz-smoke is the longer local run.
+# One target per loader (tests/fuzz/fuzz_<format>.c), and fuzz_cli for the
+# commands' option parsers; seeds in tests/fuzz/corpus/<target>/,
+# dictionaries tests/fuzz/<format>.dict.  The library is compiled once for
+# fuzzing (no OpenMP, no SIMD kernels) into $(FUZZ_DIR)/libferal-fuzz.a.
+# fuzz-smoke runs each target FUZZ_TIME seconds (fuzz_cli FUZZ_CLI_TIME) on
+# a scratch copy of its corpus (new inputs never land in git); FUZZ_TIME=300
+# make fuzz-smoke is the longer local run, scripts/fuzz-deep.sh the deep one
+# (millions of executions per target, corpora minimized back into git).
 FUZZ_CC ?= clang
 FUZZ_DIR := $(BUILD_BASE)/fuzz
 FUZZ_TIME ?= 12
+FUZZ_CLI_TIME ?= 5
 FUZZ_FLAGS ?= -max_len=4096 -timeout=20 -rss_limit_mb=2048 -print_final_stats=1
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -251,11 +255,17 @@ FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
 FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ_DIR)/%)
 # The CLI's file formats (model, checkpoint) are fuzzed too: their readers
 # and what they use of common.c go into the archive with the library.
+# fuzz_cli parses every command's options (the cmd_*_parse functions), so
+# the commands, what they use and bench's modules go in too (an archive:
+# each target links only what it calls).
 FUZZ_LIB_SRC := $(filter-out kernels/%_avx2.c kernels/%_avx512.c kernels/%_avx512vnni.c,$(LIB_SRC)) \
-	src/cli/common.c src/cli/model.c src/cli/checkpoint.c
+	$(CLI_HELPERS) $(filter-out bench/main.c,$(BENCH_SRC))
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+# No hwloc either: feral_default_threads (which solve and train call while
+# parsing) would load the machine's topology on every execution of fuzz_cli
+# (~8 ms: 125 executions/s); without hwloc it is 1.
 FUZZ_CFLAGS = -std=gnu11 -O1 -g $(FUZZ_SAN) -pthread -MMD -MP -Iinclude -Isrc -Ikernels \
-	$(filter-out -fopenmp,$(DEFS)) -DFERAL_NO_SIMD -DFERAL_GIT_REV='"fuzz"'
+	$(filter-out -fopenmp -DFERAL_HAVE_HWLOC,$(DEFS)) -DFERAL_NO_SIMD -DFERAL_GIT_REV='"fuzz"'
 # Is there a clang with libFuzzer?  (Evaluated only by the fuzz targets.)
 FUZZ_PROBE = printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' | \
 	$(FUZZ_CC) -x c -fsanitize=fuzzer - -o /dev/null >/dev/null 2>&1
@@ -271,10 +281,19 @@ $(FUZZ_DIR)/libferal-fuzz.a: $(FUZZ_LIB_OBJ)
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_DIR)/libferal-fuzz.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libferal-fuzz.a \
-		$(filter-out -fopenmp,$(LIBS))
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^) \
+		$(FUZZ_DIR)/libferal-fuzz.a $(filter-out -fopenmp,$(LIBS))
+
+# bench's parser is static in bench/main.c: bench_args.c compiles that file
+# with its main() renamed and hands the parser to fuzz_cli.
+$(FUZZ_DIR)/fuzz_cli: $(FUZZ_DIR)/obj/tests/fuzz/bench_args.o
 
 fuzz: $(FUZZ_BIN)
+
+# The deep runs, outside CI (see scripts/fuzz-deep.sh for its settings):
+# FUZZ_MERGE=1 make fuzz-deep also minimizes the corpora back into git.
+fuzz-deep:
+	$(Q)BUILD=$(BUILD_BASE) sh scripts/fuzz-deep.sh $(FUZZ_TARGETS)
 
 # Exits 0 with a message when clang/libFuzzer is missing; any crash, leak,
 # timeout or sanitizer report in a target fails it.
@@ -286,8 +305,10 @@ fuzz-smoke:
 		for t in $(FUZZ_NAMES); do \
 			f=$${t#fuzz_}; work=$(FUZZ_DIR)/work/$$t; rm -rf $$work; mkdir -p $$work; \
 			dict=; [ -f tests/fuzz/$$f.dict ] && dict=-dict=tests/fuzz/$$f.dict; \
-			echo "  FUZZ    $$t ($(FUZZ_TIME) s)"; \
-			$(FUZZ_DIR)/$$t $(FUZZ_FLAGS) -max_total_time=$(FUZZ_TIME) $$dict \
+			secs=$(FUZZ_TIME); extra=; \
+			if [ $$t = fuzz_cli ]; then secs=$(FUZZ_CLI_TIME); extra=-close_fd_mask=3; fi; \
+			echo "  FUZZ    $$t ($$secs s)"; \
+			$(FUZZ_DIR)/$$t $(FUZZ_FLAGS) -max_total_time=$$secs $$dict $$extra \
 				-artifact_prefix=$(FUZZ_DIR)/$$t- $$work tests/fuzz/corpus/$$t \
 				> $(FUZZ_DIR)/$$t.log 2>&1; rc=$$?; \
 			grep -E '^stat::number_of_executed_units|^stat::peak_rss' $(FUZZ_DIR)/$$t.log | \

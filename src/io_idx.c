@@ -210,7 +210,9 @@ static enum feral_status idx_header(struct idx_in *in, struct idx_header *h,
 static enum feral_status idx_data(struct idx_in *in, const struct idx_header *h, float *out_f32,
                                   double *out_f64, struct feral_error *err)
 {
-	unsigned char *buf = malloc(IDX_CHUNK);
+	/* no more than the data needs (+1: never malloc(0)): a label file of a
+	 * few bytes gets no 1 MiB buffer */
+	unsigned char *buf = malloc(h->count < IDX_CHUNK ? (size_t)h->count + 1 : IDX_CHUNK);
 	if (!buf)
 		return feral_fail(err, FERAL_STATUS_NOMEM, in->path, 0, "out of memory");
 	enum feral_status st = FERAL_OK;

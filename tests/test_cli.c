@@ -15,6 +15,7 @@
 
 #include "cli/checkpoint.h"
 #include "cli/cli.h"
+#include "cli/cmd.h"
 #include "cli/model.h"
 #include "feral.h"
 #include "internal.h"
@@ -381,4 +382,97 @@ Test(cli, test_config_fields_are_shown_as_options)
 	/* a short buffer truncates, still terminated */
 	char tiny[6];
 	cr_assert_str_eq(cli_config_message("step_decay -1", tiny, sizeof tiny), "--ste");
+}
+
+/* Each command's option parser may run more than once in a process (the
+ * fuzz target tests/fuzz/fuzz_cli.c does): every parse restarts
+ * getopt_long in full.  With optind = 1 (as they had) a parse that stopped
+ * inside an option cluster ("-xh": 'x' unknown) left getopt_long's cursor
+ * on that argv's "h", and the next parse resumed there: --help (exit 0)
+ * instead of the options given, read from the previous argv (freed memory
+ * in the fuzzer). */
+Test(cli, test_option_parsers_restart_getopt)
+{
+	char cluster[] = "-xh", json[] = "--json", a[] = "a.svm", b[] = "b.svm", o[] = "-o",
+	     threads[] = "--threads", one[] = "1", kind[] = "gaussian";
+	struct {
+		const char *cmd;
+		int argc;
+		char *args[6];
+	} good[] = {
+		{"info", 3, {json, a}},
+		{"predict", 4, {json, a, b}},
+		{"convert", 3, {a, b}},
+		{"gen", 4, {o, a, kind}},
+		{"solve", 5, {threads, one, a, b}},
+		{"train", 4, {threads, one, a}},
+	};
+	for (size_t k = 0; k < sizeof good / sizeof *good; k++) {
+		char cmd[16];
+		snprintf(cmd, sizeof cmd, "%s", good[k].cmd);
+		char *bad_argv[] = {cmd, cluster, NULL};
+		char *argv[7] = {cmd};
+		memcpy(argv + 1, good[k].args, sizeof good[k].args);
+		int rc1 = -9, rc2 = -9;
+		if (!strcmp(cmd, "info")) {
+			struct info_opts io;
+			rc1 = cmd_info_parse(2, bad_argv, &io);
+			rc2 = cmd_info_parse(good[k].argc, argv, &io);
+			cr_assert(rc2 != CLI_PARSED || io.json, "info: --json lost");
+		} else if (!strcmp(cmd, "predict")) {
+			struct predict_opts po;
+			rc1 = cmd_predict_parse(2, bad_argv, &po);
+			rc2 = cmd_predict_parse(good[k].argc, argv, &po);
+			cr_assert(rc2 != CLI_PARSED || po.json, "predict: --json lost");
+		} else if (!strcmp(cmd, "convert")) {
+			struct convert_opts co;
+			rc1 = cmd_convert_parse(2, bad_argv, &co);
+			rc2 = cmd_convert_parse(good[k].argc, argv, &co);
+		} else if (!strcmp(cmd, "gen")) {
+			struct gen_opts go;
+			rc1 = cmd_gen_parse(2, bad_argv, &go);
+			rc2 = cmd_gen_parse(good[k].argc, argv, &go);
+			cr_assert(rc2 != CLI_PARSED || go.out == a, "gen: -o lost");
+		} else if (!strcmp(cmd, "solve")) {
+			struct solve_opts so;
+			rc1 = cmd_solve_parse(2, bad_argv, &so);
+			rc2 = cmd_solve_parse(good[k].argc, argv, &so);
+			cr_assert(rc2 != CLI_PARSED || so.s.cfg.threads == 1, "solve: --threads lost");
+		} else {
+			struct train_opts to;
+			rc1 = cmd_train_parse(2, bad_argv, &to);
+			rc2 = cmd_train_parse(good[k].argc, argv, &to);
+			cr_assert(rc2 != CLI_PARSED || to.s.cfg.threads == 1, "train: --threads lost");
+		}
+		cr_assert_eq(rc1, 2, "%s -xh: %d", cmd, rc1);
+		cr_assert_eq(rc2, CLI_PARSED, "%s after -xh: %d, not the options given", cmd, rc2);
+		cr_assert_eq(optind, good[k].argc - (k == 1 || k == 2 || k == 4 ? 2 : 1),
+		             "%s: operands from %d", cmd, optind);
+	}
+}
+
+/* feral gen's --n and --d went through a double: counts above 2^53 were
+ * rounded (9007199254740993 became ...992) and 2^64 - 1 overflowed the
+ * conversion back (undefined; 0 on x86-64).  Found by fuzz_cli (UBSan). */
+Test(cli, test_gen_counts_stay_exact)
+{
+	char cmd[] = "gen", n[] = "--n", nv[] = "9007199254740993", d[] = "--d",
+	     dv[] = "18446744073709551615", o[] = "-o", out[] = "g.npy", kind[] = "gaussian";
+	char *argv[] = {cmd, n, nv, d, dv, o, out, kind, NULL};
+	struct gen_opts go;
+	cr_assert_eq(cmd_gen_parse(8, argv, &go), CLI_PARSED);
+	cr_assert_eq(go.go.n, 9007199254740993ull, "n = %llu", (unsigned long long)go.go.n);
+	cr_assert_eq(go.go.d, UINT64_MAX, "d = %llu", (unsigned long long)go.go.d);
+}
+
+/* cli_parse_u64 refused "-1" but took " -1" (strtoull skips blanks, then
+ * negates): --seed " -1" was 2^64 - 1, --updates " -5" a huge budget. */
+Test(cli, test_parse_u64_refuses_blank_minus)
+{
+	uint64_t v = 7;
+	cr_assert(!cli_parse_u64("-1", &v));
+	cr_assert(!cli_parse_u64(" -1", &v), "' -1' read as %llu", (unsigned long long)v);
+	cr_assert(!cli_parse_u64("\t\n -5", &v), "read as %llu", (unsigned long long)v);
+	cr_assert(cli_parse_u64(" 5", &v) && v == 5); /* blanks before a number: as before */
+	cr_assert(cli_parse_u64("1e6", &v) && v == 1000000);
 }

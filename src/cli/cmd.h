@@ -4,6 +4,7 @@
  * (labels, one-vs-rest scores).  Nothing here calls back into a command. */
 #ifndef FERAL_CLI_CMD_H
 #define FERAL_CLI_CMD_H
+#include "checkpoint.h"
 #include "cli.h"
 
 static const char *const prog = "feral";
@@ -15,6 +16,51 @@ int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
+
+/* Each command's option parsing on its own (the CLI fuzz target and the
+ * tests call these; the command calls its own first): the options and
+ * operand count of argv, checked, into the command's struct.  Returns
+ * CLI_PARSED to go on (the operands are argv[optind..argc-1]), else the
+ * command's exit code: 0 after --help (printed on stdout), 2 after a usage
+ * message on stderr.  Nothing is allocated, nothing exits; the strings point
+ * into argv.  Each starts getopt_long with optind = 0, which in glibc
+ * restarts it in full: with optind = 1 a second parse in one process would
+ * resume the previous argv's half-read option cluster ("-hx") and its
+ * permutation state. */
+#define CLI_PARSED (-1)
+struct solve_opts {
+	struct cli_solver s;
+	const char *out, *xstar_path, *trace_path, *init;
+	int json, reference;
+	struct cli_ckpt ck;
+};
+struct train_opts {
+	struct cli_solver s;
+	const char *out, *test, *positive, *trace_path, *init;
+	int json, ovr;
+	struct cli_ckpt ck;
+};
+struct predict_opts {
+	int json;
+};
+struct info_opts {
+	int json;
+};
+struct convert_opts {
+	enum feral_precision prec;
+	uint64_t seed;
+	const char *targets, *targets_out;
+};
+struct gen_opts {
+	struct feral_gen_options go;
+	const char *out, *xstar;
+};
+int cmd_solve_parse(int argc, char **argv, struct solve_opts *o);
+int cmd_train_parse(int argc, char **argv, struct train_opts *o);
+int cmd_predict_parse(int argc, char **argv, struct predict_opts *o);
+int cmd_info_parse(int argc, char **argv, struct info_opts *o);
+int cmd_convert_parse(int argc, char **argv, struct convert_opts *o);
+int cmd_gen_parse(int argc, char **argv, struct gen_opts *o);
 
 /* ---- run.c ---------------------------------------------------------------------- */
 

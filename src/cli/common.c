@@ -1,6 +1,7 @@
 /* Shared front-end helpers: strict option values, solver options, JSON. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -64,7 +65,12 @@ bool cli_parse_double(const char *s, double *out)
 
 bool cli_parse_u64(const char *s, uint64_t *out)
 {
-	if (!s || !*s || *s == '-')
+	if (!s || !*s)
+		return false;
+	const char *p = s;
+	while (isspace((unsigned char)*p)) /* strtoull skips them, then negates a '-' */
+		p++;
+	if (*p == '-') /* " -1" would be 2^64 - 1 */
 		return false;
 	char *end;
 	errno = 0;

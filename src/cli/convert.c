@@ -14,13 +14,13 @@ static const struct option convert_options[] = {
 	{"help", no_argument, 0, CONVERT_HELP},
 	{0, 0, 0, 0}};
 
-int cmd_convert(int argc, char **argv)
+int cmd_convert_parse(int argc, char **argv, struct convert_opts *o)
 {
 	enum feral_precision prec = FERAL_PRECISION_F32;
 	uint64_t seed = 1;
 	const char *targets = NULL, *targets_out = NULL;
 	int c, bits;
-	optind = 1;
+	optind = 0; /* 0, not 1: restarts getopt_long in full (see cmd.h) */
 	while ((c = getopt_long(argc, argv, "h", convert_options, NULL)) != -1) {
 		switch (c) {
 		case CONVERT_PRECISION:
@@ -45,6 +45,20 @@ int cmd_convert(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return cli_usage_error(prog, "convert: expected IN OUT");
+	*o = (struct convert_opts){.prec = prec, .seed = seed, .targets = targets,
+	                           .targets_out = targets_out};
+	return CLI_PARSED;
+}
+
+int cmd_convert(int argc, char **argv)
+{
+	struct convert_opts o;
+	int prc = cmd_convert_parse(argc, argv, &o);
+	if (prc != CLI_PARSED)
+		return prc;
+	enum feral_precision prec = o.prec;
+	uint64_t seed = o.seed;
+	const char *targets = o.targets, *targets_out = o.targets_out;
 	struct feral_dataset *ds = NULL;
 	int rc = cli_load_data(argv[optind], prec, seed, 0, 0, &ds);
 	if (rc)

@@ -32,15 +32,18 @@ static void sibling(const char *out, const char *tag, const char *ext, char *buf
 	snprintf(buf, len, "%.*s.%s.%s", (int)base, out, tag, ext);
 }
 
-int cmd_gen(int argc, char **argv)
+int cmd_gen_parse(int argc, char **argv, struct gen_opts *o)
 {
 	int c;
-	optind = 1;
+	optind = 0; /* 0, not 1: restarts getopt_long in full (see cmd.h) */
 	/* the kind is the first non-option argument; parse options first */
 	struct feral_gen_options go;
 	feral_gen_options_init(&go, FERAL_GEN_GAUSSIAN);
-	struct { int set; double v; } n = {0, 0}, d = {0, 0}, dens = {0, 0}, cond = {0, 0},
-	                            spread = {0, 0}, noise = {0, 0}, power = {0, 0};
+	/* the counts as integers: a double would round those above 2^53 and
+	 * overflow the conversion back at 2^64 - 1 */
+	struct { int set; uint64_t v; } n = {0, 0}, d = {0, 0};
+	struct { int set; double v; } dens = {0, 0}, cond = {0, 0}, spread = {0, 0}, noise = {0, 0},
+	                              power = {0, 0};
 	uint64_t seed = 1;
 	const char *out = NULL, *xstar = NULL;
 	while ((c = getopt_long(argc, argv, "ho:", gen_options, NULL)) != -1) {
@@ -53,7 +56,7 @@ int cmd_gen(int argc, char **argv)
 				return cli_usage_error(prog, "--%s %s: expected a count >= 1",
 				                       c == GEN_N ? "n" : "d", optarg);
 			(c == GEN_N ? &n : &d)->set = 1;
-			(c == GEN_N ? &n : &d)->v = (double)u;
+			(c == GEN_N ? &n : &d)->v = u;
 			break;
 		}
 		case GEN_DENSITY: case GEN_COND: case GEN_SPREAD: case GEN_NOISE: case GEN_POWER:
@@ -84,21 +87,34 @@ int cmd_gen(int argc, char **argv)
 	if (argc - optind != 1 || !out)
 		return cli_usage_error(prog, "gen: expected KIND and -o OUT (see feral gen --help)");
 	enum feral_gen_kind kind;
-	struct feral_error err = {0};
 	enum feral_status st = feral_gen_kind_from_name(argv[optind], &kind);
 	if (st)
 		return cli_usage_error(prog, "gen: unknown kind '%s' (nsw1..nsw5, gaussian, sparse, "
 		                             "logistic)", argv[optind]);
 	feral_gen_options_init(&go, kind);
 	go.density = 0; /* about 20 nonzeros a row for whatever d is chosen */
-	if (n.set) go.n = (uint64_t)n.v;
-	if (d.set) go.d = (uint64_t)d.v;
+	if (n.set) go.n = n.v;
+	if (d.set) go.d = d.v;
 	if (dens.set) go.density = dens.v;
 	if (cond.set) go.cond = cond.v;
 	if (spread.set) go.spread = spread.v;
 	if (noise.set) go.noise = noise.v;
 	if (power.set) go.power = power.v;
 	go.seed = seed;
+	*o = (struct gen_opts){.go = go, .out = out, .xstar = xstar};
+	return CLI_PARSED;
+}
+
+int cmd_gen(int argc, char **argv)
+{
+	struct gen_opts o;
+	int prc = cmd_gen_parse(argc, argv, &o);
+	if (prc != CLI_PARSED)
+		return prc;
+	struct feral_gen_options go = o.go;
+	const char *out = o.out, *xstar = o.xstar;
+	struct feral_error err = {0};
+	enum feral_status st;
 	struct feral_dataset *ds = NULL;
 	double *xs = NULL;
 	st = feral_gen(&go, &ds, &xs, &err);

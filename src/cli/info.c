@@ -9,10 +9,10 @@ static const struct option info_options[] = {{"json", no_argument, 0, INFO_JSON}
                                              {"help", no_argument, 0, INFO_HELP},
                                              {0, 0, 0, 0}};
 
-int cmd_info(int argc, char **argv)
+int cmd_info_parse(int argc, char **argv, struct info_opts *o)
 {
 	int c, json = 0;
-	optind = 1;
+	optind = 0; /* 0, not 1: restarts getopt_long in full (see cmd.h) */
 	while ((c = getopt_long(argc, argv, "h", info_options, NULL)) != -1) {
 		switch (c) {
 		case INFO_JSON: json = 1; break;
@@ -22,6 +22,17 @@ int cmd_info(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage_error(prog, "info: expected one DATA file");
+	o->json = json;
+	return CLI_PARSED;
+}
+
+int cmd_info(int argc, char **argv)
+{
+	struct info_opts o;
+	int prc = cmd_info_parse(argc, argv, &o);
+	if (prc != CLI_PARSED)
+		return prc;
+	int json = o.json;
 	struct feral_dataset *ds = NULL;
 	struct feral_error err = {0};
 	struct feral_load_options lo;

@@ -18,10 +18,10 @@ static const char *const PREDICT_USAGE =
 	"of the largest score).  A model trained with --bias B adds its intercept\n"
 	"(B times the last weight of each class).\n";
 
-int cmd_predict(int argc, char **argv)
+int cmd_predict_parse(int argc, char **argv, struct predict_opts *o)
 {
 	int c, json = 0;
-	optind = 1;
+	optind = 0; /* 0, not 1: restarts getopt_long in full (see cmd.h) */
 	while ((c = getopt_long(argc, argv, "h", predict_options, NULL)) != -1) {
 		switch (c) {
 		case PREDICT_JSON: json = 1; break;
@@ -31,6 +31,17 @@ int cmd_predict(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return cli_usage_error(prog, "predict: expected MODEL DATA");
+	o->json = json;
+	return CLI_PARSED;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+	struct predict_opts o;
+	int prc = cmd_predict_parse(argc, argv, &o);
+	if (prc != CLI_PARSED)
+		return prc;
+	int json = o.json;
 	struct cli_model m;
 	struct feral_error err = {0};
 	enum feral_status st = cli_model_read(argv[optind], &m, &err);

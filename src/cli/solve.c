@@ -49,7 +49,7 @@ static int write_solution(const char *path, const double *x, uint64_t d)
 	return st ? cli_report(prog, st, &err) : 0;
 }
 
-int cmd_solve(int argc, char **argv)
+int cmd_solve_parse(int argc, char **argv, struct solve_opts *o)
 {
 	struct cli_solver s;
 	cli_solver_init(&s);
@@ -57,7 +57,7 @@ int cmd_solve(int argc, char **argv)
 	const char *out = NULL, *xstar_path = NULL, *trace_path = NULL, *init = NULL;
 	int json = 0, c, reference = 0;
 	struct cli_ckpt ck = {0};
-	optind = 1;
+	optind = 0; /* 0, not 1: restarts getopt_long in full (see cmd.h) */
 	while ((c = getopt_long(argc, argv, "ho:", solve_options, NULL)) != -1) {
 		int h = cli_solver_option(prog, &s, c, optarg);
 		if (h < 0)
@@ -99,6 +99,24 @@ int cmd_solve(int argc, char **argv)
 	int nargs = argc - optind;
 	if (nargs < 1 || nargs > 2)
 		return cli_usage_error(prog, "solve: expected A [B] (see feral solve --help)");
+	*o = (struct solve_opts){.s = s, .out = out, .xstar_path = xstar_path,
+	                         .trace_path = trace_path, .init = init, .json = json,
+	                         .reference = reference, .ck = ck};
+	return CLI_PARSED;
+}
+
+int cmd_solve(int argc, char **argv)
+{
+	struct solve_opts o;
+	int prc = cmd_solve_parse(argc, argv, &o);
+	if (prc != CLI_PARSED)
+		return prc;
+	struct cli_solver s = o.s;
+	const char *out = o.out, *xstar_path = o.xstar_path, *trace_path = o.trace_path;
+	const char *init = o.init;
+	int json = o.json, reference = o.reference;
+	struct cli_ckpt ck = o.ck;
+	int nargs = argc - optind;
 	struct feral_dataset *ds = NULL;
 	double *xs = NULL, *x = NULL;
 	if (init && ck.resume)

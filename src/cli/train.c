@@ -233,7 +233,7 @@ static int load_test(const char *test, const char *path, const struct feral_data
 	return 0;
 }
 
-int cmd_train(int argc, char **argv)
+int cmd_train_parse(int argc, char **argv, struct train_opts *o)
 {
 	struct cli_solver s;
 	cli_solver_init(&s);
@@ -245,7 +245,7 @@ int cmd_train(int argc, char **argv)
 	const char *out = NULL, *test = NULL, *positive = NULL, *trace_path = NULL, *init = NULL;
 	int json = 0, c, ovr = 0;
 	struct cli_ckpt ck = {0};
-	optind = 1;
+	optind = 0; /* 0, not 1: restarts getopt_long in full (see cmd.h) */
 	while ((c = getopt_long(argc, argv, "ho:", train_options, NULL)) != -1) {
 		int h = cli_solver_option(prog, &s, c, optarg);
 		if (h < 0)
@@ -297,6 +297,23 @@ int cmd_train(int argc, char **argv)
 	if (ovr && (ck.every || ck.path || ck.resume || trace_path))
 		return cli_usage_error(prog, "--ovr: --checkpoint, --resume and --trace are for "
 		                             "binary models only");
+	*o = (struct train_opts){.s = s, .out = out, .test = test, .positive = positive,
+	                         .trace_path = trace_path, .init = init, .json = json, .ovr = ovr,
+	                         .ck = ck};
+	return CLI_PARSED;
+}
+
+int cmd_train(int argc, char **argv)
+{
+	struct train_opts o;
+	int prc = cmd_train_parse(argc, argv, &o);
+	if (prc != CLI_PARSED)
+		return prc;
+	struct cli_solver s = o.s;
+	const char *out = o.out, *test = o.test, *positive = o.positive, *trace_path = o.trace_path;
+	const char *init = o.init;
+	int json = o.json, ovr = o.ovr;
+	struct cli_ckpt ck = o.ck;
 	const char *path = argv[optind];
 	struct feral_dataset *ds = NULL, *ts = NULL;
 	double *w = NULL;
