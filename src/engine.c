@@ -39,23 +39,6 @@
 
 /* ---- the update ------------------------------------------------------------------ */
 
-/* L2 by degree: x_j -= gamma eta/P_j x_j for the row's coordinates, which is
- * unbiased for the dense decay gamma eta x and O(nnz_i) (docs/math.md). */
-static void apply_l2(struct feral_ctx *c, void *x, const uint32_t *idx, size_t len, double gamma,
-                     struct feral_rng *rng, const uint32_t *col /* hot slots' columns, or NULL */)
-{
-	for (size_t k = 0; k < len; k++) {
-		uint64_t j = idx ? idx[k] : k; /* the element of x; its column is col[j] for a slot */
-		double f = gamma * c->l2c[col ? col[j] : j];
-		if (f > 1)
-			f = 1; /* never overshoot zero on rarely touched coordinates */
-		double z = c->center ? c->center[j] : 0;
-		double v = z + feral_model_get(x, c->mp, c->scale, j);
-		double u = feral_precision_fixed(c->mp) ? feral_rng_uniform(rng) : 0;
-		feral_model_set(x, c->mp, c->scale, j, v - f * v - z, u);
-	}
-}
-
 /* SVRG's dense part, eta x + g_bar (over P_j for CSR rows): x_j -= gamma
  * coef_j over the row's coordinates (CSR) or all of them (dense), read
  * before the row's own axpy, so v is taken at one x.  Fixed point models
@@ -92,41 +75,6 @@ svrg_dense(const struct feral_ctx *c, void *x, const uint32_t *idx, size_t len, 
 		}
 	}
 	return 0;
-}
-
-static void atomic_add_f64(double *p, double v)
-{
-	uint64_t *q = (uint64_t *)p, old = __atomic_load_n(q, __ATOMIC_RELAXED), nw;
-	do {
-		double o, s;
-		memcpy(&o, &old, sizeof o);
-		s = o + v;
-		memcpy(&nw, &s, sizeof nw);
-	} while (!__atomic_compare_exchange_n(q, &old, nw, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-}
-
-static void atomic_add_f32(float *p, float v)
-{
-	uint32_t *q = (uint32_t *)p, old = __atomic_load_n(q, __ATOMIC_RELAXED), nw;
-	do {
-		float o, s;
-		memcpy(&o, &old, sizeof o);
-		s = o + v;
-		memcpy(&nw, &s, sizeof nw);
-	} while (!__atomic_compare_exchange_n(q, &old, nw, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-}
-
-static void axpy_atomic(const struct feral_ctx *c, const struct feral_dataset *ds, void *x, uint64_t i,
-                        const uint32_t *idx, uint64_t base, size_t len, double g)
-{
-	for (size_t k = 0; k < len; k++) {
-		uint64_t j = idx ? idx[k] : k;
-		double v = g * feral_dataset_value(ds, i, base + k);
-		if (c->mp == FERAL_PRECISION_F64)
-			atomic_add_f64((double *)x + j, v);
-		else
-			atomic_add_f32((float *)x + j, (float)v);
-	}
 }
 
 /* Prefetch pipeline depths, in updates ahead of use.  An update's draw is
@@ -239,14 +187,14 @@ write_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, void
 	}
 	if (c->l2c) {
 		if (h)
-			apply_l2(c, hr->priv, idx, h, gamma, rng, hr->col);
-		apply_l2(c, x, idc, len - h, gamma, rng, NULL);
+			feral_model_l2_decay(c, hr->priv, idx, h, gamma, rng, hr->col);
+		feral_model_l2_decay(c, x, idc, len - h, gamma, rng, NULL);
 	}
 	if (g != 0) {
 		if (cfg->update == FERAL_UPDATE_ATOMIC) {
 			if (h) /* private: the same arithmetic as the shared part */
-				axpy_atomic(c, ds, hr->priv, i, idx, base, h, g);
-			axpy_atomic(c, ds, x, i, idc, base + h, len - h, g);
+				feral_model_axpy_atomic(c, ds, hr->priv, i, idx, base, h, g);
+			feral_model_axpy_atomic(c, ds, x, i, idc, base + h, len - h, g);
 		} else {
 			double al = g * rs / c->scale;
 			if (h)

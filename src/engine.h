@@ -472,6 +472,14 @@ static inline uint64_t feral_halp_dense(const struct feral_ctx *c, void *x, cons
 enum feral_status feral_model_create(struct feral_ctx *c, const double *x0,
                                      uint64_t *saturations, struct feral_error *err);
 void feral_model_free(struct feral_ctx *c);
+/* L2 by degree on a row's coordinates (docs/math.md section 2); col maps
+ * hot slots to columns when x is a worker's private copy, else NULL. */
+void feral_model_l2_decay(const struct feral_ctx *c, void *x, const uint32_t *idx, size_t len,
+                          double gamma, struct feral_rng *rng, const uint32_t *col);
+/* x += g a_i (row i of ds: entries base.. base+len, columns idx or 0..len-1)
+ * by a CAS loop per element: the ATOMIC update mode, float models. */
+void feral_model_axpy_atomic(const struct feral_ctx *c, const struct feral_dataset *ds, void *x,
+                             uint64_t i, const uint32_t *idx, uint64_t base, size_t len, double g);
 /* The mean of the replicas (plus the centre), in doubles. */
 void feral_model_snapshot(const struct feral_ctx *c, double *out);
 /* Average the replicas: worker tid of T takes its slice of the coordinates. */

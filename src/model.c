@@ -137,3 +137,59 @@ void feral_model_recenter_scale(struct feral_ctx *c)
 	double f = FERAL_SCALE_HEADROOM * m / feral_qmax(c->mp);
 	c->scale *= fmin(fmax(f, 0.125), 2.0);
 }
+
+/* ---- atomic updates (cfg->update ATOMIC) ---- */
+
+static void atomic_add_f64(double *p, double v)
+{
+	uint64_t *q = (uint64_t *)p, old = __atomic_load_n(q, __ATOMIC_RELAXED), nw;
+	do {
+		double o, s;
+		memcpy(&o, &old, sizeof o);
+		s = o + v;
+		memcpy(&nw, &s, sizeof nw);
+	} while (!__atomic_compare_exchange_n(q, &old, nw, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+}
+
+static void atomic_add_f32(float *p, float v)
+{
+	uint32_t *q = (uint32_t *)p, old = __atomic_load_n(q, __ATOMIC_RELAXED), nw;
+	do {
+		float o, s;
+		memcpy(&o, &old, sizeof o);
+		s = o + v;
+		memcpy(&nw, &s, sizeof nw);
+	} while (!__atomic_compare_exchange_n(q, &old, nw, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+}
+
+/* x += g a_i with atomic adds (cfg->update ATOMIC, float models only). */
+void feral_model_axpy_atomic(const struct feral_ctx *c, const struct feral_dataset *ds, void *x,
+                             uint64_t i, const uint32_t *idx, uint64_t base, size_t len, double g)
+{
+	for (size_t k = 0; k < len; k++) {
+		uint64_t j = idx ? idx[k] : k;
+		double v = g * feral_dataset_value(ds, i, base + k);
+		if (c->mp == FERAL_PRECISION_F64)
+			atomic_add_f64((double *)x + j, v);
+		else
+			atomic_add_f32((float *)x + j, (float)v);
+	}
+}
+
+/* L2 by degree: x_j -= gamma eta/P_j x_j for the row's coordinates, which is
+ * unbiased for the dense decay gamma eta x and O(nnz_i) (docs/math.md). */
+void feral_model_l2_decay(const struct feral_ctx *c, void *x, const uint32_t *idx, size_t len,
+                          double gamma, struct feral_rng *rng,
+                          const uint32_t *col /* hot slots' columns, or NULL */)
+{
+	for (size_t k = 0; k < len; k++) {
+		uint64_t j = idx ? idx[k] : k; /* the element of x; its column is col[j] for a slot */
+		double f = gamma * c->l2c[col ? col[j] : j];
+		if (f > 1)
+			f = 1; /* never overshoot zero on rarely touched coordinates */
+		double z = c->center ? c->center[j] : 0;
+		double v = z + feral_model_get(x, c->mp, c->scale, j);
+		double u = feral_precision_fixed(c->mp) ? feral_rng_uniform(rng) : 0;
+		feral_model_set(x, c->mp, c->scale, j, v - f * v - z, u);
+	}
+}
