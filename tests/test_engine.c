@@ -62,16 +62,6 @@ static void lapack_ls(const struct feral_dataset *ds, const double *rw, double *
 	free(b);
 }
 
-static double rel_err2(const double *x, const double *y, uint64_t d)
-{
-	double e = 0, s = 0;
-	for (uint64_t j = 0; j < d; j++) {
-		e += (x[j] - y[j]) * (x[j] - y[j]);
-		s += y[j] * y[j];
-	}
-	return e / s;
-}
-
 Test(engine, test_solve_reaches_1e6_under_each_sampling_mode)
 {
 	double *xs = NULL;

@@ -28,31 +28,10 @@ TestSuite(halp, .timeout = 120);
 static struct feral_dataset *gen(enum feral_gen_kind kind, uint64_t n, uint64_t d, double noise,
                                  uint64_t seed)
 {
-	struct feral_gen_options o;
-	feral_gen_options_init(&o, kind);
-	o.n = n;
-	o.d = d;
-	o.noise = noise;
-	o.seed = seed;
-	if (kind == FERAL_GEN_SPARSE) /* 12 nonzeros a row (the default is 1 here) */
-		o.density = 12.0 / (double)d;
-	struct feral_dataset *ds = NULL;
-	double *xs = NULL;
-	struct feral_error e = {0};
-	cr_assert_eq(feral_gen(&o, &ds, &xs, &e), FERAL_OK, "gen: %s", e.msg);
-	free(xs);
-	return ds;
+	/* sparse: 12 nonzeros a row (the generator's default is 1 here) */
+	return gen_problem(kind, n, d, noise, seed, kind == FERAL_GEN_SPARSE ? 12.0 / (double)d : 0);
 }
 
-static double rel_err2(const double *x, const double *y, uint64_t d)
-{
-	double e = 0, s = 0;
-	for (uint64_t j = 0; j < d; j++) {
-		e += (x[j] - y[j]) * (x[j] - y[j]);
-		s += y[j] * y[j];
-	}
-	return e / s;
-}
 
 static double *lstsq(const struct feral_dataset *ds)
 {

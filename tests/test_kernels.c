@@ -9,6 +9,7 @@
 
 #include "internal.h"
 #include "kernels.h"
+#include "kernel_util.h"
 
 TestSuite(kernels, .timeout = 60);
 
@@ -37,35 +38,9 @@ static const char *PN[] = {"f32", "f64", "i16", "i8"};
 static const char *LN[] = {"dense", "csr"};
 static const char *MN[] = {"independent", "shared", "nearest"};
 
-static const struct feral_kernels *need(const char *isa)
-{
-	const struct feral_kernels *t = feral_kernels_named(isa);
-	if (!t)
-		cr_skip_test("this CPU (or OS) does not support %s", isa);
-	return t;
-}
 
 static bool is_int(enum feral_precision p) { return p == FERAL_PRECISION_I16 || p == FERAL_PRECISION_I8; }
-static int qmax(enum feral_precision p) { return p == FERAL_PRECISION_I16 ? 32767 : 127; }
 
-static double get(const void *v, enum feral_precision p, size_t k)
-{
-	switch (p) {
-	case FERAL_PRECISION_F32: return ((const float *)v)[k];
-	case FERAL_PRECISION_F64: return ((const double *)v)[k];
-	case FERAL_PRECISION_I16: return ((const int16_t *)v)[k];
-	default: return ((const int8_t *)v)[k];
-	}
-}
-static void set(void *v, enum feral_precision p, size_t k, double x)
-{
-	switch (p) {
-	case FERAL_PRECISION_F32: ((float *)v)[k] = (float)x; break;
-	case FERAL_PRECISION_F64: ((double *)v)[k] = x; break;
-	case FERAL_PRECISION_I16: ((int16_t *)v)[k] = (int16_t)x; break;
-	default: ((int8_t *)v)[k] = (int8_t)x; break;
-	}
-}
 /* Random values over the full symmetric range (float: [-2, 2)). */
 static void fill(void *v, enum feral_precision p, size_t n, struct feral_rng *r)
 {

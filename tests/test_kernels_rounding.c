@@ -6,6 +6,7 @@
 
 #include "internal.h"
 #include "kernels.h"
+#include "kernel_util.h"
 
 TestSuite(kernels, .timeout = 60);
 
@@ -17,32 +18,6 @@ static const char *PN[] = {"f32", "f64", "i16", "i8"};
 static const char *LN[] = {"dense", "csr"};
 static const char *MN[] = {"independent", "shared", "nearest"};
 
-static const struct feral_kernels *need(const char *isa)
-{
-	const struct feral_kernels *t = feral_kernels_named(isa);
-	if (!t)
-		cr_skip_test("this CPU (or OS) does not support %s", isa);
-	return t;
-}
-static int qmax(enum feral_precision p) { return p == FERAL_PRECISION_I16 ? 32767 : 127; }
-static double get(const void *v, enum feral_precision p, size_t k)
-{
-	switch (p) {
-	case FERAL_PRECISION_F32: return ((const float *)v)[k];
-	case FERAL_PRECISION_F64: return ((const double *)v)[k];
-	case FERAL_PRECISION_I16: return ((const int16_t *)v)[k];
-	default: return ((const int8_t *)v)[k];
-	}
-}
-static void set(void *v, enum feral_precision p, size_t k, double x)
-{
-	switch (p) {
-	case FERAL_PRECISION_F32: ((float *)v)[k] = (float)x; break;
-	case FERAL_PRECISION_F64: ((double *)v)[k] = x; break;
-	case FERAL_PRECISION_I16: ((int16_t *)v)[k] = (int16_t)x; break;
-	default: ((int8_t *)v)[k] = (int8_t)x; break;
-	}
-}
 /* Exactly sized heap buffers, so a write past the end shows under ASan. */
 static void *buf(enum feral_precision p, size_t n)
 {

@@ -26,30 +26,9 @@ TestSuite(svrg, .timeout = SHELL_TIMEOUT(120));
 static struct feral_dataset *gen(enum feral_gen_kind kind, uint64_t n, uint64_t d, double noise,
                                  uint64_t seed)
 {
-	struct feral_gen_options o;
-	feral_gen_options_init(&o, kind);
-	o.n = n;
-	o.d = d;
-	if (noise >= 0)
-		o.noise = noise;
-	o.seed = seed;
-	struct feral_dataset *ds = NULL;
-	double *xs = NULL;
-	struct feral_error e = {0};
-	cr_assert_eq(feral_gen(&o, &ds, &xs, &e), FERAL_OK, "gen: %s", e.msg);
-	free(xs);
-	return ds;
+	return gen_problem(kind, n, d, noise, seed, 0);
 }
 
-static double rel_err2(const double *x, const double *y, uint64_t d)
-{
-	double e = 0, s = 0;
-	for (uint64_t j = 0; j < d; j++) {
-		e += (x[j] - y[j]) * (x[j] - y[j]);
-		s += y[j] * y[j];
-	}
-	return e / s;
-}
 
 /* The full gradient of F at x, computed here element by element (not by
  * the library's kernels). */
