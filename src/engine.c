@@ -52,7 +52,7 @@ svrg_dense(const struct feral_ctx *c, void *x, const uint32_t *idx, size_t len, 
 	/* col: the hot slots' columns (x is a worker's private copy), or NULL */
 	const struct feral_svrg *s = c->method_state;
 	double eta = c->cfg->l2;
-	if (s->gneg && !idx) /* HALP, dense rows, no L2: x -= gamma g_bar */
+	if (s->gneg && !idx) /* dense rows, no L2 (HALP, f32 SVRG): x -= gamma g_bar */
 		return s->gaxpy(x, s->gneg, NULL, len, gamma / c->scale, c->cfg->rounding, krng);
 	if (feral_precision_fixed(c->mp))
 		return feral_halp_dense(c, x, idx, len, gamma, rng);

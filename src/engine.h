@@ -250,9 +250,10 @@ struct feral_svrg {
 	feral_k_axpy_fn axpy64; /* data x f64 axpy, for the full gradient */
 	uint64_t snapshots; /* full gradients taken */
 	double gn_prev;     /* HALP: ||grad F|| at the previous snapshot */
-	/* HALP, dense rows without L2: the dense part is -g_bar, the same for
-	 * every update of an epoch, so the kernels' f32 x fixed point axpy
-	 * (SIMD, unbiased rounding) applies it: gneg = -g_bar in f32 */
+	/* dense rows without L2 (HALP, or an f32 model): the dense part is
+	 * -g_bar, the same for every update of an epoch, so the kernels' f32 x
+	 * model axpy (SIMD; unbiased rounding for fixed point) applies it:
+	 * gneg = -g_bar in f32 */
 	float *gneg;
 	feral_k_axpy_fn gaxpy;
 };

@@ -151,15 +151,19 @@ enum feral_status feral_svrg_create(struct feral_ctx *c, struct feral_error *err
 		}
 	}
 	s->axpy64 = axpy64_of(ds);
-	if (c->cfg->method == FERAL_METHOD_HALP && ds->layout == FERAL_LAYOUT_DENSE &&
-	    c->cfg->l2 == 0) {
+	/* dense rows without L2: the dense part is -gamma g_bar, the same for
+	 * the whole epoch, through the SIMD axpy kernel (f32 "data" -g_bar):
+	 * HALP's fixed point model (unbiased rounding) and an f32 model (where
+	 * the scalar loop over d cost as much as the row's own update) */
+	if ((c->cfg->method == FERAL_METHOD_HALP || c->mp == FERAL_PRECISION_F32) &&
+	    ds->layout == FERAL_LAYOUT_DENSE && c->cfg->l2 == 0) {
 		const struct feral_kernels *kt = feral_kernels_get(NULL);
 		if (!kt)
 			kt = feral_kernels_named("ref");
 		s->gaxpy = kt->axpy[FERAL_LAYOUT_DENSE][FERAL_PRECISION_F32][c->mp];
 		s->gneg = feral_aligned_alloc(d * sizeof *s->gneg);
 		if (!s->gneg)
-			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (HALP)");
+			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (SVRG)");
 	}
 	return FERAL_OK;
 }
