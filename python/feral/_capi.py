@@ -154,6 +154,7 @@ class Config(Structure):  # struct feral_config
 
 
 STALENESS_BUCKETS = 23  # FERAL_STALENESS_BUCKETS
+HOT_EVERY_AUTO = 64  # FERAL_HOT_EVERY_AUTO
 
 
 class Result(Structure):  # struct feral_result

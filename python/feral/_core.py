@@ -308,7 +308,7 @@ def make_config(options, default_loss=C.LOSS_LS):
 
 _SETTABLE = {"l2", "relax", "lambda_", "step_decay", "tol", "mu", "epochs", "seconds",
              "max_updates", "diverge", "seed", "average_every", "trace_every", "model_scale",
-             "recenter_every", "checkpoint_every", "delay"}
+             "recenter_every", "checkpoint_every", "delay", "hot_threshold", "hot_every"}
 
 
 # ---- the solve ---------------------------------------------------------------------
@@ -356,6 +356,10 @@ def result_info(prob, cfg, data_precision, r, status):
         "seed": int(cfg.seed),
         "peak_rss_bytes": _peak_rss(),
     }
+    if r.hot_coords:  # only with a hot set, as the CLI's JSON
+        info["hot_coords"] = int(r.hot_coords)
+        info["hot_nnz_share"] = _num(r.hot_nnz_share)
+        info["hot_every"] = int(cfg.hot_every) if cfg.hot_every else C.HOT_EVERY_AUTO
     if r.warning:
         info["warning"] = r.warning.decode(errors="replace")
     info["status"] = _lib.feral_strerror(status).decode()

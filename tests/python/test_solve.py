@@ -231,3 +231,24 @@ def test_divergence_raises_with_the_last_good_iterate():
         feral.solve(A, b, step=50, tol=0, epochs=5, threads=1)
     assert e.value.info["status"] == "diverged" and np.all(np.isfinite(e.value.x))
     assert isinstance(e.value, ArithmeticError)
+
+
+def test_hot_coordinates_options_and_info():
+    """hot_threshold / hot_every reach the library; info carries the hot set as
+    the CLI's --json does (only with one), and an explicit replica mode with a
+    threshold is refused with the library's message."""
+    rng = np.random.default_rng(3)
+    n, d, r = 4000, 500, 8
+    cols = np.minimum(rng.zipf(1.3, size=n * r) - 1, d - 1)
+    A = sp.csr_matrix((rng.standard_normal(n * r).astype(np.float32),
+                       (np.repeat(np.arange(n), r), cols)), shape=(n, d))
+    A.sum_duplicates()
+    b = (A @ rng.standard_normal(d)).astype(np.float32)
+    _, info = feral.solve(A, b, threads=2, method="sgd", epochs=1, hot_threshold=0.05,
+                          hot_every=32)
+    assert info["hot_coords"] > 0 and 0 < info["hot_nnz_share"] <= 1
+    assert info["hot_every"] == 32
+    _, plain = feral.solve(A, b, threads=2, method="sgd", epochs=1, hot_threshold=-1)
+    assert "hot_coords" not in plain
+    with pytest.raises(feral.FeralError, match="hot_threshold"):
+        feral.solve(A, b, threads=2, replicas="core", hot_threshold=0.05)
