@@ -208,6 +208,9 @@ static void build_record(const struct opts *o, const struct machine *m,
 	r_str(r, "bind", cli_bind_name(o->s.cfg.bind));
 	r_str(r, "replicas", cli_replicas_name(first->res.replicas_mode)); /* as used */
 	r_str(r, "replicas_asked", cli_replicas_name(pt->replicas));
+	/* the hot set of the first run (it depends on the data and the plan only) */
+	r_u64(r, "hot_coords", first->res.hot_coords);
+	r_num(r, "hot_nnz_share", first->res.hot_nnz_share);
 	r_u64(r, "delay", pt->delay);
 	r_u64(r, "data_bits", (uint64_t)feral_precision_bits(pt->data_prec));
 	r_u64(r, "model_bits", (uint64_t)feral_precision_bits(pt->model_prec));
