@@ -463,7 +463,7 @@ struct feral_result {
 	uint32_t staleness_p99, staleness_max;
 	/* The share of sampled updates whose support overlapped the update in
 	 * flight on another worker when the sampled one began (one worker: 0;
-	 * NaN: no sample). */
+	 * NaN: no sample); with hot coordinates, on the cold columns only. */
 	double conflict_rate;
 	/* Zero.  Room for the fields a minor release adds, so that the
 	 * library never writes past a result a program built against this

@@ -135,6 +135,23 @@ static void support(const struct feral_dataset *ds, uint64_t r, const uint32_t *
 	}
 }
 
+/* The support that can conflict of row r of shard k (ds its rows): with a
+ * hot set, only the cold columns (the hot-first copy's entries after the
+ * row's hot slots: hot columns live in private copies and race with no
+ * one); else the whole row. */
+static void conflict_support(const struct feral_ctx *c, int k, const struct feral_dataset *ds,
+                             uint64_t r, const uint32_t **idx, size_t *len)
+{
+	if (!c->hot.H) {
+		support(ds, r, idx, len);
+		return;
+	}
+	const struct feral_hot_view *v = &c->hot.view[c->shard_ds ? k : 0];
+	uint64_t b = v->ds.indptr[r], h = v->split[r];
+	*idx = v->ds.indices + b + h;
+	*len = v->ds.indptr[r + 1] - b - h;
+}
+
 /* Do two rows share a coordinate?  Sorted CSR index lists are merged; a
  * dense row touches every coordinate. */
 static bool overlap(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
@@ -173,7 +190,7 @@ __attribute__((noinline, cold)) void feral_async_read(struct feral_ctx *c, int t
 	 * against this one (a replica of its own races with no one) */
 	const uint32_t *idx, *oidx;
 	size_t len, olen;
-	support(ds, i, &idx, &len);
+	conflict_support(c, c->plan.shard_of[tid], ds, i, &idx, &len);
 	bool hit = false;
 	for (int t = 0; t < c->plan.nthreads && !hit; t++) {
 		if (t == tid || c->plan.rep_of[t] != c->plan.rep_of[tid])
@@ -183,7 +200,7 @@ __attribute__((noinline, cold)) void feral_async_read(struct feral_ctx *c, int t
 			continue;
 		uint64_t shard = tag >> 32, r = tag & 0xffffffffu;
 		const struct feral_dataset *ods = c->shard_ds ? c->shard_ds[shard] : c->ds;
-		support(ods, r, &oidx, &olen);
+		conflict_support(c, (int)shard, ods, r, &oidx, &olen);
 		hit = overlap(idx, len, oidx, olen);
 	}
 	as->probes++;
