@@ -566,3 +566,41 @@ Test(hot, test_cli_options_and_json, .init = setup, .fini = tmpdir_remove)
 	cr_assert_neq(shell_feral(1, "%s --hot-threshold 0.1 --replicas core", run), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "replicas"), "%s", out);
 }
+
+/* With every touched column hot, no update's cold support is left to race:
+ * the conflict rate (counted on cold columns only) is exactly 0 however the
+ * two workers interleave, where the plain shared model's rows of 20 Zipf
+ * columns nearly always overlap the row in flight. */
+Test(hot, test_conflict_rate_counts_cold_columns_only)
+{
+	struct feral_gen_options o;
+	feral_gen_options_init(&o, FERAL_GEN_SPARSE);
+	o.n = 20000;
+	o.d = 4000; /* <= FERAL_HOT_MAX: all can be hot */
+	o.power = 1.2;
+	o.density = 20.0 / 4000;
+	o.seed = 5;
+	struct feral_dataset *ds = NULL;
+	double *xs = NULL;
+	struct feral_error e = {0};
+	cr_assert_eq(feral_gen(&o, &ds, &xs, &e), FERAL_OK, "%s", e.msg);
+	struct feral_config c;
+	feral_config_init(&c);
+	c.method = FERAL_METHOD_SGD;
+	c.threads = 2;
+	c.bind = FERAL_BIND_NONE;
+	c.tol = 0;
+	c.epochs = 3;
+	c.seed = 1;
+	c.hot_threshold = 1e-12; /* every touched column */
+	double *x = calloc(ds->d, sizeof *x);
+	struct feral_result r;
+	SOLVE_OK(ds, &c, xs, x, &r, NULL);
+	cr_assert(r.hot_coords > 0, "no hot set");
+	cr_assert(r.hot_nnz_share > 0.999, "share %g", r.hot_nnz_share);
+	cr_assert(!isnan(r.conflict_rate), "no sample");
+	cr_assert_eq(r.conflict_rate, 0.0, "conflict rate %g with no cold column", r.conflict_rate);
+	free(x);
+	free(xs);
+	feral_dataset_destroy(&ds);
+}
