@@ -232,7 +232,7 @@ struct feral_gen_options {
 	size_t struct_size; /* sizeof(struct feral_gen_options), set by init */
 	enum feral_gen_kind kind;
 	uint64_t n, d;
-	double density;  /* SPARSE: fraction of nonzeros per row (default 20/d) */
+	double density;  /* SPARSE: fraction of nonzeros per row (default 0: about 20 a row) */
 	double cond;     /* GAUSSIAN: condition number of A (default 10) */
 	double spread;   /* GAUSSIAN: max/min row norm ratio (default 1) */
 	double noise;    /* std of e in b = A x* + e (kind-specific default when < 0) */

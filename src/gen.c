@@ -125,7 +125,7 @@ void feral_gen_options_init(struct feral_gen_options *o, enum feral_gen_kind kin
 		o->d = 50;
 		break;
 	}
-	o->density = 20.0 / (double)o->d;
+	o->density = 0; /* about 20 nonzeros a row for whatever d is set afterwards */
 	o->cond = 10;
 	o->spread = 1;
 	o->noise = -1; /* the kind's default */

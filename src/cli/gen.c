@@ -92,7 +92,7 @@ int cmd_gen_parse(int argc, char **argv, struct gen_opts *o)
 		return cli_usage_error(prog, "gen: unknown kind '%s' (nsw1..nsw5, gaussian, sparse, "
 		                             "logistic)", argv[optind]);
 	feral_gen_options_init(&go, kind);
-	go.density = 0; /* about 20 nonzeros a row for whatever d is chosen */
+	/* go.density stays 0 (init): about 20 nonzeros a row for whatever d is chosen */
 	if (n.set) go.n = n.v;
 	if (d.set) go.d = d.v;
 	if (dens.set) go.density = dens.v;
