@@ -49,7 +49,6 @@ static inline __attribute__((always_inline)) uint64_t
 svrg_dense(const struct feral_ctx *c, void *x, const uint32_t *idx, size_t len, double gamma,
            struct feral_rng *rng, struct feral_k_rng *krng, const uint32_t *col)
 {
-	/* col: the hot slots' columns (x is a worker's private copy), or NULL */
 	const struct feral_svrg *s = c->method_state;
 	double eta = c->cfg->l2;
 	if (s->gneg && !idx) /* dense rows, no L2 (HALP, f32 SVRG): x -= gamma g_bar */

@@ -651,7 +651,8 @@ double feral_scale_from_warmup(const struct feral_config *cfg, enum feral_precis
  * j (dense: 1); NULL: no memory. */
 double *feral_column_mass(const struct feral_dataset *ds, const double *p);
 /* The hot set's threshold on P_j for a solve whose replica mode resolved
- * to `resolved` with T workers; negative: no hot set. */
+ * to `resolved` with T workers; negative: no hot set (also for a centred
+ * model: bit centring or HALP, feral_centred). */
 double feral_hot_threshold(const struct feral_config *cfg, const struct feral_dataset *ds,
                            enum feral_replicas resolved, int T);
 /* The merge period K (cfg->hot_every or FERAL_HOT_EVERY_AUTO). */

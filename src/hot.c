@@ -172,7 +172,7 @@ enum feral_status feral_hot_create(struct feral_ctx *c, struct feral_result *res
 	int T = c->plan.nthreads;
 	memset(h, 0, sizeof *h);
 	double thr = feral_hot_threshold(c->cfg, ds, c->replicas, T);
-	if (!(thr > 0) || c->center)
+	if (!(thr > 0))
 		return FERAL_OK;
 	double *P = feral_column_mass(ds, c->p);
 	uint32_t *cols = malloc((ds->d ? ds->d : 1) * sizeof *cols);

@@ -174,7 +174,7 @@ double *feral_l2_degrees(const struct feral_dataset *ds, double eta, const doubl
 double feral_hot_threshold(const struct feral_config *cfg, const struct feral_dataset *ds,
                            enum feral_replicas resolved, int T)
 {
-	if (cfg->hot_threshold < 0 || cfg->replicas != FERAL_REPLICAS_AUTO || cfg->recenter ||
+	if (cfg->hot_threshold < 0 || cfg->replicas != FERAL_REPLICAS_AUTO || feral_centred(cfg) ||
 	    ds->layout != FERAL_LAYOUT_CSR || resolved != FERAL_REPLICAS_MACHINE)
 		return -1;
 	if (cfg->hot_threshold > 0)
