@@ -163,6 +163,24 @@ Test(mpi, test_logistic_2_and_4_ranks_match_single_process_accuracy, .fini = tea
 	}
 }
 
+/* Staleness is reported in feral-mpi's record as in feral's: inside each rank's
+ * Hogwild! team; one thread with --delay 8 has a staleness of exactly 8 on every
+ * rank, so the update-weighted mean, the p99 and the max are all 8. */
+Test(mpi, test_staleness_reported_delay_exact_on_every_rank, .fini = teardown)
+{
+	skip_unless_mpi();
+	make_logistic();
+	int rc = mpi(2, "train tr.feral --threads 1 --delay 8 --json");
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+	cr_assert_eq(json_num("staleness_mean"), 8.0, "%s", out);
+	cr_assert_eq(json_num("staleness_p99"), 8.0, "%s", out);
+	cr_assert_eq(json_num("staleness_max"), 8.0, "%s", out);
+	rc = mpi(2, "train tr.feral --threads 1 --json");
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+	cr_assert_eq(json_num("staleness_max"), 0.0, "one thread, no delay: %s", out);
+	cr_assert(json_has("method", "sgd"), "%s", out);
+}
+
 Test(mpi, test_low_precision_communication_8_and_16_bits, .fini = teardown)
 {
 	skip_unless_mpi();

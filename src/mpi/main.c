@@ -231,6 +231,10 @@ struct run_stats {
 	double decay;
 	double model_scale;
 	uint64_t saturations;
+	/* staleness inside each rank's Hogwild! team (ranks average synchronously):
+	 * the mean weighted by updates, and the largest p99 and max of any round */
+	double staleness_mean;
+	uint64_t staleness_p99, staleness_max;
 	const char *kernel;
 	int threads;
 	int oversubscribed;
@@ -315,6 +319,7 @@ static int run(const struct feral_dataset *ds, const struct cli_solver *s,
 	double rate = 0; /* this rank's updates per second, measured */
 	double u = 0;    /* updates summed over ranks */
 	double t0 = now(), in_solve = 0, waiting = 0;
+	double st_sum = 0, st_n = 0; /* staleness_mean x updates, updates */
 	uint64_t round = 0;
 	enum feral_status final = FERAL_OK;
 	for (;;) {
@@ -355,6 +360,12 @@ static int run(const struct feral_dataset *ds, const struct cli_solver *s,
 			rs->oversubscribed = r.oversubscribed;
 		}
 		rs->saturations += r.saturations;
+		st_sum += r.staleness_mean * (double)r.updates;
+		st_n += (double)r.updates;
+		if (r.staleness_p99 > rs->staleness_p99)
+			rs->staleness_p99 = r.staleness_p99;
+		if (r.staleness_max > rs->staleness_max)
+			rs->staleness_max = r.staleness_max;
 		if (r.warning[0] && !rs->warning[0])
 			snprintf(rs->warning, sizeof rs->warning, "rank %d: %s", g_rank, r.warning);
 		/* control: updates, diverged, interrupted, failed, out of time */
@@ -388,6 +399,11 @@ static int run(const struct feral_dataset *ds, const struct cli_solver *s,
 	}
 	rs->updates = (uint64_t)u;
 	rs->rounds = round;
+	st_sum = sum_d(st_sum);
+	st_n = sum_d(st_n);
+	rs->staleness_mean = st_n > 0 ? st_sum / st_n : 0;
+	rs->staleness_p99 = (uint64_t)max_d((double)rs->staleness_p99);
+	rs->staleness_max = (uint64_t)max_d((double)rs->staleness_max);
 	rs->seconds = max_d(now() - t0);
 	rs->solve_seconds = max_d(in_solve);
 	rs->wait_seconds = max_d(waiting);
@@ -458,7 +474,7 @@ static void json_common(struct cli_json *j, const struct feral_dataset *ds,
 	cli_json_num(j, "shard_mass_min", pmin);
 	cli_json_num(j, "shard_mass_max", pmax);
 	cli_json_str(j, "loss", cli_loss_name(s->cfg.loss));
-	cli_json_str(j, "method", s->cfg.method == FERAL_METHOD_KACZMARZ ? "kaczmarz" : "sgd");
+	cli_json_str(j, "method", feral_method_name(s->cfg.method));
 	cli_json_num(j, "lambda", s->cfg.lambda);
 	cli_json_num(j, "step", rs->step);
 	cli_json_num(j, "step_decay", rs->decay);
@@ -475,6 +491,9 @@ static void json_common(struct cli_json *j, const struct feral_dataset *ds,
 	cli_json_str(j, "precision", dmg);
 	cli_json_num(j, "model_scale", rs->model_scale);
 	cli_json_u64(j, "saturations", rs->saturations);
+	cli_json_num(j, "staleness_mean", rs->staleness_mean);
+	cli_json_u64(j, "staleness_p99", rs->staleness_p99);
+	cli_json_u64(j, "staleness_max", rs->staleness_max);
 	cli_json_str(j, "kernel", rs->kernel);
 	cli_json_u64(j, "seed", s->cfg.seed);
 	/* communication */
