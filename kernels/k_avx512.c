@@ -379,17 +379,10 @@ static inline __m512i shared_r(struct feral_k_rng *rng, int F)
  * the wrapping sum differs from the result (a sum of exactly -128 is
  * clamped, so it counts too).
  * R, uniform on [0, 2^F) for every element, so E[increment | aq] = p 2^-F:
- *  INDEPENDENT: R = r 2^(F-8) + s with r an 8-bit draw per element (the two
- *    bytes of each 16-bit word of one xorshift64 step on lane[0..7]: 64
- *    bytes for 64 elements) and s uniform on [0, 2^(F-8)), one scalar draw
- *    per call.  Since floor((p + s + r 2^m) / 2^(m+8)) =
- *    floor((floor((p + s) / 2^m) + r) / 2^8), the lanes hold
- *    (p + s) >> (F - 8), add r and keep bits 8..15.  s is shared by the
- *    call's elements, so their rounding errors correlate only through the
- *    low F-8 bits (below 2^-8 of a unit); each stays exactly unbiased.
  *  SHARED: the ref kernel's draw (top F bits of one 16-bit draw per 16
  *    elements, one 128-bit lane), NEAREST: 2^(F-1) - 1 + bit F of p; both
- *    bit-identical to ref. */
+ *    bit-identical to ref.
+ * INDEPENDENT takes kernels/fx8.h (below) instead. */
 static inline __m512i shared_r4(struct feral_k_rng *rng, int F)
 {
 	__m128i r[4];
@@ -399,85 +392,90 @@ static inline __m512i shared_r4(struct feral_k_rng *rng, int F)
 	__m256i hi = _mm256_inserti128_si256(_mm256_castsi128_si256(r[2]), r[3], 1);
 	return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
-/* pre: INDEPENDENT with F > 8 (the (p + s) >> (F - 8) step). */
+/* SHARED and NEAREST (mode), aq < 0 (neg). */
 static inline __attribute__((always_inline)) uint64_t
 fx_bytes(int8_t *x, const int8_t *a, size_t n, int aqabs, const int neg, const int mode,
-         const int pre, int F, struct feral_k_rng *rng)
+         int F, struct feral_k_rng *rng)
 {
 	const __m512i ue = _mm512_set1_epi16((short)aqabs);
 	const __m512i uo = _mm512_set1_epi16((short)(aqabs << 8));
-	const __m512i lo8 = _mm512_set1_epi16(0xff), one = _mm512_set1_epi16(1);
+	const __m512i one = _mm512_set1_epi16(1);
 	const __m512i half = _mm512_set1_epi16((short)((1 << (F - 1)) - 1));
 	const __m512i m127 = _mm512_set1_epi8(-127);
 	const __m128i cF = _mm_cvtsi32_si128(F), cF8 = _mm_cvtsi32_si128(F - 8);
 	const __mmask64 odd = 0xAAAAAAAAAAAAAAAAull;
-	const int ind = mode == FERAL_ROUNDING_INDEPENDENT;
-	__m512i sv = _mm512_setzero_si512();
-	if (pre)
-		sv = _mm512_set1_epi16((short)((feral_rng_next(&rng->scalar) >> 48) >> (24 - F)));
-	__m512i st = ind ? _mm512_load_si512(rng->lane) : _mm512_setzero_si512();
 	uint64_t sat = 0;
 	size_t k = 0;
 	for (; k + 64 <= n; k += 64) {
 		__m512i av = _mm512_loadu_si512(a + k), xv = _mm512_loadu_si512(x + k);
 		__m512i pe = _mm512_maddubs_epi16(ue, av), po = _mm512_maddubs_epi16(uo, av);
-		__m512i inc;
-		if (ind) {
-			if (pre) {
-				pe = neg ? _mm512_sub_epi16(sv, pe) : _mm512_add_epi16(pe, sv);
-				po = neg ? _mm512_sub_epi16(sv, po) : _mm512_add_epi16(po, sv);
-				pe = _mm512_sra_epi16(pe, cF8);
-				po = _mm512_sra_epi16(po, cF8);
-			} else if (neg) {
+		__m512i se, so;
+		if (mode == FERAL_ROUNDING_NEAREST) {
+			if (neg) {
 				pe = _mm512_sub_epi16(_mm512_setzero_si512(), pe);
 				po = _mm512_sub_epi16(_mm512_setzero_si512(), po);
 			}
-			st = xorshift64x8(st);
-			__m512i se = _mm512_add_epi16(pe, _mm512_and_si512(st, lo8));
-			__m512i so = _mm512_add_epi16(po, _mm512_srli_epi16(st, 8));
-			inc = _mm512_mask_blend_epi8(odd, _mm512_srli_epi16(se, 8), so);
+			se = _mm512_add_epi16(_mm512_add_epi16(pe, half),
+			                      _mm512_and_si512(_mm512_sra_epi16(pe, cF), one));
+			so = _mm512_add_epi16(_mm512_add_epi16(po, half),
+			                      _mm512_and_si512(_mm512_sra_epi16(po, cF), one));
 		} else {
-			__m512i se, so;
-			if (mode == FERAL_ROUNDING_NEAREST) {
-				if (neg) {
-					pe = _mm512_sub_epi16(_mm512_setzero_si512(), pe);
-					po = _mm512_sub_epi16(_mm512_setzero_si512(), po);
-				}
-				se = _mm512_add_epi16(_mm512_add_epi16(pe, half),
-				                      _mm512_and_si512(_mm512_sra_epi16(pe, cF), one));
-				so = _mm512_add_epi16(_mm512_add_epi16(po, half),
-				                      _mm512_and_si512(_mm512_sra_epi16(po, cF), one));
-			} else {
-				__m512i R = shared_r4(rng, F);
-				se = neg ? _mm512_sub_epi16(R, pe) : _mm512_add_epi16(pe, R);
-				so = neg ? _mm512_sub_epi16(R, po) : _mm512_add_epi16(po, R);
-			}
-			inc = _mm512_mask_blend_epi8(odd, _mm512_sra_epi16(se, cF),
-			                             _mm512_sra_epi16(so, cF8));
+			__m512i R = shared_r4(rng, F);
+			se = neg ? _mm512_sub_epi16(R, pe) : _mm512_add_epi16(pe, R);
+			so = neg ? _mm512_sub_epi16(R, po) : _mm512_add_epi16(po, R);
 		}
+		__m512i inc = _mm512_mask_blend_epi8(odd, _mm512_sra_epi16(se, cF),
+		                                     _mm512_sra_epi16(so, cF8));
 		__m512i s = _mm512_max_epi8(_mm512_adds_epi8(xv, inc), m127);
 		__mmask64 m = _mm512_cmpneq_epi8_mask(_mm512_add_epi8(xv, inc), s);
 		sat += (uint64_t)__builtin_popcountll(m);
 		_mm512_storeu_si512(x + k, s);
 	}
-	if (ind)
-		_mm512_store_si512(rng->lane, st);
 	return sat;
 }
-#define FX_BYTES_NEG(mode, pre)                                                            \
-	(aq < 0 ? fx_bytes(x, a, n, aqabs, 1, mode, pre, F, rng)                            \
-	        : fx_bytes(x, a, n, aqabs, 0, mode, pre, F, rng))
+#define FX_BYTES_NEG(mode)                                                                 \
+	(aq < 0 ? fx_bytes(x, a, n, aqabs, 1, mode, F, rng)                                 \
+	        : fx_bytes(x, a, n, aqabs, 0, mode, F, rng))
 static uint64_t fx_bytes_all(int8_t *x, const int8_t *a, size_t n, int16_t aq, int F,
                              enum feral_rounding mode, struct feral_k_rng *rng)
 {
 	int aqabs = aq < 0 ? -aq : aq;
-	if (mode == FERAL_ROUNDING_INDEPENDENT)
-		return F > 8 ? FX_BYTES_NEG(FERAL_ROUNDING_INDEPENDENT, 1)
-		             : FX_BYTES_NEG(FERAL_ROUNDING_INDEPENDENT, 0);
 	if (mode == FERAL_ROUNDING_SHARED)
-		return FX_BYTES_NEG(FERAL_ROUNDING_SHARED, 0);
-	return FX_BYTES_NEG(FERAL_ROUNDING_NEAREST, 0);
+		return FX_BYTES_NEG(FERAL_ROUNDING_SHARED);
+	return FX_BYTES_NEG(FERAL_ROUNDING_NEAREST);
 }
+
+/* INDEPENDENT at F >= 8: kernels/fx8.h's template with this shim, 64
+ * elements a vector, one xorshift64 x 8 state (lane[0..7] = G_0 | G_1). */
+#define FX8_V __m512i
+#define FX8_W 64
+#define FX8_NS 1
+#define FX8_LD(p) _mm512_loadu_si512(p)
+#define FX8_ST(p, v) _mm512_storeu_si512(p, v)
+#define FX8_SLD(i) _mm512_load_si512(rng->lane)
+#define FX8_SST(i, v) _mm512_store_si512(rng->lane, v)
+#define FX8_SET16(v) _mm512_set1_epi16(v)
+#define FX8_SET8(v) _mm512_set1_epi8(v)
+#define FX8_MADDUBS(u, a) _mm512_maddubs_epi16(u, a)
+#define FX8_ADD16(a, b) _mm512_add_epi16(a, b)
+#define FX8_SRA16(v, c) _mm512_sra_epi16(v, c)
+#define FX8_SRL16_8(v) _mm512_srli_epi16(v, 8)
+#define FX8_AND(a, b) _mm512_and_si512(a, b)
+#define FX8_ADDS8(a, b) _mm512_adds_epi8(a, b)
+#define FX8_SUBS8(a, b) _mm512_subs_epi8(a, b)
+#define FX8_ADD8(a, b) _mm512_add_epi8(a, b)
+#define FX8_SUB8(a, b) _mm512_sub_epi8(a, b)
+#define FX8_MAX8(a, b) _mm512_max_epi8(a, b)
+#define FX8_XORSHIFT(st) xorshift64x8(st)
+#define FX8_COMBINE(e, o) _mm512_mask_blend_epi8(0xAAAAAAAAAAAAAAAAull, e, o)
+#define FX8_SATV(acc, w, c)                                                                \
+	_mm512_mask_sub_epi8(acc, _mm512_cmpneq_epi8_mask(w, c), acc, _mm512_set1_epi8(-1))
+#define FX8_SATN(acc, nv) hsum_sad(acc)
+static inline uint64_t hsum_sad(__m512i v)
+{
+	return (uint64_t)_mm512_reduce_add_epi64(_mm512_sad_epu8(v, _mm512_setzero_si512()));
+}
+#include "fx8.h"
 
 uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx, size_t len,
                                    double alpha, enum feral_rounding mode,
@@ -491,6 +489,8 @@ uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx
 	int8_t *x = x_;
 	int16_t aq;
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
+	if (F >= 8 && mode == FERAL_ROUNDING_INDEPENDENT)
+		return fx8_row(x, a, len, F, aq, rng);
 	if (F >= 8) {
 		size_t k = len & ~(size_t)63;
 		uint64_t sat = fx_bytes_all(x, a, k, aq, F, mode, rng);

@@ -151,6 +151,66 @@ static inline uint64_t feral_k_fx_i8_i8(int8_t *x, const int8_t *a, const uint32
 	return sat;
 }
 
+/* ---- int8 x int8, INDEPENDENT, F >= 8 (|alpha| < 1/2): the byte path ---------
+ * Bit-exact on every ISA (ref below, k_avx2.c, k_avx512.c through
+ * kernels/fx8.h).  With aq and F from feral_k_fx_alpha (its draw u0 first),
+ * m = F - 8, and s uniform on [0, 2^m) from one scalar draw (after u0; no
+ * draw at F = 8), element k of the row becomes
+ *   x_k <- clamp(x_k + sgn(aq) floor((floor((|aq| a_k + s) / 2^m) + r_k) / 2^8))
+ *        = clamp(x_k + sgn(aq) floor((|aq| a_k + s + r_k 2^m) / 2^F)),
+ * r_k an 8-bit draw: byte k mod 32 (little endian) of the xorshift64 x 4
+ * generator G_(k/32 mod 2) (G_0 = lane[0..3], G_1 = lane[4..7], one step
+ * for each block of 32 elements it serves, taken before the block).  So
+ * r_k 2^m + s is uniform on [0, 2^F) and E[increment | aq] = aq a_k 2^-F
+ * exactly (either sign: 2^F - 1 - R is as uniform as R).  The random bits:
+ * exactly 8 per element plus m shared by the call's elements (their
+ * rounding errors correlate only through those low bits, < 2^-8 of a unit).
+ * An AVX2 vector of 32 bytes of G_0 or G_1 serves one block, an AVX-512
+ * vector of G_0 | G_1 (lane[0..7]) two, so every ISA draws the same bytes.
+ * k0: the element index where this piece of the row starts (a multiple of
+ * 32 unless 0 < len, SIMD tails). */
+static inline void feral_k_xorshift64x4(uint64_t *g)
+{
+	for (int i = 0; i < 4; i++) {
+		uint64_t v = g[i];
+		v ^= v << 13;
+		v ^= v >> 7;
+		v ^= v << 17;
+		g[i] = v;
+	}
+}
+static inline int32_t feral_k_fx8_s(int F, struct feral_k_rng *rng)
+{
+	return F > 8 ? (int32_t)((feral_rng_next(&rng->scalar) >> 48) >> (24 - F)) : 0;
+}
+static inline uint64_t feral_k_fx8_ind(int8_t *x, const int8_t *a, const uint32_t *idx,
+                                       size_t len, size_t k0, int F, int16_t aq, int32_t s,
+                                       struct feral_k_rng *rng)
+{
+	uint64_t sat = 0;
+	const int m = F - 8;
+	const int32_t u = aq < 0 ? -aq : aq, sg = aq < 0 ? -1 : 1;
+	for (size_t k = 0; k < len; k++) {
+		size_t j = k0 + k;
+		uint64_t *g = &rng->lane[4 * ((j >> 5) & 1)];
+		if ((j & 31) == 0)
+			feral_k_xorshift64x4(g);
+		int32_t r = (int32_t)((g[(j & 31) >> 3] >> (8 * (j & 7))) & 0xff);
+		int32_t t = (((u * a[k] + s) >> m) + r) >> 8;
+		int8_t *px = idx ? &x[idx[k]] : &x[k];
+		int32_t q = (int32_t)FERAL_RACY_LOAD(px) + sg * t;
+		if (q > 127) {
+			q = 127;
+			sat++;
+		} else if (q < -127) {
+			q = -127;
+			sat++;
+		}
+		FERAL_RACY_STORE(px, (int8_t)q);
+	}
+	return sat;
+}
+
 /* ---- int16 data x int16 model axpy, INDEPENDENT rounding, fixed point ------
  * For |alpha| < FERAL_K_FX16_ALPHA_MAX (1/2), per call: A0 = floor(alpha
  * 2^16) and f16 = floor(frac(alpha 2^16) 2^16 + u0) (one 53-bit draw u0;
