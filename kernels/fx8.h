@@ -6,15 +6,17 @@
  *                  so two xorshift chains overlap; AVX-512 1: G_0 | G_1)
  *   FX8_LD/ST      unaligned load/store;  FX8_SLD(i)/SST(i, v)  state i
  *   FX8_SET16(v)   16-bit broadcast;  FX8_SET8(v)  8-bit broadcast
- *   FX8_MADDUBS, FX8_ADD16, FX8_SRA16(v, c128), FX8_SRL16_8(v) (by 8),
+ *   FX8_MADDUBS, FX8_ADD16, FX8_SRAI16(v, m) (m a constant: shifts by an
+ *   xmm count are 2 uops on Intel), FX8_SRL16_8(v) (by 8),
  *   FX8_AND, FX8_ADDS8, FX8_SUBS8, FX8_ADD8, FX8_SUB8, FX8_MAX8,
  *   FX8_XORSHIFT(st)
  *   FX8_COMBINE(e, o)  bytes: even from e (its low bytes), odd from o (its
  *                      high bytes)
- *   FX8_SATV(acc, w, c)  acc with one more count in each byte lane where
- *                      w and c are equal (AVX2) or differ (AVX-512)
- *   FX8_SATN(acc, nv)  the saturated writes of nv vectors from acc (<= 255
- *                      counts a byte lane).
+ *   FX8_NSAT(w, c)     the number of bytes where w and c differ, or (no
+ *                      FX8_NSAT) FX8_SATV(acc, w, c): acc with one more in
+ *                      each byte lane where w and c are equal, and
+ *                      FX8_SATN(acc, nv): the saturated bytes of nv vectors
+ *                      from acc (blocks of <= 254 vectors).
  * Per vector: vpmaddubsw with |aq| in the even (odd) bytes of its unsigned
  * operand forms |aq| a_k of the even (odd) elements in 16-bit lanes (|aq|
  * <= 128: no saturation); + s, >> m (F > 8 only); + the element's random
@@ -27,21 +29,28 @@
 
 static inline __attribute__((always_inline)) FX8_V fx8_vec(int8_t *x, const int8_t *a, FX8_V st,
                                                            FX8_V ue, FX8_V uo, FX8_V sv,
-                                                           __m128i cm, const int neg,
-                                                           const int pre, FX8_V *acc)
+                                                           const int neg, const int m,
+                                                           FX8_V *acc,
+                                                           uint64_t *sat)
 {
 	const FX8_V lo8 = FX8_SET16(0xff), m127 = FX8_SET8(-127);
 	FX8_V av = FX8_LD(a), xv = FX8_LD(x);
 	FX8_V pe = FX8_MADDUBS(ue, av), po = FX8_MADDUBS(uo, av);
-	if (pre) {
-		pe = FX8_SRA16(FX8_ADD16(pe, sv), cm);
-		po = FX8_SRA16(FX8_ADD16(po, sv), cm);
+	if (m) {
+		pe = FX8_SRAI16(FX8_ADD16(pe, sv), m);
+		po = FX8_SRAI16(FX8_ADD16(po, sv), m);
 	}
 	FX8_V se = FX8_ADD16(pe, FX8_AND(st, lo8));
 	FX8_V so = FX8_ADD16(po, FX8_SRL16_8(st));
 	FX8_V t = FX8_COMBINE(FX8_SRL16_8(se), so);
 	FX8_V c = FX8_MAX8(neg ? FX8_SUBS8(xv, t) : FX8_ADDS8(xv, t), m127);
+#ifdef FX8_NSAT
+	*sat += FX8_NSAT(neg ? FX8_SUB8(xv, t) : FX8_ADD8(xv, t), c);
+	(void)acc;
+#else
 	*acc = FX8_SATV(*acc, neg ? FX8_SUB8(xv, t) : FX8_ADD8(xv, t), c);
+	(void)sat;
+#endif
 	FX8_ST(x, c);
 	return st;
 }
@@ -50,13 +59,12 @@ static inline __attribute__((always_inline)) FX8_V fx8_vec(int8_t *x, const int8
  * element n, whose block parity this leaves in the lane states). */
 static inline __attribute__((always_inline)) uint64_t fx8_run(int8_t *x, const int8_t *a,
                                                               size_t n, int aqabs,
-                                                              const int neg, const int pre,
-                                                              int F, int32_t s,
+                                                              const int neg, const int m,
+                                                              int32_t s,
                                                               struct feral_k_rng *rng)
 {
 	const FX8_V ue = FX8_SET16((short)aqabs), uo = FX8_SET16((short)(aqabs << 8));
 	const FX8_V sv = FX8_SET16((short)s);
-	const __m128i cm = _mm_cvtsi32_si128(F - 8);
 	FX8_V st0 = FX8_SLD(0);
 #if FX8_NS == 2
 	FX8_V st1 = FX8_SLD(1);
@@ -72,15 +80,17 @@ static inline __attribute__((always_inline)) uint64_t fx8_run(int8_t *x, const i
 		for (; k + 2 * FX8_W <= end; k += 2 * FX8_W) {
 			st0 = FX8_XORSHIFT(st0);
 			st1 = FX8_XORSHIFT(st1);
-			fx8_vec(x + k, a + k, st0, ue, uo, sv, cm, neg, pre, &acc);
-			fx8_vec(x + k + FX8_W, a + k + FX8_W, st1, ue, uo, sv, cm, neg, pre, &acc);
+			fx8_vec(x + k, a + k, st0, ue, uo, sv, neg, m, &acc, &sat);
+			fx8_vec(x + k + FX8_W, a + k + FX8_W, st1, ue, uo, sv, neg, m, &acc, &sat);
 		}
 #endif
 		for (; k + FX8_W <= end; k += FX8_W) { /* AVX2: an odd last block, on G_0 */
 			st0 = FX8_XORSHIFT(st0);
-			fx8_vec(x + k, a + k, st0, ue, uo, sv, cm, neg, pre, &acc);
+			fx8_vec(x + k, a + k, st0, ue, uo, sv, neg, m, &acc, &sat);
 		}
+#ifndef FX8_NSAT
 		sat += FX8_SATN(acc, (k - k1) / FX8_W);
+#endif
 	}
 #if FX8_NS == 2
 	FX8_SST(1, st1);
@@ -91,18 +101,23 @@ static inline __attribute__((always_inline)) uint64_t fx8_run(int8_t *x, const i
 
 /* The whole row (dense): SIMD for the multiple of FX8_W, the rest by the
  * scalar definition. */
-static uint64_t fx8_row(int8_t *x, const int8_t *a, size_t len, int F, int16_t aq,
+static uint64_t fx8_row(int8_t *x, const int8_t *a, size_t len, double alpha,
                         struct feral_k_rng *rng)
 {
-	int32_t s = feral_k_fx8_s(F, rng);
+	int16_t aq;
+	int32_t s;
+	int F = feral_k_fx8_alpha(alpha, rng, &aq, &s);
 	int aqabs = aq < 0 ? -aq : aq;
 	size_t n = len - len % FX8_W;
-	uint64_t sat;
-	if (F > 8)
-		sat = aq < 0 ? fx8_run(x, a, n, aqabs, 1, 1, F, s, rng)
-		             : fx8_run(x, a, n, aqabs, 0, 1, F, s, rng);
-	else
-		sat = aq < 0 ? fx8_run(x, a, n, aqabs, 1, 0, F, s, rng)
-		             : fx8_run(x, a, n, aqabs, 0, 0, F, s, rng);
+	uint64_t sat = 0;
+	switch (F - 8) { /* one copy per shift and sign: immediate shifts, no branch a step */
+#define FX8_M(m)                                                                           \
+	case m:                                                                             \
+		sat = aq < 0 ? fx8_run(x, a, n, aqabs, 1, m, s, rng)                         \
+		             : fx8_run(x, a, n, aqabs, 0, m, s, rng);                        \
+		break;
+		FX8_M(0) FX8_M(1) FX8_M(2) FX8_M(3) FX8_M(4) FX8_M(5) FX8_M(6)
+#undef FX8_M
+	}
 	return sat + feral_k_fx8_ind(x + n, a + n, NULL, len - n, n, F, aq, s, rng);
 }

@@ -556,7 +556,7 @@ static inline __m256i fx_half(__m256i av16, __m256i xv16, __m256i A, __m256i R0,
 #define FX8_SET8(v) _mm256_set1_epi8(v)
 #define FX8_MADDUBS(u, a) _mm256_maddubs_epi16(u, a)
 #define FX8_ADD16(a, b) _mm256_add_epi16(a, b)
-#define FX8_SRA16(v, c) _mm256_sra_epi16(v, c)
+#define FX8_SRAI16(v, m) _mm256_srai_epi16(v, m)
 #define FX8_SRL16_8(v) _mm256_srli_epi16(v, 8)
 #define FX8_AND(a, b) _mm256_and_si256(a, b)
 #define FX8_ADDS8(a, b) _mm256_adds_epi8(a, b)
@@ -584,10 +584,11 @@ uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, 
 		return axpy_i8_i8_f32path(x_, a_, idx, len, alpha, mode, rng);
 	const int8_t *a = a_;
 	int8_t *x = x_;
+	if (mode == FERAL_ROUNDING_INDEPENDENT && alpha > -FERAL_K_FX8_ALPHA_MAX &&
+	    alpha < FERAL_K_FX8_ALPHA_MAX)
+		return fx8_row(x, a, len, alpha, rng);
 	int16_t aq;
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
-	if (F >= 8 && mode == FERAL_ROUNDING_INDEPENDENT)
-		return fx8_row(x, a, len, F, aq, rng);
 	const __m256i A = _mm256_set1_epi16(aq);
 	const __m256i half = _mm256_set1_epi16((int16_t)((1 << (F - 1)) - 1));
 	const __m128i cF = _mm_cvtsi32_si128(F), cR = _mm_cvtsi32_si128(16 - F);

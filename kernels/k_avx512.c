@@ -458,7 +458,7 @@ static uint64_t fx_bytes_all(int8_t *x, const int8_t *a, size_t n, int16_t aq, i
 #define FX8_SET8(v) _mm512_set1_epi8(v)
 #define FX8_MADDUBS(u, a) _mm512_maddubs_epi16(u, a)
 #define FX8_ADD16(a, b) _mm512_add_epi16(a, b)
-#define FX8_SRA16(v, c) _mm512_sra_epi16(v, c)
+#define FX8_SRAI16(v, m) _mm512_srai_epi16(v, m)
 #define FX8_SRL16_8(v) _mm512_srli_epi16(v, 8)
 #define FX8_AND(a, b) _mm512_and_si512(a, b)
 #define FX8_ADDS8(a, b) _mm512_adds_epi8(a, b)
@@ -468,13 +468,7 @@ static uint64_t fx_bytes_all(int8_t *x, const int8_t *a, size_t n, int16_t aq, i
 #define FX8_MAX8(a, b) _mm512_max_epi8(a, b)
 #define FX8_XORSHIFT(st) xorshift64x8(st)
 #define FX8_COMBINE(e, o) _mm512_mask_blend_epi8(0xAAAAAAAAAAAAAAAAull, e, o)
-#define FX8_SATV(acc, w, c)                                                                \
-	_mm512_mask_sub_epi8(acc, _mm512_cmpneq_epi8_mask(w, c), acc, _mm512_set1_epi8(-1))
-#define FX8_SATN(acc, nv) hsum_sad(acc)
-static inline uint64_t hsum_sad(__m512i v)
-{
-	return (uint64_t)_mm512_reduce_add_epi64(_mm512_sad_epu8(v, _mm512_setzero_si512()));
-}
+#define FX8_NSAT(w, c) ((uint64_t)__builtin_popcountll(_mm512_cmpneq_epi8_mask(w, c)))
 #include "fx8.h"
 
 uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx, size_t len,
@@ -487,10 +481,11 @@ uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx
 		return axpy_i8_i8_f32path(x_, a_, idx, len, alpha, mode, rng);
 	const int8_t *a = a_;
 	int8_t *x = x_;
+	if (mode == FERAL_ROUNDING_INDEPENDENT && alpha > -FERAL_K_FX8_ALPHA_MAX &&
+	    alpha < FERAL_K_FX8_ALPHA_MAX)
+		return fx8_row(x, a, len, alpha, rng);
 	int16_t aq;
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
-	if (F >= 8 && mode == FERAL_ROUNDING_INDEPENDENT)
-		return fx8_row(x, a, len, F, aq, rng);
 	if (F >= 8) {
 		size_t k = len & ~(size_t)63;
 		uint64_t sat = fx_bytes_all(x, a, k, aq, F, mode, rng);

@@ -153,9 +153,11 @@ static inline uint64_t feral_k_fx_i8_i8(int8_t *x, const int8_t *a, const uint32
 
 /* ---- int8 x int8, INDEPENDENT, F >= 8 (|alpha| < 1/2): the byte path ---------
  * Bit-exact on every ISA (ref below, k_avx2.c, k_avx512.c through
- * kernels/fx8.h).  With aq and F from feral_k_fx_alpha (its draw u0 first),
- * m = F - 8, and s uniform on [0, 2^m) from one scalar draw (after u0; no
- * draw at F = 8), element k of the row becomes
+ * kernels/fx8.h).  F and aq as feral_k_fx_alpha defines them (F = 6 - e for
+ * |alpha| in [2^e, 2^(e+1)), at most 14, read off the exponent bits), from
+ * ONE scalar draw v: aq = floor(alpha 2^F + u0), u0 = its top 53 bits, and
+ * s = its low 6 bits >> (6 - m), uniform on [0, 2^m), m = F - 8 (disjoint
+ * bits, so independent).  Element k of the row becomes
  *   x_k <- clamp(x_k + sgn(aq) floor((floor((|aq| a_k + s) / 2^m) + r_k) / 2^8))
  *        = clamp(x_k + sgn(aq) floor((|aq| a_k + s + r_k 2^m) / 2^F)),
  * r_k an 8-bit draw: byte k mod 32 (little endian) of the xorshift64 x 4
@@ -179,9 +181,19 @@ static inline void feral_k_xorshift64x4(uint64_t *g)
 		g[i] = v;
 	}
 }
-static inline int32_t feral_k_fx8_s(int F, struct feral_k_rng *rng)
+#define FERAL_K_FX8_ALPHA_MAX 0.5
+static inline int feral_k_fx8_alpha(double alpha, struct feral_k_rng *rng, int16_t *aq,
+                                    int32_t *s)
 {
-	return F > 8 ? (int32_t)((feral_rng_next(&rng->scalar) >> 48) >> (24 - F)) : 0;
+	double m = alpha < 0 ? -alpha : alpha;
+	uint64_t b;
+	memcpy(&b, &m, sizeof b);
+	int F = 6 - ((int)(b >> 52) - 1023); /* m in [2^e, 2^(e+1)): F = 6 - e */
+	F = F > 14 ? 14 : F;
+	uint64_t v = feral_rng_next(&rng->scalar);
+	*aq = (int16_t)__builtin_floor(alpha * (double)(1 << F) + (double)(v >> 11) * 0x1.0p-53);
+	*s = (int32_t)(v & 63) >> (14 - F);
+	return F;
 }
 static inline uint64_t feral_k_fx8_ind(int8_t *x, const int8_t *a, const uint32_t *idx,
                                        size_t len, size_t k0, int F, int16_t aq, int32_t s,
