@@ -153,11 +153,15 @@ static inline uint64_t feral_k_fx_i8_i8(int8_t *x, const int8_t *a, const uint32
 
 /* ---- int8 x int8, INDEPENDENT, F >= 8 (|alpha| < 1/2): the byte path ---------
  * Bit-exact on every ISA (ref below, k_avx2.c, k_avx512.c through
- * kernels/fx8.h).  F and aq as feral_k_fx_alpha defines them (F = 6 - e for
- * |alpha| in [2^e, 2^(e+1)), at most 14, read off the exponent bits), from
- * ONE scalar draw v: aq = floor(alpha 2^F + u0), u0 = its top 53 bits, and
- * s = its low 6 bits >> (6 - m), uniform on [0, 2^m), m = F - 8 (disjoint
- * bits, so independent).  Element k of the row becomes
+ * kernels/fx8.h).  F as feral_k_fx_alpha defines it (F = 6 - e for |alpha|
+ * in [2^e, 2^(e+1)), at most 14: read off the exponent bits) and |aq| =
+ * |alpha| 2^F rounded stochastically in integers (no float on the path to
+ * the loop), from ONE scalar draw v: |alpha| 2^F = M 2^-sh with M the
+ * 53-bit significand, sh = 52 - e - F in [46, 58], and |aq| = (M >> sh) +
+ * [top sh bits of v < M mod 2^sh], so E|aq| = |alpha| 2^F exactly; s = the
+ * low 6 bits of v >> (6 - m), uniform on [0, 2^m), m = F - 8 (bits disjoint
+ * from the compare's, so independent).  (|alpha| < 2^-20: a second draw,
+ * floor(|alpha| 2^F + u) in double.)  Element k of the row becomes
  *   x_k <- clamp(x_k + sgn(aq) floor((floor((|aq| a_k + s) / 2^m) + r_k) / 2^8))
  *        = clamp(x_k + sgn(aq) floor((|aq| a_k + s + r_k 2^m) / 2^F)),
  * r_k an 8-bit draw: byte k mod 32 (little endian) of the xorshift64 x 4
@@ -185,14 +189,21 @@ static inline void feral_k_xorshift64x4(uint64_t *g)
 static inline int feral_k_fx8_alpha(double alpha, struct feral_k_rng *rng, int16_t *aq,
                                     int32_t *s)
 {
-	double m = alpha < 0 ? -alpha : alpha;
 	uint64_t b;
-	memcpy(&b, &m, sizeof b);
-	int F = 6 - ((int)(b >> 52) - 1023); /* m in [2^e, 2^(e+1)): F = 6 - e */
+	memcpy(&b, &alpha, sizeof b);
+	int E = (int)((b >> 52) & 0x7ff); /* |alpha| < 1/2: E <= 1021 */
+	int F = 1029 - E;                   /* 6 - e */
 	F = F > 14 ? 14 : F;
 	uint64_t v = feral_rng_next(&rng->scalar);
-	*aq = (int16_t)__builtin_floor(alpha * (double)(1 << F) + (double)(v >> 11) * 0x1.0p-53);
 	*s = (int32_t)(v & 63) >> (14 - F);
+	int sh = 1075 - E - F; /* |alpha| 2^F = M 2^-sh, sh >= 46 */
+	uint64_t M = (b & ((1ull << 52) - 1)) | (1ull << 52), q;
+	if (E > 0 && sh <= 58) /* the top sh bits of v: disjoint from s's */
+		q = (M >> sh) + ((v >> (64 - sh)) < (M & ((1ull << sh) - 1)));
+	else /* |alpha| < 2^-20 (or subnormal): a second draw, in double */
+		q = (uint64_t)__builtin_floor(__builtin_fabs(alpha) * (double)(1 << F) +
+		                              feral_rng_uniform(&rng->scalar));
+	*aq = (int16_t)(b >> 63 ? -(int64_t)q : (int64_t)q);
 	return F;
 }
 static inline uint64_t feral_k_fx8_ind(int8_t *x, const int8_t *a, const uint32_t *idx,
