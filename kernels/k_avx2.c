@@ -255,8 +255,7 @@ AXPY_PS(i16)
 AXPY_PS(i8)
 
 /* ---- dense integer-model axpy ----------------------------------------------
- * 16 elements a step (two vectors of 8), so SHARED draws one scalar uniform
- * per 16 elements as ref and AVX-512 do.  INDEPENDENT: xorshift64 on
+ * 16 elements a step (two vectors of 8).  INDEPENDENT: xorshift64 on
  * lane[0..3] and lane[4..7], one step each gives 16 32-bit halves. */
 static inline void ldq16_i16(const int16_t *p, __m256i *q0, __m256i *q1)
 {
@@ -408,9 +407,7 @@ static inline unsigned sat8(__m256i q, __m256i c)
 			t0 = _mm256_max_ps(_mm256_min_ps(t0, hi), lo); /* NaN -> hi */      \
 			t1 = _mm256_max_ps(_mm256_min_ps(t1, hi), lo);                      \
 			__m256 u0 = _mm256_setzero_ps(), u1 = u0;                           \
-			if (mode == FERAL_ROUNDING_SHARED) {                                \
-				u0 = u1 = _mm256_set1_ps(feral_k_uniform24(rng));           \
-			} else if (mode != FERAL_ROUNDING_NEAREST) {                        \
+			if (mode != FERAL_ROUNDING_NEAREST) {                               \
 				st0 = xorshift64x4(st0);                                    \
 				st1 = xorshift64x4(st1);                                    \
 				u0 = _mm256_mul_ps(                                         \
@@ -609,9 +606,6 @@ uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, 
 			st1 = xorshift64x4(st1);
 			R0 = _mm256_srl_epi16(st0, cR);
 			R1 = _mm256_srl_epi16(st1, cR);
-		} else if (mode == FERAL_ROUNDING_SHARED) {
-			R0 = _mm256_set1_epi16((short)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F)));
-			R1 = _mm256_set1_epi16((short)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F)));
 		}
 		__m256i c0 = fx_half(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(av)),
 		                     _mm256_cvtepi8_epi16(_mm256_castsi256_si128(xv)), A, R0, mode,

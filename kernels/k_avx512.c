@@ -5,7 +5,7 @@
  * *_avx512.c); called only when dispatch.c has checked cpuid and XCR0.  Contract and numerics:
  * kernels/kernels.h.  Every kernel runs 16 (or 32/64) elements per step and
  * hands the tail (< one step) to its _ref twin, which is why float axpy and
- * NEAREST / SHARED integer axpy are bit-identical to ref.
+ * NEAREST integer axpy are bit-identical to ref.
  *
  * G (accumulator) per dense dot:
  *   data x f32/i16/i8 model with a float side: G32, two f32 FMA chains,
@@ -246,8 +246,7 @@ AXPY_PS(i8)
  * The model is read and written a vector at a time (Hogwild!: a lost update
  * among concurrent writers is the accepted race).  INDEPENDENT draws come
  * from 8 xorshift64 lanes (lane[0..7]): one step gives 16 32-bit halves, of
- * which the top 24 bits make u.  SHARED takes one scalar draw per 16
- * elements, exactly as the ref kernel does. */
+ * which the top 24 bits make u. */
 static inline __m512i ldq16_i16(const int16_t *p)
 {
 	return _mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)p));
@@ -299,15 +298,9 @@ static inline __m512i xorshift64x8(__m512i s)
 				r = _mm512_cvt_roundps_epi32(                               \
 					t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);  \
 			} else {                                                            \
-				__m512 u;                                                   \
-				if (mode == FERAL_ROUNDING_SHARED) {                        \
-					u = _mm512_set1_ps(feral_k_uniform24(rng));         \
-				} else {                                                    \
-					st = xorshift64x8(st);                              \
-					u = _mm512_mul_ps(                                  \
-						_mm512_cvtepi32_ps(_mm512_srli_epi32(st, 8)), \
-						u24);                                       \
-				}                                                           \
+				st = xorshift64x8(st);                                      \
+				__m512 u = _mm512_mul_ps(                                   \
+					_mm512_cvtepi32_ps(_mm512_srli_epi32(st, 8)), u24); \
 				r = _mm512_cvt_roundps_epi32(_mm512_add_ps(t, u),           \
 				                             _MM_FROUND_TO_NEG_INF |        \
 				                                     _MM_FROUND_NO_EXC);    \
@@ -362,12 +355,6 @@ static inline __m512i fx_half(__m512i av16, __m512i xv16, __m512i A, __m512i R0,
 	*sat += (uint64_t)__builtin_popcountll(_mm512_cmpneq_epi16_mask(q, c));
 	return c;
 }
-static inline __m512i shared_r(struct feral_k_rng *rng, int F)
-{
-	short r0 = (short)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F));
-	short r1 = (short)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F));
-	return _mm512_inserti64x4(_mm512_set1_epi16(r0), _mm256_set1_epi16(r1), 1);
-}
 /* The byte path, F >= 8 (|alpha| < 1/2, so |aq| <= 128, |p| = |a aq| <= 2^14
  * and every increment lies in [-64, 64]): 64 elements a step, never widened.
  * vpmaddubsw with |aq| in the even (odd) bytes of its unsigned operand gives
@@ -378,24 +365,11 @@ static inline __m512i shared_r(struct feral_k_rng *rng, int F)
  * the model, a clamp to -127, and the saturated writes are the lanes where
  * the wrapping sum differs from the result (a sum of exactly -128 is
  * clamped, so it counts too).
- * R, uniform on [0, 2^F) for every element, so E[increment | aq] = p 2^-F:
- *  SHARED: the ref kernel's draw (top F bits of one 16-bit draw per 16
- *    elements, one 128-bit lane), NEAREST: 2^(F-1) - 1 + bit F of p; both
- *    bit-identical to ref.
+ * NEAREST: R = 2^(F-1) - 1 + bit F of p, bit-identical to ref.
  * INDEPENDENT takes kernels/fx8.h (below) instead. */
-static inline __m512i shared_r4(struct feral_k_rng *rng, int F)
-{
-	__m128i r[4];
-	for (int j = 0; j < 4; j++) /* in registers: a 512-bit load of 4 stores would not forward */
-		r[j] = _mm_set1_epi16((short)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F)));
-	__m256i lo = _mm256_inserti128_si256(_mm256_castsi128_si256(r[0]), r[1], 1);
-	__m256i hi = _mm256_inserti128_si256(_mm256_castsi128_si256(r[2]), r[3], 1);
-	return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-}
-/* SHARED and NEAREST (mode), aq < 0 (neg). */
+/* NEAREST; aq < 0 (neg). */
 static inline __attribute__((always_inline)) uint64_t
-fx_bytes(int8_t *x, const int8_t *a, size_t n, int aqabs, const int neg, const int mode,
-         int F, struct feral_k_rng *rng)
+fx_bytes(int8_t *x, const int8_t *a, size_t n, int aqabs, const int neg, int F)
 {
 	const __m512i ue = _mm512_set1_epi16((short)aqabs);
 	const __m512i uo = _mm512_set1_epi16((short)(aqabs << 8));
@@ -409,21 +383,14 @@ fx_bytes(int8_t *x, const int8_t *a, size_t n, int aqabs, const int neg, const i
 	for (; k + 64 <= n; k += 64) {
 		__m512i av = _mm512_loadu_si512(a + k), xv = _mm512_loadu_si512(x + k);
 		__m512i pe = _mm512_maddubs_epi16(ue, av), po = _mm512_maddubs_epi16(uo, av);
-		__m512i se, so;
-		if (mode == FERAL_ROUNDING_NEAREST) {
-			if (neg) {
-				pe = _mm512_sub_epi16(_mm512_setzero_si512(), pe);
-				po = _mm512_sub_epi16(_mm512_setzero_si512(), po);
-			}
-			se = _mm512_add_epi16(_mm512_add_epi16(pe, half),
-			                      _mm512_and_si512(_mm512_sra_epi16(pe, cF), one));
-			so = _mm512_add_epi16(_mm512_add_epi16(po, half),
-			                      _mm512_and_si512(_mm512_sra_epi16(po, cF), one));
-		} else {
-			__m512i R = shared_r4(rng, F);
-			se = neg ? _mm512_sub_epi16(R, pe) : _mm512_add_epi16(pe, R);
-			so = neg ? _mm512_sub_epi16(R, po) : _mm512_add_epi16(po, R);
+		if (neg) {
+			pe = _mm512_sub_epi16(_mm512_setzero_si512(), pe);
+			po = _mm512_sub_epi16(_mm512_setzero_si512(), po);
 		}
+		__m512i se = _mm512_add_epi16(_mm512_add_epi16(pe, half),
+		                              _mm512_and_si512(_mm512_sra_epi16(pe, cF), one));
+		__m512i so = _mm512_add_epi16(_mm512_add_epi16(po, half),
+		                              _mm512_and_si512(_mm512_sra_epi16(po, cF), one));
 		__m512i inc = _mm512_mask_blend_epi8(odd, _mm512_sra_epi16(se, cF),
 		                                     _mm512_sra_epi16(so, cF8));
 		__m512i s = _mm512_max_epi8(_mm512_adds_epi8(xv, inc), m127);
@@ -433,16 +400,10 @@ fx_bytes(int8_t *x, const int8_t *a, size_t n, int aqabs, const int neg, const i
 	}
 	return sat;
 }
-#define FX_BYTES_NEG(mode)                                                                 \
-	(aq < 0 ? fx_bytes(x, a, n, aqabs, 1, mode, F, rng)                                 \
-	        : fx_bytes(x, a, n, aqabs, 0, mode, F, rng))
-static uint64_t fx_bytes_all(int8_t *x, const int8_t *a, size_t n, int16_t aq, int F,
-                             enum feral_rounding mode, struct feral_k_rng *rng)
+static uint64_t fx_bytes_all(int8_t *x, const int8_t *a, size_t n, int16_t aq, int F)
 {
 	int aqabs = aq < 0 ? -aq : aq;
-	if (mode == FERAL_ROUNDING_SHARED)
-		return FX_BYTES_NEG(FERAL_ROUNDING_SHARED);
-	return FX_BYTES_NEG(FERAL_ROUNDING_NEAREST);
+	return aq < 0 ? fx_bytes(x, a, n, aqabs, 1, F) : fx_bytes(x, a, n, aqabs, 0, F);
 }
 
 /* INDEPENDENT at F >= 8: kernels/fx8.h's template with this shim, 64
@@ -488,7 +449,7 @@ uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
 	if (F >= 8) {
 		size_t k = len & ~(size_t)63;
-		uint64_t sat = fx_bytes_all(x, a, k, aq, F, mode, rng);
+		uint64_t sat = fx_bytes_all(x, a, k, aq, F);
 		return sat + feral_k_fx_i8_i8(x + k, a + k, NULL, len - k, F, aq, mode, rng);
 	}
 	const __m512i A = _mm512_set1_epi16(aq);
@@ -507,9 +468,6 @@ uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx
 			st1 = xorshift64x8(st1);
 			R0 = _mm512_srl_epi16(st0, cR);
 			R1 = _mm512_srl_epi16(st1, cR);
-		} else if (mode == FERAL_ROUNDING_SHARED) {
-			R0 = shared_r(rng, F);
-			R1 = shared_r(rng, F);
 		}
 		__m512i c0 = fx_half(_mm512_cvtepi8_epi16(_mm512_castsi512_si256(av)),
 		                     _mm512_cvtepi8_epi16(_mm512_castsi512_si256(xv)), A, R0, mode,

@@ -21,9 +21,9 @@
  *    int16 x int16 with INDEPENDENT rounding and |alpha| < 1/2) rounds the
  *    INCREMENT: t = clamp((float)alpha * a, +-2^16),
  *    q <- sat(q + R(t)), R = floor(t + u) with u = 24-bit uniform in [0,1)
- *    (INDEPENDENT: one u per element; SHARED: one u per 16 consecutive
- *    elements of the row, the width of one 512-bit vector of f32 lanes, on
- *    every ISA), or round-half-even (NEAREST).  t + u is one f32 add, so the
+ *    (INDEPENDENT: one u per element), or round-half-even (NEAREST).
+ *    mode is INDEPENDENT or NEAREST: SHARED (one u per 16 elements) was
+ *    removed, feral_config validation rejects it, and no kernel reads it.  t + u is one f32 add, so the
  *    bias is below 2^-24 |t| units (< 2^-8 units for |t| < 2^16).  NaN
  *    increments saturate upwards.  Returns the number of saturated writes. */
 #ifndef FERAL_KERNELS_H
@@ -98,11 +98,11 @@ static inline float feral_k_uniform24(struct feral_k_rng *r)
  * The hot Buckwild! path runs in 16-bit lanes.  For |alpha| < 64:
  *   F  = the largest of 1..14 with |alpha| 2^F < 128;
  *   aq = alpha 2^F rounded to an integer: stochastically, floor(alpha 2^F + u0)
- *        with one 53-bit draw per call (INDEPENDENT, SHARED), or half up
+ *        with one 53-bit draw per call (INDEPENDENT), or half up
  *        (NEAREST), so |aq| <= 128 and |a aq| <= 16256 fits int16;
  *   increment = (a aq + R) >> F (arithmetic), R uniform on [0, 2^F) from the
- *        top F bits of a 16-bit draw (one per element, or one per 16
- *        elements for SHARED), or R = 2^(F-1) - 1 + bit F of a aq (NEAREST:
+ *        top F bits of a 16-bit draw (one per element), or R = 2^(F-1) - 1
+ *        + bit F of a aq (NEAREST:
  *        half to even).  INDEPENDENT needs only R uniform for each element:
  *        the byte paths (F >= 8: k_avx512.c, and k_avx2.c for INDEPENDENT)
  *        form R = r 2^(F-8) + s from an 8-bit draw r per element and one s
@@ -135,7 +135,7 @@ static inline uint64_t feral_k_fx_i8_i8(int8_t *x, const int8_t *a, const uint32
 		int32_t p = (int32_t)a[k] * aq;
 		if (mode == FERAL_ROUNDING_NEAREST)
 			R = (1 << (F - 1)) - 1 + ((p >> F) & 1);
-		else if (mode != FERAL_ROUNDING_SHARED || (k & 15) == 0)
+		else
 			R = (int32_t)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F));
 		int8_t *px = idx ? &x[idx[k]] : &x[k];
 		int32_t q = (int32_t)FERAL_RACY_LOAD(px) + ((p + R) >> F);
@@ -250,7 +250,7 @@ static inline uint64_t feral_k_fx8_ind(int8_t *x, const int8_t *a, const uint32_
  * element); drawn once per call it would lie along a, the direction the
  * row's own residual sees, and raised the horizon (docs/design.md); drawn per
  * group of 16 it is spread over d/16 independent pieces.  Larger |alpha|,
- * NaN, SHARED and NEAREST keep the f32 path of the contract at the top of
+ * NaN and NEAREST keep the f32 path of the contract at the top of
  * this file. */
 #define FERAL_K_FX16_ALPHA_MAX (32767.0 / 65536.0)
 static inline int16_t feral_k_fx16_alpha(double alpha, struct feral_k_rng *rng, int32_t *f16)

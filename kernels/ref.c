@@ -129,8 +129,7 @@ static inline float clamp_inc(float t)
 			if (mode == FERAL_ROUNDING_NEAREST) {                               \
 				r = rne_small(t);                                           \
 			} else {                                                            \
-				if (mode != FERAL_ROUNDING_SHARED || (k & 15) == 0)         \
-					u = feral_k_uniform24(rng);                         \
+				u = feral_k_uniform24(rng);                                 \
 				r = floor_small(t + u);                                     \
 			}                                                                   \
 			T_##mp *p = idx ? &x[idx[k]] : &x[k];                               \

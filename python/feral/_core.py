@@ -230,6 +230,9 @@ _SAMPLING = {"weighted": 0.0, "partial": 0.5, "uniform": 1.0}
 
 
 def _pick(name, value, names):
+    if name == "rounding" and str(value).lower() in ("shared", "1"):
+        raise ValueError("feral: rounding='shared' was removed (slower than 'independent' on "
+                         "every kernel measured); use 'independent' (the default) or 'nearest'")
     if isinstance(value, int) and 0 <= value < len(names):
         return value
     try:
