@@ -236,9 +236,12 @@ def _pick(name, value, names):
     if isinstance(value, int) and 0 <= value < len(names):
         return value
     try:
+        if str(value) == "-":  # a removed value's placeholder
+            raise ValueError
         return names.index(str(value).lower())
     except ValueError:
-        raise ValueError(f"feral: {name}={value!r}: expected one of {', '.join(names)}") from None
+        shown = ", ".join(n for n in names if n != "-")
+        raise ValueError(f"feral: {name}={value!r}: expected one of {shown}") from None
 
 
 def make_config(options, default_loss=C.LOSS_LS):
