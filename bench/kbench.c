@@ -1,7 +1,7 @@
 /* kbench: the dense kernels alone, on resident rows (build/kbench).
  *
  *   kbench [--n N] [--d D] [--ms MS] [--kernel NAME] [--burst B]
- *          [--rounding independent|shared|nearest] [--pf-bytes B]
+ *          [--rounding independent|nearest] [--pf-bytes B]
  *
  * For data = model precision 32, 16 and 8 it times the dot, the axpy
  * (INDEPENDENT rounding unless --rounding says otherwise) and the update (dot then axpy, as the engine runs
@@ -118,19 +118,20 @@ int main(int argc, char **argv)
 			kname = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--rounding")) {
 			const char *m = argv[++i];
-			if (!strcmp(m, "independent") || !strcmp(m, "shared") || !strcmp(m, "nearest"))
-				mode = m[0] == 'i' ? FERAL_ROUNDING_INDEPENDENT
-				       : m[0] == 's' ? FERAL_ROUNDING_SHARED
-				                     : FERAL_ROUNDING_NEAREST;
+			if (!strcmp(m, "independent") || !strcmp(m, "nearest"))
+				mode = m[0] == 'i' ? FERAL_ROUNDING_INDEPENDENT : FERAL_ROUNDING_NEAREST;
 			else {
-				fprintf(stderr, "kbench: --rounding %s: want independent, shared or nearest\n", m);
+				fprintf(stderr, "kbench: --rounding %s: want independent or nearest%s\n", m,
+				        strcmp(m, "shared") ? ""
+				                            : " (shared was removed: slower than independent "
+				                              "everywhere)");
 				return 2;
 			}
 		}
 		else {
 			fprintf(stderr,
 			        "usage: kbench [--n N] [--d D] [--ms MS] [--burst B] [--kernel NAME]\n"
-			        "              [--rounding independent|shared|nearest] [--pf-bytes B]\n");
+			        "              [--rounding independent|nearest] [--pf-bytes B]\n");
 			return 2;
 		}
 	}

@@ -294,7 +294,9 @@ enum feral_replicas {
 enum feral_update { FERAL_UPDATE_RACY = 0, FERAL_UPDATE_ATOMIC, FERAL_UPDATE_COUNT };
 enum feral_rounding {
 	FERAL_ROUNDING_INDEPENDENT = 0, /* one uniform per element */
-	FERAL_ROUNDING_SHARED,          /* one uniform per SIMD vector */
+	FERAL_ROUNDING_SHARED,          /* removed: rejected by validation (slower than
+	                                 * INDEPENDENT on every kernel measured; the value
+	                                 * stays so NEAREST keeps its number) */
 	FERAL_ROUNDING_NEAREST,         /* deterministic baseline (biased) */
 	FERAL_ROUNDING_COUNT
 };

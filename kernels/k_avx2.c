@@ -255,8 +255,7 @@ AXPY_PS(i16)
 AXPY_PS(i8)
 
 /* ---- dense integer-model axpy ----------------------------------------------
- * 16 elements a step (two vectors of 8), so SHARED draws one scalar uniform
- * per 16 elements as ref and AVX-512 do.  INDEPENDENT: xorshift64 on
+ * 16 elements a step (two vectors of 8).  INDEPENDENT: xorshift64 on
  * lane[0..3] and lane[4..7], one step each gives 16 32-bit halves. */
 static inline void ldq16_i16(const int16_t *p, __m256i *q0, __m256i *q1)
 {
@@ -408,9 +407,7 @@ static inline unsigned sat8(__m256i q, __m256i c)
 			t0 = _mm256_max_ps(_mm256_min_ps(t0, hi), lo); /* NaN -> hi */      \
 			t1 = _mm256_max_ps(_mm256_min_ps(t1, hi), lo);                      \
 			__m256 u0 = _mm256_setzero_ps(), u1 = u0;                           \
-			if (mode == FERAL_ROUNDING_SHARED) {                                \
-				u0 = u1 = _mm256_set1_ps(feral_k_uniform24(rng));           \
-			} else if (mode != FERAL_ROUNDING_NEAREST) {                        \
+			if (mode != FERAL_ROUNDING_NEAREST) {                               \
 				st0 = xorshift64x4(st0);                                    \
 				st1 = xorshift64x4(st1);                                    \
 				u0 = _mm256_mul_ps(                                         \
@@ -541,58 +538,38 @@ static inline __m256i fx_half(__m256i av16, __m256i xv16, __m256i A, __m256i R0,
 	*sat += (uint64_t)__builtin_popcount(~_mm256_movemask_epi8(_mm256_cmpeq_epi16(q, c))) / 2;
 	return c;
 }
-/* The byte path for INDEPENDENT rounding at F >= 8 (|alpha| < 1/2), as
- * k_avx512.c's: |aq| <= 128, |p| = |a aq| <= 2^14, increments in [-64, 64];
- * 32 elements a step, never widened.  vpmaddubsw with |aq| in the even
- * (odd) bytes of its unsigned operand forms |aq| a_k of the even (odd)
- * elements in place in 16-bit lanes; p = +-that, plus s (one draw per call,
- * uniform on [0, 2^(F-8)); none at F = 8), shifted right by F - 8; then an 8-bit draw r per
- * element (the two bytes of each 16-bit word of one xorshift64 step on
- * lane[0..3]) is added and bits 8..15 kept:
- *   floor((p + s + r 2^m) / 2^(m+8)) = floor((floor((p + s) / 2^m) + r) / 2^8),
- * m = F - 8, so R = r 2^m + s is uniform on [0, 2^F) and E[increment | aq] =
- * p 2^-F exactly.  Even elements end in the high byte, odd ones already in
- * the high byte's place after the 8-bit shift is skipped: one byte blend,
- * one saturating add, one clamp to -127. */
-static inline __attribute__((always_inline)) uint64_t
-fx_bytes_ind(int8_t *x, const int8_t *a, size_t n, int aqabs, const int neg, const int pre,
-             int F, struct feral_k_rng *rng)
+/* The byte path for INDEPENDENT rounding at F >= 8 (|alpha| < 1/2):
+ * kernels/fx8.h's template with this shim, 32 elements a vector, two
+ * vectors a step (G_0 and G_1: two xorshift chains in flight).  The byte
+ * blend is an and/or (vpblendvb is 2-3 uops on recent Intel cores). */
+#define FX8_V __m256i
+#define FX8_W 32
+#define FX8_NS 2
+#define FX8_LD(p) _mm256_loadu_si256((const __m256i *)(p))
+#define FX8_ST(p, v) _mm256_storeu_si256((__m256i *)(p), v)
+#define FX8_SLD(i) _mm256_load_si256((const __m256i *)(rng->lane + 4 * (i)))
+#define FX8_SST(i, v) _mm256_store_si256((__m256i *)(rng->lane + 4 * (i)), v)
+#define FX8_SET16(v) _mm256_set1_epi16(v)
+#define FX8_SET8(v) _mm256_set1_epi8(v)
+#define FX8_MADDUBS(u, a) _mm256_maddubs_epi16(u, a)
+#define FX8_ADD16(a, b) _mm256_add_epi16(a, b)
+#define FX8_SRAI16(v, m) _mm256_srai_epi16(v, m)
+#define FX8_SRL16_8(v) _mm256_srli_epi16(v, 8)
+#define FX8_AND(a, b) _mm256_and_si256(a, b)
+#define FX8_ADDS8(a, b) _mm256_adds_epi8(a, b)
+#define FX8_SUBS8(a, b) _mm256_subs_epi8(a, b)
+#define FX8_ADD8(a, b) _mm256_add_epi8(a, b)
+#define FX8_SUB8(a, b) _mm256_sub_epi8(a, b)
+#define FX8_MAX8(a, b) _mm256_max_epi8(a, b)
+#define FX8_XORSHIFT(st) xorshift64x4(st)
+#define FX8_COMBINE(e, o) _mm256_or_si256(e, _mm256_and_si256(o, _mm256_set1_epi16((short)0xff00)))
+#define FX8_SATV(acc, w, c) _mm256_sub_epi8(acc, _mm256_cmpeq_epi8(w, c))
+#define FX8_SATN(acc, nv) (32 * (uint64_t)(nv) - hsum_sad(acc))
+static inline uint64_t hsum_sad(__m256i v)
 {
-	const __m256i ue = _mm256_set1_epi16((short)aqabs);
-	const __m256i uo = _mm256_set1_epi16((short)(aqabs << 8));
-	const __m256i lo8 = _mm256_set1_epi16(0xff), m127 = _mm256_set1_epi8(-127);
-	const __m256i oddb = _mm256_set1_epi16((short)0xff00);
-	const __m128i cF8 = _mm_cvtsi32_si128(F - 8);
-	__m256i sv = _mm256_setzero_si256(); /* s = 0 at F = 8: no draw */
-	if (pre)
-		sv = _mm256_set1_epi16((short)((feral_rng_next(&rng->scalar) >> 48) >> (24 - F)));
-	__m256i st = _mm256_load_si256((const __m256i *)rng->lane);
-	uint64_t sat = 0;
-	for (size_t k = 0; k + 32 <= n; k += 32) {
-		__m256i av = _mm256_loadu_si256((const __m256i *)(a + k));
-		__m256i xv = _mm256_loadu_si256((const __m256i *)(x + k));
-		__m256i pe = _mm256_maddubs_epi16(ue, av), po = _mm256_maddubs_epi16(uo, av);
-		if (pre) { /* F > 8 */
-			pe = neg ? _mm256_sub_epi16(sv, pe) : _mm256_add_epi16(pe, sv);
-			po = neg ? _mm256_sub_epi16(sv, po) : _mm256_add_epi16(po, sv);
-			pe = _mm256_sra_epi16(pe, cF8);
-			po = _mm256_sra_epi16(po, cF8);
-		} else if (neg) {
-			pe = _mm256_sub_epi16(_mm256_setzero_si256(), pe);
-			po = _mm256_sub_epi16(_mm256_setzero_si256(), po);
-		}
-		st = xorshift64x4(st);
-		__m256i se = _mm256_add_epi16(pe, _mm256_and_si256(st, lo8));
-		__m256i so = _mm256_add_epi16(po, _mm256_srli_epi16(st, 8));
-		__m256i inc = _mm256_blendv_epi8(_mm256_srli_epi16(se, 8), so, oddb);
-		__m256i sum = _mm256_max_epi8(_mm256_adds_epi8(xv, inc), m127);
-		__m256i eq = _mm256_cmpeq_epi8(_mm256_add_epi8(xv, inc), sum);
-		sat += (uint64_t)__builtin_popcount(~(unsigned)_mm256_movemask_epi8(eq));
-		_mm256_storeu_si256((__m256i *)(x + k), sum);
-	}
-	_mm256_store_si256((__m256i *)rng->lane, st);
-	return sat;
+	return (uint64_t)hsum_epi64(_mm256_sad_epu8(v, _mm256_setzero_si256()));
 }
+#include "fx8.h"
 
 uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
                                  double alpha, enum feral_rounding mode,
@@ -604,17 +581,11 @@ uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, 
 		return axpy_i8_i8_f32path(x_, a_, idx, len, alpha, mode, rng);
 	const int8_t *a = a_;
 	int8_t *x = x_;
+	if (mode == FERAL_ROUNDING_INDEPENDENT && alpha > -FERAL_K_FX8_ALPHA_MAX &&
+	    alpha < FERAL_K_FX8_ALPHA_MAX)
+		return fx8_row(x, a, len, alpha, rng);
 	int16_t aq;
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
-	if (F >= 8 && mode == FERAL_ROUNDING_INDEPENDENT) {
-		size_t k = len & ~(size_t)31;
-		int aqabs = aq < 0 ? -aq : aq;
-		uint64_t sat = F > 8 ? (aq < 0 ? fx_bytes_ind(x, a, k, aqabs, 1, 1, F, rng)
-		                               : fx_bytes_ind(x, a, k, aqabs, 0, 1, F, rng))
-		                     : (aq < 0 ? fx_bytes_ind(x, a, k, aqabs, 1, 0, F, rng)
-		                               : fx_bytes_ind(x, a, k, aqabs, 0, 0, F, rng));
-		return sat + feral_k_fx_i8_i8(x + k, a + k, NULL, len - k, F, aq, mode, rng);
-	}
 	const __m256i A = _mm256_set1_epi16(aq);
 	const __m256i half = _mm256_set1_epi16((int16_t)((1 << (F - 1)) - 1));
 	const __m128i cF = _mm_cvtsi32_si128(F), cR = _mm_cvtsi32_si128(16 - F);
@@ -635,9 +606,6 @@ uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, 
 			st1 = xorshift64x4(st1);
 			R0 = _mm256_srl_epi16(st0, cR);
 			R1 = _mm256_srl_epi16(st1, cR);
-		} else if (mode == FERAL_ROUNDING_SHARED) {
-			R0 = _mm256_set1_epi16((short)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F)));
-			R1 = _mm256_set1_epi16((short)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F)));
 		}
 		__m256i c0 = fx_half(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(av)),
 		                     _mm256_cvtepi8_epi16(_mm256_castsi256_si128(xv)), A, R0, mode,

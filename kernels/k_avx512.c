@@ -5,7 +5,7 @@
  * *_avx512.c); called only when dispatch.c has checked cpuid and XCR0.  Contract and numerics:
  * kernels/kernels.h.  Every kernel runs 16 (or 32/64) elements per step and
  * hands the tail (< one step) to its _ref twin, which is why float axpy and
- * NEAREST / SHARED integer axpy are bit-identical to ref.
+ * NEAREST integer axpy are bit-identical to ref.
  *
  * G (accumulator) per dense dot:
  *   data x f32/i16/i8 model with a float side: G32, two f32 FMA chains,
@@ -246,8 +246,7 @@ AXPY_PS(i8)
  * The model is read and written a vector at a time (Hogwild!: a lost update
  * among concurrent writers is the accepted race).  INDEPENDENT draws come
  * from 8 xorshift64 lanes (lane[0..7]): one step gives 16 32-bit halves, of
- * which the top 24 bits make u.  SHARED takes one scalar draw per 16
- * elements, exactly as the ref kernel does. */
+ * which the top 24 bits make u. */
 static inline __m512i ldq16_i16(const int16_t *p)
 {
 	return _mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)p));
@@ -299,15 +298,9 @@ static inline __m512i xorshift64x8(__m512i s)
 				r = _mm512_cvt_roundps_epi32(                               \
 					t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);  \
 			} else {                                                            \
-				__m512 u;                                                   \
-				if (mode == FERAL_ROUNDING_SHARED) {                        \
-					u = _mm512_set1_ps(feral_k_uniform24(rng));         \
-				} else {                                                    \
-					st = xorshift64x8(st);                              \
-					u = _mm512_mul_ps(                                  \
-						_mm512_cvtepi32_ps(_mm512_srli_epi32(st, 8)), \
-						u24);                                       \
-				}                                                           \
+				st = xorshift64x8(st);                                      \
+				__m512 u = _mm512_mul_ps(                                   \
+					_mm512_cvtepi32_ps(_mm512_srli_epi32(st, 8)), u24); \
 				r = _mm512_cvt_roundps_epi32(_mm512_add_ps(t, u),           \
 				                             _MM_FROUND_TO_NEG_INF |        \
 				                                     _MM_FROUND_NO_EXC);    \
@@ -362,12 +355,6 @@ static inline __m512i fx_half(__m512i av16, __m512i xv16, __m512i A, __m512i R0,
 	*sat += (uint64_t)__builtin_popcountll(_mm512_cmpneq_epi16_mask(q, c));
 	return c;
 }
-static inline __m512i shared_r(struct feral_k_rng *rng, int F)
-{
-	short r0 = (short)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F));
-	short r1 = (short)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F));
-	return _mm512_inserti64x4(_mm512_set1_epi16(r0), _mm256_set1_epi16(r1), 1);
-}
 /* The byte path, F >= 8 (|alpha| < 1/2, so |aq| <= 128, |p| = |a aq| <= 2^14
  * and every increment lies in [-64, 64]): 64 elements a step, never widened.
  * vpmaddubsw with |aq| in the even (odd) bytes of its unsigned operand gives
@@ -378,106 +365,72 @@ static inline __m512i shared_r(struct feral_k_rng *rng, int F)
  * the model, a clamp to -127, and the saturated writes are the lanes where
  * the wrapping sum differs from the result (a sum of exactly -128 is
  * clamped, so it counts too).
- * R, uniform on [0, 2^F) for every element, so E[increment | aq] = p 2^-F:
- *  INDEPENDENT: R = r 2^(F-8) + s with r an 8-bit draw per element (the two
- *    bytes of each 16-bit word of one xorshift64 step on lane[0..7]: 64
- *    bytes for 64 elements) and s uniform on [0, 2^(F-8)), one scalar draw
- *    per call.  Since floor((p + s + r 2^m) / 2^(m+8)) =
- *    floor((floor((p + s) / 2^m) + r) / 2^8), the lanes hold
- *    (p + s) >> (F - 8), add r and keep bits 8..15.  s is shared by the
- *    call's elements, so their rounding errors correlate only through the
- *    low F-8 bits (below 2^-8 of a unit); each stays exactly unbiased.
- *  SHARED: the ref kernel's draw (top F bits of one 16-bit draw per 16
- *    elements, one 128-bit lane), NEAREST: 2^(F-1) - 1 + bit F of p; both
- *    bit-identical to ref. */
-static inline __m512i shared_r4(struct feral_k_rng *rng, int F)
-{
-	__m128i r[4];
-	for (int j = 0; j < 4; j++) /* in registers: a 512-bit load of 4 stores would not forward */
-		r[j] = _mm_set1_epi16((short)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F)));
-	__m256i lo = _mm256_inserti128_si256(_mm256_castsi128_si256(r[0]), r[1], 1);
-	__m256i hi = _mm256_inserti128_si256(_mm256_castsi128_si256(r[2]), r[3], 1);
-	return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-}
-/* pre: INDEPENDENT with F > 8 (the (p + s) >> (F - 8) step). */
+ * NEAREST: R = 2^(F-1) - 1 + bit F of p, bit-identical to ref.
+ * INDEPENDENT takes kernels/fx8.h (below) instead. */
+/* NEAREST; aq < 0 (neg). */
 static inline __attribute__((always_inline)) uint64_t
-fx_bytes(int8_t *x, const int8_t *a, size_t n, int aqabs, const int neg, const int mode,
-         const int pre, int F, struct feral_k_rng *rng)
+fx_bytes(int8_t *x, const int8_t *a, size_t n, int aqabs, const int neg, int F)
 {
 	const __m512i ue = _mm512_set1_epi16((short)aqabs);
 	const __m512i uo = _mm512_set1_epi16((short)(aqabs << 8));
-	const __m512i lo8 = _mm512_set1_epi16(0xff), one = _mm512_set1_epi16(1);
+	const __m512i one = _mm512_set1_epi16(1);
 	const __m512i half = _mm512_set1_epi16((short)((1 << (F - 1)) - 1));
 	const __m512i m127 = _mm512_set1_epi8(-127);
 	const __m128i cF = _mm_cvtsi32_si128(F), cF8 = _mm_cvtsi32_si128(F - 8);
 	const __mmask64 odd = 0xAAAAAAAAAAAAAAAAull;
-	const int ind = mode == FERAL_ROUNDING_INDEPENDENT;
-	__m512i sv = _mm512_setzero_si512();
-	if (pre)
-		sv = _mm512_set1_epi16((short)((feral_rng_next(&rng->scalar) >> 48) >> (24 - F)));
-	__m512i st = ind ? _mm512_load_si512(rng->lane) : _mm512_setzero_si512();
 	uint64_t sat = 0;
 	size_t k = 0;
 	for (; k + 64 <= n; k += 64) {
 		__m512i av = _mm512_loadu_si512(a + k), xv = _mm512_loadu_si512(x + k);
 		__m512i pe = _mm512_maddubs_epi16(ue, av), po = _mm512_maddubs_epi16(uo, av);
-		__m512i inc;
-		if (ind) {
-			if (pre) {
-				pe = neg ? _mm512_sub_epi16(sv, pe) : _mm512_add_epi16(pe, sv);
-				po = neg ? _mm512_sub_epi16(sv, po) : _mm512_add_epi16(po, sv);
-				pe = _mm512_sra_epi16(pe, cF8);
-				po = _mm512_sra_epi16(po, cF8);
-			} else if (neg) {
-				pe = _mm512_sub_epi16(_mm512_setzero_si512(), pe);
-				po = _mm512_sub_epi16(_mm512_setzero_si512(), po);
-			}
-			st = xorshift64x8(st);
-			__m512i se = _mm512_add_epi16(pe, _mm512_and_si512(st, lo8));
-			__m512i so = _mm512_add_epi16(po, _mm512_srli_epi16(st, 8));
-			inc = _mm512_mask_blend_epi8(odd, _mm512_srli_epi16(se, 8), so);
-		} else {
-			__m512i se, so;
-			if (mode == FERAL_ROUNDING_NEAREST) {
-				if (neg) {
-					pe = _mm512_sub_epi16(_mm512_setzero_si512(), pe);
-					po = _mm512_sub_epi16(_mm512_setzero_si512(), po);
-				}
-				se = _mm512_add_epi16(_mm512_add_epi16(pe, half),
-				                      _mm512_and_si512(_mm512_sra_epi16(pe, cF), one));
-				so = _mm512_add_epi16(_mm512_add_epi16(po, half),
-				                      _mm512_and_si512(_mm512_sra_epi16(po, cF), one));
-			} else {
-				__m512i R = shared_r4(rng, F);
-				se = neg ? _mm512_sub_epi16(R, pe) : _mm512_add_epi16(pe, R);
-				so = neg ? _mm512_sub_epi16(R, po) : _mm512_add_epi16(po, R);
-			}
-			inc = _mm512_mask_blend_epi8(odd, _mm512_sra_epi16(se, cF),
-			                             _mm512_sra_epi16(so, cF8));
+		if (neg) {
+			pe = _mm512_sub_epi16(_mm512_setzero_si512(), pe);
+			po = _mm512_sub_epi16(_mm512_setzero_si512(), po);
 		}
+		__m512i se = _mm512_add_epi16(_mm512_add_epi16(pe, half),
+		                              _mm512_and_si512(_mm512_sra_epi16(pe, cF), one));
+		__m512i so = _mm512_add_epi16(_mm512_add_epi16(po, half),
+		                              _mm512_and_si512(_mm512_sra_epi16(po, cF), one));
+		__m512i inc = _mm512_mask_blend_epi8(odd, _mm512_sra_epi16(se, cF),
+		                                     _mm512_sra_epi16(so, cF8));
 		__m512i s = _mm512_max_epi8(_mm512_adds_epi8(xv, inc), m127);
 		__mmask64 m = _mm512_cmpneq_epi8_mask(_mm512_add_epi8(xv, inc), s);
 		sat += (uint64_t)__builtin_popcountll(m);
 		_mm512_storeu_si512(x + k, s);
 	}
-	if (ind)
-		_mm512_store_si512(rng->lane, st);
 	return sat;
 }
-#define FX_BYTES_NEG(mode, pre)                                                            \
-	(aq < 0 ? fx_bytes(x, a, n, aqabs, 1, mode, pre, F, rng)                            \
-	        : fx_bytes(x, a, n, aqabs, 0, mode, pre, F, rng))
-static uint64_t fx_bytes_all(int8_t *x, const int8_t *a, size_t n, int16_t aq, int F,
-                             enum feral_rounding mode, struct feral_k_rng *rng)
+static uint64_t fx_bytes_all(int8_t *x, const int8_t *a, size_t n, int16_t aq, int F)
 {
 	int aqabs = aq < 0 ? -aq : aq;
-	if (mode == FERAL_ROUNDING_INDEPENDENT)
-		return F > 8 ? FX_BYTES_NEG(FERAL_ROUNDING_INDEPENDENT, 1)
-		             : FX_BYTES_NEG(FERAL_ROUNDING_INDEPENDENT, 0);
-	if (mode == FERAL_ROUNDING_SHARED)
-		return FX_BYTES_NEG(FERAL_ROUNDING_SHARED, 0);
-	return FX_BYTES_NEG(FERAL_ROUNDING_NEAREST, 0);
+	return aq < 0 ? fx_bytes(x, a, n, aqabs, 1, F) : fx_bytes(x, a, n, aqabs, 0, F);
 }
+
+/* INDEPENDENT at F >= 8: kernels/fx8.h's template with this shim, 64
+ * elements a vector, one xorshift64 x 8 state (lane[0..7] = G_0 | G_1). */
+#define FX8_V __m512i
+#define FX8_W 64
+#define FX8_NS 1
+#define FX8_LD(p) _mm512_loadu_si512(p)
+#define FX8_ST(p, v) _mm512_storeu_si512(p, v)
+#define FX8_SLD(i) _mm512_load_si512(rng->lane)
+#define FX8_SST(i, v) _mm512_store_si512(rng->lane, v)
+#define FX8_SET16(v) _mm512_set1_epi16(v)
+#define FX8_SET8(v) _mm512_set1_epi8(v)
+#define FX8_MADDUBS(u, a) _mm512_maddubs_epi16(u, a)
+#define FX8_ADD16(a, b) _mm512_add_epi16(a, b)
+#define FX8_SRAI16(v, m) _mm512_srai_epi16(v, m)
+#define FX8_SRL16_8(v) _mm512_srli_epi16(v, 8)
+#define FX8_AND(a, b) _mm512_and_si512(a, b)
+#define FX8_ADDS8(a, b) _mm512_adds_epi8(a, b)
+#define FX8_SUBS8(a, b) _mm512_subs_epi8(a, b)
+#define FX8_ADD8(a, b) _mm512_add_epi8(a, b)
+#define FX8_SUB8(a, b) _mm512_sub_epi8(a, b)
+#define FX8_MAX8(a, b) _mm512_max_epi8(a, b)
+#define FX8_XORSHIFT(st) xorshift64x8(st)
+#define FX8_COMBINE(e, o) _mm512_mask_blend_epi8(0xAAAAAAAAAAAAAAAAull, e, o)
+#define FX8_NSAT(w, c) ((uint64_t)__builtin_popcountll(_mm512_cmpneq_epi8_mask(w, c)))
+#include "fx8.h"
 
 uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx, size_t len,
                                    double alpha, enum feral_rounding mode,
@@ -489,11 +442,14 @@ uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx
 		return axpy_i8_i8_f32path(x_, a_, idx, len, alpha, mode, rng);
 	const int8_t *a = a_;
 	int8_t *x = x_;
+	if (mode == FERAL_ROUNDING_INDEPENDENT && alpha > -FERAL_K_FX8_ALPHA_MAX &&
+	    alpha < FERAL_K_FX8_ALPHA_MAX)
+		return fx8_row(x, a, len, alpha, rng);
 	int16_t aq;
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
 	if (F >= 8) {
 		size_t k = len & ~(size_t)63;
-		uint64_t sat = fx_bytes_all(x, a, k, aq, F, mode, rng);
+		uint64_t sat = fx_bytes_all(x, a, k, aq, F);
 		return sat + feral_k_fx_i8_i8(x + k, a + k, NULL, len - k, F, aq, mode, rng);
 	}
 	const __m512i A = _mm512_set1_epi16(aq);
@@ -512,9 +468,6 @@ uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx
 			st1 = xorshift64x8(st1);
 			R0 = _mm512_srl_epi16(st0, cR);
 			R1 = _mm512_srl_epi16(st1, cR);
-		} else if (mode == FERAL_ROUNDING_SHARED) {
-			R0 = shared_r(rng, F);
-			R1 = shared_r(rng, F);
 		}
 		__m512i c0 = fx_half(_mm512_cvtepi8_epi16(_mm512_castsi512_si256(av)),
 		                     _mm512_cvtepi8_epi16(_mm512_castsi512_si256(xv)), A, R0, mode,

@@ -21,9 +21,9 @@
  *    int16 x int16 with INDEPENDENT rounding and |alpha| < 1/2) rounds the
  *    INCREMENT: t = clamp((float)alpha * a, +-2^16),
  *    q <- sat(q + R(t)), R = floor(t + u) with u = 24-bit uniform in [0,1)
- *    (INDEPENDENT: one u per element; SHARED: one u per 16 consecutive
- *    elements of the row, the width of one 512-bit vector of f32 lanes, on
- *    every ISA), or round-half-even (NEAREST).  t + u is one f32 add, so the
+ *    (INDEPENDENT: one u per element), or round-half-even (NEAREST).
+ *    mode is INDEPENDENT or NEAREST: SHARED (one u per 16 elements) was
+ *    removed, feral_config validation rejects it, and no kernel reads it.  t + u is one f32 add, so the
  *    bias is below 2^-24 |t| units (< 2^-8 units for |t| < 2^16).  NaN
  *    increments saturate upwards.  Returns the number of saturated writes. */
 #ifndef FERAL_KERNELS_H
@@ -98,11 +98,11 @@ static inline float feral_k_uniform24(struct feral_k_rng *r)
  * The hot Buckwild! path runs in 16-bit lanes.  For |alpha| < 64:
  *   F  = the largest of 1..14 with |alpha| 2^F < 128;
  *   aq = alpha 2^F rounded to an integer: stochastically, floor(alpha 2^F + u0)
- *        with one 53-bit draw per call (INDEPENDENT, SHARED), or half up
+ *        with one 53-bit draw per call (INDEPENDENT), or half up
  *        (NEAREST), so |aq| <= 128 and |a aq| <= 16256 fits int16;
  *   increment = (a aq + R) >> F (arithmetic), R uniform on [0, 2^F) from the
- *        top F bits of a 16-bit draw (one per element, or one per 16
- *        elements for SHARED), or R = 2^(F-1) - 1 + bit F of a aq (NEAREST:
+ *        top F bits of a 16-bit draw (one per element), or R = 2^(F-1) - 1
+ *        + bit F of a aq (NEAREST:
  *        half to even).  INDEPENDENT needs only R uniform for each element:
  *        the byte paths (F >= 8: k_avx512.c, and k_avx2.c for INDEPENDENT)
  *        form R = r 2^(F-8) + s from an 8-bit draw r per element and one s
@@ -135,10 +135,93 @@ static inline uint64_t feral_k_fx_i8_i8(int8_t *x, const int8_t *a, const uint32
 		int32_t p = (int32_t)a[k] * aq;
 		if (mode == FERAL_ROUNDING_NEAREST)
 			R = (1 << (F - 1)) - 1 + ((p >> F) & 1);
-		else if (mode != FERAL_ROUNDING_SHARED || (k & 15) == 0)
+		else
 			R = (int32_t)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F));
 		int8_t *px = idx ? &x[idx[k]] : &x[k];
 		int32_t q = (int32_t)FERAL_RACY_LOAD(px) + ((p + R) >> F);
+		if (q > 127) {
+			q = 127;
+			sat++;
+		} else if (q < -127) {
+			q = -127;
+			sat++;
+		}
+		FERAL_RACY_STORE(px, (int8_t)q);
+	}
+	return sat;
+}
+
+/* ---- int8 x int8, INDEPENDENT, F >= 8 (|alpha| < 1/2): the byte path ---------
+ * Bit-exact on every ISA (ref below, k_avx2.c, k_avx512.c through
+ * kernels/fx8.h).  F as feral_k_fx_alpha defines it (F = 6 - e for |alpha|
+ * in [2^e, 2^(e+1)), at most 14: read off the exponent bits) and |aq| =
+ * |alpha| 2^F rounded stochastically in integers (no float on the path to
+ * the loop), from ONE scalar draw v: |alpha| 2^F = M 2^-sh with M the
+ * 53-bit significand, sh = 52 - e - F in [46, 58], and |aq| = (M >> sh) +
+ * [top sh bits of v < M mod 2^sh], so E|aq| = |alpha| 2^F exactly; s = the
+ * low 6 bits of v >> (6 - m), uniform on [0, 2^m), m = F - 8 (bits disjoint
+ * from the compare's, so independent).  (|alpha| < 2^-20: a second draw,
+ * floor(|alpha| 2^F + u) in double.)  Element k of the row becomes
+ *   x_k <- clamp(x_k + sgn(aq) floor((floor((|aq| a_k + s) / 2^m) + r_k) / 2^8))
+ *        = clamp(x_k + sgn(aq) floor((|aq| a_k + s + r_k 2^m) / 2^F)),
+ * r_k an 8-bit draw: byte k mod 32 (little endian) of the xorshift64 x 4
+ * generator G_(k/32 mod 2) (G_0 = lane[0..3], G_1 = lane[4..7], one step
+ * for each block of 32 elements it serves, taken before the block).  So
+ * r_k 2^m + s is uniform on [0, 2^F) and E[increment | aq] = aq a_k 2^-F
+ * exactly (either sign: 2^F - 1 - R is as uniform as R).  The random bits:
+ * exactly 8 per element plus m shared by the call's elements (their
+ * rounding errors correlate only through those low bits, < 2^-8 of a unit).
+ * An AVX2 vector of 32 bytes of G_0 or G_1 serves one block, an AVX-512
+ * vector of G_0 | G_1 (lane[0..7]) two, so every ISA draws the same bytes.
+ * k0: the element index where this piece of the row starts (a multiple of
+ * 32 unless 0 < len, SIMD tails). */
+static inline void feral_k_xorshift64x4(uint64_t *g)
+{
+	for (int i = 0; i < 4; i++) {
+		uint64_t v = g[i];
+		v ^= v << 13;
+		v ^= v >> 7;
+		v ^= v << 17;
+		g[i] = v;
+	}
+}
+#define FERAL_K_FX8_ALPHA_MAX 0.5
+static inline int feral_k_fx8_alpha(double alpha, struct feral_k_rng *rng, int16_t *aq,
+                                    int32_t *s)
+{
+	uint64_t b;
+	memcpy(&b, &alpha, sizeof b);
+	int E = (int)((b >> 52) & 0x7ff); /* |alpha| < 1/2: E <= 1021 */
+	int F = 1029 - E;                   /* 6 - e */
+	F = F > 14 ? 14 : F;
+	uint64_t v = feral_rng_next(&rng->scalar);
+	*s = (int32_t)(v & 63) >> (14 - F);
+	int sh = 1075 - E - F; /* |alpha| 2^F = M 2^-sh, sh >= 46 */
+	uint64_t M = (b & ((1ull << 52) - 1)) | (1ull << 52), q;
+	if (E > 0 && sh <= 58) /* the top sh bits of v: disjoint from s's */
+		q = (M >> sh) + ((v >> (64 - sh)) < (M & ((1ull << sh) - 1)));
+	else /* |alpha| < 2^-20 (or subnormal): a second draw, in double */
+		q = (uint64_t)__builtin_floor(__builtin_fabs(alpha) * (double)(1 << F) +
+		                              feral_rng_uniform(&rng->scalar));
+	*aq = (int16_t)(b >> 63 ? -(int64_t)q : (int64_t)q);
+	return F;
+}
+static inline uint64_t feral_k_fx8_ind(int8_t *x, const int8_t *a, const uint32_t *idx,
+                                       size_t len, size_t k0, int F, int16_t aq, int32_t s,
+                                       struct feral_k_rng *rng)
+{
+	uint64_t sat = 0;
+	const int m = F - 8;
+	const int32_t u = aq < 0 ? -aq : aq, sg = aq < 0 ? -1 : 1;
+	for (size_t k = 0; k < len; k++) {
+		size_t j = k0 + k;
+		uint64_t *g = &rng->lane[4 * ((j >> 5) & 1)];
+		if ((j & 31) == 0)
+			feral_k_xorshift64x4(g);
+		int32_t r = (int32_t)((g[(j & 31) >> 3] >> (8 * (j & 7))) & 0xff);
+		int32_t t = (((u * a[k] + s) >> m) + r) >> 8;
+		int8_t *px = idx ? &x[idx[k]] : &x[k];
+		int32_t q = (int32_t)FERAL_RACY_LOAD(px) + sg * t;
 		if (q > 127) {
 			q = 127;
 			sat++;
@@ -167,7 +250,7 @@ static inline uint64_t feral_k_fx_i8_i8(int8_t *x, const int8_t *a, const uint32
  * element); drawn once per call it would lie along a, the direction the
  * row's own residual sees, and raised the horizon (docs/design.md); drawn per
  * group of 16 it is spread over d/16 independent pieces.  Larger |alpha|,
- * NaN, SHARED and NEAREST keep the f32 path of the contract at the top of
+ * NaN and NEAREST keep the f32 path of the contract at the top of
  * this file. */
 #define FERAL_K_FX16_ALPHA_MAX (32767.0 / 65536.0)
 static inline int16_t feral_k_fx16_alpha(double alpha, struct feral_k_rng *rng, int32_t *f16)

@@ -129,8 +129,7 @@ static inline float clamp_inc(float t)
 			if (mode == FERAL_ROUNDING_NEAREST) {                               \
 				r = rne_small(t);                                           \
 			} else {                                                            \
-				if (mode != FERAL_ROUNDING_SHARED || (k & 15) == 0)         \
-					u = feral_k_uniform24(rng);                         \
+				u = feral_k_uniform24(rng);                                 \
 				r = floor_small(t + u);                                     \
 			}                                                                   \
 			T_##mp *p = idx ? &x[idx[k]] : &x[k];                               \
@@ -160,6 +159,12 @@ uint64_t feral_k_axpy_i8_i8_ref(void *x, const void *a, const uint32_t *idx, siz
 	if (!(alpha > -FERAL_K_FX_ALPHA_MAX && alpha < FERAL_K_FX_ALPHA_MAX))
 		return axpy_i8_i8_f32path(x, a, idx, len, alpha, mode, rng);
 	int16_t aq;
+	if (mode == FERAL_ROUNDING_INDEPENDENT && alpha > -FERAL_K_FX8_ALPHA_MAX &&
+	    alpha < FERAL_K_FX8_ALPHA_MAX) {
+		int32_t s;
+		int F = feral_k_fx8_alpha(alpha, rng, &aq, &s);
+		return feral_k_fx8_ind(x, a, idx, len, 0, F, aq, s, rng);
+	}
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
 	return feral_k_fx_i8_i8(x, a, idx, len, F, aq, mode, rng);
 }

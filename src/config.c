@@ -128,6 +128,10 @@ enum feral_status feral_config_validate(const struct feral_config *c, struct fer
 		           c->checkpoint_every);
 	if ((unsigned)c->rounding >= FERAL_ROUNDING_COUNT)
 		return BAD("rounding: unknown mode %d", (int)c->rounding);
+	if (c->rounding == FERAL_ROUNDING_SHARED)
+		return BAD("rounding: shared was removed (slower than independent on every kernel "
+		           "measured, results/README.md); use independent (the default, unbiased) "
+		           "or nearest");
 	if (c->delay > FERAL_DELAY_MAX)
 		return BAD("delay = %u: must lie in [0, %u] (updates of a worker)", c->delay,
 		           FERAL_DELAY_MAX);

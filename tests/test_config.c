@@ -44,6 +44,7 @@ Test(config, test_rejections_name_the_field_not_an_option)
 		BAD("model_scale", c->model_scale = -1),
 		BAD("checkpoint_every", c->checkpoint_every = -1),
 		BAD("rounding", c->rounding = FERAL_ROUNDING_COUNT),
+		BAD("rounding", c->rounding = FERAL_ROUNDING_SHARED), /* removed */
 	};
 	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
 		struct feral_config c;

@@ -41,7 +41,8 @@ METHOD_NAMES = ("sgd", "kaczmarz", "svrg", "halp")
 BIND_NAMES = ("compact", "scatter", "none")
 REPLICAS_NAMES = ("machine", "node", "core", "auto")
 UPDATE_NAMES = ("racy", "atomic")
-ROUNDING_NAMES = ("independent", "shared", "nearest")
+# "shared" (1) was removed: the library rejects it; no name maps to it
+ROUNDING_NAMES = ("independent", "-", "nearest")
 PRECISION_BITS = {PRECISION_F32: 32, PRECISION_F64: 64, PRECISION_I16: 16, PRECISION_I8: 8}
 BITS_PRECISION = {v: k for k, v in PRECISION_BITS.items()}
 

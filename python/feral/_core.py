@@ -230,12 +230,18 @@ _SAMPLING = {"weighted": 0.0, "partial": 0.5, "uniform": 1.0}
 
 
 def _pick(name, value, names):
+    if name == "rounding" and str(value).lower() in ("shared", "1"):
+        raise ValueError("feral: rounding='shared' was removed (slower than 'independent' on "
+                         "every kernel measured); use 'independent' (the default) or 'nearest'")
     if isinstance(value, int) and 0 <= value < len(names):
         return value
     try:
+        if str(value) == "-":  # a removed value's placeholder
+            raise ValueError
         return names.index(str(value).lower())
     except ValueError:
-        raise ValueError(f"feral: {name}={value!r}: expected one of {', '.join(names)}") from None
+        shown = ", ".join(n for n in names if n != "-")
+        raise ValueError(f"feral: {name}={value!r}: expected one of {shown}") from None
 
 
 def make_config(options, default_loss=C.LOSS_LS):

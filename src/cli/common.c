@@ -233,7 +233,15 @@ int cli_solver_option(const char *prog, struct cli_solver *s, int opt, const cha
 		return 1;
 	}
 	case OPT_ROUNDING: {
-		static const char *const n[] = {"independent", "shared", "nearest"};
+		static const char *const n[] = {"independent", NULL, "nearest"};
+		if (strcasecmp(arg, "shared") == 0) {
+			fprintf(stderr,
+			        "%s: --rounding shared was removed (slower than independent on every "
+			        "kernel measured); use --rounding independent (the default, unbiased) "
+			        "or nearest\n",
+			        prog);
+			return -1;
+		}
 		if (pick(prog, "rounding", arg, n, 3, &v) < 0)
 			return -1;
 		c->rounding = (enum feral_rounding)v;
@@ -553,7 +561,7 @@ const char *const CLI_SOLVER_HELP =
 	"  --precision P              data and model precision: 32, 16 or 8\n"
 	"  --data-precision P  --model-precision P (64, 32, 16, 8)\n"
 	"  --model-scale S            fixed point model scale (default: auto)\n"
-	"  --rounding independent|shared|nearest   fixed point rounding\n"
+	"  --rounding independent|nearest   fixed point rounding\n"
 	"  --average-iterates         return the average of the iterates over the second\n"
 	"                             half of the budget (tail averaging)\n"
 	"  --recenter                 fixed point model as an offset from an f32 centre,\n"

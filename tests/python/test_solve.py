@@ -137,6 +137,9 @@ def test_library_errors_become_exceptions_with_its_message():
         feral.solve(A, b, epoch=3)
     with pytest.raises(ValueError, match="shape"):
         feral.solve(A, b[:-1])
+    # removed (results/README.md, "Kernels alone"): the error names the alternative
+    with pytest.raises(ValueError, match="use 'independent'"):
+        feral.solve(A, b, model_precision=8, rounding="shared")
 
 
 def test_progress_callback_and_its_exceptions():

@@ -1,0 +1,123 @@
+/* The int8 x int8 INDEPENDENT byte path (F >= 8), one template for every
+ * ISA; its exact semantics are feral_k_fx8_ind in kernels.h.  Included by
+ * k_avx2.c and k_avx512.c after they define the vector shim:
+ *   FX8_V          vector type;  FX8_W  its bytes (elements)
+ *   FX8_NS         generator states a step (AVX2 2: G_0 and G_1 in turn,
+ *                  so two xorshift chains overlap; AVX-512 1: G_0 | G_1)
+ *   FX8_LD/ST      unaligned load/store;  FX8_SLD(i)/SST(i, v)  state i
+ *   FX8_SET16(v)   16-bit broadcast;  FX8_SET8(v)  8-bit broadcast
+ *   FX8_MADDUBS, FX8_ADD16, FX8_SRAI16(v, m) (m a constant: shifts by an
+ *   xmm count are 2 uops on Intel), FX8_SRL16_8(v) (by 8),
+ *   FX8_AND, FX8_ADDS8, FX8_SUBS8, FX8_ADD8, FX8_SUB8, FX8_MAX8,
+ *   FX8_XORSHIFT(st)
+ *   FX8_COMBINE(e, o)  bytes: even from e (its low bytes), odd from o (its
+ *                      high bytes)
+ *   FX8_NSAT(w, c)     the number of bytes where w and c differ, or (no
+ *                      FX8_NSAT) FX8_SATV(acc, w, c): acc with one more in
+ *                      each byte lane where w and c are equal, and
+ *                      FX8_SATN(acc, nv): the saturated bytes of nv vectors
+ *                      from acc (blocks of <= 254 vectors).
+ * Per vector: vpmaddubsw with |aq| in the even (odd) bytes of its unsigned
+ * operand forms |aq| a_k of the even (odd) elements in 16-bit lanes (|aq|
+ * <= 128: no saturation); + s, >> m (F > 8 only); + the element's random
+ * byte r (even: the low byte of its lane of random bits, odd: the high
+ * byte); bits 8..15 are the increment t in [0, 64] in magnitude, even ones
+ * shifted down, odd ones already in place; one byte blend, then a
+ * saturating byte add (aq > 0) or subtract (aq < 0: no negation anywhere),
+ * a clamp to -127, and the saturated writes are the bytes where the
+ * wrapping result differs, counted in byte lanes (no scalar work a step).  Never widened to 32 bits, no float. */
+
+static inline __attribute__((always_inline)) FX8_V fx8_vec(int8_t *x, const int8_t *a, FX8_V st,
+                                                           FX8_V ue, FX8_V uo, FX8_V sv,
+                                                           const int neg, const int m,
+                                                           FX8_V *acc,
+                                                           uint64_t *sat)
+{
+	const FX8_V lo8 = FX8_SET16(0xff), m127 = FX8_SET8(-127);
+	FX8_V av = FX8_LD(a), xv = FX8_LD(x);
+	FX8_V pe = FX8_MADDUBS(ue, av), po = FX8_MADDUBS(uo, av);
+	if (m) {
+		pe = FX8_SRAI16(FX8_ADD16(pe, sv), m);
+		po = FX8_SRAI16(FX8_ADD16(po, sv), m);
+	}
+	FX8_V se = FX8_ADD16(pe, FX8_AND(st, lo8));
+	FX8_V so = FX8_ADD16(po, FX8_SRL16_8(st));
+	FX8_V t = FX8_COMBINE(FX8_SRL16_8(se), so);
+	FX8_V c = FX8_MAX8(neg ? FX8_SUBS8(xv, t) : FX8_ADDS8(xv, t), m127);
+#ifdef FX8_NSAT
+	*sat += FX8_NSAT(neg ? FX8_SUB8(xv, t) : FX8_ADD8(xv, t), c);
+	(void)acc;
+#else
+	*acc = FX8_SATV(*acc, neg ? FX8_SUB8(xv, t) : FX8_ADD8(xv, t), c);
+	(void)sat;
+#endif
+	FX8_ST(x, c);
+	return st;
+}
+
+/* n: a multiple of 32 (the caller runs the rest with feral_k_fx8_ind from
+ * element n, whose block parity this leaves in the lane states). */
+static inline __attribute__((always_inline)) uint64_t fx8_run(int8_t *x, const int8_t *a,
+                                                              size_t n, int aqabs,
+                                                              const int neg, const int m,
+                                                              int32_t s,
+                                                              struct feral_k_rng *rng)
+{
+	const FX8_V ue = FX8_SET16((short)aqabs), uo = FX8_SET16((short)(aqabs << 8));
+	const FX8_V sv = FX8_SET16((short)s);
+	FX8_V st0 = FX8_SLD(0);
+#if FX8_NS == 2
+	FX8_V st1 = FX8_SLD(1);
+#endif
+	uint64_t sat = 0;
+	size_t k = 0;
+	while (k + FX8_W <= n) {
+		/* blocks of at most 254 vectors: byte lane counts stay <= 254 */
+		size_t end = n - k > 254 * FX8_W ? k + 254 * FX8_W : n, k1 = k;
+		(void)k1;
+		FX8_V acc = FX8_SET8(0);
+#if FX8_NS == 2
+		for (; k + 2 * FX8_W <= end; k += 2 * FX8_W) {
+			st0 = FX8_XORSHIFT(st0);
+			st1 = FX8_XORSHIFT(st1);
+			fx8_vec(x + k, a + k, st0, ue, uo, sv, neg, m, &acc, &sat);
+			fx8_vec(x + k + FX8_W, a + k + FX8_W, st1, ue, uo, sv, neg, m, &acc, &sat);
+		}
+#endif
+		for (; k + FX8_W <= end; k += FX8_W) { /* AVX2: an odd last block, on G_0 */
+			st0 = FX8_XORSHIFT(st0);
+			fx8_vec(x + k, a + k, st0, ue, uo, sv, neg, m, &acc, &sat);
+		}
+#ifndef FX8_NSAT
+		sat += FX8_SATN(acc, (k - k1) / FX8_W);
+#endif
+	}
+#if FX8_NS == 2
+	FX8_SST(1, st1);
+#endif
+	FX8_SST(0, st0);
+	return sat;
+}
+
+/* The whole row (dense): SIMD for the multiple of FX8_W, the rest by the
+ * scalar definition. */
+static uint64_t fx8_row(int8_t *x, const int8_t *a, size_t len, double alpha,
+                        struct feral_k_rng *rng)
+{
+	int16_t aq;
+	int32_t s;
+	int F = feral_k_fx8_alpha(alpha, rng, &aq, &s);
+	int aqabs = aq < 0 ? -aq : aq;
+	size_t n = len - len % FX8_W;
+	uint64_t sat = 0;
+	switch (F - 8) { /* one copy per shift and sign: immediate shifts, no branch a step */
+#define FX8_M(m)                                                                           \
+	case m:                                                                             \
+		sat = aq < 0 ? fx8_run(x, a, n, aqabs, 1, m, s, rng)                         \
+		             : fx8_run(x, a, n, aqabs, 0, m, s, rng);                        \
+		break;
+		FX8_M(0) FX8_M(1) FX8_M(2) FX8_M(3) FX8_M(4) FX8_M(5) FX8_M(6)
+#undef FX8_M
+	}
+	return sat + feral_k_fx8_ind(x + n, a + n, NULL, len - n, n, F, aq, s, rng);
+}
