@@ -135,6 +135,18 @@ void cli_dmg(enum feral_precision data, enum feral_precision model, int recenter
 	         recenter ? "+centre" : "");
 }
 
+void cli_lean_hwloc(void)
+{
+	/* feral reads CPUs, caches and NUMA nodes only: hwloc's I/O objects are
+	 * filtered out by default and no topology is imported from XML, so these
+	 * plugins (and the GL, OpenCL and libxml2 libraries they pull in) would
+	 * be loaded for nothing.  A value the user set is kept. */
+	setenv("HWLOC_PLUGINS_BLACKLIST",
+	       "hwloc_gl,hwloc_opencl,hwloc_cuda,hwloc_nvml,hwloc_rsmi,hwloc_levelzero,"
+	       "hwloc_pci,hwloc_xml_libxml",
+	       0);
+}
+
 void cli_solver_init(struct cli_solver *s)
 {
 	memset(s, 0, sizeof *s);
@@ -454,12 +466,20 @@ int cli_solver_finish(const char *prog, struct cli_solver *s)
 		if (!s->lambda_set)
 			c->lambda = want;
 	}
+	/* No --method: trust-region Newton-CG for the smooth losses with a float
+	 * model, the method that reaches the tolerance on every problem measured
+	 * (docs/math.md section 7, "The default"); at most 1000 passes over the
+	 * data unless a budget is given. */
 	if (s->auto_method && !s->method_set && c->loss != FERAL_LOSS_HINGE &&
 	    !feral_precision_fixed(c->model_precision)) {
-		c->method = FERAL_METHOD_SVRG; /* solves to the optimum, certified */
-		if (!s->budget_set)
-			c->epochs = 100;
+		c->method = FERAL_METHOD_NEWTON;
+		s->method_default = 1;
 	}
+	if (!s->budget_set && s->auto_method && c->method == FERAL_METHOD_NEWTON)
+		c->epochs = 1000;
+	else if (!s->budget_set && s->auto_method && !s->method_set &&
+	         c->method == FERAL_METHOD_SVRG)
+		c->epochs = 100;
 	if ((c->method == FERAL_METHOD_SVRG || c->method == FERAL_METHOD_HALP) &&
 	    c->loss == FERAL_LOSS_HINGE) {
 		fprintf(stderr, "%s: --method %s needs a smooth loss (ls or logistic), not --loss %s\n",
@@ -479,6 +499,17 @@ int cli_solver_finish(const char *prog, struct cli_solver *s)
 	if (c->method == FERAL_METHOD_HALP && c->recenter_every) {
 		fprintf(stderr, "%s: --method halp re-centres at its snapshots: drop --recenter-every\n",
 		        prog);
+		return -1;
+	}
+	if (c->method == FERAL_METHOD_NEWTON && c->loss == FERAL_LOSS_HINGE) {
+		fprintf(stderr, "%s: --method newton needs a smooth loss (ls or logistic), not --loss "
+		        "hinge; for the hinge loss use --method sgd\n", prog);
+		return -1;
+	}
+	if (c->method == FERAL_METHOD_NEWTON && feral_precision_fixed(c->model_precision)) {
+		fprintf(stderr, "%s: --method newton keeps a double model: drop --model-precision "
+		        "8/16 (8/16-bit data works: --data-precision); for an 8 or 16-bit model use "
+		        "--method halp\n", prog);
 		return -1;
 	}
 	if (c->method == FERAL_METHOD_KACZMARZ && c->loss != FERAL_LOSS_LS) {
@@ -511,17 +542,31 @@ int cli_solver_finish(const char *prog, struct cli_solver *s)
 	return 0;
 }
 
+int cli_pick_method(struct cli_solver *s, const struct feral_dataset *ds)
+{
+	if (!s->method_default || s->cfg.method != FERAL_METHOD_NEWTON)
+		return 0;
+	if (ds->layout != FERAL_LAYOUT_DENSE || ds->n < (uint64_t)FERAL_CLI_SVRG_TALL * ds->d)
+		return 0;
+	s->cfg.method = FERAL_METHOD_SVRG;
+	if (!s->budget_set)
+		s->cfg.epochs = 100;
+	return 1;
+}
+
 const char *const CLI_SOLVER_HELP =
 	"Solver options:\n"
 	"  --loss ls|logistic|hinge   objective (svm = hinge)\n"
 	"  --l2 ETA                   L2 coefficient (default 0)\n"
-	"  --method sgd|kaczmarz|svrg|halp  weighted SGD, the classic normalised\n"
+	"  --method sgd|kaczmarz|svrg|halp|newton  weighted SGD, the classic normalised\n"
 	"                             Kaczmarz projection (least squares only), SVRG\n"
-	"                             (smooth losses, float models; the default of solve\n"
-	"                             and train for ls/logistic: it solves to the\n"
-	"                             optimum), or HALP: SVRG on an 8/16-bit model centred\n"
-	"                             at the snapshot, its grid shrinking every epoch\n"
-	"                             (smooth losses, --model-precision 8 or 16)\n"
+	"                             (smooth losses, float models), HALP: SVRG on an\n"
+	"                             8/16-bit model centred at the snapshot, its grid\n"
+	"                             shrinking every epoch (smooth losses,\n"
+	"                             --model-precision 8 or 16), or newton: trust-region\n"
+	"                             Newton-CG (smooth losses, float models; the default\n"
+	"                             of solve and train for ls/logistic; --epochs counts\n"
+	"                             passes over the data, default 1000)\n"
 	"  --relax R                  Kaczmarz relaxation in (0, 2) (default 1)\n"
 	"  --sampling weighted|partial|uniform   lambda = 0, 1/2 (or --lambda), 1\n"
 	"  --lambda L                 p_i = L/n + (1-L) L_i/sum L (default 0.5)\n"

@@ -233,6 +233,7 @@ enum feral_status cli_solve(const struct feral_dataset *ds, struct cli_solver *s
                             const char *trace_path, struct feral_error *err, int *fatal)
 {
 	struct feral_trace tr = {0};
+	cli_pick_method(s, ds);
 	s->cfg.staleness_hist = s->staleness_hist;
 	enum feral_status st = feral_solve(ds, &s->cfg, xs, x, r, trace_path ? &tr : NULL, err);
 	s->cfg.staleness_hist = NULL;
