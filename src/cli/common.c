@@ -470,10 +470,17 @@ int cli_solver_finish(const char *prog, struct cli_solver *s)
 	 * model, the method that reaches the tolerance on every problem measured
 	 * (docs/math.md section 7, "The default"); at most 1000 passes over the
 	 * data unless a budget is given. */
+	/* An option only a stochastic method reads (a step, sampling, replicas,
+	 * the hot set, delay, averaging, trace spacing) keeps SVRG, so that it
+	 * is not silently ignored. */
+	int stochastic = !c->step_auto || c->step_decay > 0 || s->sampling_set || s->lambda_set ||
+	                 c->delay > 0 || c->replicas != FERAL_REPLICAS_AUTO || c->average_every > 0 ||
+	                 c->hot_threshold != 0 || c->hot_every > 0 || c->average_iterates ||
+	                 c->trace_every > 0;
 	if (s->auto_method && !s->method_set && c->loss != FERAL_LOSS_HINGE &&
 	    !feral_precision_fixed(c->model_precision)) {
-		c->method = FERAL_METHOD_NEWTON;
-		s->method_default = 1;
+		c->method = stochastic ? FERAL_METHOD_SVRG : FERAL_METHOD_NEWTON;
+		s->method_default = !stochastic;
 	}
 	if (!s->budget_set && s->auto_method && c->method == FERAL_METHOD_NEWTON)
 		c->epochs = 1000;
