@@ -35,9 +35,7 @@
 #define XI_MAX 0.5
 /* the preconditioner M = (1 - PRECOND_MIX) eta I + PRECOND_MIX diag H */
 #define PRECOND_MIX 0.1
-/* a pass gives each thread at least this many nonzeros (fewer threads on
- * small problems: a parallel region's fork and join cost more) */
-#define MIN_NNZ_PER_THREAD 32768
+#define MIN_NNZ_PER_THREAD FERAL_NEWTON_NNZ_PER_THREAD /* internal.h */
 /* trust-region constants: accept above ETA0; shrink below ETA1; grow above ETA2 */
 #define ETA0 1e-4
 #define ETA1 0.25

@@ -94,7 +94,10 @@ void cli_lean_hwloc(void);
 /* The default method once the data is loaded (s->method_default only):
  * SVRG for tall dense data (dense rows, n >= FERAL_CLI_SVRG_TALL d), where
  * a few SVRG epochs reach the tolerance; Newton-CG otherwise
- * (docs/math.md section 7, "The default").  1 when it switched. */
+ * (docs/math.md section 7, "The default").  Then, for solve and train
+ * without --threads, the thread count: every physical core
+ * (feral_default_threads), or 1 for a Newton solve too small to split.
+ * 1 when the method switched. */
 #define FERAL_CLI_SVRG_TALL 128
 int cli_pick_method(struct cli_solver *s, const struct feral_dataset *ds);
 /* Handle one getopt_long result; returns 1 when handled, 0 when not a solver

@@ -1,5 +1,6 @@
 /* Shared front-end helpers: strict option values, solver options, JSON. */
 #include "cli.h"
+#include "internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -551,14 +552,24 @@ int cli_solver_finish(const char *prog, struct cli_solver *s)
 
 int cli_pick_method(struct cli_solver *s, const struct feral_dataset *ds)
 {
-	if (!s->method_default || s->cfg.method != FERAL_METHOD_NEWTON)
-		return 0;
-	if (ds->layout != FERAL_LAYOUT_DENSE || ds->n < (uint64_t)FERAL_CLI_SVRG_TALL * ds->d)
-		return 0;
-	s->cfg.method = FERAL_METHOD_SVRG;
-	if (!s->budget_set)
-		s->cfg.epochs = 100;
-	return 1;
+	int switched = 0;
+	if (s->method_default && s->cfg.method == FERAL_METHOD_NEWTON &&
+	    ds->layout == FERAL_LAYOUT_DENSE && ds->n >= (uint64_t)FERAL_CLI_SVRG_TALL * ds->d) {
+		s->cfg.method = FERAL_METHOD_SVRG;
+		if (!s->budget_set)
+			s->cfg.epochs = 100;
+		switched = 1;
+	}
+	if (s->auto_method && !s->threads_set) {
+		/* every physical core (hwloc: a few ms); Newton runs a problem this
+		 * small on one thread whatever it is given */
+		if (s->cfg.method == FERAL_METHOD_NEWTON && ds->nnz < 2 * FERAL_NEWTON_NNZ_PER_THREAD)
+			s->cfg.threads = 1;
+		else
+			s->cfg.threads = feral_default_threads();
+		s->threads_set = 1;
+	}
+	return switched;
 }
 
 const char *const CLI_SOLVER_HELP =

@@ -285,8 +285,8 @@ int cmd_train_parse(int argc, char **argv, struct train_opts *o)
 	}
 	if (s.cfg.loss == FERAL_LOSS_LS)
 		return cli_usage_error(prog, "train: classification losses only (use 'feral solve')");
-	if (!s.threads_set)
-		s.cfg.threads = feral_default_threads();
+	/* no --threads: every physical core, resolved once the data is loaded
+	 * (cli_pick_method), so a small Newton solve skips the topology */
 	if (cli_solver_finish(prog, &s) < 0)
 		return 2;
 	if (argc - optind != 1)
