@@ -466,7 +466,7 @@ enum feral_status feral_newton_solve(const struct feral_dataset *ds,
 		gn0 = gn;
 	precond_mix(&nt, m);
 	record(&nt, trace, f, resid, x, x_star, xs2, 0);
-	double delta = NAN; /* the first step sets it */
+	double delta = NAN, last_ckpt = 0; /* the first step sets delta */
 	int converged = 0, rejects = 0, stalled = 0;
 	for (;;) {
 		double grel = gn0 > 0 ? gn / gn0 : (gn > 0 ? INFINITY : 0);
@@ -543,6 +543,14 @@ enum feral_status feral_newton_solve(const struct feral_dataset *ds,
 			precond_mix(&nt, m);
 			double now = feral_now() - t0;
 			record(&nt, trace, f, resid, x, x_star, xs2, now);
+			if (cfg->checkpoint && cfg->checkpoint_every > 0 &&
+			    now - last_ckpt >= cfg->checkpoint_every) {
+				if (cfg->checkpoint(cfg->checkpoint_arg, x, d, nt.passes * n) != 0 &&
+				    !res->warning[0])
+					snprintf(res->warning, sizeof res->warning,
+					         "writing a checkpoint failed");
+				last_ckpt = now;
+			}
 			if (cfg->progress) {
 				struct feral_trace_point pt = {.updates = nt.passes * n, .seconds = now,
 				                               .objective = f, .rel_residual = resid,

@@ -262,7 +262,9 @@ void cli_print_result(const struct feral_dataset *ds, const struct feral_result 
 	        r->rel_residual);
 	if (isfinite(r->rel_error))
 		fprintf(stderr, ", relative error %.3g", r->rel_error);
-	fprintf(stderr, ", step %.4g%s\n", r->step, r->converged ? ", converged" : "");
+	if (!isnan(r->step)) /* Newton has no step */
+		fprintf(stderr, ", step %.4g", r->step);
+	fprintf(stderr, "%s\n", r->converged ? ", converged" : "");
 	if (r->warning[0])
 		fprintf(stderr, "%s: warning: %s\n", prog, r->warning);
 	if (r->oversubscribed)
