@@ -17,10 +17,11 @@
  * logistic regression" (JMLR 2008) and Steihaug (SIAM J. Numer. Anal.
  * 1983); the Jacobi preconditioner follows Hsia, Chiang & Lin (ACML 2018).
  *
- * Threads: each pass is one OpenMP region; rows are split into T fixed
- * blocks (by nonzeros), each block sums into its own d-vector, and the
- * blocks are reduced in block order, so a run is bit-for-bit reproducible
- * for a given T (a short team runs the same blocks).  Nothing is pinned:
+ * Threads: each pass is one OpenMP region; rows are split into B fixed
+ * blocks (by nonzeros, about 4 a thread) that the threads take as they come
+ * free, each block sums into its own d-vector, and the blocks are reduced
+ * in block order, so a run is bit-for-bit reproducible for a given T (a
+ * short team runs the same blocks).  Nothing is pinned:
  * the caller's and the pool's affinity are left as they are. */
 #include "internal.h"
 #include "engine.h"
@@ -36,6 +37,10 @@
 /* the preconditioner M = (1 - PRECOND_MIX) eta I + PRECOND_MIX diag H */
 #define PRECOND_MIX 0.1
 #define MIN_NNZ_PER_THREAD FERAL_NEWTON_NNZ_PER_THREAD /* internal.h */
+/* row blocks per thread (taken dynamically), unless their partial sums
+ * (2 d doubles each) would pass BLOCK_BYTES */
+#define BLOCKS_PER_THREAD 4
+#define BLOCK_BYTES ((uint64_t)64 << 20)
 /* trust-region constants: accept above ETA0; shrink below ETA1; grow above ETA2 */
 #define ETA0 1e-4
 #define ETA1 0.25
@@ -50,9 +55,10 @@ struct newton {
 	feral_k_axpy_fn axpy;
 	uint64_t n, d;
 	int T;
-	uint64_t *lo;  /* T + 1 row bounds of the blocks */
-	double *part;  /* T x d partial sums */
-	double *sc;    /* T x 8 partial scalars (padded) */
+	int B;         /* row blocks: several a thread, taken dynamically */
+	uint64_t *lo;  /* B + 1 row bounds of the blocks */
+	double *part;  /* 2 B x d partial sums (gradient or Hv, diag H) */
+	double *sc;    /* B x 8 partial scalars (padded) */
 	double *z;     /* n: a_i.x */
 	double *dd;    /* n: phi''(z_i) */
 	double *ap;    /* n: a_i.p of the last Hessian-vector product */
@@ -141,12 +147,12 @@ static void split_rows(struct newton *nt)
 {
 	const struct feral_dataset *ds = nt->ds;
 	nt->lo[0] = 0;
-	for (int t = 1; t < nt->T; t++) {
+	for (int t = 1; t < nt->B; t++) {
 		if (ds->layout != FERAL_LAYOUT_CSR) {
-			nt->lo[t] = nt->n * (uint64_t)t / (uint64_t)nt->T;
+			nt->lo[t] = nt->n * (uint64_t)t / (uint64_t)nt->B;
 			continue;
 		}
-		uint64_t want = ds->indptr[nt->n] / (uint64_t)nt->T * (uint64_t)t, a = nt->lo[t - 1],
+		uint64_t want = ds->indptr[nt->n] / (uint64_t)nt->B * (uint64_t)t, a = nt->lo[t - 1],
 		         b = nt->n;
 		while (a < b) { /* first row whose start reaches want */
 			uint64_t m = a + (b - a) / 2;
@@ -157,7 +163,7 @@ static void split_rows(struct newton *nt)
 		}
 		nt->lo[t] = a;
 	}
-	nt->lo[nt->T] = nt->n;
+	nt->lo[nt->B] = nt->n;
 }
 
 enum pass_kind { PASS_GRAD, PASS_HV };
@@ -170,7 +176,7 @@ static void pass(struct newton *nt, enum pass_kind kind, const double *v, double
                  double *diag)
 {
 	const uint64_t d = nt->d, n = nt->n;
-	const int T = nt->T;
+	const int T = nt->T, B = nt->B;
 	const enum feral_loss loss = nt->cfg->loss;
 	const double *y = nt->ds->y;
 	const double eta = nt->cfg->l2;
@@ -178,14 +184,14 @@ static void pass(struct newton *nt, enum pass_kind kind, const double *v, double
 #pragma omp parallel num_threads(T)
 #endif
 	{
-		int me = 0, team = 1;
+		/* blocks go to whichever thread is free (one the OS has descheduled
+		 * holds up only its current block); a short team runs them all */
 #ifdef _OPENMP
-		me = omp_get_thread_num();
-		team = omp_get_num_threads();
+#pragma omp for schedule(dynamic, 1)
 #endif
-		for (int t = me; t < T; t += team) { /* a short team runs the same blocks */
+		for (int t = 0; t < B; t++) {
 			double *p = nt->part + (size_t)t * d;
-			double *pd = diag ? nt->part + (size_t)(T + t) * d : NULL;
+			double *pd = diag ? nt->part + (size_t)(B + t) * d : NULL;
 			memset(p, 0, d * sizeof *p);
 			if (pd)
 				memset(pd, 0, d * sizeof *pd);
@@ -217,15 +223,14 @@ static void pass(struct newton *nt, enum pass_kind kind, const double *v, double
 			nt->sc[(size_t)t * 8 + 1] = s1;
 		}
 #ifdef _OPENMP
-#pragma omp barrier
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1024)
 #endif
 		for (uint64_t j = 0; j < d; j++) { /* block order: reproducible */
 			double s = 0, sd = 0;
-			for (int t = 0; t < T; t++) {
+			for (int t = 0; t < B; t++) {
 				s += nt->part[(size_t)t * d + j];
 				if (diag)
-					sd += nt->part[(size_t)(T + t) * d + j];
+					sd += nt->part[(size_t)(B + t) * d + j];
 			}
 			out[j] = s / (double)n + eta * v[j];
 			if (diag)
@@ -247,7 +252,7 @@ static double vdot(const double *a, const double *b, uint64_t d)
 static double scal(const struct newton *nt, int k)
 {
 	double s = 0;
-	for (int t = 0; t < nt->T; t++)
+	for (int t = 0; t < nt->B; t++)
 		s += nt->sc[(size_t)t * 8 + k];
 	return s;
 }
@@ -413,6 +418,11 @@ enum feral_status feral_newton_solve(const struct feral_dataset *ds,
 	if ((uint64_t)T > tmax)
 		T = tmax > 1 ? (int)tmax : 1;
 	nt.T = T;
+	/* BLOCKS_PER_THREAD blocks a thread, fewer where their partial sums
+	 * would pass BLOCK_BYTES; 1 block for 1 thread */
+	uint64_t bmax = BLOCK_BYTES / (2 * 8 * (ds->d ? ds->d : 1));
+	nt.B = T == 1 ? 1 : (int)fmin(fmax((double)T, fmin((double)T * BLOCKS_PER_THREAD, (double)bmax)),
+	                              fmax(1.0, (double)ds->n));
 	uint64_t n = ds->n, d = ds->d;
 	res->threads = T;
 	res->kernel = kt->name;
@@ -421,9 +431,9 @@ enum feral_status feral_newton_solve(const struct feral_dataset *ds,
 	res->replicas_mode = FERAL_REPLICAS_MACHINE;
 	res->model_scale = 1;
 	res->step = NAN;
-	nt.lo = malloc(((size_t)T + 1) * sizeof *nt.lo);
-	nt.part = feral_big_alloc(2 * (size_t)T * d * sizeof *nt.part);
-	nt.sc = calloc((size_t)T * 8, sizeof *nt.sc);
+	nt.lo = malloc(((size_t)nt.B + 1) * sizeof *nt.lo);
+	nt.part = feral_big_alloc(2 * (size_t)nt.B * d * sizeof *nt.part);
+	nt.sc = calloc((size_t)nt.B * 8, sizeof *nt.sc);
 	nt.z = malloc(n * sizeof *nt.z);
 	nt.dd = malloc(n * sizeof *nt.dd);
 	nt.ap = malloc(n * sizeof *nt.ap);
@@ -434,8 +444,8 @@ enum feral_status feral_newton_solve(const struct feral_dataset *ds,
 		newton_free(&nt);
 		free(vec);
 		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0,
-		                  "out of memory (Newton: %llu rows, %d x %llu partial sums)",
-		                  (unsigned long long)n, T, (unsigned long long)d);
+		                  "out of memory (Newton: %llu rows, 2 x %d x %llu partial sums)",
+		                  (unsigned long long)n, nt.B, (unsigned long long)d);
 	}
 	double *g = vec, *m = vec + d, *s = vec + 2 * d, *r = vec + 3 * d, *p = vec + 4 * d,
 	       *hp = vec + 5 * d, *yv = vec + 6 * d, *xt = vec + 7 * d, *zero = vec + 8 * d;
