@@ -538,6 +538,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct machine m;
 	char cache_dir[4096];
+	cli_lean_hwloc();
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;

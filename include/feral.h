@@ -268,9 +268,17 @@ enum feral_method {
 	 * so a low precision model converges to the optimum.  Smooth losses and
 	 * fixed point models only. */
 	FERAL_METHOD_HALP,
+	/* Trust-region Newton with preconditioned conjugate gradient (Lin, Weng
+	 * & Keerthi 2008; liblinear's TRON): a gradient pass per iteration and
+	 * a Hessian-vector pass per CG iteration, rows split among the threads,
+	 * deterministic for a given thread count.  Smooth losses only; a double
+	 * model (F64 or F32 model_precision); any data precision.  epochs
+	 * counts passes over the data; step, sampling, replicas, the hot set,
+	 * delay, averaging and bind do not apply.  docs/math.md section 7. */
+	FERAL_METHOD_NEWTON,
 	FERAL_METHOD_COUNT
 };
-/* The method's name ("sgd", "kaczmarz", "svrg"; "unknown" out of range),
+/* The method's name ("sgd", "kaczmarz", "svrg", "halp", "newton"; "unknown" out of range),
  * and back (USAGE for an unknown name): front ends list the methods from
  * this table, so a new method needs only its entry there. */
 FERAL_API const char *feral_method_name(enum feral_method m);

@@ -74,6 +74,12 @@ enum feral_status feral_config_validate(const struct feral_config *c, struct fer
 	if (c->method == FERAL_METHOD_HALP && c->recenter_every != 0)
 		return BAD("recenter_every = %llu: method HALP re-centres at its snapshots (once an "
 		           "epoch); leave it 0", (unsigned long long)c->recenter_every);
+	if (c->method == FERAL_METHOD_NEWTON && c->loss == FERAL_LOSS_HINGE)
+		return BAD("method NEWTON with loss HINGE: Newton needs a smooth loss (LS or "
+		           "LOGISTIC); for the hinge loss use method SGD");
+	if (c->method == FERAL_METHOD_NEWTON && fixed)
+		return BAD("method NEWTON keeps a double model: model_precision I16 or I8 is for "
+		           "methods SGD and HALP (any data precision works with NEWTON)");
 	if (!(c->lambda >= 0 && c->lambda <= 1))
 		return BAD("lambda = %g: must lie in [0, 1]", c->lambda);
 	if (!c->step_auto && !(c->step > 0 && isfinite(c->step)))
@@ -149,7 +155,7 @@ void feral_trace_free(struct feral_trace *t)
 
 /* One name a method, in enum order: the CLI, bench and the Python binding
  * take their lists from here. */
-static const char *const method_names[] = {"sgd", "kaczmarz", "svrg", "halp"};
+static const char *const method_names[] = {"sgd", "kaczmarz", "svrg", "halp", "newton"};
 _Static_assert(sizeof method_names / sizeof *method_names == FERAL_METHOD_COUNT,
                "a method without a name: add it to method_names");
 

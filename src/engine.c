@@ -864,6 +864,8 @@ enum feral_status feral_solve(const struct feral_dataset *ds, const struct feral
 		return st;
 	if (cfg->staleness_hist) /* read only now that struct_size is known to be right */
 		memset(cfg->staleness_hist, 0, FERAL_STALENESS_BUCKETS * sizeof *cfg->staleness_hist);
+	if (cfg->method == FERAL_METHOD_NEWTON) /* not a worker loop: newton.c */
+		return feral_newton_solve(ds, cfg, x_star, x, res, trace, err);
 	struct feral_config run = *cfg; /* threads: what the runtime delivers */
 	char warning[256] = "";
 	for (int attempt = 0;; attempt++) {

@@ -343,6 +343,12 @@ static inline feral_epoch_hook feral_method_between_epochs(enum feral_method m)
 	}
 }
 
+/* ---- newton.c: trust-region Newton-CG (method NEWTON), a solve of its own ---- */
+enum feral_status feral_newton_solve(const struct feral_dataset *ds,
+                                     const struct feral_config *cfg, const double *x_star,
+                                     double *x, struct feral_result *res,
+                                     struct feral_trace *trace, struct feral_error *err);
+
 /* ---- svrg.c: SVRG's state and full gradient; the certified stop's gradient ---- */
 
 /* c->method_state for SVRG (needs c->ds, c->p, c->plan, c->shard_ds). */

@@ -168,6 +168,11 @@ static inline uint64_t feral_alias_draw(const struct feral_alias *a, uint64_t r)
 	return feral_alias_resolve(a, feral_alias_split(a, r));
 }
 
+/* Method NEWTON gives each thread at least this many nonzeros a pass (fewer
+ * threads on small problems: an OpenMP region's fork and join cost more);
+ * newton.c, and the CLI's default thread count. */
+#define FERAL_NEWTON_NNZ_PER_THREAD 32768
+
 /* ---- objective (objective.c) ------------------------------------------------
  * f_i(x) = phi(a_i.x, y_i) + (eta/2)||x||^2, docs/math.md section 1. */
 static inline double feral_loss_dphi(enum feral_loss loss, double t, double y)

@@ -96,6 +96,8 @@ static enum feral_status topo_alloc_tables(struct feral_topo *t, struct feral_er
 }
 
 #ifdef FERAL_HAVE_HWLOC
+static enum feral_status topo_from_hwloc(struct feral_topo *t, struct feral_error *err);
+
 static enum feral_status topo_read_hwloc(struct feral_topo *t, const char *synthetic,
                                          struct feral_error *err)
 {
@@ -113,6 +115,44 @@ static enum feral_status topo_read_hwloc(struct feral_topo *t, const char *synth
 	}
 	if (hwloc_topology_load(t->hw) < 0)
 		return feral_fail_errno(err, FERAL_STATUS_INTERNAL, NULL, "hwloc_topology_load");
+	return topo_from_hwloc(t, err);
+}
+
+/* The machine's topology, discovered once per process and kept: every
+ * hwloc_topology_init with no live topology dlopens hwloc's plugins (GL,
+ * OpenCL, libxml2 and what they link) and every destroy of the last one
+ * unloads them, about 8-10 ms each time on a Debian 12 VM, paid by the CLI's
+ * default thread count, each solve's plan and each pilot run.  Each
+ * feral_topo gets a cheap hwloc_topology_dup of this one (a loaded topology
+ * is safe to read from several threads).  A failed load is not kept, so the
+ * next call tries again. */
+static pthread_mutex_t machine_lock = PTHREAD_MUTEX_INITIALIZER;
+static hwloc_topology_t machine_topo;
+
+static enum feral_status topo_read_machine(struct feral_topo *t, struct feral_error *err)
+{
+	pthread_mutex_lock(&machine_lock);
+	if (!machine_topo) {
+		hwloc_topology_t hw;
+		if (hwloc_topology_init(&hw) == 0) {
+			if (hwloc_topology_load(hw) == 0)
+				machine_topo = hw;
+			else
+				hwloc_topology_destroy(hw);
+		}
+	}
+	int rc = machine_topo ? hwloc_topology_dup(&t->hw, machine_topo) : -1;
+	pthread_mutex_unlock(&machine_lock);
+	if (rc < 0) {
+		t->hw = NULL;
+		return feral_fail_errno(err, FERAL_STATUS_INTERNAL, NULL, "hwloc topology");
+	}
+	return topo_from_hwloc(t, err);
+}
+
+/* The PU, core, node and package tables of a loaded t->hw. */
+static enum feral_status topo_from_hwloc(struct feral_topo *t, struct feral_error *err)
+{
 
 	int npus = hwloc_get_nbobjs_by_type(t->hw, HWLOC_OBJ_PU);
 	if (npus < 1)
@@ -333,7 +373,7 @@ enum feral_status feral_topo_create(const char *synthetic, struct feral_topo **o
 		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "topology: out of memory");
 	enum feral_status st;
 #ifdef FERAL_HAVE_HWLOC
-	st = topo_read_hwloc(t, synthetic, err);
+	st = synthetic ? topo_read_hwloc(t, synthetic, err) : topo_read_machine(t, err);
 	if (st && !synthetic && st != FERAL_STATUS_NOMEM) {
 		/* hwloc failed on the real machine: carry on with the flat model */
 		feral_topo_destroy(&t);

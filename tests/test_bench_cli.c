@@ -199,7 +199,7 @@ Test(bench_cli, test_bad_options_exit_2_with_a_message, .init = setup_dir, .fini
 		{"--frobnicate", "frobnicate"},
 		{"--recenter --precision 32", "--recenter"},
 		{"stray", "unexpected argument"},
-		{"--method sgd,newton", "--method newton: expected one of sgd kaczmarz svrg"},
+		{"--method sgd,lbfgs", "--method lbfgs: expected one of sgd kaczmarz svrg halp newton"},
 		{"--method sgd,kaczmarz --problem logistic", "--method kaczmarz"},
 		{"--method svrg --problem svm", "--method svrg"},
 	};

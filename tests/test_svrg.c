@@ -405,11 +405,12 @@ static void setup(void)
 	tmpdir_make("svrg");
 }
 
-/* The CLI: svrg by default for least squares, a warning and converged
+/* The CLI: svrg by default for tall dense least squares (n >= 128 d; newton
+ * otherwise, test_newton.c), a warning and converged
  * false when the budget runs out first, a clear error for svrg + hinge. */
 Test(svrg, test_cli_default_warning_and_errors, .init = setup, .fini = tmpdir_remove)
 {
-	cr_assert_eq(shell_feral(1, "gen gaussian -o g.npy --n 2000 --d 20 --noise 0.5"), 0, "%s", out);
+	cr_assert_eq(shell_feral(1, "gen gaussian -o g.npy --n 3000 --d 20 --noise 0.5"), 0, "%s", out);
 	cr_assert_eq(shell_feral(0, "solve g.npy g.b.npy --threads 1 --json"), 0, "%s", out);
 	cr_assert(strstr(out, "\"method\":\"svrg\"") && strstr(out, "\"converged\":true"), "%s",
 	          out);

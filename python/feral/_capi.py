@@ -37,7 +37,7 @@ UPDATE_RACY, UPDATE_ATOMIC = range(2)
 ROUNDING_INDEPENDENT, ROUNDING_SHARED, ROUNDING_NEAREST = range(3)
 
 LOSS_NAMES = ("ls", "logistic", "hinge")
-METHOD_NAMES = ("sgd", "kaczmarz", "svrg", "halp")
+METHOD_NAMES = ("sgd", "kaczmarz", "svrg", "halp", "newton")
 BIND_NAMES = ("compact", "scatter", "none")
 REPLICAS_NAMES = ("machine", "node", "core", "auto")
 UPDATE_NAMES = ("racy", "atomic")

@@ -465,9 +465,10 @@ def solve(A, b, *, x0=None, x_star=None, progress=None, trace=False, **options):
     classification losses).
 
     Options (the struct feral_config fields; CLI option names in brackets):
-      loss='ls'|'logistic'|'hinge', l2, method='svrg'|'sgd'|'kaczmarz' (default
-      svrg for ls/logistic with a float model, with 100 epochs unless a budget
-      is given; sgd otherwise), relax,
+      loss='ls'|'logistic'|'hinge', l2, method='svrg'|'sgd'|'kaczmarz'|'halp'|
+      'newton' (default svrg for ls/logistic with a float model, with 100
+      epochs unless a budget is given; sgd otherwise; newton: trust-region
+      Newton-CG, epochs counts passes over the data), relax,
       sampling='weighted'|'partial'|'uniform' or lambda (or lambda_),
       step='auto' or a number, step_decay, tol, mu, epochs, seconds,
       updates (max_updates), seed, threads (default: the physical cores, as

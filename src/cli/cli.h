@@ -76,6 +76,9 @@ struct cli_solver {
 	/* solve, train: no --method -> SVRG for the smooth losses (float
 	 * models), with at most 100 epochs unless a budget is given */
 	int auto_method;
+	/* set by cli_solver_finish when no --method chose newton: cli_pick_method
+	 * may still turn it into svrg once the data's shape is known */
+	int method_default;
 	/* solve, train: the constant feature appended to every row (--bias;
 	 * 0: none); the data's d then counts it */
 	double bias;
@@ -83,6 +86,20 @@ struct cli_solver {
 	uint64_t staleness_hist[FERAL_STALENESS_BUCKETS];
 };
 void cli_solver_init(struct cli_solver *s);
+/* Start-up: keep hwloc from loading the plugins feral never uses (I/O
+ * devices, GL, OpenCL, XML import), unless HWLOC_PLUGINS_BLACKLIST is set.
+ * Programs (feral, bench, feral-mpi) call it first in main, before any hwloc
+ * call; the library never changes the environment. */
+void cli_lean_hwloc(void);
+/* The default method once the data is loaded (s->method_default only):
+ * SVRG for tall dense data (dense rows, n >= FERAL_CLI_SVRG_TALL d), where
+ * a few SVRG epochs reach the tolerance; Newton-CG otherwise
+ * (docs/math.md section 7, "The default").  Then, for solve and train
+ * without --threads, the thread count: every physical core
+ * (feral_default_threads), or 1 for a Newton solve too small to split.
+ * 1 when the method switched. */
+#define FERAL_CLI_SVRG_TALL 128
+int cli_pick_method(struct cli_solver *s, const struct feral_dataset *ds);
 /* Handle one getopt_long result; returns 1 when handled, 0 when not a solver
  * option, and -1 after printing an error (exit 2). */
 int cli_solver_option(const char *prog, struct cli_solver *s, int opt, const char *arg);

@@ -1,5 +1,6 @@
 /* Shared front-end helpers: strict option values, solver options, JSON. */
 #include "cli.h"
+#include "internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -133,6 +134,18 @@ void cli_dmg(enum feral_precision data, enum feral_precision model, int recenter
 	int g = model == FERAL_PRECISION_F64 ? 64 : 32;
 	snprintf(buf, len, "D%dM%dG%d%s", feral_precision_bits(data), feral_precision_bits(model), g,
 	         recenter ? "+centre" : "");
+}
+
+void cli_lean_hwloc(void)
+{
+	/* feral reads CPUs, caches and NUMA nodes only: hwloc's I/O objects are
+	 * filtered out by default and no topology is imported from XML, so these
+	 * plugins (and the GL, OpenCL and libxml2 libraries they pull in) would
+	 * be loaded for nothing.  A value the user set is kept. */
+	setenv("HWLOC_PLUGINS_BLACKLIST",
+	       "hwloc_gl,hwloc_opencl,hwloc_cuda,hwloc_nvml,hwloc_rsmi,hwloc_levelzero,"
+	       "hwloc_pci,hwloc_xml_libxml",
+	       0);
 }
 
 void cli_solver_init(struct cli_solver *s)
@@ -462,12 +475,27 @@ int cli_solver_finish(const char *prog, struct cli_solver *s)
 		if (!s->lambda_set)
 			c->lambda = want;
 	}
+	/* No --method: trust-region Newton-CG for the smooth losses with a float
+	 * model, the method that reaches the tolerance on every problem measured
+	 * (docs/math.md section 7, "The default"); at most 1000 passes over the
+	 * data unless a budget is given. */
+	/* An option only a stochastic method reads (a step, sampling, replicas,
+	 * the hot set, delay, averaging, trace spacing) keeps SVRG, so that it
+	 * is not silently ignored. */
+	int stochastic = !c->step_auto || c->step_decay > 0 || s->sampling_set || s->lambda_set ||
+	                 c->delay > 0 || c->replicas != FERAL_REPLICAS_AUTO || c->average_every > 0 ||
+	                 c->hot_threshold != 0 || c->hot_every > 0 || c->average_iterates ||
+	                 c->trace_every > 0;
 	if (s->auto_method && !s->method_set && c->loss != FERAL_LOSS_HINGE &&
 	    !feral_precision_fixed(c->model_precision)) {
-		c->method = FERAL_METHOD_SVRG; /* solves to the optimum, certified */
-		if (!s->budget_set)
-			c->epochs = 100;
+		c->method = stochastic ? FERAL_METHOD_SVRG : FERAL_METHOD_NEWTON;
+		s->method_default = !stochastic;
 	}
+	if (!s->budget_set && s->auto_method && c->method == FERAL_METHOD_NEWTON)
+		c->epochs = 1000;
+	else if (!s->budget_set && s->auto_method && !s->method_set &&
+	         c->method == FERAL_METHOD_SVRG)
+		c->epochs = 100;
 	if ((c->method == FERAL_METHOD_SVRG || c->method == FERAL_METHOD_HALP) &&
 	    c->loss == FERAL_LOSS_HINGE) {
 		fprintf(stderr, "%s: --method %s needs a smooth loss (ls or logistic), not --loss %s\n",
@@ -487,6 +515,17 @@ int cli_solver_finish(const char *prog, struct cli_solver *s)
 	if (c->method == FERAL_METHOD_HALP && c->recenter_every) {
 		fprintf(stderr, "%s: --method halp re-centres at its snapshots: drop --recenter-every\n",
 		        prog);
+		return -1;
+	}
+	if (c->method == FERAL_METHOD_NEWTON && c->loss == FERAL_LOSS_HINGE) {
+		fprintf(stderr, "%s: --method newton needs a smooth loss (ls or logistic), not --loss "
+		        "hinge; for the hinge loss use --method sgd\n", prog);
+		return -1;
+	}
+	if (c->method == FERAL_METHOD_NEWTON && feral_precision_fixed(c->model_precision)) {
+		fprintf(stderr, "%s: --method newton keeps a double model: drop --model-precision "
+		        "8/16 (8/16-bit data works: --data-precision); for an 8 or 16-bit model use "
+		        "--method halp\n", prog);
 		return -1;
 	}
 	if (c->method == FERAL_METHOD_KACZMARZ && c->loss != FERAL_LOSS_LS) {
@@ -519,17 +558,41 @@ int cli_solver_finish(const char *prog, struct cli_solver *s)
 	return 0;
 }
 
+int cli_pick_method(struct cli_solver *s, const struct feral_dataset *ds)
+{
+	int switched = 0;
+	if (s->method_default && s->cfg.method == FERAL_METHOD_NEWTON &&
+	    ds->layout == FERAL_LAYOUT_DENSE && ds->n >= (uint64_t)FERAL_CLI_SVRG_TALL * ds->d) {
+		s->cfg.method = FERAL_METHOD_SVRG;
+		if (!s->budget_set)
+			s->cfg.epochs = 100;
+		switched = 1;
+	}
+	if (s->auto_method && !s->threads_set) {
+		/* every physical core (hwloc: a few ms); Newton runs a problem this
+		 * small on one thread whatever it is given */
+		if (s->cfg.method == FERAL_METHOD_NEWTON && ds->nnz < 2 * FERAL_NEWTON_NNZ_PER_THREAD)
+			s->cfg.threads = 1;
+		else
+			s->cfg.threads = feral_default_threads();
+		s->threads_set = 1;
+	}
+	return switched;
+}
+
 const char *const CLI_SOLVER_HELP =
 	"Solver options:\n"
 	"  --loss ls|logistic|hinge   objective (svm = hinge)\n"
 	"  --l2 ETA                   L2 coefficient (default 0)\n"
-	"  --method sgd|kaczmarz|svrg|halp  weighted SGD, the classic normalised\n"
+	"  --method sgd|kaczmarz|svrg|halp|newton  weighted SGD, the classic normalised\n"
 	"                             Kaczmarz projection (least squares only), SVRG\n"
-	"                             (smooth losses, float models; the default of solve\n"
-	"                             and train for ls/logistic: it solves to the\n"
-	"                             optimum), or HALP: SVRG on an 8/16-bit model centred\n"
-	"                             at the snapshot, its grid shrinking every epoch\n"
-	"                             (smooth losses, --model-precision 8 or 16)\n"
+	"                             (smooth losses, float models), HALP: SVRG on an\n"
+	"                             8/16-bit model centred at the snapshot, its grid\n"
+	"                             shrinking every epoch (smooth losses,\n"
+	"                             --model-precision 8 or 16), or newton: trust-region\n"
+	"                             Newton-CG (smooth losses, float models; the default\n"
+	"                             of solve and train for ls/logistic; --epochs counts\n"
+	"                             passes over the data, default 1000)\n"
 	"  --relax R                  Kaczmarz relaxation in (0, 2) (default 1)\n"
 	"  --sampling weighted|partial|uniform   lambda = 0, 1/2 (or --lambda), 1\n"
 	"  --lambda L                 p_i = L/n + (1-L) L_i/sum L (default 0.5)\n"
@@ -540,8 +603,9 @@ const char *const CLI_SOLVER_HELP =
 	"                             at ||grad F(x)|| <= EPS ||grad F(0)|| (certified;\n"
 	"                             ls, logistic); 0: run the budget (default 1e-6)\n"
 	"  --mu MU                    strong convexity for --step auto (default: estimate)\n"
-	"  --epochs E  --seconds S  --updates U   budgets (default 50 epochs; 100 for\n"
-	"                             the default SVRG of solve and train)\n"
+	"  --epochs E  --seconds S  --updates U   budgets (default 50 epochs; for\n"
+	"                             solve and train 1000 passes of newton, 100 epochs\n"
+	"                             of svrg)\n"
 	"  --seed N                   random seed (default 1)\n"
 	"  --threads T                workers (default: every physical core; 1 gives a\n"
 	"                             bit-reproducible run for a given --seed)\n"

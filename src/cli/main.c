@@ -30,6 +30,7 @@ static const char *const USAGE =
 
 int main(int argc, char **argv)
 {
+	cli_lean_hwloc();
 	if (argc < 2) {
 		fputs(USAGE, stderr);
 		return 2;

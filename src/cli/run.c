@@ -233,6 +233,7 @@ enum feral_status cli_solve(const struct feral_dataset *ds, struct cli_solver *s
                             const char *trace_path, struct feral_error *err, int *fatal)
 {
 	struct feral_trace tr = {0};
+	cli_pick_method(s, ds);
 	s->cfg.staleness_hist = s->staleness_hist;
 	enum feral_status st = feral_solve(ds, &s->cfg, xs, x, r, trace_path ? &tr : NULL, err);
 	s->cfg.staleness_hist = NULL;
@@ -261,7 +262,9 @@ void cli_print_result(const struct feral_dataset *ds, const struct feral_result 
 	        r->rel_residual);
 	if (isfinite(r->rel_error))
 		fprintf(stderr, ", relative error %.3g", r->rel_error);
-	fprintf(stderr, ", step %.4g%s\n", r->step, r->converged ? ", converged" : "");
+	if (!isnan(r->step)) /* Newton has no step */
+		fprintf(stderr, ", step %.4g", r->step);
+	fprintf(stderr, "%s\n", r->converged ? ", converged" : "");
 	if (r->warning[0])
 		fprintf(stderr, "%s: warning: %s\n", prog, r->warning);
 	if (r->oversubscribed)

@@ -92,8 +92,8 @@ int cmd_solve_parse(int argc, char **argv, struct solve_opts *o)
 	if (s.cfg.loss != FERAL_LOSS_LS)
 		return cli_usage_error(prog, "solve: least squares only (use 'feral train' for --loss %s)",
 		                       cli_loss_name(s.cfg.loss));
-	if (!s.threads_set)
-		s.cfg.threads = feral_default_threads();
+	/* no --threads: every physical core, resolved once the data is loaded
+	 * (cli_pick_method), so a small Newton solve skips the topology */
 	if (cli_solver_finish(prog, &s) < 0)
 		return 2;
 	int nargs = argc - optind;

@@ -636,8 +636,9 @@ static int cmd(int argc, char **argv, int train)
 		s.cfg.loss = FERAL_LOSS_LS;
 	if (cli_solver_finish(prog, &s) < 0)
 		return 2;
-	if (s.cfg.method == FERAL_METHOD_SVRG || s.cfg.method == FERAL_METHOD_HALP)
-		/* a rank's snapshot would be its shard's */
+	if (s.cfg.method == FERAL_METHOD_SVRG || s.cfg.method == FERAL_METHOD_HALP ||
+	    s.cfg.method == FERAL_METHOD_NEWTON)
+		/* a rank's snapshot (or gradient) would be its shard's */
 		return cli_usage_error(prog, "--method %s is not supported across ranks yet: use "
 		                             "'feral solve' or --method sgd",
 		                       feral_method_name(s.cfg.method));
@@ -825,6 +826,7 @@ static void topo_cache_end(void) {}
 int main(int argc, char **argv)
 {
 	int provided;
+	cli_lean_hwloc(); /* before MPI, which may load hwloc itself */
 	MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
 	MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &g_size);
