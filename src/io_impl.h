@@ -5,12 +5,18 @@
 #define FERAL_IO_IMPL_H
 #include "internal.h"
 
-/* Atomic writes: data goes to "<path>.tmp.<pid>", then fsync + rename on
- * commit, so a reader never sees a half-written file.  An existing path that
- * is not a regular file (/dev/null, a FIFO) is written in place instead
- * (tmp is then ""): a rename would replace the device or pipe. */
+/* Atomic writes: data goes to "<path>.tmp.<pid>", then rename on commit, so
+ * a reader never sees a half-written file and a failed write (a full disk)
+ * leaves the previous file intact.  `durable` (set after open) adds an fsync
+ * before the rename, so that the new file also survives a power loss: the
+ * checkpoints, whose purpose is to survive a crash, set it; models, vectors
+ * and datasets do not (an fsync costs ~10 ms on a VM disk, as much as a whole
+ * small training run).  An existing path that is not a regular file
+ * (/dev/null, a FIFO) is written in place instead (tmp is then ""): a rename
+ * would replace the device or pipe. */
 struct feral_wfile {
 	FILE *f;
+	int durable;
 	char path[4096];
 	char tmp[4200];
 };

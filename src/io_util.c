@@ -35,7 +35,8 @@ enum feral_status feral_wfile_commit(struct feral_wfile *w, struct feral_error *
 {
 	int bad = ferror(w->f);
 	bad |= fflush(w->f) != 0;
-	bad |= fsync(fileno(w->f)) != 0 && errno != EINVAL;
+	if (w->durable)
+		bad |= fsync(fileno(w->f)) != 0 && errno != EINVAL;
 	if (fclose(w->f) != 0)
 		bad = 1;
 	w->f = NULL;

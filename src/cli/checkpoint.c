@@ -15,6 +15,7 @@ enum feral_status cli_ckpt_write(const char *path, const double *x, uint64_t d,
 	enum feral_status st = feral_wfile_open(&w, path, err);
 	if (st)
 		return st;
+	w.durable = 1; /* a checkpoint is for surviving a crash: fsync before rename */
 	fprintf(w.f, "feral-checkpoint 1\nupdates %llu\nd %llu\n", (unsigned long long)updates,
 	        (unsigned long long)d);
 	for (uint64_t j = 0; j < d; j++)

@@ -28,8 +28,8 @@ struct cli_model_out {
 	double bias;          /* > 0: w holds k * (d + 1) weights, the last of a class
 	                       * that of the constant feature bias; 0: none */
 };
-/* Written atomically through the library's writer (temp file, fsync,
- * rename).  FERAL_OK, or IO with err naming the path. */
+/* Written atomically through the library's writer (temp file, rename; no
+ * fsync: see io_impl.h).  FERAL_OK, or IO with err naming the path. */
 enum feral_status cli_model_write(const char *path, const struct cli_model_out *m,
                                   struct feral_error *err);
 /* cli_model_write, reporting a failure as "prog: path: reason"; returns the
