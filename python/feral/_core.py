@@ -78,10 +78,17 @@ def _raise(st, err, **extra):
 
 
 # ---- defaults ----------------------------------------------------------------------
+_DEFAULT_THREADS = []
+
+
 def default_threads():
     """Every physical core, as the CLI's default (the library's
-    feral_default_threads: hwloc, SMT siblings counted once)."""
-    return int(_lib.feral_default_threads())
+    feral_default_threads: hwloc, SMT siblings counted once).  Asked once
+    per process: each call loads the hwloc topology (35 ms here, more than
+    a whole fit on a small data set)."""
+    if not _DEFAULT_THREADS:
+        _DEFAULT_THREADS.append(int(_lib.feral_default_threads()))
+    return _DEFAULT_THREADS[0]
 
 
 # ---- datasets over caller buffers ----------------------------------------------------

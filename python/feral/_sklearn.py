@@ -112,15 +112,21 @@ _COMMON_DOC = """
         Value of the constant feature appended to fit the intercept
         (liblinear -B); the intercept is regularised with the weights.
     tol : float
-        The solver's tol: stop when the relative residual (regression) or the
-        training error rate (classification) is <= tol.  With step='auto' it
-        also sets the step (smaller tol, smaller step): FeralRegressor's
-        default 1e-2 suits noisy regression; use ~1e-6 for consistent systems.
+        The solver's certified stop: end when ||grad F(w)|| <= tol ||grad F(0)||
+        (least squares, logistic; hinge has no certificate), tested once an
+        epoch at the cost of one full gradient pass each.  0: run max_iter
+        epochs (FeralClassifier's default: with the SGD method the test
+        seldom fires within 10 epochs and the passes cost about as much as
+        the epochs).  With step='auto' on least squares it also sets the
+        step (smaller tol, smaller step): FeralRegressor's default 1e-2 suits
+        noisy regression; use ~1e-6 for consistent systems.
     max_iter : float
-        Budget in epochs (passes of n updates).
+        Budget in epochs (passes of n updates); FeralClassifier 10,
+        FeralRegressor 50.
     n_jobs : int or None
-        Worker threads; None: the physical cores (the CLI's default); -1: all.
-        More than one thread is Hogwild!: fits are then not bit-reproducible.
+        Worker threads; None (default): the physical cores (the CLI's
+        default); -1: all.  More than one thread is Hogwild!: fits are then
+        not bit-reproducible.
     precision : None, 32, 16 or 8
         Storage precision of data and model (fixed point at 16/8 bits), as
         the CLI's --precision; None (default): f32 data, f64 model.
@@ -144,7 +150,7 @@ class FeralClassifier(ClassifierMixin, _FeralLinear):
     """ + _COMMON_DOC
 
     def __init__(self, loss="logistic", *, alpha=0.0, C=None, fit_intercept=True, bias=1.0,
-                 tol=1e-4, max_iter=10, n_jobs=None, precision=None, sampling="partial",
+                 tol=0.0, max_iter=10, n_jobs=None, precision=None, sampling="partial",
                  method="sgd", step="auto", average_iterates=False, recenter=False,
                  random_state=None):
         self.loss = loss
