@@ -14,9 +14,19 @@ _NO_WEIGHTS = ("sample_weight: feral has no per-sample weights (the library's sa
                "distribution is fixed by `sampling`); resample or duplicate rows instead")
 
 
-def _threads(n_jobs):
+# n_jobs=None: a worker for every WORK_PER_THREAD nonzero-updates of the
+# budget (nnz x epochs), at most the physical cores: about 10 ms of updates
+# each on one core; below it a team's start and its barriers cost more than
+# they save (digits, 1257 x 64, 10 epochs: 1 thread 0.001 s, 2 threads
+# 0.04-0.07 s of solver time on a loaded 2-core machine).
+WORK_PER_THREAD = 1 << 24
+
+
+def _threads(n_jobs, work=None):
     if n_jobs is None:
-        return default_threads()
+        if work is None:
+            return default_threads()
+        return max(1, min(default_threads(), int(work // WORK_PER_THREAD)))
     n_jobs = int(n_jobs)
     if n_jobs == 0:
         raise ValueError("n_jobs=0: expected None, a positive count or -1 (all cores)")
@@ -42,7 +52,9 @@ class _FeralLinear(BaseEstimator):
     bias column (liblinear -B style: the intercept is the weight of a constant
     feature `bias`, so it is regularised like the others), and scores."""
 
-    def _config(self, loss, n):
+    def _config(self, loss, X):
+        n = X.shape[0]
+        nnz = X.nnz if hasattr(X, "nnz") else n * (X.shape[1] + self._use_bias())
         if self.C is not None and self.alpha:
             raise ValueError("give alpha or C, not both")
         if self.C is not None:
@@ -52,7 +64,7 @@ class _FeralLinear(BaseEstimator):
         else:
             l2 = float(self.alpha)
         opts = dict(loss=loss, l2=l2, tol=float(self.tol), epochs=float(self.max_iter),
-                    threads=_threads(self.n_jobs),
+                    threads=_threads(self.n_jobs, nnz * float(self.max_iter)),
                     sampling=self.sampling, method=self.method, step=self.step,
                     average_iterates=self.average_iterates, recenter=self.recenter,
                     seed=_seed(self.random_state))
@@ -124,8 +136,10 @@ _COMMON_DOC = """
         Budget in epochs (passes of n updates); FeralClassifier 10,
         FeralRegressor 50.
     n_jobs : int or None
-        Worker threads; None (default): the physical cores (the CLI's
-        default); -1: all.  More than one thread is Hogwild!: fits are then
+        Worker threads.  None (default): the physical cores (the CLI's
+        default), but no more than one per 2^24 nonzero-updates of the
+        budget (nnz x max_iter; about 10 ms of work each), so small fits run
+        on one thread; -1: all physical cores; -2 all but one, ...  More than one thread is Hogwild!: fits are then
         not bit-reproducible.
     precision : None, 32, 16 or 8
         Storage precision of data and model (fixed point at 16/8 bits), as
@@ -182,7 +196,7 @@ class FeralClassifier(ClassifierMixin, _FeralLinear):
         if k < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; "
                              f"got 1 class ({self.classes_[0]!r})")
-        cfg, dp = self._config(self.loss, X.shape[0])
+        cfg, dp = self._config(self.loss, X)
         base_seed = cfg.seed
         prob = Problem(self._design(X), None, data_precision=dp, seed=base_seed)
         try:
@@ -259,7 +273,7 @@ class FeralRegressor(RegressorMixin, _FeralLinear):
             raise NotImplementedError(_NO_WEIGHTS)
         X, y = self._validate_data(X, y, accept_sparse="csr", dtype=(np.float32, np.float64),
                                    y_numeric=True)
-        cfg, dp = self._config("ls", X.shape[0])
+        cfg, dp = self._config("ls", X)
         prob = Problem(self._design(X), None, data_precision=dp, seed=cfg.seed)
         try:
             w, info = self._solve(prob, cfg, dp, y)
