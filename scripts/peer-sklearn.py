@@ -16,7 +16,8 @@
         [--ref-iter K] [--ref-only 1]
 
    Defaults against defaults, on the same float32 training array and the
-   same held-out test set: FeralClassifier(), SGDClassifier(n_jobs=-1)
+   same held-out test set: FeralClassifier() (and with n_jobs=1: one
+   thread, bit-reproducible), SGDClassifier(n_jobs=-1)
    (hinge, alpha 1e-4) and SGDClassifier(loss="log_loss", n_jobs=-1).  The
    R repeats are interleaved (A B C A B C ...) so that a loaded machine
    slows all alike; seed r for repeat r (random_state=r for both).  For each:
@@ -28,7 +29,8 @@
    each minus its optimum F*, which L-BFGS (scipy, float64, at most K
    iterations, default 5000; the relative gradient norm reached is printed)
    computes once and keeps in DIR (default /tmp/feral-peer-sklearn);
-   --ref-only 1 computes them and stops (run it under nice first).  Where
+   --ref-only 1 computes them (or goes on from the cached points, K more
+   iterations) and stops (run it under nice first).  Where
    L-BFGS stops short of the optimum (alpha = 0 is ill-conditioned), F* is
    an upper bound of the optimum and the gaps are lower bounds.  FeralClassifier's
    own objective is alpha = 0 (its default), SGDClassifier's log_loss
@@ -109,15 +111,17 @@ def objective(A, s, w, b, alpha):
     return float(np.logaddexp(0, -z).mean() + 0.5 * alpha * (w @ w))
 
 
-def reference(A, s, alpha, cache, maxiter):
+def reference(A, s, alpha, cache, maxiter, refine=False):
     """argmin of objective() by L-BFGS (float64, at most maxiter iterations),
-    cached in cache (.npy)."""
+    cached in cache (.npy); refine: go on from the cached point."""
     import numpy as np
     import scipy.optimize as so
-    if os.path.exists(cache):
-        wb = np.load(cache)
-        return wb[:-1], wb[-1]
     n, d = A.shape
+    x0 = np.zeros(d + 1)
+    if os.path.exists(cache):
+        x0 = np.load(cache)
+        if not refine:
+            return x0[:-1], x0[-1]
 
     def fg(wb):
         w, b = wb[:-1], wb[-1]
@@ -127,10 +131,10 @@ def reference(A, s, alpha, cache, maxiter):
                 np.append(A.T @ r + alpha * w, r.sum()))
 
     t = time.perf_counter()
-    res = so.minimize(fg, np.zeros(d + 1), jac=True, method="L-BFGS-B",
+    res = so.minimize(fg, x0, jac=True, method="L-BFGS-B",
                       options=dict(maxiter=maxiter, maxfun=2 * maxiter, gtol=1e-9, ftol=1e-16))
     g = np.linalg.norm(res.jac) / np.linalg.norm(fg(np.zeros(d + 1))[1])
-    print(f"# reference alpha={alpha:g}: L-BFGS {res.nit} iterations, {time.perf_counter() - t:.0f} s, "
+    print(f"# reference alpha={alpha:g}: L-BFGS {res.nit} iterations{' more' if refine else ''}, {time.perf_counter() - t:.0f} s, "
           f"relative gradient norm {g:.1e}", flush=True)
     np.save(cache, res.x)
     return res.x[:-1], res.x[-1]
@@ -171,7 +175,8 @@ def compare(args):
     s, st = np.where(y, 1.0, -1.0), np.where(yt, 1.0, -1.0)
     A = X.astype(np.float64)
     os.makedirs(opt["--cache"], exist_ok=True)
-    ref = {a: reference(A, s, a, f"{opt['--cache']}/{name}-{a:g}.npy", int(opt["--ref-iter"]))
+    ref = {a: reference(A, s, a, f"{opt['--cache']}/{name}-{a:g}.npy", int(opt["--ref-iter"]),
+                        refine=bool(opt["--ref-only"]))
            for a in (0.0, 1e-4)}
     if opt["--ref-only"]:
         return 0
@@ -185,6 +190,7 @@ def compare(args):
 
     contenders = {
         "FeralClassifier()": lambda r: feral.FeralClassifier(random_state=r),
+        "FeralClassifier(n_jobs=1)": lambda r: feral.FeralClassifier(n_jobs=1, random_state=r),
         "SGDClassifier(n_jobs=-1)": lambda r: SGDClassifier(n_jobs=-1, random_state=r),
         "SGDClassifier(loss='log_loss', n_jobs=-1)":
             lambda r: SGDClassifier(loss="log_loss", n_jobs=-1, random_state=r),

@@ -91,6 +91,12 @@ class _FeralLinear(BaseEstimator):
         Z[:, d] = self.bias
         return Z
 
+    def _checked_finite(self, X):
+        """True when check_array's finiteness test covers the design matrix:
+        float32 X (a float64 X may overflow in its float32 copy: the library
+        checks that one) and a finite bias."""
+        return X.dtype == np.float32 and bool(np.isfinite(self.bias))
+
     def _split(self, w):
         """Weights (k, d[+1]) -> coef (k, d), intercept (k,)."""
         if self._use_bias():
@@ -198,7 +204,8 @@ class FeralClassifier(ClassifierMixin, _FeralLinear):
                              f"got 1 class ({self.classes_[0]!r})")
         cfg, dp = self._config(self.loss, X)
         base_seed = cfg.seed
-        prob = Problem(self._design(X), None, data_precision=dp, seed=base_seed)
+        prob = Problem(self._design(X), None, data_precision=dp, seed=base_seed,
+                       finite=self._checked_finite(X))
         try:
             targets = [1] if k == 2 else range(k)
             W, infos = [], []
@@ -274,7 +281,8 @@ class FeralRegressor(RegressorMixin, _FeralLinear):
         X, y = self._validate_data(X, y, accept_sparse="csr", dtype=(np.float32, np.float64),
                                    y_numeric=True)
         cfg, dp = self._config("ls", X)
-        prob = Problem(self._design(X), None, data_precision=dp, seed=cfg.seed)
+        prob = Problem(self._design(X), None, data_precision=dp, seed=cfg.seed,
+                       finite=self._checked_finite(X))
         try:
             w, info = self._solve(prob, cfg, dp, y)
         finally:
