@@ -144,6 +144,33 @@ void feral_dataset_update_norms(struct feral_dataset *ds)
 	}
 }
 
+/* The index of the first NaN or infinity of v[0..len), or len.  Blocks of
+ * 4096 are screened by an OR of the exponent test over the bits (a loop
+ * the compiler vectorizes; the element test with an early exit does not,
+ * and took 0.15 s of a fit on 60000 x 784), and only a block that fails is
+ * searched element by element. */
+static uint64_t first_nonfinite_f32(const float *v, uint64_t len)
+{
+	enum { BLOCK = 4096 };
+	for (uint64_t b = 0; b < len; b += BLOCK) {
+		uint64_t e = len - b < BLOCK ? len : b + BLOCK;
+		uint32_t bad = 0;
+#ifdef _OPENMP
+#pragma omp simd reduction(| : bad)
+#endif
+		for (uint64_t k = b; k < e; k++) {
+			uint32_t u;
+			memcpy(&u, v + k, sizeof u);
+			bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+		}
+		if (bad)
+			for (uint64_t k = b; k < e; k++)
+				if (!isfinite(v[k]))
+					return k;
+	}
+	return len;
+}
+
 enum feral_status feral_dataset_check(const struct feral_dataset *ds, struct feral_error *err)
 {
 	if (ds->layout == FERAL_LAYOUT_CSR) {
@@ -170,11 +197,10 @@ enum feral_status feral_dataset_check(const struct feral_dataset *ds, struct fer
 		}
 	}
 	if (ds->precision == FERAL_PRECISION_F32) {
-		const float *v = ds->values;
-		for (uint64_t k = 0; k < ds->nnz; k++)
-			if (!isfinite(v[k]))
-				return feral_fail(err, FERAL_STATUS_RANGE, NULL, 0,
-				                  "value %llu is not finite", (unsigned long long)k);
+		uint64_t k = first_nonfinite_f32(ds->values, ds->nnz);
+		if (k < ds->nnz)
+			return feral_fail(err, FERAL_STATUS_RANGE, NULL, 0,
+			                  "value %llu is not finite", (unsigned long long)k);
 	} else {
 		for (uint64_t i = 0; i < ds->n; i++)
 			if (!isfinite(ds->row_scale[i]) || ds->row_scale[i] < 0)

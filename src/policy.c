@@ -31,19 +31,24 @@ void feral_step_begin(const struct feral_ctx *c, const double *x_star,
 	if (cfg->method != FERAL_METHOD_SGD || !cfg->step_auto)
 		return;
 	sc->sup = feral_sup_lw(c->L, c->p, n);
-	sc->mu = feral_estimate_mu(ds, cfg);
 	sc->base = c->lbar / (2 * sc->sup);
 	if (cfg->loss != FERAL_LOSS_LS) {
 		/* Classification: hinge is non-smooth (Corollary 2.2 does not
 		 * apply), and for logistic sigma2_w at the optimum is large, so
 		 * the Corollary's step for a tight tol is tiny.  Use the
 		 * realizable step 1/(2 supL_w) with a 1/(1 + epoch) decay,
-		 * which converges to the optimum. */
+		 * which converges to the optimum.  It needs no mu: none is
+		 * estimated (the estimate is an SVD of a 4d x d row sample,
+		 * which cost more than 10 epochs on 60000 x 784), and the
+		 * result reports mu only when given (or l2 > 0: a lower
+		 * bound), else NaN. */
+		sc->mu = cfg->mu > 0 ? cfg->mu : (cfg->l2 > 0 ? cfg->l2 : NAN);
 		sc->rel_step = sc->base;
 		if (sc->decay == 0)
 			sc->decay = 1.0;
 		return;
 	}
+	sc->mu = feral_estimate_mu(ds, cfg);
 	/* least squares: sigma2_w at x*, or at a short serial pilot's iterate */
 	sc->needs_ref = 1;
 	if (!x_star)

@@ -9,7 +9,9 @@ Reads Debian's dataset-fashion-mnist IDX files with feral.load (pixels / 255,
 as the CLI).  Prints one line per contender: test accuracy and the median
 fit wall time over REPEAT runs (default 3) on data already in memory; for
 `feral train` the solver's own seconds (its JSON) and the process wall
-(load included).  Run it on an idle machine for timings that mean much."""
+(load included).  Run it on an idle machine for timings that mean much;
+scripts/peer-sklearn.py compare is the interleaved comparison with
+objectives."""
 import json
 import os
 import statistics
@@ -54,9 +56,11 @@ def main():
             subprocess.run([CLI, "convert", f"{SRC}/{imgs}-idx3-ubyte.gz",
                             f"{tmp}/{s}.feral", "--targets", f"{SRC}/{labs}-idx1-ubyte.gz"],
                            check=True, capture_output=True)
+        # FeralClassifier's defaults as CLI options (the CLI's own default
+        # method is SVRG to 1e-6, 100 epochs)
         cmd = [CLI, "train", f"{tmp}/train.feral", "--test", f"{tmp}/test.feral",
-               "--positive", ",".join(map(str, POS)), "--epochs", "10", "--threads", "1",
-               "--json"]
+               "--positive", ",".join(map(str, POS)), "--method", "sgd", "--epochs", "10",
+               "--tol", "0", "--threads", "1", "--json"]
         runs = []
         for _ in range(repeat):
             t0 = time.perf_counter()
@@ -64,24 +68,23 @@ def main():
             runs.append((time.perf_counter() - t0, json.loads(out.stdout)))
         wall = statistics.median(r[0] for r in runs)
         j = runs[-1][1]
-        print(f"feral train --epochs 10 --threads 1        acc {j['test_accuracy']:.4f}  "
+        print(f"feral train --method sgd --epochs 10 --tol 0 --threads 1  acc {j['test_accuracy']:.4f}  "
               f"solve {statistics.median(r[1]['seconds'] for r in runs):.3f} s, "
               f"process {wall:.3f} s")
 
-    same = feral.FeralClassifier(max_iter=10, n_jobs=1, fit_intercept=False)
+    same = feral.FeralClassifier(n_jobs=1)
     _, t = timed(lambda: same.fit(X, yb), repeat)
     acc = same.score(Xt, ytb)
-    print(f"FeralClassifier(n_jobs=1, no intercept)    acc {acc:.4f}  fit {t:.3f} s "
+    print(f"FeralClassifier(n_jobs=1)                  acc {acc:.4f}  fit {t:.3f} s "
           f"(solver {same.info_['seconds']:.3f} s; same problem as feral train: "
           f"{'equal' if acc == j['test_accuracy'] else 'DIFFERENT'} accuracy)")
 
-    clf = feral.FeralClassifier(max_iter=10)
+    clf = feral.FeralClassifier()
     _, t = timed(lambda: clf.fit(X, yb), repeat)
     print(f"FeralClassifier() defaults ({clf.info_['threads']} threads)   "
           f"acc {clf.score(Xt, ytb):.4f}  fit {t:.3f} s (solver {clf.info_['seconds']:.3f} s)")
 
-    sgd = SGDClassifier(loss="log_loss", alpha=1e-4, max_iter=1000, tol=1e-3, random_state=1,
-                        n_jobs=-1)
+    sgd = SGDClassifier(loss="log_loss", random_state=1, n_jobs=-1)
     _, t = timed(lambda: sgd.fit(X, yb), repeat)
     print(f"SGDClassifier(log_loss, n_jobs=-1)         acc {sgd.score(Xt, ytb):.4f}  "
           f"fit {t:.3f} s  ({sgd.n_iter_} epochs)")

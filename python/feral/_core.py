@@ -78,10 +78,17 @@ def _raise(st, err, **extra):
 
 
 # ---- defaults ----------------------------------------------------------------------
+_DEFAULT_THREADS = []
+
+
 def default_threads():
     """Every physical core, as the CLI's default (the library's
-    feral_default_threads: hwloc, SMT siblings counted once)."""
-    return int(_lib.feral_default_threads())
+    feral_default_threads: hwloc, SMT siblings counted once).  Asked once
+    per process: each call loads the hwloc topology (35 ms here, more than
+    a whole fit on a small data set)."""
+    if not _DEFAULT_THREADS:
+        _DEFAULT_THREADS.append(int(_lib.feral_default_threads()))
+    return _DEFAULT_THREADS[0]
 
 
 # ---- datasets over caller buffers ----------------------------------------------------
@@ -106,11 +113,13 @@ class Problem:
         Non-canonical CSR (unsorted or duplicate indices) is canonicalised on a
         copy; other sparse formats are converted with tocsr().
       y: float64 contiguous wrapped, else converted (n doubles).
-    Row norms are computed by the library into an n-vector owned here.  A
+    Row norms are computed by the library into an n-vector owned here.
+    finite=True skips the library's finiteness pass over dense A (for
+    callers that checked it already).  A
     fixed point data precision (16 or 8 bits) is a quantized copy owned by the
     library (freed in close())."""
 
-    def __init__(self, A, y=None, data_precision=32, seed=1):
+    def __init__(self, A, y=None, data_precision=32, seed=1, finite=False):
         self._keep = []
         self._quantized = None
         ds = C.Dataset()
@@ -133,9 +142,13 @@ class Problem:
         ds.precision = C.PRECISION_F32
         self._ds = ds
         err = C.Error()
-        st = _lib.feral_dataset_check(byref(ds), byref(err))
-        if st != C.OK:
-            _raise(st, err)
+        # finite=True: the caller (the estimators, after scikit-learn's
+        # check_array) vouches that dense A and y are finite, the only thing
+        # feral_dataset_check tests on a dense matrix: skip its pass
+        if not (finite and ds.layout == C.LAYOUT_DENSE):
+            st = _lib.feral_dataset_check(byref(ds), byref(err))
+            if st != C.OK:
+                _raise(st, err)
         _lib.feral_dataset_update_norms(byref(ds))
         if data_precision not in (32, 16, 8):
             raise ValueError(f"feral: data precision {data_precision}: expected 32, 16 or 8")

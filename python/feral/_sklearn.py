@@ -14,9 +14,19 @@ _NO_WEIGHTS = ("sample_weight: feral has no per-sample weights (the library's sa
                "distribution is fixed by `sampling`); resample or duplicate rows instead")
 
 
-def _threads(n_jobs):
+# n_jobs=None: a worker for every WORK_PER_THREAD nonzero-updates of the
+# budget (nnz x epochs), at most the physical cores: about 10 ms of updates
+# each on one core; below it a team's start and its barriers cost more than
+# they save (digits, 1257 x 64, 10 epochs: 1 thread 0.001 s, 2 threads
+# 0.04-0.07 s of solver time on a loaded 2-core machine).
+WORK_PER_THREAD = 1 << 24
+
+
+def _threads(n_jobs, work=None):
     if n_jobs is None:
-        return default_threads()
+        if work is None:
+            return default_threads()
+        return max(1, min(default_threads(), int(work // WORK_PER_THREAD)))
     n_jobs = int(n_jobs)
     if n_jobs == 0:
         raise ValueError("n_jobs=0: expected None, a positive count or -1 (all cores)")
@@ -42,7 +52,9 @@ class _FeralLinear(BaseEstimator):
     bias column (liblinear -B style: the intercept is the weight of a constant
     feature `bias`, so it is regularised like the others), and scores."""
 
-    def _config(self, loss, n):
+    def _config(self, loss, X):
+        n = X.shape[0]
+        nnz = X.nnz if hasattr(X, "nnz") else n * (X.shape[1] + self._use_bias())
         if self.C is not None and self.alpha:
             raise ValueError("give alpha or C, not both")
         if self.C is not None:
@@ -52,7 +64,7 @@ class _FeralLinear(BaseEstimator):
         else:
             l2 = float(self.alpha)
         opts = dict(loss=loss, l2=l2, tol=float(self.tol), epochs=float(self.max_iter),
-                    threads=_threads(self.n_jobs),
+                    threads=_threads(self.n_jobs, nnz * float(self.max_iter)),
                     sampling=self.sampling, method=self.method, step=self.step,
                     average_iterates=self.average_iterates, recenter=self.recenter,
                     seed=_seed(self.random_state))
@@ -78,6 +90,12 @@ class _FeralLinear(BaseEstimator):
         Z[:, :d] = X
         Z[:, d] = self.bias
         return Z
+
+    def _checked_finite(self, X):
+        """True when check_array's finiteness test covers the design matrix:
+        float32 X (a float64 X may overflow in its float32 copy: the library
+        checks that one) and a finite bias."""
+        return X.dtype == np.float32 and bool(np.isfinite(self.bias))
 
     def _split(self, w):
         """Weights (k, d[+1]) -> coef (k, d), intercept (k,)."""
@@ -112,15 +130,23 @@ _COMMON_DOC = """
         Value of the constant feature appended to fit the intercept
         (liblinear -B); the intercept is regularised with the weights.
     tol : float
-        The solver's tol: stop when the relative residual (regression) or the
-        training error rate (classification) is <= tol.  With step='auto' it
-        also sets the step (smaller tol, smaller step): FeralRegressor's
-        default 1e-2 suits noisy regression; use ~1e-6 for consistent systems.
+        The solver's certified stop: end when ||grad F(w)|| <= tol ||grad F(0)||
+        (least squares, logistic; hinge has no certificate), tested once an
+        epoch at the cost of one full gradient pass each.  0: run max_iter
+        epochs (FeralClassifier's default: with the SGD method the test
+        seldom fires within 10 epochs and the passes cost about as much as
+        the epochs).  With step='auto' on least squares it also sets the
+        step (smaller tol, smaller step): FeralRegressor's default 1e-2 suits
+        noisy regression; use ~1e-6 for consistent systems.
     max_iter : float
-        Budget in epochs (passes of n updates).
+        Budget in epochs (passes of n updates); FeralClassifier 10,
+        FeralRegressor 50.
     n_jobs : int or None
-        Worker threads; None: the physical cores (the CLI's default); -1: all.
-        More than one thread is Hogwild!: fits are then not bit-reproducible.
+        Worker threads.  None (default): the physical cores (the CLI's
+        default), but no more than one per 2^24 nonzero-updates of the
+        budget (nnz x max_iter; about 10 ms of work each), so small fits run
+        on one thread; -1: all physical cores; -2 all but one, ...  More than one thread is Hogwild!: fits are then
+        not bit-reproducible.
     precision : None, 32, 16 or 8
         Storage precision of data and model (fixed point at 16/8 bits), as
         the CLI's --precision; None (default): f32 data, f64 model.
@@ -144,7 +170,7 @@ class FeralClassifier(ClassifierMixin, _FeralLinear):
     """ + _COMMON_DOC
 
     def __init__(self, loss="logistic", *, alpha=0.0, C=None, fit_intercept=True, bias=1.0,
-                 tol=1e-4, max_iter=10, n_jobs=None, precision=None, sampling="partial",
+                 tol=0.0, max_iter=10, n_jobs=None, precision=None, sampling="partial",
                  method="sgd", step="auto", average_iterates=False, recenter=False,
                  random_state=None):
         self.loss = loss
@@ -176,9 +202,10 @@ class FeralClassifier(ClassifierMixin, _FeralLinear):
         if k < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; "
                              f"got 1 class ({self.classes_[0]!r})")
-        cfg, dp = self._config(self.loss, X.shape[0])
+        cfg, dp = self._config(self.loss, X)
         base_seed = cfg.seed
-        prob = Problem(self._design(X), None, data_precision=dp, seed=base_seed)
+        prob = Problem(self._design(X), None, data_precision=dp, seed=base_seed,
+                       finite=self._checked_finite(X))
         try:
             targets = [1] if k == 2 else range(k)
             W, infos = [], []
@@ -253,8 +280,9 @@ class FeralRegressor(RegressorMixin, _FeralLinear):
             raise NotImplementedError(_NO_WEIGHTS)
         X, y = self._validate_data(X, y, accept_sparse="csr", dtype=(np.float32, np.float64),
                                    y_numeric=True)
-        cfg, dp = self._config("ls", X.shape[0])
-        prob = Problem(self._design(X), None, data_precision=dp, seed=cfg.seed)
+        cfg, dp = self._config("ls", X)
+        prob = Problem(self._design(X), None, data_precision=dp, seed=cfg.seed,
+                       finite=self._checked_finite(X))
         try:
             w, info = self._solve(prob, cfg, dp, y)
         finally:

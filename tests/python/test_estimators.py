@@ -147,3 +147,22 @@ def test_classifier_equals_feral_train_bit_for_bit(feral_cli, tmp_path, k):
     clf = feral.FeralClassifier(loss="hinge", n_jobs=1, max_iter=5, random_state=4,
                                 fit_intercept=False).fit(X, y)
     np.testing.assert_array_equal(clf.coef_, w)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")  # numpy's, on the float32 copy
+def test_float64_overflowing_float32_is_rejected():
+    # finite in float64 (check_array passes), infinite in the float32 copy:
+    # the library's own check still runs for float64 input
+    X = np.ones((20, 3))
+    X[3, 1] = 1e300
+    y = np.arange(20) % 2
+    with pytest.raises(ValueError, match="not finite"):
+        feral.FeralClassifier(n_jobs=1).fit(X, y)
+
+
+def test_small_fit_runs_on_one_thread_by_default():
+    # n_jobs=None: at most one worker per 2^24 nonzero-updates of the budget
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 5)).astype(np.float32)
+    y = X[:, 0] > 0
+    assert feral.FeralClassifier().fit(X, y).info_["threads"] == 1
