@@ -326,6 +326,17 @@ enum feral_status feral_monitor_finish(struct feral_ctx *c, double *x, double wa
 			c->grad_s += feral_now() - t_g;
 		}
 	}
+	/* A run that ends on its budget is still certified when the returned x
+	 * meets the tolerance: it was just evaluated (the distance to x*, or the
+	 * full gradient at x).  Without this, a run whose monitor never saw the
+	 * converged model (worker 0 descheduled, replicas averaged only at the
+	 * end) reported "not converged" beside a relative error of 1e-14. */
+	if (!c->converged && st == FERAL_OK && c->cfg->tol > 0) {
+		if (c->x_star)
+			c->converged = fin.rel_error <= c->cfg->tol;
+		else if (!isnan(res->grad_norm_rel))
+			c->converged = res->grad_norm_rel <= c->cfg->tol;
+	}
 	res->grad_seconds = c->grad_s;
 	res->updates = upd;
 	/* Worker 0 is the monitor: while it evaluates, the other T-1 workers go

@@ -270,6 +270,38 @@ Test(engine, test_async_band_4_threads_auto_average_at_end)
 	async_band_every(4, FERAL_REPLICAS_AUTO, FERAL_LAYOUT_DENSE, 0);
 }
 
+/* A run that ends on its budget with a returned x inside the tolerance is
+ * certified by the final evaluation (here the monitor never runs: no trace
+ * point before the budget ends); one that ends outside it is not. */
+Test(engine, test_budget_end_certifies_returned_iterate)
+{
+	double *xs = NULL;
+	struct feral_dataset *ds = gen(FERAL_GEN_GAUSSIAN, 2000, 20, 0.0, 4, &xs);
+	for (int k = 0; k < 2; k++) {
+		double x[20] = {0};
+		struct feral_config c;
+		feral_config_init(&c);
+		c.threads = 1;
+		c.method = FERAL_METHOD_SGD;
+		c.bind = FERAL_BIND_NONE;
+		c.tol = REL_ERR_ASYNC;
+		c.epochs = k == 0 ? ASYNC_EPOCHS : 0.05; /* enough; far too little */
+		c.trace_every = UINT64_MAX / 4;
+		struct feral_result r;
+		SOLVE_OK(ds, &c, xs, x, &r, NULL);
+		double e2 = rel_err2(x, xs, 20);
+		if (k == 0) {
+			cr_assert_lt(e2, REL_ERR_ASYNC, "budget too small for the test: %g", e2);
+			cr_assert(r.converged, "returned x within tol (%g) but not certified", e2);
+		} else {
+			cr_assert_gt(e2, REL_ERR_ASYNC, "0.05 epochs reached the tolerance: %g", e2);
+			cr_assert(!r.converged, "returned x outside tol (%g) reported converged", e2);
+		}
+	}
+	free(xs);
+	feral_dataset_destroy(&ds);
+}
+
 Test(engine, test_atomic_update_baseline_converges)
 {
 	double *xs = NULL;
