@@ -222,9 +222,9 @@ Test(hot, test_one_worker_i8_data_i8_model_in_band)
  * at every step, so that merges of changed and unchanged slots interleave)
  * and merge every 7 steps (the first half of the slots, as a fast tier,
  * three times in four; all of them otherwise) and at the end.  The shared
- * hot coordinates must
- * then hold exactly the sum of every increment (the values stay small
- * integers, exact in every precision), and no other coordinate may move.
+ * hot values, folded into the model, must then hold exactly the sum of
+ * every increment (the values stay small integers, exact in every
+ * precision), and no other coordinate may move.
  * The workers meet after every merge period, so each period's two merges
  * start from the same shared values: a merge that stored its copy instead
  * of adding its change, or counted a change twice (base not reset), fails
