@@ -285,7 +285,7 @@ enum feral_status feral_hot_create(struct feral_ctx *c, struct feral_result *res
 	h->H = H;
 	h->col = cols;
 	h->every = K;
-	h->every_slow = K * FERAL_HOT_TIER;
+	h->every_slow = K > UINT64_MAX / FERAL_HOT_TIER ? UINT64_MAX : K * FERAL_HOT_TIER;
 	h->nfast = nfast;
 	h->share = share;
 	h->nview = c->shard_ds ? c->plan.nshards : 1;
