@@ -343,8 +343,10 @@ struct feral_config {
 	 * no bit centring): the columns a draw touches with probability
 	 * P_j >= hot_threshold (at most FERAL_HOT_MAX of the most probable)
 	 * are updated in a private copy per worker, whose change is added
-	 * atomically into the shared model every hot_every own updates, so
-	 * their cache lines stop moving between cores on every update.
+	 * into their shared values every hot_every own updates (those with
+	 * P_j >= 2/hot_every; the others every 16 hot_every), so their cache
+	 * lines stop moving between cores on every update.  Auto threshold:
+	 * 2/(16 hot_every).
 	 * hot_threshold: 0 = auto (several workers only), < 0 = none, in (0, 1]:
 	 * that threshold, applied with one worker too.  hot_every: merge
 	 * period in updates per worker, 0 = auto (FERAL_HOT_EVERY_AUTO). */

@@ -22,8 +22,10 @@
  * replicas are averaged every `average_every` updates of each worker (all
  * workers meet at a barrier) and at the end.  Hot coordinates (hot.c): on
  * the shared model of sparse rows, each worker updates the most often
- * drawn columns in a private copy and adds its change into the model every
- * hot_every updates and at the end of every round.
+ * drawn columns in a private copy and adds its change into their shared
+ * values every hot_every updates (the less hot tier every FERAL_HOT_TIER
+ * times that) and at the end of every round, where they are folded into
+ * the model.
  *
  * This file holds the context, the update, the worker loop and feral_solve,
  * which runs the phases of engine.h's other modules in order (plan.c,
@@ -91,7 +93,7 @@ svrg_dense(const struct feral_ctx *c, void *x, const uint32_t *idx, size_t len, 
  *  - the metadata prefetched twice, when drawn and with the row (the first
  *    ones are sometimes dropped while the miss queue is full): +5-10 %.
  * The distances matter less (+-10 % for PF_ROW 2..4). */
-enum { PF_RING = 8, PF_SPLIT = 6, PF_DRAW = 4, PF_ROW = 3 };
+enum { PF_RING = 8, PF_SPLIT = 6, PF_DRAW = 4, PF_ROW = 3, PF_MODEL = 1 };
 
 /* The prefetch helpers are always_inline: GCC 12's IPA mod-ref analysis
  * deems a call that only prefetches free of effects and deletes it when it
@@ -146,6 +148,21 @@ FERAL_PREFETCHER prefetch_row(const struct feral_ctx *c, const struct feral_data
 	} else {
 		prefetch_bytes(dense_row(c, ds, i), 0, ds->d * c->esz / 2);
 	}
+}
+
+/* The model lines of CSR row i's shared (cold) coordinates, for writing:
+ * the row's indices are in cache (prefetch_row, PF_ROW - 1 updates ago).
+ * A line another core wrote since this one last had it then arrives
+ * while the updates before it run, not when the dot product needs it. */
+FERAL_PREFETCHER prefetch_model(const struct feral_ctx *c, const struct feral_dataset *ds,
+                                const uint32_t *split, const void *x, uint64_t i)
+{
+	if (ds->layout != FERAL_LAYOUT_CSR)
+		return;
+	uint64_t b = ds->indptr[i] + (split ? split[i] : 0), e = ds->indptr[i + 1];
+	size_t msz = feral_precision_size(c->mp);
+	for (uint64_t k = b; k < e; k++)
+		__builtin_prefetch((const char *)x + (size_t)ds->indices[k] * msz, 1, 3);
 }
 
 /* The row to read for shard entry e: the global row (map = the shard), or e
@@ -306,6 +323,8 @@ static bool round_end(struct feral_ctx *c, int tid, struct feral_rng *rng, feral
 			all &= c->finished[t];
 		c->all_done = all || __atomic_load_n(&c->stop, __ATOMIC_RELAXED);
 	}
+	if (c->hot.H) /* every merge done: the hot coordinates into the model, by slice */
+		feral_hot_fold(c, tid);
 	feral_model_average(c, tid, rng);
 	if (c->center)
 		feral_model_recenter_fold(c, tid); /* the same slice: no barrier needed */
@@ -366,8 +385,9 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 	const uint64_t inflight_tag = (uint64_t)(c->shard_ds ? k_sh : 0) << 32;
 	(void)inflight_tag;
 	/* hot coordinates (hot.c): rows from the hot-first copy of rds, the
-	 * hot part of each update in the private copy, merged into x every K
-	 * own updates (at merge_at) and at the end of every round */
+	 * hot part of each update in the private copy, merged into the shared
+	 * hot values (hot.c) every K own updates (the fast tier; every slot
+	 * each FERAL_HOT_TIER K) and at the end of every round */
 	struct hot_ref hr = {0};
 	uint64_t merge_at = UINT64_MAX;
 	const struct feral_dataset *ods = rds; /* the rows in their own columns (async.c) */
@@ -375,7 +395,7 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 		const struct feral_hot_view *v = &c->hot.view[c->shard_ds ? k_sh : 0];
 		rds = &v->ds;
 		hr = (struct hot_ref){c->hot.priv[tid], v->split, c->hot.col};
-		feral_hot_pull(c, tid, x);
+		feral_hot_pull(c, tid);
 		merge_at = c->hot.every;
 	}
 	uint64_t ring[PF_RING];
@@ -413,6 +433,7 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			uint64_t soon = ring[(done + PF_ROW) % PF_RING];
 			prefetch_row(c, rds, soon);
 			prefetch_meta(m, rds, rw, aux, hr.split, soon);
+			prefetch_model(c, rds, hr.split, x, ring[(done + PF_MODEL) % PF_RING]);
 			uint64_t k = done * (uint64_t)c->plan.nthreads; /* ~ global update count */
 			double gamma = c->decay_per_update > 0
 			                       ? c->gamma / (1.0 + c->decay_per_update * (double)k)
@@ -428,8 +449,9 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 				break;
 			}
 			done++;
-			if (FERAL_UNLIKELY(done == merge_at)) {
-				w->saturations += feral_hot_merge(c, tid, x);
+			if (FERAL_UNLIKELY(done == merge_at)) { /* the fast tier, or all */
+				w->saturations += feral_hot_merge(
+					c, tid, done % c->hot.every_slow ? c->hot.nfast : c->hot.H);
 				merge_at += c->hot.every;
 			}
 			__atomic_store_n(&w->updates, done, __ATOMIC_RELAXED);
@@ -449,8 +471,8 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 				feral_async_landed(c, tid);
 		}
 		__atomic_store_n(&w->inflight, FERAL_INFLIGHT_NONE, __ATOMIC_RELAXED);
-		if (c->hot.H) /* every update in x before the workers meet (or leave) */
-			w->saturations += feral_hot_merge(c, tid, x);
+		if (c->hot.H) /* every update merged before the workers meet (or leave) */
+			w->saturations += feral_hot_merge(c, tid, c->hot.H);
 		if (done >= quota)
 			c->finished[tid] = 1;
 		__atomic_store_n(&w->arrived, ++rounds, __ATOMIC_RELEASE);
@@ -458,8 +480,8 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			feral_monitor_wait(c, rounds);
 		if (c->round_len == UINT64_MAX || round_end(c, tid, &rng, hook))
 			break;
-		if (c->hot.H) /* the others' merges, and the between-epochs hook's writes */
-			feral_hot_pull(c, tid, x);
+		if (c->hot.H) /* the others' merges */
+			feral_hot_pull(c, tid);
 	}
 }
 
@@ -789,6 +811,8 @@ static int run_workers(struct feral_ctx *c, double *wall)
 	worker_main(c, 0);
 #endif
 	*wall = feral_now() - c->t0;
+	if (c->hot.H && team == T) /* after the last round's merges */
+		feral_hot_fold(c, -1);
 	return team;
 }
 

@@ -120,15 +120,30 @@ struct feral_hot_view {      /* one dataset's rows, hot entries first */
 	struct feral_dataset ds; /* own values and indices; y, norms, scales, indptr shared */
 	uint32_t *split;         /* per row: hot entries (their indices are slots) */
 };
+/* The slow tier's merge period, in fast periods (docs/math.md section 6). */
+#define FERAL_HOT_TIER 16
 struct feral_hot {
 	uint32_t H;
-	uint64_t every;          /* K */
+	uint64_t every;          /* K: the fast tier's merge period */
+	uint64_t every_slow;     /* FERAL_HOT_TIER K: every slot's */
+	uint32_t nfast;          /* slots [0, nfast): P_j >= 2/K, merged every K */
 	double share;            /* of the nonzeros, under p */
 	uint32_t *col;           /* slot -> column, increasing */
 	int nview;
 	struct feral_hot_view *view; /* per shard dataset (one: c->ds) */
 	void **priv;             /* per worker: priv[H], then base[H] at base_off bytes */
 	size_t base_off;
+	size_t sum_off;          /* float models: H doubles of merge scratch there */
+	/* The shared hot coordinates, on their own lines: while the workers
+	 * run they are the authority for the hot columns (merges never write
+	 * the model; feral_hot_fold copies the values into it).  Fixed point:
+	 * xh[s] is slot s's value (model precision).  Float: xh holds x0[s] in
+	 * f64, the value at the last fold, and with 2+ workers acc (T arrays
+	 * of acc_stride doubles) each worker's merged changes since then: the
+	 * value is x0[s] + sum_t acc_t[s] (feral_hot_value). */
+	void *xh;
+	double *acc;
+	size_t acc_stride;
 };
 
 struct feral_ctx {
@@ -378,11 +393,22 @@ uint32_t feral_hot_select(const double *P, uint64_t d, double thr, uint32_t hmax
 enum feral_status feral_hot_create(struct feral_ctx *c, struct feral_result *res,
                                    struct feral_error *err);
 void feral_hot_free(struct feral_ctx *c);
-/* Worker tid: priv = base = the shared model x at the hot columns. */
-void feral_hot_pull(const struct feral_ctx *c, int tid, const void *x);
-/* Worker tid: add priv - base of every changed slot into x atomically, then
- * priv = base = x.  Returns the fixed point saturations of the adds. */
-uint64_t feral_hot_merge(const struct feral_ctx *c, int tid, void *x);
+/* The merge state for c->hot.H slots of columns c->hot.col (priv, base,
+ * xh, acc), from the model c->models[0]; part of feral_hot_create. */
+enum feral_status feral_hot_state_create(struct feral_ctx *c, struct feral_error *err);
+/* The shared value of slot s (model units), as the merges left it. */
+double feral_hot_value(const struct feral_ctx *c, uint32_t s);
+/* Worker tid: priv = base = the shared value (after a fold or at the start). */
+void feral_hot_pull(const struct feral_ctx *c, int tid);
+/* Worker tid, slots [0, nslots) (c->hot.nfast: the fast tier; H: all):
+ * add priv - base into the shared value (its accumulator, or xh by
+ * compare-and-swap for fixed point), then priv = base = the shared value.
+ * Returns the fixed point saturations of the adds. */
+uint64_t feral_hot_merge(const struct feral_ctx *c, int tid, uint32_t nslots);
+/* Copy xh into the shared model's hot columns: the slots whose columns are
+ * in worker tid's slice of the coordinates (feral_model_average's), or all
+ * of them (tid < 0).  Nobody may be merging. */
+void feral_hot_fold(const struct feral_ctx *c, int tid);
 
 /* ---- model.c: storage, fixed point, snapshot, replicas, bit centring ---------- */
 

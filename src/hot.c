@@ -13,13 +13,18 @@
  * private copy priv[H] of those coordinates (model precision) and base[H],
  * their value at its last merge; the rows are copied hot entries first, with
  * the hot columns renamed to their slots, so an update is two kernel calls:
- * the hot part against priv, the cold part against the shared model.  Every
- * K own updates a worker merges: for each slot whose priv differs from base
- * it adds priv - base into the shared coordinate with a compare-and-swap
- * loop, then sets priv = base = the shared value.  Every update therefore
- * lands in the shared model exactly once (nothing lost, nothing averaged):
- * the scheme is Hogwild! with a delay of at most K own updates on the hot
- * coordinates.  The shared hot coordinates are written by merges only.
+ * the hot part against priv, the cold part against the shared model.  A
+ * merge adds priv - base into the shared value of each slot and sets
+ * priv = base = that value.  The shared values live apart from the model,
+ * on lines of their own (xh; float models: plus one accumulator per worker
+ * that only it writes, so a merge is plain loads and stores, no locked
+ * instruction), and are folded into the model's columns at every round end
+ * and at the end.  Every update lands in the shared value exactly once
+ * (nothing lost, nothing averaged): the scheme is Hogwild! with a bounded
+ * extra delay on the hot coordinates.  Two tiers: the slots with
+ * P_j >= 2/K (first) merge every K own updates, the others every
+ * FERAL_HOT_TIER K, so that no slot waits for more than about 2K of its own
+ * column's updates (docs/math.md, "Hot coordinates").
  *
  * Layering: uses policy.c (P_j, threshold) and engine.h's inline model
  * access; engine.c calls in, never the other way. */
@@ -78,6 +83,26 @@ uint32_t feral_hot_select(const double *P, uint64_t d, double thr, uint32_t hmax
 		hot += P[cols[s]];
 	*share = total > 0 ? hot / total : 0;
 	return m;
+}
+
+/* Reorder cols[0..H) (in column order) so that the columns with P_j >= thr
+ * come first, each part in column order.  Returns their count, UINT32_MAX
+ * without memory. */
+static uint32_t tiers_first(const double *P, double thr, uint32_t *cols, uint32_t H)
+{
+	uint32_t *tmp = malloc((size_t)H * sizeof *tmp), m = 0;
+	if (!tmp)
+		return UINT32_MAX;
+	for (uint32_t s = 0; s < H; s++)
+		if (P[cols[s]] >= thr)
+			tmp[m++] = cols[s];
+	uint32_t fast = m;
+	for (uint32_t s = 0; s < H; s++)
+		if (!(P[cols[s]] >= thr))
+			tmp[m++] = cols[s];
+	memcpy(cols, tmp, (size_t)H * sizeof *cols);
+	free(tmp);
+	return fast;
 }
 
 /* ---- hot-first rows ------------------------------------------------------------ */
@@ -147,6 +172,9 @@ static enum feral_status view_build(const struct feral_dataset *src, const uint3
 	return FERAL_OK;
 }
 
+static void copy_elem(enum feral_precision mp, void *to, uint64_t jt, const void *from,
+                      uint64_t jf);
+
 /* ---- create / free ------------------------------------------------------------- */
 
 void feral_hot_free(struct feral_ctx *c)
@@ -161,7 +189,54 @@ void feral_hot_free(struct feral_ctx *c)
 	free(h->priv);
 	free(h->view);
 	free(h->col);
+	free(h->xh);
+	free(h->acc);
 	memset(h, 0, sizeof *h);
+}
+
+enum feral_status feral_hot_state_create(struct feral_ctx *c, struct feral_error *err)
+{
+	struct feral_hot *h = &c->hot;
+	int T = c->plan.nthreads;
+	uint32_t H = h->H;
+	size_t msz = feral_precision_size(c->mp);
+	int fl = !feral_precision_fixed(c->mp);
+	/* priv and base of worker t in one block, each padded by a cache line
+	 * (the gather kernels read up to 3 bytes past an int8 element); float
+	 * models: then H doubles of scratch for the merge's sums */
+	size_t half = ((size_t)H * msz + 127) / 64 * 64, dbl = ((size_t)H * 8 + 63) / 64 * 64;
+	size_t blk = 2 * half + (fl ? dbl : 0);
+	h->priv = calloc((size_t)T, sizeof *h->priv);
+	if (!h->priv)
+		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (hot copies)");
+	for (int t = 0; t < T; t++) {
+		if (!(h->priv[t] = feral_aligned_alloc(blk)))
+			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (hot copies)");
+		memset(h->priv[t], 0, blk);
+	}
+	h->base_off = half;
+	h->sum_off = 2 * half;
+	/* the shared part: xh on its own lines (fixed point: the values, in
+	 * the model precision; float: x0 in f64), then (float, 2+ workers)
+	 * each worker's accumulator, 128 bytes apart (the adjacent-line
+	 * prefetcher moves lines in pairs) */
+	size_t xb = fl ? dbl : ((size_t)H * msz + 63) / 64 * 64;
+	if (!(h->xh = feral_aligned_alloc(xb)))
+		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (hot coordinates)");
+	if (fl && T > 1) {
+		h->acc_stride = ((size_t)H * 8 + 127) / 128 * 128 / 8;
+		if (!(h->acc = feral_aligned_alloc((size_t)T * h->acc_stride * 8 + 64)))
+			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0,
+			                  "out of memory (hot accumulators)");
+		memset(h->acc, 0, (size_t)T * h->acc_stride * 8);
+	}
+	for (uint32_t s = 0; s < H; s++) {
+		if (fl)
+			((double *)h->xh)[s] = feral_model_get(c->models[0], c->mp, 1, h->col[s]);
+		else
+			copy_elem(c->mp, h->xh, s, c->models[0], h->col[s]);
+	}
+	return FERAL_OK;
 }
 
 enum feral_status feral_hot_create(struct feral_ctx *c, struct feral_result *res,
@@ -169,9 +244,8 @@ enum feral_status feral_hot_create(struct feral_ctx *c, struct feral_result *res
 {
 	struct feral_hot *h = &c->hot;
 	const struct feral_dataset *ds = c->ds;
-	int T = c->plan.nthreads;
 	memset(h, 0, sizeof *h);
-	double thr = feral_hot_threshold(c->cfg, ds, c->replicas, T);
+	double thr = feral_hot_threshold(c->cfg, ds, c->replicas, c->plan.nthreads);
 	if (!(thr > 0))
 		return FERAL_OK;
 	double *P = feral_column_mass(ds, c->p);
@@ -183,9 +257,15 @@ enum feral_status feral_hot_create(struct feral_ctx *c, struct feral_result *res
 	}
 	double share = 0;
 	uint32_t H = feral_hot_select(P, ds->d, thr, FERAL_HOT_MAX, cols, &share);
+	uint64_t K = feral_hot_every(c->cfg);
+	uint32_t nfast = 0;
+	if (H != 0 && H != UINT32_MAX) /* the fast tier (P_j >= 2/K) first, each in column order */
+		nfast = tiers_first(P, 2.0 / (double)K, cols, H);
 	free(P);
-	if (H == 0 || H == UINT32_MAX) {
+	if (H == 0 || H == UINT32_MAX || nfast == UINT32_MAX) {
 		free(cols);
+		if (nfast == UINT32_MAX)
+			H = UINT32_MAX;
 		return H ? feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (hot set)")
 		         : FERAL_OK;
 	}
@@ -204,13 +284,14 @@ enum feral_status feral_hot_create(struct feral_ctx *c, struct feral_result *res
 		slot_of[cols[s]] = s;
 	h->H = H;
 	h->col = cols;
-	h->every = feral_hot_every(c->cfg);
+	h->every = K;
+	h->every_slow = K > UINT64_MAX / FERAL_HOT_TIER ? UINT64_MAX : K * FERAL_HOT_TIER;
+	h->nfast = nfast;
 	h->share = share;
 	h->nview = c->shard_ds ? c->plan.nshards : 1;
 	h->view = calloc((size_t)h->nview, sizeof *h->view);
-	h->priv = calloc((size_t)T, sizeof *h->priv);
 	enum feral_status st = FERAL_OK;
-	if (!h->view || !h->priv)
+	if (!h->view)
 		st = feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (hot set)");
 	for (int k = 0; !st && k < h->nview; k++) {
 		int node = c->shard_ds && c->topo
@@ -220,17 +301,8 @@ enum feral_status feral_hot_create(struct feral_ctx *c, struct feral_result *res
 		                err);
 	}
 	free(slot_of);
-	/* priv and base of worker t in one block, each padded by a cache line:
-	 * the gather kernels read up to 3 bytes past an int8 element */
-	size_t msz = feral_precision_size(c->mp), half = ((size_t)H * msz + 127) / 64 * 64;
-	for (int t = 0; !st && t < T; t++) {
-		h->priv[t] = feral_aligned_alloc(2 * half);
-		if (!h->priv[t])
-			st = feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "out of memory (hot copies)");
-		else
-			memset(h->priv[t], 0, 2 * half);
-	}
-	h->base_off = half;
+	if (!st)
+		st = feral_hot_state_create(c, err);
 	if (st) {
 		feral_hot_free(c);
 		return st;
@@ -240,59 +312,113 @@ enum feral_status feral_hot_create(struct feral_ctx *c, struct feral_result *res
 	return FERAL_OK;
 }
 
-/* ---- merge and pull ------------------------------------------------------------ */
+/* ---- merge, pull and fold --------------------------------------------------------
+ * Float models, 2+ workers: the shared value of slot s is
+ *     x0[s] + acc_0[s] + ... + acc_{T-1}[s]
+ * (x0 = c->hot.xh in f64: the value at the last fold; acc_t: worker t's
+ * merged changes since then, written by t only).  A merge adds t's change
+ * into its own accumulator and re-reads the sum: plain stores and loads on
+ * whole lines, no locked instruction, and the lines of the others'
+ * accumulators are requested together.  One worker: its private copy is
+ * the value (a merge does nothing), so it runs the plain update bit for
+ * bit.  Fixed point models: xh holds the values; a merge adds into it with
+ * an integer compare-and-swap saturating at +-qmax. */
 
-/* priv = base = the shared value, every slot. */
-void feral_hot_pull(const struct feral_ctx *c, int tid, const void *x)
+static inline double *acc_of(const struct feral_hot *h, int t)
+{
+	return (double *)h->acc + (size_t)t * h->acc_stride;
+}
+
+double feral_hot_value(const struct feral_ctx *c, uint32_t s)
+{
+	const struct feral_hot *h = &c->hot;
+	if (feral_precision_fixed(c->mp))
+		return feral_model_get(h->xh, c->mp, c->scale, s);
+	if (!h->acc) /* one worker */
+		return feral_model_get(h->priv[0], c->mp, 1, s);
+	double v = feral_racy_load_f64((const double *)h->xh + s);
+	for (int t = 0; t < c->plan.nthreads; t++)
+		v += feral_racy_load_f64(acc_of(h, t) + s);
+	return v;
+}
+
+/* priv = base = the shared value, every slot: the accumulators are 0 here
+ * (after a fold, or at the start), so it is x0, or xh's fixed point value. */
+void feral_hot_pull(const struct feral_ctx *c, int tid)
 {
 	const struct feral_hot *h = &c->hot;
 	char *pv = h->priv[tid], *bs = pv + h->base_off;
 	size_t msz = feral_precision_size(c->mp);
-	for (uint32_t s = 0; s < h->H; s++) {
-		uint64_t j = h->col[s];
-		switch (c->mp) {
-		case FERAL_PRECISION_F64: {
-			double v = feral_racy_load_f64((const double *)x + j);
-			((double *)pv)[s] = v;
-			break;
-		}
-		case FERAL_PRECISION_F32: {
-			float v = feral_racy_load_f32((const float *)x + j);
-			((float *)pv)[s] = v;
-			break;
-		}
-		case FERAL_PRECISION_I16:
-			((int16_t *)pv)[s] = FERAL_RACY_LOAD((const int16_t *)x + j);
-			break;
-		default:
-			((int8_t *)pv)[s] = FERAL_RACY_LOAD((const int8_t *)x + j);
-			break;
-		}
+	const double *x0 = h->xh;
+	switch (c->mp) {
+	case FERAL_PRECISION_F64:
+		for (uint32_t s = 0; s < h->H; s++)
+			((double *)pv)[s] = feral_racy_load_f64(x0 + s);
+		break;
+	case FERAL_PRECISION_F32:
+		for (uint32_t s = 0; s < h->H; s++)
+			((float *)pv)[s] = (float)feral_racy_load_f64(x0 + s);
+		break;
+	case FERAL_PRECISION_I16:
+		for (uint32_t s = 0; s < h->H; s++)
+			((int16_t *)pv)[s] = FERAL_RACY_LOAD((const int16_t *)h->xh + s);
+		break;
+	default:
+		for (uint32_t s = 0; s < h->H; s++)
+			((int8_t *)pv)[s] = FERAL_RACY_LOAD((const int8_t *)h->xh + s);
+		break;
 	}
 	memcpy(bs, pv, (size_t)h->H * msz);
 }
 
-/* A float slot's merge: the shared value becomes old + (p - b), or p itself
- * when nobody wrote it since our last merge (old == b, bit for bit: then
- * the sum is exact, which keeps one worker bit-identical to the plain
- * shared model).  Returns the value written. */
-#define MERGE_FLOAT(NAME, FT, UT)                                                          \
-	static FT NAME(FT *xj, FT p, FT b)                                                 \
-	{                                                                                  \
-		UT *q = (UT *)xj, old = __atomic_load_n(q, __ATOMIC_RELAXED), nw, bb;      \
-		FT v;                                                                      \
-		memcpy(&bb, &b, sizeof bb);                                                \
-		do {                                                                       \
-			FT o;                                                              \
-			memcpy(&o, &old, sizeof o);                                        \
-			v = old == bb ? p : (FT)((double)o + ((double)p - (double)b));     \
-			memcpy(&nw, &v, sizeof nw);                                        \
-		} while (!__atomic_compare_exchange_n(q, &old, nw, 1, __ATOMIC_RELAXED,    \
-		                                      __ATOMIC_RELAXED));                  \
-		return v;                                                                  \
+/* Slot s of the model layout `from` (a column of the model, or a slot of
+ * xh) copied raw to `to`: no rounding, so a fold is exact. */
+static void copy_elem(enum feral_precision mp, void *to, uint64_t jt, const void *from,
+                      uint64_t jf)
+{
+	switch (mp) {
+	case FERAL_PRECISION_F64:
+		feral_racy_store_f64((double *)to + jt, feral_racy_load_f64((const double *)from + jf));
+		break;
+	case FERAL_PRECISION_F32:
+		feral_racy_store_f32((float *)to + jt, feral_racy_load_f32((const float *)from + jf));
+		break;
+	case FERAL_PRECISION_I16:
+		FERAL_RACY_STORE((int16_t *)to + jt, FERAL_RACY_LOAD((const int16_t *)from + jf));
+		break;
+	default:
+		FERAL_RACY_STORE((int8_t *)to + jt, FERAL_RACY_LOAD((const int8_t *)from + jf));
+		break;
 	}
-MERGE_FLOAT(merge_f64, double, uint64_t)
-MERGE_FLOAT(merge_f32, float, uint32_t)
+}
+
+void feral_hot_fold(const struct feral_ctx *c, int tid)
+{
+	const struct feral_hot *h = &c->hot;
+	uint64_t d = c->ds->d, T = (uint64_t)c->plan.nthreads;
+	uint64_t lo = tid < 0 ? 0 : d * (uint64_t)tid / T;
+	uint64_t hi = tid < 0 ? d : d * (uint64_t)(tid + 1) / T;
+	void *x = c->models[0]; /* a hot set implies one shared model */
+	for (uint32_t s = 0; s < h->H; s++) {
+		uint64_t j = h->col[s];
+		if (j < lo || j >= hi)
+			continue;
+		if (feral_precision_fixed(c->mp)) {
+			copy_elem(c->mp, x, j, h->xh, s);
+			continue;
+		}
+		/* the value, rounded once to the model precision; x0 takes it
+		 * and the accumulators restart from 0 */
+		double v = feral_hot_value(c, s);
+		if (c->mp == FERAL_PRECISION_F32)
+			v = (float)v;
+		feral_model_set(x, c->mp, 1, j, v, 0);
+		feral_racy_store_f64((double *)h->xh + s, v);
+		if (h->acc)
+			for (uint64_t t = 0; t < T; t++)
+				feral_racy_store_f64(acc_of(h, (int)t) + s, 0);
+	}
+}
 
 /* A fixed point slot's merge: an integer add of p - b, saturated at +-qmax
  * (counted in *sat).  Returns the value written. */
@@ -314,30 +440,62 @@ MERGE_FLOAT(merge_f32, float, uint32_t)
 MERGE_INT(merge_i16, int16_t)
 MERGE_INT(merge_i8, int8_t)
 
-/* The loop over slots for one element type: a changed slot is merged, an
- * unchanged one re-read (the other workers' merges). */
-#define MERGE_LOOP(FT, LOAD, MERGE, ...)                                                   \
+/* The loop over fixed point slots: a changed slot is merged, an unchanged
+ * one re-read (the other workers' merges). */
+#define MERGE_LOOP(FT, MERGE, QMAX)                                                        \
 	do {                                                                               \
-		FT *xs = x, *p = (FT *)pv, *b = (FT *)bs;                                  \
-		for (uint32_t s = 0; s < h->H; s++) {                                      \
-			FT *xj = xs + h->col[s];                                           \
-			FT v = memcmp(&p[s], &b[s], sizeof(FT)) ? MERGE(xj, p[s], b[s] __VA_ARGS__) \
-			                                        : LOAD(xj);                \
+		FT *xs = h->xh, *p = (FT *)pv, *b = (FT *)bs;                              \
+		for (uint32_t s = 0; s < H; s++) {                                         \
+			FT v = p[s] != b[s] ? MERGE(xs + s, p[s], b[s], QMAX, &sat)         \
+			                    : FERAL_RACY_LOAD(xs + s);                     \
 			p[s] = b[s] = v;                                                   \
 		}                                                                          \
 	} while (0)
-#define LOAD_INT(p) FERAL_RACY_LOAD(p)
 
-uint64_t feral_hot_merge(const struct feral_ctx *c, int tid, void *x)
+/* A float model's merge (2+ workers): acc_t += priv - base, then
+ * priv = base = x0 + the sum of the accumulators. */
+#define MERGE_FLOAT(FT)                                                                    \
+	do {                                                                               \
+		FT *p = (FT *)pv, *b = (FT *)bs;                                           \
+		double *own = acc_of(h, tid), *sum = (double *)(pv + h->sum_off);         \
+		const double *x0 = h->xh;                                                  \
+		for (uint32_t s = 0; s < H; s++)                                           \
+			feral_racy_store_f64(own + s, feral_racy_load_f64(own + s) +       \
+			                                     ((double)p[s] - (double)b[s]));  \
+		for (uint32_t s = 0; s < H; s++)                                           \
+			sum[s] = feral_racy_load_f64(x0 + s);                               \
+		for (int t = 0; t < T; t++) {                                              \
+			const double *a = acc_of(h, t);                                    \
+			for (uint32_t s = 0; s < H; s++)                                   \
+				sum[s] += feral_racy_load_f64(a + s);                      \
+		}                                                                          \
+		for (uint32_t s = 0; s < H; s++)                                           \
+			p[s] = b[s] = (FT)sum[s];                                          \
+	} while (0)
+
+uint64_t feral_hot_merge(const struct feral_ctx *c, int tid, uint32_t H)
 {
 	const struct feral_hot *h = &c->hot;
 	char *pv = h->priv[tid], *bs = pv + h->base_off;
+	int T = c->plan.nthreads;
 	uint64_t sat = 0;
 	switch (c->mp) {
-	case FERAL_PRECISION_F64: MERGE_LOOP(double, feral_racy_load_f64, merge_f64, ); break;
-	case FERAL_PRECISION_F32: MERGE_LOOP(float, feral_racy_load_f32, merge_f32, ); break;
-	case FERAL_PRECISION_I16: MERGE_LOOP(int16_t, LOAD_INT, merge_i16, , 32767, &sat); break;
-	default: MERGE_LOOP(int8_t, LOAD_INT, merge_i8, , 127, &sat); break;
+	case FERAL_PRECISION_F64:
+	case FERAL_PRECISION_F32:
+		if (!h->acc) /* one worker: priv is the value */
+			return 0;
+		/* the others' accumulators, all lines requested at once */
+		for (int t = 0; t < T; t++)
+			if (t != tid)
+				for (size_t off = 0; off < (size_t)H * 8; off += 64)
+					__builtin_prefetch((const char *)acc_of(h, t) + off, 0, 3);
+		if (c->mp == FERAL_PRECISION_F64)
+			MERGE_FLOAT(double);
+		else
+			MERGE_FLOAT(float);
+		break;
+	case FERAL_PRECISION_I16: MERGE_LOOP(int16_t, merge_i16, 32767); break;
+	default: MERGE_LOOP(int8_t, merge_i8, 127); break;
 	}
 	return sat;
 }

@@ -82,6 +82,10 @@ void feral_model_snapshot(const struct feral_ctx *c, double *out)
 			s += feral_model_get(c->models[r], c->mp, c->scale, j);
 		out[j] = s / R + (c->center ? c->center[j] : 0);
 	}
+	/* hot coordinates (one shared model, no centre): their authority,
+	 * which the workers' merges write while they run */
+	for (uint32_t s = 0; s < c->hot.H; s++)
+		out[c->hot.col[s]] = feral_hot_value(c, s);
 }
 
 /* Average the replicas: each worker takes a slice of the coordinates. */

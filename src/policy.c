@@ -166,16 +166,19 @@ double *feral_l2_degrees(const struct feral_dataset *ds, double eta, const doubl
 }
 
 /* Hot coordinates (hot.c, docs/math.md "Hot coordinates").  Privatising
- * column j saves the line transfer of each of its writes, P_j per update,
- * and costs, per merge (every K own updates), a scan of its slot and one
- * atomic add, which moves the line once when j changed.  Per update that is
- * a saving of P_j c_x against (c_scan + c_x min(1, K P_j)) / K: a net gain
- * only where K P_j > 1, i.e. where several of a worker's writes to j fold
- * into one merge.  Auto: P_j >= 2 / K (two own writes a merge, half the
- * transfers saved).  Since sum_j P_j is the mean nonzeros r of a draw, the
- * hot set then has at most r K / 2 columns and the merge scan costs at most
- * r / 2 slot visits per update (a sequential scan, against the update's r
- * random accesses). */
+ * column j saves the line transfers of its writes (P_j per update, about
+ * half of them conflicted with 2 workers) and costs, per merge of its tier
+ * (every K' own updates), its slot's share of the merge: a few vector
+ * lanes and (T - 1) / 8 + 1/8 line transfers, overlapped (the float
+ * merge is plain loads and stores on the accumulators' lines).  A slot
+ * pays where several of a worker's writes to j fold into one merge:
+ * K' P_j >= 2.  Two tiers: K' = K for P_j >= 2/K, K' = FERAL_HOT_TIER K
+ * below, so auto is P_j >= 2 / (FERAL_HOT_TIER K).  Each tier then holds at
+ * most r K' / 2 columns (sum_j P_j = r, the mean nonzeros of a draw), so
+ * its merges cost at most r / 2 slot visits per update; and a slow slot's
+ * delay, about 2 K' (T-1) P_j of its own column's updates, stays below
+ * 4 FERAL_HOT_TIER (T-1) = 64 (T-1), under the fast tier's 2 K (T-1) for its
+ * hottest column (128 (T-1) at K = 64). */
 double feral_hot_threshold(const struct feral_config *cfg, const struct feral_dataset *ds,
                            enum feral_replicas resolved, int T)
 {
@@ -186,7 +189,7 @@ double feral_hot_threshold(const struct feral_config *cfg, const struct feral_da
 		return cfg->hot_threshold; /* explicit: one worker too */
 	if (T <= 1)
 		return -1; /* one worker: no line to share */
-	return 2.0 / (double)feral_hot_every(cfg);
+	return 2.0 / (double)(FERAL_HOT_TIER * feral_hot_every(cfg));
 }
 
 uint64_t feral_hot_every(const struct feral_config *cfg)

@@ -220,9 +220,11 @@ Test(hot, test_one_worker_i8_data_i8_model_in_band)
  * Two workers add known integer increments to their private copies (slot s
  * of worker t gets +1 at step k when (s + k + t) % 3 != 0, a different set
  * at every step, so that merges of changed and unchanged slots interleave)
- * and merge every 7 steps and at the end.  The shared hot coordinates must
- * then hold exactly the sum of every increment (the values stay small
- * integers, exact in every precision), and no other coordinate may move.
+ * and merge every 7 steps (the first half of the slots, as a fast tier,
+ * three times in four; all of them otherwise) and at the end.  The shared
+ * hot values, folded into the model, must then hold exactly the sum of
+ * every increment (the values stay small integers, exact in every
+ * precision), and no other coordinate may move.
  * The workers meet after every merge period, so each period's two merges
  * start from the same shared values: a merge that stored its copy instead
  * of adding its change, or counted a change twice (base not reset), fails
@@ -240,18 +242,22 @@ static void conservation(enum feral_precision mp)
 	c.mp = mp;
 	c.scale = 1;
 	c.plan.nthreads = 2;
-	uint32_t col[CONS_H];
+	uint32_t *col = malloc(CONS_H * sizeof *col);
 	for (uint32_t s = 0; s < CONS_H; s++)
 		col[s] = 3 * s + 1; /* spread over the model, several a cache line */
 	c.hot.H = CONS_H;
 	c.hot.col = col;
-	size_t msz = feral_precision_size(mp), half = 64 * ((CONS_H * msz + 63) / 64 + 1);
-	c.hot.base_off = half;
-	void *priv[2] = {calloc(2, half), calloc(2, half)};
-	c.hot.priv = priv;
 	void *x = calloc(CONS_D, 8);
 	for (uint64_t j = 0; j < CONS_D; j++) /* start at 5 everywhere */
 		feral_model_set(x, mp, 1, j, 5, 0);
+	struct feral_dataset dsd;
+	memset(&dsd, 0, sizeof dsd);
+	dsd.d = CONS_D;
+	c.ds = &dsd;
+	c.models = &x;
+	/* priv, base and the shared part, as feral_hot_create sets them up */
+	cr_assert_eq(feral_hot_state_create(&c, NULL), FERAL_OK);
+	void **priv = c.hot.priv;
 	uint64_t sat[2] = {0, 0};
 #pragma omp parallel num_threads(2)
 	{
@@ -259,22 +265,25 @@ static void conservation(enum feral_precision mp)
 #ifdef _OPENMP
 		t = omp_get_thread_num();
 #endif
-		feral_hot_pull(&c, t, x);
+		feral_hot_pull(&c, t);
 		for (int k = 0; k < CONS_STEPS; k++) {
 			for (uint32_t s = 0; s < CONS_H; s++)
 				if ((s + (uint32_t)k + (uint32_t)t) % 3 != 0)
 					feral_model_set(priv[t], mp, 1, s,
 					                feral_model_get(priv[t], mp, 1, s) + 1, 0);
 			if ((k + 1) % CONS_EVERY == 0) {
-				sat[t] += feral_hot_merge(&c, t, x);
+				/* the fast tier (the first half) three times in four */
+				uint32_t n = ((k + 1) / CONS_EVERY) % 4 ? CONS_H / 2 : CONS_H;
+				sat[t] += feral_hot_merge(&c, t, n);
 				/* both have merged before either goes on: every
 				 * period the two merges meet on the same base,
 				 * whatever the scheduling */
 #pragma omp barrier
 			}
 		}
-		sat[t] += feral_hot_merge(&c, t, x);
+		sat[t] += feral_hot_merge(&c, t, CONS_H);
 	}
+	feral_hot_fold(&c, -1); /* into the model's columns */
 	for (uint64_t j = 0; j < CONS_D; j++) {
 		double want = 5;
 		if (j % 3 == 1 && j / 3 < CONS_H) {
@@ -287,8 +296,7 @@ static void conservation(enum feral_precision mp)
 		             (unsigned long long)j, feral_model_get(x, mp, 1, j), want);
 	}
 	cr_assert_eq(sat[0] + sat[1], 0);
-	free(priv[0]);
-	free(priv[1]);
+	feral_hot_free(&c);
 	free(x);
 }
 
@@ -306,23 +314,36 @@ Test(hot, test_int8_merge_saturates_and_counts)
 	uint32_t col[2] = {0, 2};
 	int8_t buf[128] = {0};
 	void *priv[1] = {buf};
-	c.hot = (struct feral_hot){.H = 2, .col = col, .priv = priv, .base_off = 64};
+	int8_t xh[64] = {0};
+	c.hot = (struct feral_hot){.H = 2, .col = col, .priv = priv, .base_off = 64, .xh = xh};
 	int8_t x[4] = {120, 0, -3, 0};
-	feral_hot_pull(&c, 0, x);
+	void *models[1] = {x};
+	struct feral_dataset dsd;
+	memset(&dsd, 0, sizeof dsd);
+	dsd.d = 4;
+	c.ds = &dsd;
+	c.models = models;
+	xh[0] = 120;
+	xh[1] = -3;
+	feral_hot_pull(&c, 0);
 	cr_assert_eq(buf[0], 120);
 	cr_assert_eq(buf[1], -3);
-	x[0] = 100; /* another worker's merge: -20 */
+	xh[0] = 100; /* another worker's merge: -20 */
 	buf[0] = 127; /* ours: +7 */
 	buf[1] = -1;  /* ours: +2 */
-	cr_assert_eq(feral_hot_merge(&c, 0, x), 0);
-	cr_assert_eq(x[0], 107);
-	cr_assert_eq(x[2], -1);
+	cr_assert_eq(feral_hot_merge(&c, 0, 2), 0);
+	cr_assert_eq(xh[0], 107);
+	cr_assert_eq(xh[1], -1);
+	cr_assert_eq(x[0], 120, "the model's columns move only at a fold");
 	cr_assert_eq(buf[0], 107, "priv takes the merged value");
 	cr_assert_eq(buf[64], 107, "base too");
+	feral_hot_fold(&c, -1);
+	cr_assert_eq(x[0], 107);
+	cr_assert_eq(x[2], -1);
 	buf[0] = 127; /* +20 onto 120 */
-	x[0] = 120;
-	cr_assert_eq(feral_hot_merge(&c, 0, x), 1);
-	cr_assert_eq(x[0], 127);
+	xh[0] = 120;
+	cr_assert_eq(feral_hot_merge(&c, 0, 2), 1);
+	cr_assert_eq(xh[0], 127);
 }
 
 /* ---- (c) the split update is the unbiased step of the whole row -------------------
@@ -495,9 +516,10 @@ Test(hot, test_threshold_policy)
 	struct feral_dataset csr = {.n = 10, .d = 100000, .nnz = 100, .layout = FERAL_LAYOUT_CSR};
 	struct feral_dataset dense = {.n = 10, .d = 10, .nnz = 100, .layout = FERAL_LAYOUT_DENSE};
 	const enum feral_replicas M = FERAL_REPLICAS_MACHINE;
-	cr_assert_float_eq(feral_hot_threshold(&c, &csr, M, 2), 2.0 / FERAL_HOT_EVERY_AUTO, 1e-15);
+	cr_assert_float_eq(feral_hot_threshold(&c, &csr, M, 2),
+	                   2.0 / (FERAL_HOT_TIER * FERAL_HOT_EVERY_AUTO), 1e-15);
 	c.hot_every = 256;
-	cr_assert_float_eq(feral_hot_threshold(&c, &csr, M, 4), 2.0 / 256, 1e-15);
+	cr_assert_float_eq(feral_hot_threshold(&c, &csr, M, 4), 2.0 / (FERAL_HOT_TIER * 256), 1e-15);
 	cr_assert_lt(feral_hot_threshold(&c, &csr, M, 1), 0);
 	cr_assert_lt(feral_hot_threshold(&c, &dense, M, 2), 0);
 	cr_assert_lt(feral_hot_threshold(&c, &csr, FERAL_REPLICAS_CORE, 2), 0);
