@@ -66,7 +66,19 @@ struct newton {
 	double *zt;    /* n: trial z + A s */
 	uint64_t passes;
 	double grad_s;
+	double deadline; /* feral_now() at which --seconds runs out (INFINITY: none) */
 };
+
+/* The budget in time or a stop request (signal, caller): checked before
+ * every pass, so that one long CG run (least squares at a tight or zero
+ * tolerance) cannot outlive --seconds or ignore Ctrl-C. */
+static int out_of_time(const struct newton *nt)
+{
+	const struct feral_config *cfg = nt->cfg;
+	if (cfg->stop_flag && __atomic_load_n(cfg->stop_flag, __ATOMIC_RELAXED))
+		return 1;
+	return feral_now() >= nt->deadline;
+}
 
 /* phi, phi' and phi'' at t (label or target y), one exp and one log1p for
  * the logistic loss. */
@@ -291,6 +303,8 @@ static int cg(struct newton *nt, const double *g, const double *m, double delta,
 	for (uint64_t it = 0; it < max_it; it++) {
 		if (sqrt(vdot(r, r, d)) <= rtol)
 			return 0;
+		if (it > 0 && out_of_time(nt))
+			return 0; /* stop where CG is: s still lowers the model */
 		pass(nt, PASS_HV, p, hp, NULL);
 		double php = vdot(p, hp, d);
 		double alpha = php > 0 ? ry / php : INFINITY;
@@ -461,6 +475,7 @@ enum feral_status feral_newton_solve(const struct feral_dataset *ds,
 	if (cfg->max_updates > 0)
 		max_passes = fmin((double)max_passes, fmax(1, ceil((double)cfg->max_updates / (double)n)));
 	double t0 = feral_now();
+	nt.deadline = cfg->seconds > 0 ? t0 + cfg->seconds : INFINITY;
 	enum feral_status st = FERAL_OK;
 	/* the certified stop's reference: ||grad F(0)||, also from a warm start */
 	int x0_zero = 1;
