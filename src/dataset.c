@@ -175,6 +175,48 @@ void feral_dataset_update_norms(struct feral_dataset *ds)
 	}
 }
 
+/* NR rows at a time, as dense_norms_block: each row is copied, then its
+ * square sum taken from the copy while it is in cache, the appended value
+ * last (its place in storage order). */
+void feral_dense_append_column(const float *src, uint64_t n, uint64_t d, uint64_t ld,
+                               float value, float *dst, double *row_sq_norm)
+{
+	const int64_t blocks = (int64_t)((n + NORM_ROWS - 1) / NORM_ROWS);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (n * d > ((uint64_t)1 << 20))
+#endif
+	for (int64_t b = 0; b < blocks; b++) {
+		const uint64_t i0 = (uint64_t)b * NORM_ROWS;
+		const uint64_t m = n - i0 < NORM_ROWS ? n - i0 : NORM_ROWS;
+		float *out = dst + i0 * (d + 1);
+		for (uint64_t j = 0; j < m; j++) {
+			memcpy(out + j * (d + 1), src + (i0 + j) * ld, d * sizeof *out);
+			out[j * (d + 1) + d] = value;
+		}
+		if (!row_sq_norm)
+			continue;
+		if (m == NORM_ROWS) {
+			double s[NORM_ROWS] = {0};
+			for (uint64_t k = 0; k <= d; k++)
+				for (int j = 0; j < NORM_ROWS; j++) {
+					double x = out[(uint64_t)j * (d + 1) + k];
+					s[j] += x * x;
+				}
+			for (int j = 0; j < NORM_ROWS; j++)
+				row_sq_norm[i0 + (uint64_t)j] = s[j];
+		} else {
+			for (uint64_t j = 0; j < m; j++) {
+				double s = 0;
+				for (uint64_t k = 0; k <= d; k++) {
+					double x = out[j * (d + 1) + k];
+					s += x * x;
+				}
+				row_sq_norm[i0 + j] = s;
+			}
+		}
+	}
+}
+
 /* The index of the first NaN or infinity of v[0..len), or len.  Blocks of
  * 4096 are screened by an OR of the exponent test over the bits (a loop
  * the compiler vectorizes; the element test with an early exit does not,
