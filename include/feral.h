@@ -139,6 +139,13 @@ FERAL_API enum feral_status feral_dataset_create(uint64_t n, uint64_t d, uint64_
 FERAL_API void feral_dataset_destroy(struct feral_dataset **ds);
 /* Recompute row_sq_norm from the stored values. */
 FERAL_API void feral_dataset_update_norms(struct feral_dataset *ds);
+/* dst (n x (d + 1), row-major f32) = src (n rows of d f32 values, row i at
+ * src + i * ld) with the constant `value` appended to each row, the intercept
+ * column, in one pass over the rows in parallel; row_sq_norm (n doubles, or
+ * NULL) gets the squared norms of dst's rows, bit for bit those
+ * feral_dataset_update_norms computes on dst. */
+FERAL_API void feral_dense_append_column(const float *src, uint64_t n, uint64_t d, uint64_t ld,
+                                         float value, float *dst, double *row_sq_norm);
 /* Check indices in range, indptr monotone, values and y finite. PARSE/RANGE on failure. */
 FERAL_API enum feral_status feral_dataset_check(const struct feral_dataset *ds,
                                                 struct feral_error *err);

@@ -116,31 +116,104 @@ double feral_dataset_value(const struct feral_dataset *ds, uint64_t i, uint64_t 
 	}
 }
 
+/* Squared norms of dense f32 rows i0 .. i0 + NR - 1 (each a sum in storage
+ * order, as the general loop below): NR rows side by side, so that NR
+ * independent sums hide the latency of the additions that one row's sum
+ * waits on (the order within each row, hence every bit, is unchanged). */
+enum { NORM_ROWS = 8 };
+static void dense_norms_block(const float *v, uint64_t d, uint64_t i0, double *out)
+{
+	double s[NORM_ROWS] = {0};
+	const float *r = v + i0 * d;
+	for (uint64_t k = 0; k < d; k++)
+		for (int j = 0; j < NORM_ROWS; j++) {
+			double x = r[(uint64_t)j * d + k];
+			s[j] += x * x;
+		}
+	for (int j = 0; j < NORM_ROWS; j++)
+		out[i0 + (uint64_t)j] = s[j];
+}
+
 /* Double sums of squares in storage order; rows in parallel (a serial pass
- * is a visible share of loading or generating a large matrix). */
+ * is a visible share of loading or generating a large matrix), dense f32
+ * rows NORM_ROWS at a time (Fashion-MNIST's 60000 x 785: ~3x faster). */
 void feral_dataset_update_norms(struct feral_dataset *ds)
 {
 	int64_t n = (int64_t)ds->n;
+	const int dense32 = ds->layout != FERAL_LAYOUT_CSR && ds->precision == FERAL_PRECISION_F32;
+	const int64_t blocks = dense32 ? n / NORM_ROWS : 0, from = blocks * NORM_ROWS;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (ds->nnz > ((uint64_t)1 << 20))
+#pragma omp parallel if (ds->nnz > ((uint64_t)1 << 20))
 #endif
-	for (int64_t i = 0; i < n; i++) {
-		uint64_t b = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : (uint64_t)i * ds->d;
-		uint64_t e = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] : b + ds->d;
-		double s = 0;
-		if (ds->precision == FERAL_PRECISION_F32) {
-			const float *v = ds->values;
-			for (uint64_t k = b; k < e; k++) {
-				double x = v[k];
-				s += x * x;
+	{
+#ifdef _OPENMP
+#pragma omp for schedule(static) nowait
+#endif
+		for (int64_t b = 0; b < blocks; b++)
+			dense_norms_block(ds->values, ds->d, (uint64_t)b * NORM_ROWS, ds->row_sq_norm);
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+		for (int64_t i = from; i < n; i++) {
+			uint64_t b = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : (uint64_t)i * ds->d;
+			uint64_t e = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] : b + ds->d;
+			double s = 0;
+			if (ds->precision == FERAL_PRECISION_F32) {
+				const float *v = ds->values;
+				for (uint64_t k = b; k < e; k++) {
+					double x = v[k];
+					s += x * x;
+				}
+			} else {
+				for (uint64_t k = b; k < e; k++) {
+					double x = feral_dataset_value(ds, (uint64_t)i, k);
+					s += x * x;
+				}
 			}
+			ds->row_sq_norm[i] = s;
+		}
+	}
+}
+
+/* NR rows at a time, as dense_norms_block: each row is copied, then its
+ * square sum taken from the copy while it is in cache, the appended value
+ * last (its place in storage order). */
+void feral_dense_append_column(const float *src, uint64_t n, uint64_t d, uint64_t ld,
+                               float value, float *dst, double *row_sq_norm)
+{
+	const int64_t blocks = (int64_t)((n + NORM_ROWS - 1) / NORM_ROWS);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (n * d > ((uint64_t)1 << 20))
+#endif
+	for (int64_t b = 0; b < blocks; b++) {
+		const uint64_t i0 = (uint64_t)b * NORM_ROWS;
+		const uint64_t m = n - i0 < NORM_ROWS ? n - i0 : NORM_ROWS;
+		float *out = dst + i0 * (d + 1);
+		for (uint64_t j = 0; j < m; j++) {
+			memcpy(out + j * (d + 1), src + (i0 + j) * ld, d * sizeof *out);
+			out[j * (d + 1) + d] = value;
+		}
+		if (!row_sq_norm)
+			continue;
+		if (m == NORM_ROWS) {
+			double s[NORM_ROWS] = {0};
+			for (uint64_t k = 0; k <= d; k++)
+				for (int j = 0; j < NORM_ROWS; j++) {
+					double x = out[(uint64_t)j * (d + 1) + k];
+					s[j] += x * x;
+				}
+			for (int j = 0; j < NORM_ROWS; j++)
+				row_sq_norm[i0 + (uint64_t)j] = s[j];
 		} else {
-			for (uint64_t k = b; k < e; k++) {
-				double x = feral_dataset_value(ds, (uint64_t)i, k);
-				s += x * x;
+			for (uint64_t j = 0; j < m; j++) {
+				double s = 0;
+				for (uint64_t k = 0; k <= d; k++) {
+					double x = out[j * (d + 1) + k];
+					s += x * x;
+				}
+				row_sq_norm[i0 + j] = s;
 			}
 		}
-		ds->row_sq_norm[i] = s;
 	}
 }
 

@@ -210,6 +210,8 @@ _PROTOTYPES = {
                                       POINTER(POINTER(Dataset)), POINTER(Error)]),
     "feral_dataset_destroy": (None, [POINTER(POINTER(Dataset))]),
     "feral_dataset_update_norms": (None, [POINTER(Dataset)]),
+    "feral_dense_append_column": (None, [c_void_p, c_uint64, c_uint64, c_uint64, c_float,
+                                      c_void_p, c_void_p]),
     "feral_dataset_check": (c_enum, [POINTER(Dataset), POINTER(Error)]),
     "feral_dataset_quantize": (c_enum, [POINTER(Dataset), c_enum, c_uint64,
                                         POINTER(POINTER(Dataset)), POINTER(Error)]),

@@ -100,6 +100,22 @@ def _is_sparse(A):
     return sp.issparse(A)
 
 
+def dense_with_column(X, value):
+    """(Z, norms): float32 C-contiguous X (n x d) with the constant `value`
+    appended to each row (n x (d + 1)), and Z's squared row norms as the
+    library computes them, in one parallel pass of the library; None when X
+    is not float32 with unit column stride (the caller copies with numpy)."""
+    if X.dtype != np.float32 or X.ndim != 2 or X.strides[1] != 4 or X.strides[0] < 0 or X.strides[0] % 4:
+        return None
+    n, d = X.shape
+    Z = np.empty((n, d + 1), dtype=np.float32)
+    norms = np.empty(n, dtype=np.float64)
+    if n:
+        _lib.feral_dense_append_column(X.ctypes.data, n, d, X.strides[0] // 4, float(value),
+                                       Z.ctypes.data, norms.ctypes.data)
+    return Z, norms
+
+
 class Problem:
     """A struct feral_dataset over numpy buffers (zero-copy where possible).
 
@@ -113,13 +129,14 @@ class Problem:
         Non-canonical CSR (unsorted or duplicate indices) is canonicalised on a
         copy; other sparse formats are converted with tocsr().
       y: float64 contiguous wrapped, else converted (n doubles).
-    Row norms are computed by the library into an n-vector owned here.
+    Row norms are computed by the library into an n-vector owned here (or
+    given: row_sq_norm from dense_with_column).
     finite=True skips the library's finiteness pass over dense A (for
     callers that checked it already).  A
     fixed point data precision (16 or 8 bits) is a quantized copy owned by the
     library (freed in close())."""
 
-    def __init__(self, A, y=None, data_precision=32, seed=1, finite=False):
+    def __init__(self, A, y=None, data_precision=32, seed=1, finite=False, row_sq_norm=None):
         self._keep = []
         self._quantized = None
         ds = C.Dataset()
@@ -134,7 +151,12 @@ class Problem:
         if y.ndim != 1 or y.shape[0] != n:
             raise ValueError(f"feral: b/y has shape {y.shape}, expected ({n},)")
         self.y = y
-        self.row_sq_norm = np.empty(n, dtype=np.float64)
+        if row_sq_norm is None:
+            self.row_sq_norm = np.empty(n, dtype=np.float64)
+        else:  # computed with A by the caller (dense_with_column): the library's bits
+            if row_sq_norm.dtype != np.float64 or row_sq_norm.shape != (n,):
+                raise ValueError(f"feral: row_sq_norm must be float64 of shape ({n},)")
+            self.row_sq_norm = np.ascontiguousarray(row_sq_norm)
         ds.y = y.ctypes.data_as(POINTER(ctypes.c_double))
         ds.row_sq_norm = self.row_sq_norm.ctypes.data_as(POINTER(ctypes.c_double))
         ds.row_scale = None
@@ -149,7 +171,8 @@ class Problem:
             st = _lib.feral_dataset_check(byref(ds), byref(err))
             if st != C.OK:
                 _raise(st, err)
-        _lib.feral_dataset_update_norms(byref(ds))
+        if row_sq_norm is None:
+            _lib.feral_dataset_update_norms(byref(ds))
         if data_precision not in (32, 16, 8):
             raise ValueError(f"feral: data precision {data_precision}: expected 32, 16 or 8")
         if data_precision != 32:
