@@ -191,6 +191,9 @@ def compare(args):
     contenders = {
         "FeralClassifier()": lambda r: feral.FeralClassifier(random_state=r),
         "FeralClassifier(n_jobs=1)": lambda r: feral.FeralClassifier(n_jobs=1, random_state=r),
+        # like for like with SGDClassifier's default loss
+        "FeralClassifier(loss='hinge')":
+            lambda r: feral.FeralClassifier(loss="hinge", random_state=r),
         "SGDClassifier(n_jobs=-1)": lambda r: SGDClassifier(n_jobs=-1, random_state=r),
         "SGDClassifier(loss='log_loss', n_jobs=-1)":
             lambda r: SGDClassifier(loss="log_loss", n_jobs=-1, random_state=r),
