@@ -454,9 +454,15 @@ int cli_solver_finish(const char *prog, struct cli_solver *s)
 		if (!s->lambda_set)
 			c->lambda = want;
 	}
+	/* The one place the default method is chosen (solve, train; bench keeps
+	 * sgd): variance reduction for the smooth losses, so the default solves
+	 * to the optimum rather than stopping at a horizon.  A float model gets
+	 * SVRG, a fixed point model HALP, unless bit centring (--recenter,
+	 * --recenter-every: the SGD device for fixed point models) was asked. */
 	if (s->auto_method && !s->method_set && c->loss != FERAL_LOSS_HINGE &&
-	    !feral_precision_fixed(c->model_precision)) {
-		c->method = FERAL_METHOD_SVRG; /* solves to the optimum, certified */
+	    !(c->recenter && feral_precision_fixed(c->model_precision))) {
+		c->method = feral_precision_fixed(c->model_precision) ? FERAL_METHOD_HALP
+		                                                      : FERAL_METHOD_SVRG;
 		if (!s->budget_set)
 			c->epochs = 100;
 	}
@@ -517,11 +523,13 @@ const char *const CLI_SOLVER_HELP =
 	"  --l2 ETA                   L2 coefficient (default 0)\n"
 	"  --method sgd|kaczmarz|svrg|halp  weighted SGD, the classic normalised\n"
 	"                             Kaczmarz projection (least squares only), SVRG\n"
-	"                             (smooth losses, float models; the default of solve\n"
-	"                             and train for ls/logistic: it solves to the\n"
-	"                             optimum), or HALP: SVRG on an 8/16-bit model centred\n"
-	"                             at the snapshot, its grid shrinking every epoch\n"
-	"                             (smooth losses, --model-precision 8 or 16)\n"
+	"                             (smooth losses, float models), or HALP: SVRG on an\n"
+	"                             8/16-bit model centred at the snapshot, its grid\n"
+	"                             shrinking every epoch (smooth losses,\n"
+	"                             --model-precision 8 or 16). Default of solve and\n"
+	"                             train for ls/logistic: svrg (float model) or halp\n"
+	"                             (fixed point model, unless --recenter): both solve\n"
+	"                             to the optimum; hinge: sgd\n"
 	"  --relax R                  Kaczmarz relaxation in (0, 2) (default 1)\n"
 	"  --sampling weighted|partial|uniform   lambda = 0, 1/2 (or --lambda), 1\n"
 	"  --lambda L                 p_i = L/n + (1-L) L_i/sum L (default 0.5)\n"
@@ -533,7 +541,7 @@ const char *const CLI_SOLVER_HELP =
 	"                             ls, logistic); 0: run the budget (default 1e-6)\n"
 	"  --mu MU                    strong convexity for --step auto (default: estimate)\n"
 	"  --epochs E  --seconds S  --updates U   budgets (default 50 epochs; 100 for\n"
-	"                             the default SVRG of solve and train)\n"
+	"                             the default SVRG/HALP of solve and train)\n"
 	"  --seed N                   random seed (default 1)\n"
 	"  --threads T                workers (default: every physical core; 1 gives a\n"
 	"                             bit-reproducible run for a given --seed)\n"

@@ -50,8 +50,8 @@ static const char *const TRAIN_USAGE =
 	"                blocks, class after class)\n"
 	"  --trace F     write the convergence trace as CSV\n"
 	CLI_CKPT_HELP
-	"Defaults here: --loss logistic --method svrg (hinge: sgd) --tol 1e-6, --epochs 100\n"
-	"(svrg) or 10 (sgd)\n";
+	"Defaults here: --loss logistic --method svrg (8/16-bit model: halp; hinge or\n"
+	"--recenter: sgd) --tol 1e-6, --epochs 100 (svrg, halp) or 10 (sgd)\n";
 
 /* Results of the K binary solves, summed (means for objective and
  * residual), as one result for the text and JSON output. */
