@@ -398,6 +398,9 @@ Test(bench_cli, test_probe_env_off_and_no_progress_in_pipes, .init = setup_dir,
 	cr_assert_eq(rc, 0, "exit %d, stderr: %s", rc, err);
 	cr_expect_not_null(strstr(out, "\"stream\":[]"), "probe ran: %.500s", out);
 	cr_expect_not_null(strstr(out, "\"stream_bytes_per_s\":null"), "%.2000s", out);
+	/* bench studies the constant-step horizon: sgd on 8 bits too (solve
+	 * and train default to halp there) */
+	cr_expect_not_null(strstr(out, "\"method\":\"sgd\""), "%.2000s", out);
 	cr_expect_null(strchr(err, '\r'), "progress line in a file: %s", err);
 	cr_expect_not_null(strstr(err, "generating"), "%s", err);
 	free(out);

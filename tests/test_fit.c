@@ -259,3 +259,40 @@ Test(fit, test_sgd_auto_step_survives_a_tight_tol, .init = setup, .fini = tmpdir
 	free(planted);
 	feral_dataset_destroy(&ds);
 }
+
+/* The default method of solve and train solves to the optimum on a fixed
+ * point model too: HALP for least squares and logistic (plain 8-bit SGD
+ * would stop at its horizon, ~1e-2), sgd where HALP does not apply (hinge)
+ * or where bit centring was asked (--recenter); bench keeps sgd. */
+Test(fit, test_fixed_point_model_defaults_to_halp, .init = setup, .fini = tmpdir_remove)
+{
+	cr_assert_eq(shell_feral(1, "gen gaussian --n 4000 --d 20 -o g.npy"), 0, "%s", out);
+	cr_assert_eq(shell_feral(0, "solve g.npy g.b.npy --precision 8 --threads 1 --tol 1e-9 --json"),
+	             0, "%s", out);
+	cr_assert(strstr(out, "\"method\":\"halp\""), "%s", out);
+	cr_assert(strstr(out, "\"converged\":true"), "%s", out);
+	cr_assert_leq(json_num("grad_norm_rel"), 1e-9, "%s", out);
+	/* an 8-bit model on the float data, against the planted x* (consistent) */
+	cr_assert_eq(shell_feral(0, "solve g.npy g.b.npy --model-precision 8 --threads 1 --xstar "
+	                            "g.xstar.npy --tol 1e-8 --json"),
+	             0, "%s", out);
+	cr_assert(strstr(out, "\"method\":\"halp\""), "%s", out);
+	cr_assert(strstr(out, "\"converged\":true"), "%s", out);
+	cr_assert_leq(json_num("relative_error"), 1e-8, "%s", out);
+	cr_assert_eq(shell_feral(0, "solve g.npy g.b.npy --precision 8 --recenter --threads 1 "
+	                            "--epochs 2 --json"),
+	             0, "%s", out);
+	cr_assert(strstr(out, "\"method\":\"sgd\""), "%s", out);
+	write_threshold("t.svm", 2000, 1);
+	cr_assert_eq(shell_feral(0, "train t.svm --precision 8 --threads 1 --l2 1e-3 --json"), 0,
+	             "%s", out);
+	cr_assert(strstr(out, "\"method\":\"halp\""), "%s", out);
+	cr_assert(strstr(out, "\"converged\":true"), "%s", out);
+	cr_assert_eq(shell_feral(0, "train t.svm --loss hinge --precision 8 --threads 1 --epochs 2 "
+	                            "--json"),
+	             0, "%s", out);
+	cr_assert(strstr(out, "\"method\":\"sgd\""), "%s", out);
+	cr_assert_eq(shell_feral(0, "solve g.npy g.b.npy --precision 16 --threads 1 --json"), 0, "%s",
+	             out);
+	cr_assert(strstr(out, "\"method\":\"halp\""), "%s", out);
+}

@@ -334,11 +334,13 @@ def make_config(options, default_loss=C.LOSS_LS):
         elif k not in _SETTABLE:
             raise TypeError(f"feral: unknown option {k!r}")
         setattr(cfg, k, v)
-    # as `feral solve`/`feral train`: no method given -> SVRG for the smooth
-    # losses with a float model (100 epochs at most unless a budget is given)
+    # as `feral solve`/`feral train` (cli_solver_finish): no method given ->
+    # SVRG (float model) or HALP (fixed point model, unless recenter) for the
+    # smooth losses (100 epochs at most unless a budget is given)
+    fixed = cfg.model_precision in (C.BITS_PRECISION[16], C.BITS_PRECISION[8])
     if ("method" not in o and C.LOSS_NAMES[cfg.loss] != "hinge"
-            and cfg.model_precision not in (C.BITS_PRECISION[16], C.BITS_PRECISION[8])):
-        cfg.method = C.METHOD_NAMES.index("svrg")
+            and not (fixed and cfg.recenter)):
+        cfg.method = C.METHOD_NAMES.index("halp" if fixed else "svrg")
         if not any(k in o for k in ("epochs", "seconds", "max_updates")):
             cfg.epochs = 100
     err = C.Error()
@@ -501,10 +503,12 @@ def solve(A, b, *, x0=None, x_star=None, progress=None, trace=False, **options):
     classification losses).
 
     Options (the struct feral_config fields; CLI option names in brackets):
-      loss='ls'|'logistic'|'hinge', l2, method='svrg'|'sgd'|'kaczmarz'|'halp'|
-      'newton' (default svrg for ls/logistic with a float model, with 100
-      epochs unless a budget is given; sgd otherwise; newton: trust-region
-      Newton-CG, epochs counts passes over the data), relax,
+      loss='ls'|'logistic'|'hinge', l2, method='svrg'|'halp'|'sgd'|'kaczmarz'|
+      'newton' (default for ls/logistic: svrg with a float model, halp with an
+      8/16-bit model unless recenter, with 100 epochs unless a budget is
+      given; sgd otherwise; newton: trust-region Newton-CG, epochs counts
+      passes over the data; the CLI's default newton is not taken here yet),
+      relax,
       sampling='weighted'|'partial'|'uniform' or lambda (or lambda_),
       step='auto' or a number, step_decay, tol, mu, epochs, seconds,
       updates (max_updates), seed, threads (default: the physical cores, as

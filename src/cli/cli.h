@@ -73,8 +73,9 @@ struct cli_solver {
 	int threads_set;
 	int method_set;    /* --method given */
 	int budget_set;    /* --epochs, --seconds or --updates given */
-	/* solve, train: no --method -> SVRG for the smooth losses (float
-	 * models), with at most 100 epochs unless a budget is given */
+	/* solve, train: no --method -> SVRG (float model) or HALP (fixed point
+	 * model without --recenter) for the smooth losses, with at most 100
+	 * epochs unless a budget is given (cli_solver_finish) */
 	int auto_method;
 	/* set by cli_solver_finish when no --method chose newton: cli_pick_method
 	 * may still turn it into svrg once the data's shape is known */

@@ -475,26 +475,35 @@ int cli_solver_finish(const char *prog, struct cli_solver *s)
 		if (!s->lambda_set)
 			c->lambda = want;
 	}
-	/* No --method: trust-region Newton-CG for the smooth losses with a float
-	 * model, the method that reaches the tolerance on every problem measured
-	 * (docs/math.md section 7, "The default"); at most 1000 passes over the
-	 * data unless a budget is given. */
-	/* An option only a stochastic method reads (a step, sampling, replicas,
-	 * the hot set, delay, averaging, trace spacing) keeps SVRG, so that it
-	 * is not silently ignored. */
+	/* The one place the default method is chosen (solve, train; bench keeps
+	 * sgd), so that the default solves to the optimum rather than stopping
+	 * at a horizon.  A fixed point model gets HALP, unless bit centring
+	 * (--recenter, --recenter-every: the SGD device for fixed point models)
+	 * was asked.  A float model gets trust-region Newton-CG, the method that
+	 * reaches the tolerance on every problem measured (docs/math.md section
+	 * 7, "The default"; cli_pick_method may still take SVRG once the data's
+	 * shape is known), unless an option only a stochastic method reads (a
+	 * step, sampling, replicas, the hot set, delay, averaging, trace
+	 * spacing) was given: then SVRG, so that it is not silently ignored.
+	 * Budgets: 1000 passes of newton, 100 epochs of svrg and halp. */
 	int stochastic = !c->step_auto || c->step_decay > 0 || s->sampling_set || s->lambda_set ||
 	                 c->delay > 0 || c->replicas != FERAL_REPLICAS_AUTO || c->average_every > 0 ||
 	                 c->hot_threshold != 0 || c->hot_every > 0 || c->average_iterates ||
 	                 c->trace_every > 0;
+	int fixed = feral_precision_fixed(c->model_precision);
 	if (s->auto_method && !s->method_set && c->loss != FERAL_LOSS_HINGE &&
-	    !feral_precision_fixed(c->model_precision)) {
-		c->method = stochastic ? FERAL_METHOD_SVRG : FERAL_METHOD_NEWTON;
-		s->method_default = !stochastic;
+	    !(c->recenter && fixed)) {
+		if (fixed)
+			c->method = FERAL_METHOD_HALP;
+		else {
+			c->method = stochastic ? FERAL_METHOD_SVRG : FERAL_METHOD_NEWTON;
+			s->method_default = !stochastic;
+		}
 	}
 	if (!s->budget_set && s->auto_method && c->method == FERAL_METHOD_NEWTON)
 		c->epochs = 1000;
 	else if (!s->budget_set && s->auto_method && !s->method_set &&
-	         c->method == FERAL_METHOD_SVRG)
+	         (c->method == FERAL_METHOD_SVRG || c->method == FERAL_METHOD_HALP))
 		c->epochs = 100;
 	if ((c->method == FERAL_METHOD_SVRG || c->method == FERAL_METHOD_HALP) &&
 	    c->loss == FERAL_LOSS_HINGE) {
@@ -590,9 +599,10 @@ const char *const CLI_SOLVER_HELP =
 	"                             8/16-bit model centred at the snapshot, its grid\n"
 	"                             shrinking every epoch (smooth losses,\n"
 	"                             --model-precision 8 or 16), or newton: trust-region\n"
-	"                             Newton-CG (smooth losses, float models; the default\n"
-	"                             of solve and train for ls/logistic; --epochs counts\n"
-	"                             passes over the data, default 1000)\n"
+	"                             Newton-CG (smooth losses, float models; --epochs\n"
+	"                             counts passes over the data). Default of solve and\n"
+	"                             train for ls/logistic: newton (float model), halp\n"
+	"                             (fixed point model, unless --recenter); hinge: sgd\n"
 	"  --relax R                  Kaczmarz relaxation in (0, 2) (default 1)\n"
 	"  --sampling weighted|partial|uniform   lambda = 0, 1/2 (or --lambda), 1\n"
 	"  --lambda L                 p_i = L/n + (1-L) L_i/sum L (default 0.5)\n"
@@ -605,7 +615,7 @@ const char *const CLI_SOLVER_HELP =
 	"  --mu MU                    strong convexity for --step auto (default: estimate)\n"
 	"  --epochs E  --seconds S  --updates U   budgets (default 50 epochs; for\n"
 	"                             solve and train 1000 passes of newton, 100 epochs\n"
-	"                             of svrg)\n"
+	"                             of svrg and halp)\n"
 	"  --seed N                   random seed (default 1)\n"
 	"  --threads T                workers (default: every physical core; 1 gives a\n"
 	"                             bit-reproducible run for a given --seed)\n"

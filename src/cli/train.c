@@ -51,7 +51,8 @@ static const char *const TRAIN_USAGE =
 	"  --trace F     write the convergence trace as CSV\n"
 	CLI_CKPT_HELP
 	"Defaults here: --loss logistic --method newton (svrg on dense data with n >= 128 d;\n"
-	"hinge: sgd) --tol 1e-6, --epochs 1000 passes (newton), 100 (svrg) or 10 (sgd)\n";
+	"8/16-bit model: halp; hinge or --recenter: sgd) --tol 1e-6, --epochs 1000 passes\n"
+	"(newton), 100 (svrg, halp) or 10 (sgd)\n";
 
 /* Results of the K binary solves, summed (means for objective and
  * residual), as one result for the text and JSON output. */

@@ -48,6 +48,8 @@ def _cli_solve(feral_cli, tmp_path, a_path, b_path, args):
       "--step", "0.3"], dict(threads=1, seed=3, epochs=4, tol=0, sampling="uniform", step=0.3)),
     (["--threads", "1", "--precision", "8", "--recenter", "--epochs", "3"],
      dict(threads=1, precision=8, recenter=True, epochs=3)),
+    (["--threads", "1", "--precision", "8", "--epochs", "3"],  # both default to halp
+     dict(threads=1, precision=8, epochs=3)),
     (["--threads", "1", "--method", "kaczmarz", "--epochs", "2"],
      dict(threads=1, method="kaczmarz", epochs=2)),
 ])
