@@ -65,8 +65,8 @@ echo "fashion-mnist binary ($POS vs rest), $REPEAT runs each:" >&2
 # setting.  Both chosen on a validation split of the training set (results/README.md).
 B32="--method svrg --epochs 10" # the recorded runs (newton, the default now, counts passes)
 B8C="--epochs 10 --precision 8 --recenter"
-B8="--epochs 10 --precision 8 --step 0.1"
-B816="--epochs 10 --data-precision 8 --model-precision 16"
+B8="--method sgd --epochs 10 --precision 8 --step 0.1" # recorded with sgd (halp is the default now)
+B816="--method sgd --epochs 10 --data-precision 8 --model-precision 16"
 wl_run f32c "$FERAL" train "$DATA/train.feral" --test "$DATA/test.feral" --positive $POS $B32 $F
 wl_csv_row binary feral "logistic $B32" feral 32 "$(wl_feral_acc f32c)" f32c "feral train train.feral --test test.feral --positive $POS $B32"
 wl_run f32s "$FERAL" train "$DATA/trainb.svm" --test "$DATA/testb.svm" $B32 $F
