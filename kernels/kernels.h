@@ -111,6 +111,16 @@ static inline float feral_k_uniform24(struct feral_k_rng *r)
  * is unbiased; the one shared draw u0 adds a relative variance below 2^-12.
  * |alpha| >= 64 (or NaN) takes the f32 path of kernels.h's contract. */
 #define FERAL_K_FX_ALPHA_MAX 64.0
+/* Store q into an int8 model entry, saturated to [-127, 127]; 1 when it
+ * saturated (the kernels count saturations). */
+static inline int feral_k_store_sat8(int8_t *px, int32_t q)
+{
+	int s = q > 127 || q < -127;
+	q = q > 127 ? 127 : q < -127 ? -127 : q;
+	FERAL_RACY_STORE(px, (int8_t)q);
+	return s;
+}
+
 static inline int feral_k_fx_alpha(double alpha, enum feral_rounding mode,
                                    struct feral_k_rng *rng, int16_t *aq)
 {
@@ -138,15 +148,7 @@ static inline uint64_t feral_k_fx_i8_i8(int8_t *x, const int8_t *a, const uint32
 		else
 			R = (int32_t)((feral_rng_next(&rng->scalar) >> 48) >> (16 - F));
 		int8_t *px = idx ? &x[idx[k]] : &x[k];
-		int32_t q = (int32_t)FERAL_RACY_LOAD(px) + ((p + R) >> F);
-		if (q > 127) {
-			q = 127;
-			sat++;
-		} else if (q < -127) {
-			q = -127;
-			sat++;
-		}
-		FERAL_RACY_STORE(px, (int8_t)q);
+		sat += feral_k_store_sat8(px, (int32_t)FERAL_RACY_LOAD(px) + ((p + R) >> F));
 	}
 	return sat;
 }
@@ -221,15 +223,7 @@ static inline uint64_t feral_k_fx8_ind(int8_t *x, const int8_t *a, const uint32_
 		int32_t r = (int32_t)((g[(j & 31) >> 3] >> (8 * (j & 7))) & 0xff);
 		int32_t t = (((u * a[k] + s) >> m) + r) >> 8;
 		int8_t *px = idx ? &x[idx[k]] : &x[k];
-		int32_t q = (int32_t)FERAL_RACY_LOAD(px) + sg * t;
-		if (q > 127) {
-			q = 127;
-			sat++;
-		} else if (q < -127) {
-			q = -127;
-			sat++;
-		}
-		FERAL_RACY_STORE(px, (int8_t)q);
+		sat += feral_k_store_sat8(px, (int32_t)FERAL_RACY_LOAD(px) + sg * t);
 	}
 	return sat;
 }
