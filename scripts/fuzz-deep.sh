@@ -26,7 +26,10 @@
 #                        seeds plus what -merge=1 keeps of the earlier finds
 #                        (40-hex-digit names) and the work corpus (inputs
 #                        cut at -max_len=4096)
-#   FUZZ_NICE=10         nice level
+#   FUZZ_NICE=19         nice level
+#   ASAN_OPTIONS         default quarantine_size_mb=64 (far above what one
+#                        execution frees; the default 256 MB costs fresh
+#                        pages on every large malloc)
 #   FUZZ_BIN_DIR=DIR     run the targets found there, without building (a
 #                        copy, so that a rebuild cannot replace a running
 #                        binary); default: `make fuzz`, then build/fuzz
@@ -43,7 +46,9 @@ SECONDS_CAP=${FUZZ_SECONDS:-3600}
 WORK=${FUZZ_WORK:-/dev/shm/feral-fuzz-deep}
 RSS=${FUZZ_RSS_MB:-2048}
 MERGE=${FUZZ_MERGE:-0}
-NICE=${FUZZ_NICE:-10}
+NICE=${FUZZ_NICE:-19}
+ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=64}
+export ASAN_OPTIONS
 BUILD=${BUILD:-build}
 
 if [ $# -gt 0 ]; then
