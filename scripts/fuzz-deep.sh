@@ -7,12 +7,14 @@
 #   scripts/fuzz-deep.sh [TARGET...]      (default: every tests/fuzz/fuzz_*.c)
 #   make fuzz-deep [FUZZ_TARGETS="fuzz_npy fuzz_mtx"]
 #
-# The runs of issue 17 (2 shared cores, loaded machine): the loaders first,
-# the time left shared among them, then the option parsers:
-#   FUZZ_MERGE=1 FUZZ_DEADLINE=$(date -d '+60 min' +%s) scripts/fuzz-deep.sh \
-#       fuzz_checkpoint fuzz_model fuzz_idx fuzz_cache fuzz_npy fuzz_mtx fuzz_libsvm
+# The runs of issue 17 (2 shared cores, loaded machine; results/README.md,
+# "Deep fuzzing"): the loaders, fastest first, 10 M executions or 20 min
+# each, then the option parsers:
+#   FUZZ_MERGE=1 FUZZ_SECONDS=1200 scripts/fuzz-deep.sh fuzz_npy fuzz_model \
+#       fuzz_checkpoint fuzz_cache fuzz_idx fuzz_mtx fuzz_libsvm
 #   FUZZ_MERGE=1 FUZZ_SECONDS=900 scripts/fuzz-deep.sh fuzz_cli
-# Their execution counts are in $FUZZ_WORK/summary.tsv.
+# A target cut short by its time cap is run again (its work corpus resumes);
+# the execution counts are in $FUZZ_WORK/summary.tsv.
 #
 # Environment:
 #   FUZZ_RUNS=10000000   executions per target (libFuzzer -runs)
