@@ -7,12 +7,14 @@
 #   scripts/fuzz-deep.sh [TARGET...]      (default: every tests/fuzz/fuzz_*.c)
 #   make fuzz-deep [FUZZ_TARGETS="fuzz_npy fuzz_mtx"]
 #
-# The runs of issue 17 (2 shared cores, loaded machine): the loaders first,
-# the time left shared among them, then the option parsers:
-#   FUZZ_MERGE=1 FUZZ_DEADLINE=$(date -d '+60 min' +%s) scripts/fuzz-deep.sh \
-#       fuzz_checkpoint fuzz_model fuzz_idx fuzz_cache fuzz_npy fuzz_mtx fuzz_libsvm
+# The runs of issue 17 (2 shared cores, loaded machine; results/README.md,
+# "Deep fuzzing"): the loaders, fastest first, 10 M executions or 20 min
+# each, then the option parsers:
+#   FUZZ_MERGE=1 FUZZ_SECONDS=1200 scripts/fuzz-deep.sh fuzz_npy fuzz_model \
+#       fuzz_checkpoint fuzz_cache fuzz_idx fuzz_mtx fuzz_libsvm
 #   FUZZ_MERGE=1 FUZZ_SECONDS=900 scripts/fuzz-deep.sh fuzz_cli
-# Their execution counts are in $FUZZ_WORK/summary.tsv.
+# A target cut short by its time cap is run again (its work corpus resumes);
+# the execution counts are in $FUZZ_WORK/summary.tsv.
 #
 # Environment:
 #   FUZZ_RUNS=10000000   executions per target (libFuzzer -runs)
@@ -26,7 +28,10 @@
 #                        seeds plus what -merge=1 keeps of the earlier finds
 #                        (40-hex-digit names) and the work corpus (inputs
 #                        cut at -max_len=4096)
-#   FUZZ_NICE=10         nice level
+#   FUZZ_NICE=19         nice level
+#   ASAN_OPTIONS         default quarantine_size_mb=64 (far above what one
+#                        execution frees; the default 256 MB costs fresh
+#                        pages on every large malloc)
 #   FUZZ_BIN_DIR=DIR     run the targets found there, without building (a
 #                        copy, so that a rebuild cannot replace a running
 #                        binary); default: `make fuzz`, then build/fuzz
@@ -43,7 +48,9 @@ SECONDS_CAP=${FUZZ_SECONDS:-3600}
 WORK=${FUZZ_WORK:-/dev/shm/feral-fuzz-deep}
 RSS=${FUZZ_RSS_MB:-2048}
 MERGE=${FUZZ_MERGE:-0}
-NICE=${FUZZ_NICE:-10}
+NICE=${FUZZ_NICE:-19}
+ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=64}
+export ASAN_OPTIONS
 BUILD=${BUILD:-build}
 
 if [ $# -gt 0 ]; then

@@ -57,7 +57,7 @@ static enum feral_status idx_open(struct idx_in *in, const char *path, struct fe
 	in->gz = gzopen(path, "rb");
 	if (!in->gz)
 		return feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot open");
-	gzbuffer(in->gz, 1u << 18);
+	gzbuffer(in->gz, feral_gz_buffer_size(in->file_size));
 	return FERAL_OK;
 #else
 	return feral_fail(err, FERAL_STATUS_UNSUPPORTED, path, 0,

@@ -29,6 +29,11 @@ enum feral_status feral_file_size(const char *path, uint64_t *size, struct feral
 /* Refuse to allocate more than the machine's physical memory (plus slack):
  * RANGE with a clear message naming the file, before any allocation. */
 enum feral_status feral_check_fits(const char *path, uint64_t bytes, struct feral_error *err);
+/* The zlib buffer (gzbuffer) for a gzip file of `compressed` bytes (0:
+ * unknown size): the file size within [8 KiB, 256 KiB].  zlib allocates
+ * three times this per open; a small file needs no 768 KiB (under
+ * AddressSanitizer each such malloc maps fresh pages). */
+unsigned feral_gz_buffer_size(uint64_t compressed);
 
 /* Plain-text vectors (io_text.c): one number per line, blank lines and '#'
  * comments skipped (load); "%.17g" per line, exact for any double (save). */

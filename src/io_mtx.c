@@ -510,10 +510,19 @@ enum feral_status feral_io_mtx_vector_load(const char *path, double **out, uint6
 		                  "a vector must be n x 1 or 1 x n, not %llu x %llu",
 		                  (unsigned long long)mx.m, (unsigned long long)mx.n);
 	}
-	uint64_t n = mx.m * mx.n;
+	uint64_t n = mx.m * mx.n, bytes;
 	double *v = mx.vd;
 	if (mx.coord) {
-		v = calloc(n, sizeof *v);
+		/* The entries were sized against the file; the dense vector they
+		 * scatter into is sized by the size line alone ("1 400000000 0" is
+		 * 3.2 GB from 46 bytes): refuse what cannot fit, as for matrices. */
+		if (!feral_mul_ok(n, sizeof *v, &bytes))
+			bytes = UINT64_MAX;
+		if ((st = feral_check_fits(path, bytes, err))) {
+			mtx_free(&mx);
+			return st;
+		}
+		v = calloc(n ? n : 1, sizeof *v);
 		if (!v) {
 			mtx_free(&mx);
 			return feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "out of memory");

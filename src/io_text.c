@@ -32,8 +32,12 @@ enum feral_status feral_text_open(struct feral_text *t, const char *path, struct
 	}
 	/* Plain files get a buffer the size of the file (up to the cap), so a
 	 * small file is one run; gzip is recognised by its magic so a renamed
-	 * file still reads. */
+	 * file still reads.  A small file gets a small buffer (4 KiB at least;
+	 * it grows if a line needs more): under AddressSanitizer every large
+	 * malloc costs fresh pages, and the fuzzers open tiny files by the
+	 * million. */
 	size_t want = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : (size_t)1 << 20;
+	size_t least = S_ISREG(st.st_mode) ? (size_t)4 << 10 : (size_t)64 << 10;
 	unsigned char magic[2];
 	if (pread(t->fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
 #ifdef FERAL_HAVE_ZLIB
@@ -43,10 +47,14 @@ enum feral_status feral_text_open(struct feral_text *t, const char *path, struct
 			t->fd = -1;
 			return feral_fail(err, FERAL_STATUS_NOMEM, path, 0, "cannot start gzip reader");
 		}
-		gzbuffer(gz, 1u << 18);
+		/* zlib's buffers and ours scale with the compressed size up to
+		 * 256 KiB and 4 MiB (a small .gz file needs neither) */
+		size_t csize = S_ISREG(st.st_mode) ? (size_t)st.st_size : (size_t)1 << 20;
+		gzbuffer(gz, feral_gz_buffer_size(csize));
 		t->gz = gz;
 		t->fd = -1;
-		want = (size_t)4 << 20;
+		want = csize > ((size_t)256 << 10) ? (size_t)4 << 20 : csize * 16;
+		least = (size_t)16 << 10;
 #else
 		close(t->fd);
 		t->fd = -1;
@@ -56,7 +64,7 @@ enum feral_status feral_text_open(struct feral_text *t, const char *path, struct
 	} else if (S_ISREG(st.st_mode)) {
 		posix_fadvise(t->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	}
-	t->cap = want < ((size_t)64 << 10) ? (size_t)64 << 10 : want;
+	t->cap = want < least ? least : want;
 	if (t->cap > FERAL_TEXT_BUF_MAX)
 		t->cap = FERAL_TEXT_BUF_MAX;
 	t->buf = malloc(t->cap + 1 + FERAL_TEXT_PAD);

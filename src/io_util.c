@@ -108,3 +108,11 @@ enum feral_status feral_check_fits(const char *path, uint64_t bytes, struct fera
 		                  (double)bytes / (1u << 30), (double)phys / (1u << 30));
 	return FERAL_OK;
 }
+
+unsigned feral_gz_buffer_size(uint64_t compressed)
+{
+	const unsigned lo = 8u << 10, hi = 256u << 10;
+	if (compressed == 0 || compressed > hi)
+		return hi;
+	return compressed < lo ? lo : (unsigned)compressed;
+}

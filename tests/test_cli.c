@@ -366,6 +366,69 @@ Test(cli, test_checkpoint_format_roundtrip_and_bad_files, .init = setup, .fini =
 	cr_assert_eq(cli_ckpt_read(tmp_path("missing.ckpt"), 2, y, &upd, &err), FERAL_STATUS_IO);
 }
 
+/* Counts in the model and checkpoint headers are parsed strictly: fscanf's
+ * %llu (what both readers used) takes "-1" as 2^64 - 1 and "-(2^64 - k)"
+ * as k, so a negative count could even be read as a plausible one.  Each
+ * bad count is refused with the file, its line and the reason. */
+Test(cli, test_model_and_checkpoint_counts_reject_negatives, .init = setup, .fini = tmpdir_remove)
+{
+	struct feral_error err = {0};
+	double y[3] = {0};
+	uint64_t upd = 0;
+	const struct {
+		const char *text;
+		long line;
+		const char *what;
+	} ckpt[] = {
+		{"feral-checkpoint 1\nupdates -1\nd 3\n1\n2\n3\n", 2, "updates '-1'"},
+		{"feral-checkpoint 1\nupdates 18446744073709551616\nd 3\n1\n2\n3\n", 2,
+		 "updates '18446744073709551616'"},
+		{"feral-checkpoint 1\nupdates +5\nd 3\n1\n2\n3\n", 2, "updates '+5'"},
+		/* -(2^64 - 3) wraps to exactly the d asked for */
+		{"feral-checkpoint 1\nupdates 5\nd -18446744073709551613\n1\n2\n3\n", 3,
+		 "d '-18446744073709551613'"},
+		{"feral-checkpoint 1\nupdates 5\nd 3x\n1\n2\n3\n", 3, "d '3x'"},
+	};
+	for (size_t k = 0; k < sizeof ckpt / sizeof *ckpt; k++) {
+		write_text("neg.ckpt", ckpt[k].text);
+		cr_assert_eq(cli_ckpt_read(tmp_path("neg.ckpt"), 3, y, &upd, &err), FERAL_STATUS_PARSE,
+		             "%s", ckpt[k].text);
+		cr_assert_eq(err.line, ckpt[k].line, "%s: line %ld", ckpt[k].text, err.line);
+		cr_assert(strstr(err.msg, ckpt[k].what) && strstr(err.msg, "not a count"), "%s",
+		          err.msg);
+		cr_assert(strstr(err.file, "neg.ckpt"), "%s", err.file);
+	}
+	/* the largest count is still read */
+	write_text("max.ckpt", "feral-checkpoint 1\nupdates 18446744073709551615\nd 3\n1\n2\n3\n");
+	cr_assert_eq(cli_ckpt_read(tmp_path("max.ckpt"), 3, y, &upd, &err), FERAL_OK, "%s", err.msg);
+	cr_assert_eq(upd, UINT64_MAX);
+
+	struct cli_model m;
+	const struct {
+		const char *text;
+		long line;
+		const char *what;
+	} model[] = {
+		/* -(2^64 - 1) wraps to d = 1 */
+		{"feral-model 1\nloss ls\nd -18446744073709551615\nlabels -1 1\npositive -\nweights\n1\n",
+		 3, "d '-18446744073709551615'"},
+		{"feral-model 1\nloss ls\nd -1\nlabels -1 1\npositive -\nweights\n1\n", 3, "d '-1'"},
+		/* -(2^64 - 2) wraps to 2 classes */
+		{"feral-model 2\nloss ls\nd 1\nclasses -18446744073709551614\nlabels 1 2\nweights\n1\n2\n",
+		 4, "classes '-18446744073709551614'"},
+	};
+	for (size_t k = 0; k < sizeof model / sizeof *model; k++) {
+		write_text("neg.txt", model[k].text);
+		cr_assert_eq(cli_model_read(tmp_path("neg.txt"), &m, &err), FERAL_STATUS_PARSE, "%s",
+		             model[k].text);
+		cr_assert_eq(err.line, model[k].line, "%s: line %ld", model[k].text, err.line);
+		cr_assert(strstr(err.msg, model[k].what) && strstr(err.msg, "not a count"), "%s",
+		          err.msg);
+		cr_assert(strstr(err.file, "neg.txt"), "%s", err.file);
+		cr_assert_null(m.w);
+	}
+}
+
 Test(cli, test_config_fields_are_shown_as_options)
 {
 	char buf[256];

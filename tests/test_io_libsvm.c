@@ -335,6 +335,34 @@ Test(io_libsvm, test_gz_line_longer_than_16_mib_is_rejected)
 	cr_assert_eq(e.line, 1, "line %ld", e.line);
 	cr_assert_not_null(strstr(e.msg, "line longer than 16 MiB"), "message '%s'", e.msg);
 }
+
+/* The reader's buffer starts at the size of a small file (16 times a small
+ * .gz file): a compressed line far longer than that grows it, and a plain
+ * file ending without a newline still reads whole. */
+Test(io_libsvm, test_small_files_with_long_lines_read_whole)
+{
+	const size_t nf = 3000, nc = 300000; /* ~330 KB, ~10 KB compressed */
+	char *s = malloc(nf * 16 + nc + 64), *q = s;
+	q += sprintf(q, "1");
+	for (size_t j = 1; j <= nf; j++)
+		q += sprintf(q, " %zu:1", j);
+	q += sprintf(q, " #");
+	memset(q, 'x', nc);
+	q += nc;
+	q += sprintf(q, "\n-1 7:2");
+	size_t len = (size_t)(q - s);
+	const char *names[2] = {"wide.svm.gz", "wide.svm"};
+	for (int k = 0; k < 2; k++) {
+		const char *p = k ? write_file(names[k], s, len) : write_gz(names[k], s, len);
+		struct feral_dataset *ds = load_ok(p, 0);
+		cr_assert_eq(ds->n, 2, "%s: n %llu", names[k], (unsigned long long)ds->n);
+		cr_assert_eq(ds->d, nf, "%s: d %llu", names[k], (unsigned long long)ds->d);
+		cr_assert_eq(ds->nnz, nf + 1, "%s: nnz %llu", names[k], (unsigned long long)ds->nnz);
+		cr_assert_eq(ds->y[1], -1);
+		feral_dataset_destroy(&ds);
+	}
+	free(s);
+}
 #endif
 
 Test(io_libsvm, test_row_range_keeps_rows_and_whole_file_width)

@@ -383,6 +383,26 @@ Test(io_mtx, test_vector_forms_row_column_and_coordinate)
 	p = write_text("mat.mtx", "%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n4\n");
 	cr_assert_eq(feral_vector_load(p, &w, &n, &e), FERAL_STATUS_PARSE);
 	cr_assert_not_null(strstr(e.msg, "n x 1 or 1 x n"), "%s", e.msg);
+	/* A coordinate vector's length comes from its size line alone: a few
+	 * bytes promising more than memory are refused before the allocation
+	 * (found by fuzz_mtx: "1 400000000 0" allocated 3.2 GB).  4e9 doubles
+	 * are 32 GB: refused unless the machine has that much memory. */
+	const char *huge[] = {"1 4000000000 0\n", "4000000000 1 1\n7 1 2\n"};
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	double phys = (double)pages * (double)psize;
+	for (size_t k = 0; k < sizeof huge / sizeof *huge; k++) {
+		char text[200];
+		snprintf(text, sizeof text, "%%%%MatrixMarket matrix coordinate real general\n%s", huge[k]);
+		p = write_text("hugev.mtx", text);
+		w = NULL;
+		enum feral_status st = feral_vector_load(p, &w, &n, &e);
+		if (pages > 0 && psize > 0 && phys < 32e9) {
+			cr_assert_eq(st, FERAL_STATUS_RANGE, "%s: status %d (%s)", huge[k], st, e.msg);
+			cr_assert_not_null(strstr(e.msg, "memory"), "%s", e.msg);
+			cr_assert_null(w);
+		}
+		free(w);
+	}
 }
 
 Test(io_mtx, test_targets_from_mtx_vector)

@@ -23,21 +23,44 @@ enum feral_status cli_ckpt_write(const char *path, const double *x, uint64_t d,
 	return feral_wfile_commit(&w, err);
 }
 
+/* Header line `line` (2 or 3): "<key> <count>".  The count is read as a
+ * word and parsed strictly: fscanf's %llu would take "-1" as 2^64 - 1. */
+static enum feral_status ckpt_count(FILE *f, const char *path, long line, const char *key,
+                                    uint64_t *out, struct feral_error *err)
+{
+	char fmt[24], word[32];
+	snprintf(fmt, sizeof fmt, "%s %%31s ", key);
+	if (fscanf(f, fmt, word) != 1)
+		return feral_fail(err, FERAL_STATUS_PARSE, path, line,
+		                  "not a checkpoint for this data (bad header: no '%s' line)", key);
+	if (!cli_parse_count(word, out))
+		return feral_fail(err, FERAL_STATUS_PARSE, path, line,
+		                  "not a checkpoint for this data (bad header: %s '%s' is not a count "
+		                  "from 0 to 2^64 - 1)",
+		                  key, word);
+	return FERAL_OK;
+}
+
 enum feral_status cli_ckpt_read(const char *path, uint64_t d, double *x, uint64_t *updates,
                                 struct feral_error *err)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return feral_fail_errno(err, FERAL_STATUS_IO, path, "cannot open");
-	unsigned long long upd = 0, dd = 0;
+	uint64_t upd = 0, dd = 0;
 	char line[64];
-	int ok = fgets(line, sizeof line, f) && strcmp(line, "feral-checkpoint 1\n") == 0 &&
-	         fscanf(f, "updates %llu\n", &upd) == 1 && fscanf(f, "d %llu", &dd) == 1;
-	if (!ok || dd != d) {
+	enum feral_status st = FERAL_OK;
+	if (!fgets(line, sizeof line, f) || strcmp(line, "feral-checkpoint 1\n") != 0)
+		st = feral_fail(err, FERAL_STATUS_PARSE, path, 1,
+		                "not a checkpoint for this data (bad header)");
+	else if (!(st = ckpt_count(f, path, 2, "updates", &upd, err)) &&
+	         !(st = ckpt_count(f, path, 3, "d", &dd, err)) && dd != d)
+		st = feral_fail(err, FERAL_STATUS_PARSE, path, 3,
+		                "not a checkpoint for this data (dimension differs: %llu, not %llu)",
+		                (unsigned long long)dd, (unsigned long long)d);
+	if (st) {
 		fclose(f);
-		return feral_fail(err, FERAL_STATUS_PARSE, path, 0,
-		                  "not a checkpoint for this data (%s)",
-		                  ok ? "dimension differs" : "bad header");
+		return st;
 	}
 	for (uint64_t j = 0; j < d; j++)
 		if (fscanf(f, "%lf", &x[j]) != 1 || !isfinite(x[j])) {

@@ -28,7 +28,8 @@ enum feral_status cli_ckpt_write(const char *path, const double *x, uint64_t d,
                                  uint64_t updates, struct feral_error *err);
 /* Reads a checkpoint for a model of d weights into x (length d) and its
  * update count into *updates.  IO (cannot open), PARSE (bad header, another
- * dimension, bad or missing weight at file:line). */
+ * dimension, bad or missing weight at file:line).  N and D must be decimal
+ * digits within [0, 2^64 - 1]: "-1" is refused at its line, not wrapped. */
 enum feral_status cli_ckpt_read(const char *path, uint64_t d, double *x, uint64_t *updates,
                                 struct feral_error *err);
 /* The options into cfg: the checkpoint callback (out names the default

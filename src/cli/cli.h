@@ -21,6 +21,10 @@ int cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((forma
 bool cli_parse_double(const char *s, double *out);
 bool cli_parse_u64(const char *s, uint64_t *out);
 bool cli_parse_int(const char *s, int lo, int hi, int *out);
+/* A count in a file (model, checkpoint): decimal digits only, at most
+ * 2^64 - 1.  No sign ("-1" is not wrapped to 2^64 - 1 as strtoull does), no
+ * blanks, no exponent. */
+bool cli_parse_count(const char *s, uint64_t *out);
 
 /* Options common to every solver front end (solve, train, bench,
  * feral-mpi).  The long options are listed in CLI_SOLVER_OPTIONS with values

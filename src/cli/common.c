@@ -89,6 +89,23 @@ bool cli_parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
+bool cli_parse_count(const char *s, uint64_t *out)
+{
+	if (!s || !isdigit((unsigned char)*s))
+		return false;
+	uint64_t v = 0;
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned dig = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - dig) / 10)
+			return false;
+		v = v * 10 + dig;
+	}
+	if (*s)
+		return false;
+	*out = v;
+	return true;
+}
+
 bool cli_parse_int(const char *s, int lo, int hi, int *out)
 {
 	if (!s || !*s)

@@ -84,16 +84,42 @@ static int read_tail(FILE *f, struct cli_model *m)
 	return !strcmp(word, "weights");
 }
 
+/* Why a header did not parse, when there is more to say than "bad header". */
+struct header_why {
+	long line;
+	char msg[96];
+};
+
+/* "<key> <count>": the count is read as a word and parsed strictly (fscanf's
+ * %llu would take "-1" as 2^64 - 1).  1 when it parses. */
+static int read_count(FILE *f, const char *key, long line, unsigned long long *out,
+                      struct header_why *why)
+{
+	char fmt[24], word[32];
+	uint64_t v;
+	snprintf(fmt, sizeof fmt, "%s %%31s ", key);
+	if (fscanf(f, fmt, word) != 1)
+		return 0;
+	if (!cli_parse_count(word, &v)) {
+		why->line = line;
+		snprintf(why->msg, sizeof why->msg, ": %s '%s' is not a count from 0 to 2^64 - 1", key,
+		         word);
+		return 0;
+	}
+	*out = v;
+	return 1;
+}
+
 /* The header after the first line, up to and including "weights".  Returns
  * 1 when it parses; *dd and *kk the shape. */
 static int read_header(FILE *f, struct cli_model *m, unsigned long long *dd,
-                       unsigned long long *kk, enum feral_status *st)
+                       unsigned long long *kk, enum feral_status *st, struct header_why *why)
 {
 	char loss[32];
 	int at = -1;
 	*kk = 1;
 	m->bias = 0;
-	if (fscanf(f, "loss %31s\n", loss) != 1 || fscanf(f, "d %llu\n", dd) != 1)
+	if (fscanf(f, "loss %31s\n", loss) != 1 || !read_count(f, "d", 3, dd, why))
 		return 0;
 	if (m->version == 1) {
 		int p0 = -1, p1 = -1;
@@ -102,7 +128,7 @@ static int read_header(FILE *f, struct cli_model *m, unsigned long long *dd,
 		       (size_t)(p1 - p0) == strlen(m->positive) && positive_ok(m->positive) &&
 		       read_tail(f, m);
 	}
-	if (fscanf(f, "classes %llu\n", kk) != 1 || *kk < 1 || *kk > CLI_MODEL_MAX_CLASSES ||
+	if (!read_count(f, "classes", 4, kk, why) || *kk < 1 || *kk > CLI_MODEL_MAX_CLASSES ||
 	    fscanf(f, "labels%n", &at) != 0 || at < 0)
 		return 0;
 	m->labels = malloc(*kk * sizeof *m->labels);
@@ -131,14 +157,15 @@ enum feral_status cli_model_read(const char *path, struct cli_model *m, struct f
 		m->version = 1;
 	else if (strcmp(line, "feral-model 2\n") == 0)
 		m->version = 2;
-	int ok = m->version && read_header(f, m, &dd, &kk, &st);
+	struct header_why why = {0, ""};
+	int ok = m->version && read_header(f, m, &dd, &kk, &st, &why);
 	/* weight j is on line j + 7 in both versions, j + 8 with a bias line */
 	const long hdr_lines = 6 + (m->bias > 0);
 	const uint64_t per = dd + (m->bias > 0); /* weights a class */
 	if (!ok || dd == 0 || dd > (1ull << 32) || kk * per > (1ull << 32)) {
 		if (ok || st == FERAL_STATUS_PARSE)
-			st = feral_fail(err, FERAL_STATUS_PARSE, path, 0,
-			                "not a feral model file (bad header)");
+			st = feral_fail(err, FERAL_STATUS_PARSE, path, why.line,
+			                "not a feral model file (bad header%s)", why.msg);
 		else
 			st = feral_fail(err, st, path, 0, "out of memory for %llu labels", kk);
 		goto fail;

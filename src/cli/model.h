@@ -48,7 +48,9 @@ struct cli_model {
 	double bias;        /* > 0: k blocks of d + 1 weights (see cli_model_out) */
 };
 /* FERAL_OK, or IO (cannot open) / PARSE (bad header, bad or missing weight
- * at file:line) / NOMEM with err set; on failure *m holds nothing to free. */
+ * at file:line) / NOMEM with err set; on failure *m holds nothing to free.
+ * D and K must be decimal digits within [0, 2^64 - 1] ("-1" is refused at
+ * its line, not wrapped). */
 enum feral_status cli_model_read(const char *path, struct cli_model *m, struct feral_error *err);
 void cli_model_free(struct cli_model *m);
 #endif

@@ -1,7 +1,9 @@
-/* Shared by the libFuzzer targets in tests/fuzz/: the loaders take a path,
- * so each input goes to a file in a per-process scratch directory (one
- * reusable file per extension), and every dataset a loader accepts is
- * checked and read end to end so that ASan sees any bad pointer. */
+/* Shared by the libFuzzer targets in tests/fuzz/: the loaders take a path
+ * (they open, fstat, pread, mmap or gzdopen it), so each input goes to a
+ * file in a per-process scratch directory under $TMPDIR (one file per
+ * extension, kept open and rewritten in place), and every dataset a loader
+ * accepts is checked and read end to end so that ASan sees any bad
+ * pointer. */
 #ifndef FERAL_FUZZ_COMMON_H
 #define FERAL_FUZZ_COMMON_H
 #define _GNU_SOURCE
@@ -45,10 +47,18 @@ static void fuzz_cleanup(void)
 		fprintf(stderr, "fuzz: could not remove %s\n", fuzz_dir);
 }
 
-/* Write data to <scratch>/in<ext> and return that path (static storage). */
+/* Write data to <scratch>/in<ext> and return that path (static storage).
+ * One file per extension, kept open: each input replaces the file's
+ * contents in place (ftruncate + pwrite), so an execution costs no open or
+ * close of its own; the scratch belongs on a RAM disk (/dev/shm). */
 static const char *fuzz_file(const char *ext, const uint8_t *data, size_t size)
 {
-	static char path[128];
+	static struct {
+		char ext[16];
+		char path[128];
+		int fd;
+	} files[4];
+	static int nfiles;
 	if (!fuzz_dir[0]) {
 		const char *tmp = getenv("TMPDIR");
 		snprintf(fuzz_dir, sizeof fuzz_dir, "%s/feral-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -58,22 +68,37 @@ static const char *fuzz_file(const char *ext, const uint8_t *data, size_t size)
 		}
 		atexit(fuzz_cleanup);
 	}
-	snprintf(path, sizeof path, "%s/in%s", fuzz_dir, ext);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		perror("fuzz: open");
+	int k = 0;
+	while (k < nfiles && strcmp(files[k].ext, ext) != 0)
+		k++;
+	if (k == nfiles) {
+		if (nfiles == 4 || strlen(ext) >= sizeof files[k].ext) {
+			fprintf(stderr, "fuzz: too many scratch files\n");
+			abort();
+		}
+		snprintf(files[k].ext, sizeof files[k].ext, "%s", ext);
+		snprintf(files[k].path, sizeof files[k].path, "%s/in%s", fuzz_dir, ext);
+		files[k].fd = open(files[k].path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (files[k].fd < 0) {
+			perror("fuzz: open");
+			abort();
+		}
+		nfiles++;
+	}
+	int fd = files[k].fd;
+	if (ftruncate(fd, 0) != 0) {
+		perror("fuzz: ftruncate");
 		abort();
 	}
 	for (size_t off = 0; off < size;) {
-		ssize_t w = write(fd, data + off, size - off);
+		ssize_t w = pwrite(fd, data + off, size - off, (off_t)off);
 		if (w <= 0) {
 			perror("fuzz: write");
 			abort();
 		}
 		off += (size_t)w;
 	}
-	close(fd);
-	return path;
+	return files[k].path;
 }
 
 #define FUZZ_REQUIRE(cond, ...)                                                  \
