@@ -64,8 +64,10 @@ DEFS += -DFERAL_HAVE_ZLIB
 PKGS += zlib
 endif
 ifeq ($(HAVE_LAPACKE),yes)
-DEFS += -DFERAL_HAVE_LAPACKE
-PKGS += lapacke openblas
+# headers only: the library dlopens liblapacke at first use (src/lapack.h);
+# the tests and bench's peers call LAPACKE directly and link it
+DEFS += -DFERAL_HAVE_LAPACKE $(shell $(PKG_CONFIG) --cflags lapacke openblas)
+LAPACK_LIBS := $(shell $(PKG_CONFIG) --libs lapacke openblas)
 endif
 ifneq ($(strip $(PKGS)),)
 DEFS += $(shell $(PKG_CONFIG) --cflags $(PKGS))
@@ -182,7 +184,7 @@ $(BUILD)/feral: $(CLI_OBJ) $(BUILD)/libferal.a
 
 $(BUILD)/bench: $(BENCH_OBJ) $(CLI_HELPER_OBJ) $(BUILD)/libferal.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -o $@ $(BENCH_OBJ) $(CLI_HELPER_OBJ) $(BUILD)/libferal.a $(LIBS)
+	$(Q)$(CC) -o $@ $(BENCH_OBJ) $(CLI_HELPER_OBJ) $(BUILD)/libferal.a $(LIBS) $(LAPACK_LIBS)
 
 bench: $(BUILD)/bench
 
@@ -225,7 +227,8 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libferal.a $(CLI_HELPER_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-CC $<")
 	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -Iworkloads -DFERAL_BUILD_DIR='"$(BUILD)"' -o $@ $< \
-		$(filter $(WORKLOAD_OBJ),$^) $(CLI_HELPER_OBJ) $(BUILD)/libferal.a $(LIBS) $(TEST_LIBS)
+		$(filter $(WORKLOAD_OBJ),$^) $(CLI_HELPER_OBJ) $(BUILD)/libferal.a $(LIBS) $(LAPACK_LIBS) \
+		$(TEST_LIBS)
 
 # TESTS="test_engine test_sampler" runs a subset.
 TEST_RUN := $(if $(TESTS),$(TESTS:%=$(BUILD)/tests/%),$(TEST_BIN))

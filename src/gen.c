@@ -67,10 +67,7 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#ifdef FERAL_HAVE_LAPACKE
-#include <cblas.h>
-#include <lapacke.h>
-#endif
+#include "lapack.h"
 
 /* ---- the Needell-Srebro-Ward systems (tuned by scripts/nsw-tune.c) --------- */
 struct nsw_spec {
@@ -406,7 +403,7 @@ static bool gaussian_exact_fits(const struct feral_gen_options *o)
 {
 	double n = (double)o->n, r = (double)(o->n < o->d ? o->n : o->d);
 	return n * r <= (double)GEN_EXACT_MAX_ELEMS && 4 * n * r * r <= GEN_EXACT_MAX_FLOPS &&
-	       o->n <= INT32_MAX && o->d <= INT32_MAX;
+	       o->n <= INT32_MAX && o->d <= INT32_MAX && feral_lapack();
 }
 
 /* A = U diag(s) V^T, U (n x r) and V (d x r) the Q factors of Gaussian
@@ -459,17 +456,18 @@ static enum feral_status gaussian_exact(const struct feral_gen_options *o, doubl
 			eta[i] = feral_rng_normal(&rr);
 		}
 	}
-	lapack_int info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)r, U,
-	                                 (lapack_int)n, tau);
+	const struct feral_lapack *lp = feral_lapack(); /* non-NULL: gaussian_exact_fits */
+	lapack_int info = lp->dgeqrf(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)r, U,
+	                             (lapack_int)n, tau);
 	if (!info)
-		info = LAPACKE_dorgqr(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)r, (lapack_int)r,
-		                      U, (lapack_int)n, tau);
+		info = lp->dorgqr(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)r, (lapack_int)r, U,
+		                  (lapack_int)n, tau);
 	if (!info)
-		info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)d, (lapack_int)r, V,
-		                      (lapack_int)d, tau);
+		info = lp->dgeqrf(LAPACK_COL_MAJOR, (lapack_int)d, (lapack_int)r, V, (lapack_int)d,
+		                  tau);
 	if (!info)
-		info = LAPACKE_dorgqr(LAPACK_COL_MAJOR, (lapack_int)d, (lapack_int)r, (lapack_int)r,
-		                      V, (lapack_int)d, tau);
+		info = lp->dorgqr(LAPACK_COL_MAJOR, (lapack_int)d, (lapack_int)r, (lapack_int)r, V,
+		                  (lapack_int)d, tau);
 	if (info) {
 		st = feral_fail(err, FERAL_STATUS_INTERNAL, NULL, 0,
 		                "gaussian generator: LAPACK QR failed (info %d)", (int)info);
@@ -484,8 +482,8 @@ static enum feral_status gaussian_exact(const struct feral_gen_options *o, doubl
 	for (uint64_t i0 = 0; i0 < n; i0 += bl.rows) {
 		uint64_t m = n - i0 < bl.rows ? n - i0 : bl.rows;
 		/* rows i0.. of the column-major U are columns of the row-major U^T */
-		cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)d, (int)r, 1.0,
-		            U + i0, (int)n, V, (int)d, 0.0, buf, (int)d);
+		lp->dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)d, (int)r, 1.0, U + i0,
+		          (int)n, V, (int)d, 0.0, buf, (int)d);
 		for (uint64_t i = 0; i < m; i++) {
 			float *a = A + (i0 + i) * d;
 			for (uint64_t j = 0; j < d; j++)

@@ -1,9 +1,7 @@
 /* The independent reference: LAPACK's least-squares solution (dgels, QR). */
 #include "internal.h"
 
-#ifdef FERAL_HAVE_LAPACKE
-#include <lapacke.h>
-#endif
+#include "lapack.h"
 
 enum feral_status feral_lstsq(const struct feral_dataset *ds, double *x, uint64_t max_elems,
                               struct feral_error *err)
@@ -16,6 +14,10 @@ enum feral_status feral_lstsq(const struct feral_dataset *ds, double *x, uint64_
 		return feral_fail(err, FERAL_STATUS_UNSUPPORTED, NULL, 0,
 		                  "LAPACK reference: %llu x %llu is too large for a dense copy",
 		                  (unsigned long long)n, (unsigned long long)d);
+	const struct feral_lapack *lp = feral_lapack();
+	if (!lp)
+		return feral_fail(err, FERAL_STATUS_UNSUPPORTED, NULL, 0,
+		                  "LAPACK reference: cannot load LAPACKE (%s)", feral_lapack_error());
 	if (n < d)
 		return feral_fail(err, FERAL_STATUS_UNSUPPORTED, NULL, 0,
 		                  "LAPACK reference: underdetermined (%llu rows < %llu columns)",
@@ -42,8 +44,8 @@ enum feral_status feral_lstsq(const struct feral_dataset *ds, double *x, uint64_
 				for (uint64_t i = i0; i < i1; i++)
 					A[j * n + i] = feral_dataset_value(ds, i, i * d + j);
 	}
-	lapack_int info = LAPACKE_dgels(LAPACK_COL_MAJOR, 'N', (lapack_int)n, (lapack_int)d, 1, A,
-	                                (lapack_int)n, b, (lapack_int)n);
+	lapack_int info = lp->dgels(LAPACK_COL_MAJOR, 'N', (lapack_int)n, (lapack_int)d, 1, A,
+	                            (lapack_int)n, b, (lapack_int)n);
 	enum feral_status st = FERAL_OK;
 	if (info > 0)
 		st = feral_fail(err, FERAL_STATUS_RANGE, NULL, 0,

@@ -25,9 +25,7 @@
 #include "stepsize.h"
 
 #include <math.h>
-#ifdef FERAL_HAVE_LAPACKE
-#include <lapacke.h>
-#endif
+#include "lapack.h"
 
 double feral_sup_lw(const double *L, const double *p, uint64_t n)
 {
@@ -68,7 +66,8 @@ double feral_estimate_mu(const struct feral_dataset *ds, const struct feral_conf
 	if (c == 0)
 		return cfg->l2 > 0 ? cfg->l2 : NAN;
 #ifdef FERAL_HAVE_LAPACKE
-	if (ds->d > 1024)
+	const struct feral_lapack *lp = feral_lapack();
+	if (ds->d > 1024 || !lp)
 		return cfg->l2 > 0 ? cfg->l2 : NAN;
 	uint64_t m = ds->n < 4 * ds->d ? ds->n : 4 * ds->d;
 	if (m < ds->d)
@@ -92,9 +91,9 @@ double feral_estimate_mu(const struct feral_dataset *ds, const struct feral_conf
 					row[j] = feral_dataset_value(ds, i, i * ds->d + j);
 			}
 		}
-		lapack_int info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'N', 'N', (lapack_int)m,
-		                                 (lapack_int)ds->d, B, (lapack_int)ds->d, s, NULL, 1,
-		                                 NULL, 1, superb);
+		lapack_int info = lp->dgesvd(LAPACK_ROW_MAJOR, 'N', 'N', (lapack_int)m,
+		                             (lapack_int)ds->d, B, (lapack_int)ds->d, s, NULL, 1, NULL, 1,
+		                             superb);
 		if (info == 0) {
 			double smin = s[ds->d - 1];
 			/* a rank-deficient sample says nothing about mu: unknown */
