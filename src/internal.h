@@ -195,6 +195,8 @@ static inline double feral_loss_dphi(enum feral_loss loss, double t, double y)
 	}
 }
 double feral_loss_phi(enum feral_loss loss, double t, double y);
+/* ||x - xs||^2 / xs_sq (xs_sq = ||xs||^2; the unnormalised distance when 0). */
+double feral_rel_dist2(const double *x, const double *xs, uint64_t d, double xs_sq);
 /* a_i . x in double for any stored precision, through the fastest dot
  * kernel with an f64 model (scalar fallback).  Not for the racy iterate. */
 double feral_row_dot(const struct feral_dataset *ds, uint64_t i, const double *x);

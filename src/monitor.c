@@ -9,6 +9,7 @@
  * it returns. */
 #include "internal.h"
 #include "engine.h"
+#include "trace.h"
 
 #include <math.h>
 #include <time.h>
@@ -43,12 +44,8 @@ static void evaluate(const struct feral_ctx *c, const double *x, const uint64_t 
 	else
 		pt->rel_residual = (double)wrong / (double)m;
 	pt->rel_error = NAN;
-	if (c->x_star) {
-		double e = 0;
-		for (uint64_t j = 0; j < ds->d; j++)
-			e += (x[j] - c->x_star[j]) * (x[j] - c->x_star[j]);
-		pt->rel_error = c->xstar_sq > 0 ? e / c->xstar_sq : e;
-	}
+	if (c->x_star)
+		pt->rel_error = feral_rel_dist2(x, c->x_star, ds->d, c->xstar_sq);
 	if (!isfinite(xx))
 		pt->objective = NAN;
 }
@@ -107,19 +104,8 @@ static void monitor(struct feral_ctx *c, uint64_t total, int final)
 		c->last_ckpt = feral_now();
 		c->monitor_s += c->last_ckpt - t_ck;
 	}
-	if (c->trace) {
-		struct feral_trace *tr = c->trace;
-		if (tr->len == tr->cap) {
-			size_t cap = tr->cap ? 2 * tr->cap : 64;
-			struct feral_trace_point *np = realloc(tr->pts, cap * sizeof *np);
-			if (np) {
-				tr->pts = np;
-				tr->cap = cap;
-			}
-		}
-		if (tr->len < tr->cap)
-			tr->pts[tr->len++] = pt;
-	}
+	if (c->trace)
+		feral_trace_append(c->trace, &pt);
 	if (!final && cfg->tol > 0) {
 		/* certified only: the distance to a known x*, else the relative
 		 * gradient norm (smooth losses); the hinge loss without x* has no

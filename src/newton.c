@@ -25,6 +25,7 @@
  * the caller's and the pool's affinity are left as they are. */
 #include "internal.h"
 #include "engine.h"
+#include "trace.h"
 
 #include <math.h>
 #ifdef _OPENMP
@@ -343,26 +344,11 @@ static void record(const struct newton *nt, struct feral_trace *tr, double f, do
 {
 	if (!tr)
 		return;
-	if (tr->len == tr->cap) {
-		size_t cap = tr->cap ? 2 * tr->cap : 64;
-		struct feral_trace_point *np = realloc(tr->pts, cap * sizeof *np);
-		if (!np)
-			return;
-		tr->pts = np;
-		tr->cap = cap;
-	}
-	struct feral_trace_point *pt = &tr->pts[tr->len++];
-	pt->updates = nt->passes * nt->n;
-	pt->seconds = sec;
-	pt->objective = f;
-	pt->rel_residual = resid;
-	pt->rel_error = NAN;
-	if (x_star) {
-		double e = 0;
-		for (uint64_t j = 0; j < nt->d; j++)
-			e += (x[j] - x_star[j]) * (x[j] - x_star[j]);
-		pt->rel_error = xs2 > 0 ? e / xs2 : e;
-	}
+	struct feral_trace_point pt = {.updates = nt->passes * nt->n, .seconds = sec,
+	                               .objective = f, .rel_residual = resid,
+	                               .rel_error = x_star ? feral_rel_dist2(x, x_star, nt->d, xs2)
+	                                                   : NAN};
+	feral_trace_append(tr, &pt);
 }
 
 /* The gradient pass at x: objective, residual measure, gradient norm. */
@@ -496,22 +482,14 @@ enum feral_status feral_newton_solve(const struct feral_dataset *ds,
 	for (;;) {
 		double grel = gn0 > 0 ? gn / gn0 : (gn > 0 ? INFINITY : 0);
 		if (cfg->tol > 0) {
-			double e = NAN;
-			if (x_star) {
-				e = 0;
-				for (uint64_t j = 0; j < d; j++)
-					e += (x[j] - x_star[j]) * (x[j] - x_star[j]);
-				e = xs2 > 0 ? e / xs2 : e;
-			}
-			if (x_star ? e <= cfg->tol : grel <= cfg->tol) {
+			if (x_star ? feral_rel_dist2(x, x_star, d, xs2) <= cfg->tol : grel <= cfg->tol) {
 				converged = 1;
 				break;
 			}
 		}
 		if (gn == 0)
 			break; /* the exact optimum (tol 0 runs to here too) */
-		if (nt.passes >= max_passes ||
-		    (cfg->seconds > 0 && feral_now() - t0 >= cfg->seconds))
+		if (nt.passes >= max_passes || feral_now() >= nt.deadline)
 			break;
 		if (cfg->stop_flag && __atomic_load_n(cfg->stop_flag, __ATOMIC_RELAXED)) {
 			st = feral_fail(err, FERAL_STATUS_INTERRUPTED, NULL, 0,

@@ -105,3 +105,11 @@ double feral_rel_residual(const struct feral_dataset *ds, const double *x)
 	}
 	return b > 0 ? sqrt(r / b) : sqrt(r);
 }
+
+double feral_rel_dist2(const double *x, const double *xs, uint64_t d, double xs_sq)
+{
+	double e = 0;
+	for (uint64_t j = 0; j < d; j++)
+		e += (x[j] - xs[j]) * (x[j] - xs[j]);
+	return xs_sq > 0 ? e / xs_sq : e;
+}

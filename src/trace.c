@@ -138,3 +138,16 @@ int feral_trace_write_csv(FILE *f, const char *prefix, const struct feral_trace 
 	}
 	return ferror(f) ? -1 : 0;
 }
+
+void feral_trace_append(struct feral_trace *t, const struct feral_trace_point *pt)
+{
+	if (t->len == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 64;
+		struct feral_trace_point *np = realloc(t->pts, cap * sizeof *np);
+		if (!np)
+			return;
+		t->pts = np;
+		t->cap = cap;
+	}
+	t->pts[t->len++] = *pt;
+}

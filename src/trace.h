@@ -66,6 +66,10 @@ void feral_trace_horizon(const struct feral_trace *t, enum feral_trace_metric me
 double feral_trace_time_to_target(const struct feral_trace *t, enum feral_trace_metric metric,
                                   double target);
 
+/* Append pt to t, growing it by doubling; a point that finds no memory is
+ * dropped (a trace is a record, not part of the solve). */
+void feral_trace_append(struct feral_trace *t, const struct feral_trace_point *pt);
+
 /* CSV rows "prefix,updates,seconds,objective,relative_residual,relative_error"
  * (prefix may be NULL or "" for none).  Returns 0, or -1 on a write error. */
 int feral_trace_write_csv(FILE *f, const char *prefix, const struct feral_trace *t);
