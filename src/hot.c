@@ -172,8 +172,26 @@ static enum feral_status view_build(const struct feral_dataset *src, const uint3
 	return FERAL_OK;
 }
 
+/* Slot s of the model layout `from` (a column of the model, or a slot of
+ * xh) copied raw to `to`: no rounding, so a fold is exact. */
 static void copy_elem(enum feral_precision mp, void *to, uint64_t jt, const void *from,
-                      uint64_t jf);
+                      uint64_t jf)
+{
+	switch (mp) {
+	case FERAL_PRECISION_F64:
+		feral_racy_store_f64((double *)to + jt, feral_racy_load_f64((const double *)from + jf));
+		break;
+	case FERAL_PRECISION_F32:
+		feral_racy_store_f32((float *)to + jt, feral_racy_load_f32((const float *)from + jf));
+		break;
+	case FERAL_PRECISION_I16:
+		FERAL_RACY_STORE((int16_t *)to + jt, FERAL_RACY_LOAD((const int16_t *)from + jf));
+		break;
+	default:
+		FERAL_RACY_STORE((int8_t *)to + jt, FERAL_RACY_LOAD((const int8_t *)from + jf));
+		break;
+	}
+}
 
 /* ---- create / free ------------------------------------------------------------- */
 
@@ -369,27 +387,6 @@ void feral_hot_pull(const struct feral_ctx *c, int tid)
 		break;
 	}
 	memcpy(bs, pv, (size_t)h->H * msz);
-}
-
-/* Slot s of the model layout `from` (a column of the model, or a slot of
- * xh) copied raw to `to`: no rounding, so a fold is exact. */
-static void copy_elem(enum feral_precision mp, void *to, uint64_t jt, const void *from,
-                      uint64_t jf)
-{
-	switch (mp) {
-	case FERAL_PRECISION_F64:
-		feral_racy_store_f64((double *)to + jt, feral_racy_load_f64((const double *)from + jf));
-		break;
-	case FERAL_PRECISION_F32:
-		feral_racy_store_f32((float *)to + jt, feral_racy_load_f32((const float *)from + jf));
-		break;
-	case FERAL_PRECISION_I16:
-		FERAL_RACY_STORE((int16_t *)to + jt, FERAL_RACY_LOAD((const int16_t *)from + jf));
-		break;
-	default:
-		FERAL_RACY_STORE((int8_t *)to + jt, FERAL_RACY_LOAD((const int8_t *)from + jf));
-		break;
-	}
 }
 
 void feral_hot_fold(const struct feral_ctx *c, int tid)
