@@ -121,17 +121,27 @@ double feral_dataset_value(const struct feral_dataset *ds, uint64_t i, uint64_t 
  * independent sums hide the latency of the additions that one row's sum
  * waits on (the order within each row, hence every bit, is unchanged). */
 enum { NORM_ROWS = 8 };
-static void dense_norms_block(const float *v, uint64_t d, uint64_t i0, double *out)
+static void dense_norms_block(const float *r, uint64_t len, uint64_t stride, double *out)
 {
 	double s[NORM_ROWS] = {0};
-	const float *r = v + i0 * d;
-	for (uint64_t k = 0; k < d; k++)
+	for (uint64_t k = 0; k < len; k++)
 		for (int j = 0; j < NORM_ROWS; j++) {
-			double x = r[(uint64_t)j * d + k];
+			double x = r[(uint64_t)j * stride + k];
 			s[j] += x * x;
 		}
 	for (int j = 0; j < NORM_ROWS; j++)
-		out[i0 + (uint64_t)j] = s[j];
+		out[j] = s[j];
+}
+
+/* One f32 row's squared norm, in double, in storage order. */
+static double f32_sq_sum(const float *v, uint64_t len)
+{
+	double s = 0;
+	for (uint64_t k = 0; k < len; k++) {
+		double x = v[k];
+		s += x * x;
+	}
+	return s;
 }
 
 /* Double sums of squares in storage order; rows in parallel (a serial pass
@@ -150,7 +160,8 @@ void feral_dataset_update_norms(struct feral_dataset *ds)
 #pragma omp for schedule(static) nowait
 #endif
 		for (int64_t b = 0; b < blocks; b++)
-			dense_norms_block(ds->values, ds->d, (uint64_t)b * NORM_ROWS, ds->row_sq_norm);
+			dense_norms_block((const float *)ds->values + (uint64_t)b * NORM_ROWS * ds->d, ds->d,
+			                  ds->d, ds->row_sq_norm + (uint64_t)b * NORM_ROWS);
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
@@ -159,11 +170,7 @@ void feral_dataset_update_norms(struct feral_dataset *ds)
 			uint64_t e = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] : b + ds->d;
 			double s = 0;
 			if (ds->precision == FERAL_PRECISION_F32) {
-				const float *v = ds->values;
-				for (uint64_t k = b; k < e; k++) {
-					double x = v[k];
-					s += x * x;
-				}
+				s = f32_sq_sum((const float *)ds->values + b, e - b);
 			} else {
 				for (uint64_t k = b; k < e; k++) {
 					double x = feral_dataset_value(ds, (uint64_t)i, k);
@@ -195,25 +202,11 @@ void feral_dense_append_column(const float *src, uint64_t n, uint64_t d, uint64_
 		}
 		if (!row_sq_norm)
 			continue;
-		if (m == NORM_ROWS) {
-			double s[NORM_ROWS] = {0};
-			for (uint64_t k = 0; k <= d; k++)
-				for (int j = 0; j < NORM_ROWS; j++) {
-					double x = out[(uint64_t)j * (d + 1) + k];
-					s[j] += x * x;
-				}
-			for (int j = 0; j < NORM_ROWS; j++)
-				row_sq_norm[i0 + (uint64_t)j] = s[j];
-		} else {
-			for (uint64_t j = 0; j < m; j++) {
-				double s = 0;
-				for (uint64_t k = 0; k <= d; k++) {
-					double x = out[j * (d + 1) + k];
-					s += x * x;
-				}
-				row_sq_norm[i0 + j] = s;
-			}
-		}
+		if (m == NORM_ROWS)
+			dense_norms_block(out, d + 1, d + 1, row_sq_norm + i0);
+		else
+			for (uint64_t j = 0; j < m; j++)
+				row_sq_norm[i0 + j] = f32_sq_sum(out + j * (d + 1), d + 1);
 	}
 }
 
