@@ -57,3 +57,16 @@ sk_row() {
 	wl_csv_row "$task" sklearn "SGDClassifier $loss" libsvm 64 "$(awk '{ printf "%.4f", $3 }' "$WORK/$name.out")" \
 		$name "sk_sgd.py $(basename "$tr") $(basename "$te") $loss (load+fit in-process)"
 }
+
+# The Fashion-MNIST binary subset (labels 0, 2, 4, 6 against the rest) as
+# LIBSVM under $WORK: fmb_train.svm (the first $FASHION_N training images) and
+# fmb_test.svm, made once from $FM with $FERAL (intercept.sh, optimum.sh).
+wl_fashion_binary() {
+	[ -s "$WORK/fmb_train.svm" ] && [ -s "$WORK/fmb_test.svm" ] && return 0
+	"$FERAL" convert "$FM/train-images-idx3-ubyte.gz" "$WORK/fm_train.svm" --targets "$FM/train-labels-idx1-ubyte.gz"
+	"$FERAL" convert "$FM/t10k-images-idx3-ubyte.gz" "$WORK/fm_test.svm" --targets "$FM/t10k-labels-idx1-ubyte.gz"
+	relabel='{ $1 = ($1 == 0 || $1 == 2 || $1 == 4 || $1 == 6) ? "+1" : "-1"; print }'
+	head -n "$FASHION_N" "$WORK/fm_train.svm" | awk "$relabel" > "$WORK/fmb_train.svm"
+	awk "$relabel" "$WORK/fm_test.svm" > "$WORK/fmb_test.svm"
+	rm -f "$WORK/fm_train.svm" "$WORK/fm_test.svm"
+}

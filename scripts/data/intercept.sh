@@ -88,13 +88,7 @@ else
 fi
 
 if [ -r "$FM/train-images-idx3-ubyte.gz" ]; then
-	if [ ! -s "$WORK/fmb_test.svm" ]; then
-		"$FERAL" convert "$FM/train-images-idx3-ubyte.gz" "$WORK/fm_train.svm" --targets "$FM/train-labels-idx1-ubyte.gz"
-		"$FERAL" convert "$FM/t10k-images-idx3-ubyte.gz" "$WORK/fm_test.svm" --targets "$FM/t10k-labels-idx1-ubyte.gz"
-		relabel='{ $1 = ($1 == 0 || $1 == 2 || $1 == 4 || $1 == 6) ? "+1" : "-1"; print }'
-		head -n "$FASHION_N" "$WORK/fm_train.svm" | awk "$relabel" > "$WORK/fmb_train.svm"
-		awk "$relabel" "$WORK/fm_test.svm" > "$WORK/fmb_test.svm"
-	fi
+	wl_fashion_binary
 	TRAIN=$WORK/fmb_train.svm TEST=$WORK/fmb_test.svm
 	echo "Fashion-MNIST binary, first $FASHION_N training images, $REPEAT runs each:" >&2
 	run_set fashion$FASHION_N "$TRAIN" "$TEST"

@@ -110,12 +110,7 @@ else
 	echo "$0: $HEART missing (liblinear-tools): heart_scale skipped" >&2
 fi
 if [ -r "$FM/train-images-idx3-ubyte.gz" ]; then
-	if [ ! -s "$WORK/fmb_train.svm" ]; then
-		"$FERAL" convert "$FM/train-images-idx3-ubyte.gz" "$WORK/fm_train.svm" --targets "$FM/train-labels-idx1-ubyte.gz"
-		head -n "$FASHION_N" "$WORK/fm_train.svm" |
-			awk '{ $1 = ($1 == 0 || $1 == 2 || $1 == 4 || $1 == 6) ? "+1" : "-1"; print }' > "$WORK/fmb_train.svm"
-		rm -f "$WORK/fm_train.svm"
-	fi
+	wl_fashion_binary
 	run_set fashion$FASHION_N "$WORK/fmb_train.svm" "$REPEAT"
 else
 	echo "$0: $FM missing (dataset-fashion-mnist): Fashion-MNIST skipped" >&2
