@@ -133,11 +133,12 @@ static void dense_norms_block(const float *r, uint64_t len, uint64_t stride, dou
 		out[j] = s[j];
 }
 
-/* One f32 row's squared norm, in double, in storage order. */
-static double f32_sq_sum(const float *v, uint64_t len)
+/* The squared norm of v[b..e), in double, in storage order (v may be NULL
+ * when the range is empty: an empty dataset has no values). */
+static double f32_sq_sum(const float *v, uint64_t b, uint64_t e)
 {
 	double s = 0;
-	for (uint64_t k = 0; k < len; k++) {
+	for (uint64_t k = b; k < e; k++) {
 		double x = v[k];
 		s += x * x;
 	}
@@ -151,7 +152,8 @@ void feral_dataset_update_norms(struct feral_dataset *ds)
 {
 	int64_t n = (int64_t)ds->n;
 	const int dense32 = ds->layout != FERAL_LAYOUT_CSR && ds->precision == FERAL_PRECISION_F32;
-	const int64_t blocks = dense32 ? n / NORM_ROWS : 0, from = blocks * NORM_ROWS;
+	/* d = 0: no values, maybe no array (the general loop sums nothing) */
+	const int64_t blocks = dense32 && ds->d > 0 ? n / NORM_ROWS : 0, from = blocks * NORM_ROWS;
 #ifdef _OPENMP
 #pragma omp parallel if (ds->nnz > ((uint64_t)1 << 20))
 #endif
@@ -170,7 +172,7 @@ void feral_dataset_update_norms(struct feral_dataset *ds)
 			uint64_t e = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] : b + ds->d;
 			double s = 0;
 			if (ds->precision == FERAL_PRECISION_F32) {
-				s = f32_sq_sum((const float *)ds->values + b, e - b);
+				s = f32_sq_sum(ds->values, b, e);
 			} else {
 				for (uint64_t k = b; k < e; k++) {
 					double x = feral_dataset_value(ds, (uint64_t)i, k);
@@ -206,7 +208,7 @@ void feral_dense_append_column(const float *src, uint64_t n, uint64_t d, uint64_
 			dense_norms_block(out, d + 1, d + 1, row_sq_norm + i0);
 		else
 			for (uint64_t j = 0; j < m; j++)
-				row_sq_norm[i0 + j] = f32_sq_sum(out + j * (d + 1), d + 1);
+				row_sq_norm[i0 + j] = f32_sq_sum(out, j * (d + 1), (j + 1) * (d + 1));
 	}
 }
 
