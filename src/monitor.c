@@ -270,6 +270,9 @@ enum feral_status feral_monitor_finish(struct feral_ctx *c, double *x, double wa
 	int T = c->plan.nthreads;
 	enum feral_status st;
 	uint64_t upd = feral_total_updates(c);
+	/* the monitor's time inside the wall (the final trace point below is
+	 * taken after it, and subtracting it made a short run's seconds < 0) */
+	const double monitor_in_wall = c->monitor_s;
 	if (c->stop && c->stop_status == FERAL_STATUS_DIVERGED) {
 		memcpy(x, c->good, d * sizeof *x);
 		st = feral_fail(err, FERAL_STATUS_DIVERGED, NULL, 0,
@@ -327,7 +330,7 @@ enum feral_status feral_monitor_finish(struct feral_ctx *c, double *x, double wa
 	res->updates = upd;
 	/* Worker 0 is the monitor: while it evaluates, the other T-1 workers go
 	 * on, so the monitor costs 1/T of the capacity for its duration. */
-	res->seconds = wall - c->monitor_s / T;
+	res->seconds = wall - monitor_in_wall / T;
 	res->monitor_seconds = c->monitor_s;
 	res->avg_seconds = c->avg_s;
 	res->updates_per_s = res->seconds > 0 ? (double)upd / res->seconds : 0;
