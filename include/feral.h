@@ -477,7 +477,9 @@ struct feral_result {
 	 * update's staleness is the number of updates (all workers, its own
 	 * included) that landed between the start of its read of the model
 	 * and the end of its write.  One worker without delay: 0; with delay
-	 * D: D.  NaN mean: no sample. */
+	 * D: D.  With hot coordinates the hot part reads at the worker's last
+	 * merge and lands at its next one (docs/design.md).  NaN mean: no
+	 * sample. */
 	double staleness_mean;
 	uint32_t staleness_p99, staleness_max;
 	/* The share of sampled updates whose support overlapped the update in

@@ -172,6 +172,36 @@ static bool overlap(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 	return false;
 }
 
+/* The merge that lands the hot part of row r of shard k (FERAL_HOT_WAIT_*):
+ * none without hot entries, the next merge when all are in the fast tier
+ * (slots below nfast), else the next merge of all slots. */
+static uint32_t hot_wait(const struct feral_ctx *c, int k, uint64_t r)
+{
+	if (!c->hot.H)
+		return FERAL_HOT_WAIT_NONE;
+	const struct feral_hot_view *v = &c->hot.view[c->shard_ds ? k : 0];
+	const uint32_t *slot = v->ds.indices + v->ds.indptr[r];
+	uint32_t h = v->split[r];
+	if (h == 0)
+		return FERAL_HOT_WAIT_NONE;
+	for (uint32_t e = 0; e < h; e++)
+		if (slot[e] >= c->hot.nfast)
+			return FERAL_HOT_WAIT_ALL;
+	return FERAL_HOT_WAIT_FAST;
+}
+
+/* The other workers' update counts at their last merge (all: of every
+ * slot), summed. */
+static uint64_t others_merged(const struct feral_ctx *c, int tid, bool all)
+{
+	uint64_t s = 0;
+	for (int t = 0; t < c->plan.nthreads; t++)
+		if (t != tid)
+			s += __atomic_load_n(all ? &c->w[t].merged_all : &c->w[t].merged,
+			                     __ATOMIC_RELAXED);
+	return s;
+}
+
 __attribute__((noinline, cold)) void feral_async_read(struct feral_ctx *c, int tid,
                                                       const struct feral_dataset *ds, uint64_t i)
 {
@@ -179,12 +209,19 @@ __attribute__((noinline, cold)) void feral_async_read(struct feral_ctx *c, int t
 	if (as->len < as->delay)
 		return; /* sample the steady state: a full queue ahead */
 	uint64_t seen = others(c, tid);
+	/* its hot values were pulled at this worker's last merge of their tier */
+	uint32_t wait = hot_wait(c, c->plan.shard_of[tid], i);
+	uint64_t start = wait == FERAL_HOT_WAIT_FAST ? as->pull_fast : as->pull_all;
 	if (as->delay) { /* queued with the update by feral_delay_push */
 		as->cur_seen = seen;
 		as->cur_ahead = as->len;
+		as->cur_hot = wait;
+		as->cur_hot_start = start;
 	} else { /* written in this same iteration */
 		as->land_seen = seen;
 		as->land_ahead = 0;
+		as->land_hot = wait;
+		as->land_hot_start = start;
 	}
 	/* conflict: the rows the others writing the same model are in now,
 	 * against this one (a replica of its own races with no one) */
@@ -207,16 +244,76 @@ __attribute__((noinline, cold)) void feral_async_read(struct feral_ctx *c, int t
 	as->conflicts += hit;
 }
 
-__attribute__((noinline, cold)) void feral_async_landed(struct feral_ctx *c, int tid)
+static void record(struct feral_async *as, uint64_t s)
 {
-	struct feral_async *as = &c->async[tid];
-	uint64_t s = others(c, tid) - as->land_seen + as->land_ahead;
-	as->land_seen = FERAL_ASYNC_NONE;
 	as->samples++;
 	as->sum += s;
 	if (s > as->max)
 		as->max = s;
 	as->hist[fine_bucket(s)]++;
+}
+
+__attribute__((noinline, cold)) void feral_async_landed(struct feral_ctx *c, int tid)
+{
+	struct feral_async *as = &c->async[tid];
+	uint64_t s = others(c, tid) - as->land_seen + as->land_ahead;
+	uint32_t wait = as->land_hot;
+	as->land_seen = FERAL_ASYNC_NONE;
+	as->land_hot = FERAL_HOT_WAIT_NONE;
+	if (wait == FERAL_HOT_WAIT_NONE) {
+		record(as, s);
+		return;
+	}
+	/* the hot part lands at a merge: the sample waits for it */
+	if (as->npending == FERAL_HOT_PENDING) {
+		as->hot_dropped++;
+		return;
+	}
+	as->pending[as->npending].wait = wait;
+	as->pending[as->npending].start = as->land_hot_start;
+	as->pending[as->npending].s = s;
+	as->npending++;
+}
+
+/* A merge of worker tid's hot values, its own part (published) and its
+ * sampled writes', then its pull: the hot staleness of a write is the others'
+ * updates merged between the pull its hot values came from and the merge
+ * that landed it (docs/design.md); the sample's staleness is the larger of
+ * that and its cold part's. */
+void feral_async_merged(struct feral_ctx *c, int tid, uint64_t done, bool all)
+{
+	struct feral_worker *w = &c->w[tid];
+	__atomic_store_n(&w->merged, done, __ATOMIC_RELAXED);
+	if (all)
+		__atomic_store_n(&w->merged_all, done, __ATOMIC_RELAXED);
+	struct feral_async *as = w->async;
+	if (!as)
+		return;
+	uint64_t f = others_merged(c, tid, false), a = all ? others_merged(c, tid, true) : 0;
+	uint32_t keep = 0;
+	for (uint32_t k = 0; k < as->npending; k++) {
+		uint64_t start = as->pending[k].start, s = as->pending[k].s;
+		if (as->pending[k].wait == FERAL_HOT_WAIT_ALL && !all) {
+			as->pending[keep++] = as->pending[k];
+			continue;
+		}
+		uint64_t end = as->pending[k].wait == FERAL_HOT_WAIT_FAST ? f : a;
+		uint64_t hs = end > start ? end - start : 0;
+		record(as, hs > s ? hs : s);
+		as->hot_samples++;
+	}
+	as->npending = keep;
+	as->pull_fast = f;
+	if (all)
+		as->pull_all = a;
+}
+
+/* After a fold (round end): every worker merged all its updates. */
+void feral_async_pulled(struct feral_ctx *c, int tid)
+{
+	struct feral_async *as = c->async ? &c->async[tid] : NULL;
+	if (as)
+		as->pull_fast = as->pull_all = others_merged(c, tid, true);
 }
 
 /* ---- the result -------------------------------------------------------------- */

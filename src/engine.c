@@ -56,7 +56,7 @@ svrg_dense(const struct feral_ctx *c, void *x, const uint32_t *idx, size_t len, 
 	double eta = c->cfg->l2;
 	if (s->gneg && !idx) /* dense rows, no L2 (HALP, f32 SVRG): x -= gamma g_bar */
 		return s->gaxpy(x, s->gneg, NULL, len, gamma / c->scale, c->cfg->rounding, krng);
-	if (feral_precision_fixed(c->mp))
+	if (c->mfixed)
 		return feral_halp_dense(c, x, idx, len, gamma, rng);
 	if (c->mp == FERAL_PRECISION_F32) {
 		float *xf = x;
@@ -77,6 +77,42 @@ svrg_dense(const struct feral_ctx *c, void *x, const uint32_t *idx, size_t len, 
 		}
 	}
 	return 0;
+}
+
+/* Short CSR rows of f32 data on a float model (c->fcsr; the sparse
+ * default): the dot and the axpy inline, with the ref kernels' arithmetic in
+ * their order (the SIMD kernels hand rows this short to ref: gathers lose
+ * below ~128 nonzeros), so a row costs no kernel call, and a hot-set row's
+ * two parts not two each.  Measured on Zipf columns, 20 nonzeros a row
+ * (results/README.md). */
+enum { SHORT_CSR = 128 };
+
+static inline __attribute__((always_inline)) double
+short_dot(int mk, const float *a, const uint32_t *idx, const void *x, size_t len)
+{
+	double s = 0;
+	if (mk == FERAL_FCSR_F64)
+		for (size_t k = 0; k < len; k++)
+			s += (double)a[k] * feral_racy_load_f64((const double *)x + idx[k]);
+	else
+		for (size_t k = 0; k < len; k++)
+			s += (double)a[k] * (double)feral_racy_load_f32((const float *)x + idx[k]);
+	return s;
+}
+
+static inline __attribute__((always_inline)) void
+short_axpy(int mk, void *x, const float *a, const uint32_t *idx, size_t len, double alpha)
+{
+	if (mk == FERAL_FCSR_F64) {
+		double *xd = x;
+		for (size_t k = 0; k < len; k++)
+			feral_racy_store_f64(xd + idx[k],
+			                     feral_racy_load_f64(xd + idx[k]) + alpha * (double)a[k]);
+	} else {
+		float *xf = x, al = (float)alpha;
+		for (size_t k = 0; k < len; k++)
+			feral_racy_store_f32(xf + idx[k], feral_racy_load_f32(xf + idx[k]) + al * a[k]);
+	}
 }
 
 /* The row to read for shard entry e: the global row (map = the shard), or e
@@ -127,6 +163,13 @@ write_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, void
 			feral_model_axpy_atomic(c, ds, x, i, idc, base + h, len - h, g);
 		} else {
 			double al = g * rs / c->scale;
+			if (c->fcsr && idx && len < SHORT_CSR) {
+				if (h)
+					short_axpy(c->fcsr, hr->priv, a, idx, h, al);
+				short_axpy(c->fcsr, x, ac, idc, len - h, al);
+				w->writes += len;
+				return;
+			}
 			if (h)
 				w->saturations += c->axpy(hr->priv, a, idx, h, al, cfg->rounding, krng);
 			w->saturations += c->axpy(x, ac, idc, len - h, al, cfg->rounding, krng);
@@ -167,8 +210,13 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 	size_t h = hr->priv ? hr->split[i] : 0;
 	const void *ac = (const char *)a + h * c->esz;
 	const uint32_t *idc = idx ? idx + h : NULL;
-	double t = (h ? c->dot(a, idx, hr->priv, h) + c->dot(ac, idc, x, len - h)
-	              : c->dot(a, idx, x, len)) * c->scale;
+	double t;
+	if (c->fcsr && idx && len < SHORT_CSR)
+		t = h ? short_dot(c->fcsr, a, idx, hr->priv, h) + short_dot(c->fcsr, ac, idc, x, len - h)
+		      : short_dot(c->fcsr, a, idx, x, len);
+	else
+		t = h ? c->dot(a, idx, hr->priv, h) + c->dot(ac, idc, x, len - h) : c->dot(a, idx, x, len);
+	t *= c->scale;
 	if (c->center)
 		t += c->cdot(a, idx, c->cx, len);
 	t *= rs;
@@ -183,7 +231,7 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 	 * the one queued `delay` updates ago is applied instead, with its own
 	 * step (docs/math.md, "Delayed updates") ---- */
 	if (FERAL_UNLIKELY(w->async && w->async->delay)) {
-		const struct feral_delayed in = {a, idx, base, i, len, rs, g, gamma, 0, 0, (uint32_t)h};
+		const struct feral_delayed in = {a,  idx, base, i, len, rs, g, gamma, 0, 0, (uint32_t)h, FERAL_HOT_WAIT_NONE, 0};
 		const struct feral_delayed *e = feral_delay_push(w->async, &in);
 		if (e)
 			write_row(m, c, w, x, ds, e->i, e->a, e->idx, e->base, e->len, e->h, e->rs, e->g,
@@ -363,16 +411,18 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 				break;
 			}
 			done++;
-			if (FERAL_UNLIKELY(done == merge_at)) { /* the fast tier, or all */
-				w->saturations += feral_hot_merge(
-					c, tid, done % c->hot.every_slow ? c->hot.nfast : c->hot.H);
-				merge_at += c->hot.every;
-			}
 			__atomic_store_n(&w->updates, done, __ATOMIC_RELAXED);
 #if FERAL_ASYNC_SAMPLE_EVERY /* ---- async hook: a sampled write landed ---- */
 			if (FERAL_UNLIKELY(w->async->land_seen != FERAL_ASYNC_NONE))
 				feral_async_landed(c, tid);
 #endif
+			if (FERAL_UNLIKELY(done == merge_at)) { /* the fast tier, or all */
+				bool all = done % c->hot.every_slow == 0;
+				w->saturations +=
+					feral_hot_merge(c, tid, all ? c->hot.H : c->hot.nfast);
+				merge_at += c->hot.every;
+				feral_async_merged(c, tid, done, all); /* ---- async hook ---- */
+			}
 			if (FERAL_UNLIKELY(tid == 0 && done == check_at))
 				check_at = feral_monitor_tick(c, done);
 		}
@@ -385,8 +435,10 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 				feral_async_landed(c, tid);
 		}
 		__atomic_store_n(&w->inflight, FERAL_INFLIGHT_NONE, __ATOMIC_RELAXED);
-		if (c->hot.H) /* every update merged before the workers meet (or leave) */
+		if (c->hot.H) { /* every update merged before the workers meet (or leave) */
 			w->saturations += feral_hot_merge(c, tid, c->hot.H);
+			feral_async_merged(c, tid, done, true);
+		}
 		if (done >= quota)
 			c->finished[tid] = 1;
 		__atomic_store_n(&w->arrived, ++rounds, __ATOMIC_RELEASE);
@@ -394,8 +446,10 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			feral_monitor_wait(c, rounds);
 		if (c->round_len == UINT64_MAX || round_end(c, tid, &rng, hook))
 			break;
-		if (c->hot.H) /* the others' merges */
+		if (c->hot.H) { /* the others' merges */
 			feral_hot_pull(c, tid);
+			feral_async_pulled(c, tid);
+		}
 	}
 }
 
@@ -503,6 +557,12 @@ static struct feral_ctx *ctx_new(const struct feral_dataset *ds, const struct fe
 	c->trace = trace;
 	c->esz = feral_precision_size(ds->precision);
 	c->mp = cfg->model_precision;
+	c->msz = feral_precision_size(c->mp);
+	c->mfixed = feral_precision_fixed(c->mp);
+	c->fcsr = ds->layout == FERAL_LAYOUT_CSR && ds->precision == FERAL_PRECISION_F32 &&
+	                          (c->mp == FERAL_PRECISION_F64 || c->mp == FERAL_PRECISION_F32)
+	                  ? (c->mp == FERAL_PRECISION_F64 ? FERAL_FCSR_F64 : FERAL_FCSR_F32)
+	                  : 0;
 	c->dot = kt->dot[ds->layout][ds->precision][c->mp];
 	c->axpy = kt->axpy[ds->layout][ds->precision][c->mp];
 	c->cdot = kt->dot[ds->layout][ds->precision][cfg->method == FERAL_METHOD_HALP

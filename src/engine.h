@@ -110,6 +110,10 @@ struct feral_worker {
 	 * of the shard's dataset, FERAL_INFLIGHT_NONE between rounds; a relaxed
 	 * store per update, on this line that its worker owns anyway */
 	uint64_t inflight;
+	/* its update count at its last merge of the hot coordinates, and at its
+	 * last merge of all of them (the slow tier's too): async.c's staleness
+	 * of hot writes, which land at merges; relaxed stores at merges */
+	uint64_t merged, merged_all;
 	struct feral_async *async; /* its instruments and delay queue (async.c), or NULL */
 } FERAL_ALIGN64;
 
@@ -146,6 +150,8 @@ struct feral_hot {
 	size_t acc_stride;
 };
 
+enum { FERAL_FCSR_F32 = 1, FERAL_FCSR_F64 = 2 };
+
 struct feral_ctx {
 	const struct feral_dataset *ds;
 	const struct feral_config *cfg;
@@ -154,6 +160,9 @@ struct feral_ctx {
 	feral_k_dot_fn dot;
 	feral_k_axpy_fn axpy;
 	size_t esz;               /* bytes per stored data element */
+	size_t msz;               /* bytes per model element */
+	bool mfixed;              /* the model is fixed point (8/16-bit) */
+	int fcsr;                 /* CSR f32 rows on a float model: FERAL_FCSR_F32/F64, else 0 */
 	double *L, *p;            /* row constants and sampling probabilities */
 	double *wstep;            /* 1/(n p_i) */
 	double lbar;              /* mean L_i */
@@ -582,7 +591,14 @@ struct feral_delayed {
 	uint64_t seen;  /* sampled: the others' count at the read; else FERAL_ASYNC_NONE */
 	uint32_t ahead; /* own writes queued ahead of it at the read */
 	uint32_t h;     /* hot entries first in the row (hot.c), 0 without */
+	/* sampled, with hot entries: the merge its hot part waits for
+	 * (FERAL_HOT_WAIT_*) and the others' merge count at the read */
+	uint32_t hot_wait;
+	uint64_t hot_start;
 };
+enum { FERAL_HOT_WAIT_NONE, FERAL_HOT_WAIT_FAST, FERAL_HOT_WAIT_ALL };
+/* sampled hot writes waiting for their merge, per worker (more are not sampled) */
+#define FERAL_HOT_PENDING 16
 
 /* Staleness histogram, fine: 0..63 exactly, then 16 buckets per power of
  * two up to 2^20, then one overflow bucket. */
@@ -597,6 +613,15 @@ struct feral_async {
 	 * write just applied (feral_async_landed records it) */
 	uint64_t cur_seen, land_seen;
 	uint32_t cur_ahead, land_ahead;
+	/* hot coordinates: the sample's tier (FERAL_HOT_WAIT_*) and the others'
+	 * merge count its hot values were pulled at, of the read and of the
+	 * write just applied; the others' merge counts at this worker's last
+	 * pull of the fast tier and of all slots; the sampled writes whose hot
+	 * part waits for a merge to land (start, and staleness so far) */
+	uint32_t cur_hot, land_hot, npending;
+	uint64_t cur_hot_start, land_hot_start, pull_fast, pull_all;
+	struct { uint32_t wait; uint64_t start, s; } pending[FERAL_HOT_PENDING];
+	uint64_t hot_samples, hot_dropped;
 	uint64_t samples, sum, max;  /* staleness of the sampled writes */
 	uint64_t probes, conflicts;  /* conflict tests of the sampled reads */
 	uint64_t hist[FERAL_STALE_FINE];
@@ -611,8 +636,15 @@ void feral_async_free(struct feral_ctx *c);
  * are still queueing up (delay, queue not full), the others' count, the
  * writes queued ahead, the conflict test.  Cold. */
 void feral_async_read(struct feral_ctx *c, int tid, const struct feral_dataset *ds, uint64_t i);
-/* The sampled write just landed: its staleness into the histogram.  Cold. */
+/* The sampled write just landed: its staleness into the histogram (or, with
+ * a hot part, kept until the merge that lands that part).  Cold. */
 void feral_async_landed(struct feral_ctx *c, int tid);
+/* Worker tid merged its hot coordinates (all: the slow tier too) after its
+ * update `done`, and pulled the others' merged values: publishes its merge
+ * counts, records the sampled writes this merge landed.  Every K updates. */
+void feral_async_merged(struct feral_ctx *c, int tid, uint64_t done, bool all);
+/* Worker tid pulled the hot values after a fold (every update merged). */
+void feral_async_pulled(struct feral_ctx *c, int tid);
 /* After the workers joined: the result's staleness and conflict fields,
  * and cfg->staleness_hist. */
 void feral_async_result(const struct feral_ctx *c, struct feral_result *res);
@@ -629,7 +661,10 @@ static inline const struct feral_delayed *feral_delay_push(struct feral_async *a
 	*e = *in;
 	e->seen = as->cur_seen;
 	e->ahead = as->cur_ahead;
+	e->hot_wait = as->cur_hot;
+	e->hot_start = as->cur_hot_start;
 	as->cur_seen = FERAL_ASYNC_NONE;
+	as->cur_hot = FERAL_HOT_WAIT_NONE;
 	if (++as->len <= as->delay)
 		return NULL;
 	e = &as->q[as->head];
@@ -637,6 +672,8 @@ static inline const struct feral_delayed *feral_delay_push(struct feral_async *a
 	as->len--;
 	as->land_seen = e->seen;
 	as->land_ahead = e->ahead;
+	as->land_hot = e->hot_wait;
+	as->land_hot_start = e->hot_start;
 	return e;
 }
 
@@ -650,6 +687,8 @@ static inline const struct feral_delayed *feral_delay_pop(struct feral_async *as
 	as->len--;
 	as->land_seen = e->seen;
 	as->land_ahead = e->ahead;
+	as->land_hot = e->hot_wait;
+	as->land_hot_start = e->hot_start;
 	return e;
 }
 

@@ -21,7 +21,10 @@
  *  - the metadata prefetched twice, when drawn and with the row (the first
  *    ones are sometimes dropped while the miss queue is full): +5-10 %.
  * The distances matter less (+-10 % for PF_ROW 2..4). */
-enum { PF_RING = 8, PF_SPLIT = 6, PF_DRAW = 4, PF_ROW = 3, PF_MODEL = 1 };
+#ifndef PF_DEPTHS
+#define PF_DEPTHS PF_RING = 8, PF_SPLIT = 6, PF_DRAW = 4, PF_ROW = 3, PF_MODEL = 1
+#endif
+enum { PF_DEPTHS };
 
 /* The prefetch helpers are always_inline: GCC 12's IPA mod-ref analysis
  * deems a call that only prefetches free of effects and deletes it when it
@@ -88,9 +91,8 @@ FERAL_PREFETCHER prefetch_model(const struct feral_ctx *c, const struct feral_da
 	if (ds->layout != FERAL_LAYOUT_CSR)
 		return;
 	uint64_t b = ds->indptr[i] + (split ? split[i] : 0), e = ds->indptr[i + 1];
-	size_t msz = feral_precision_size(c->mp);
 	for (uint64_t k = b; k < e; k++)
-		__builtin_prefetch((const char *)x + (size_t)ds->indices[k] * msz, 1, 3);
+		__builtin_prefetch((const char *)x + (size_t)ds->indices[k] * c->msz, 1, 3);
 }
 
 #endif

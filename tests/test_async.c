@@ -317,3 +317,89 @@ Test(async, test_cli_delay_validation_and_json, .init = cli_setup, .fini = tmpdi
 	snprintf(want, sizeof want, "8:%llu\n", (unsigned long long)sampled_in(8, 10000));
 	cr_assert_str_eq(out, want);
 }
+
+/* With hot coordinates, a write's hot part lands at its worker's next merge
+ * (of every slot when the row has a slow tier slot), and its values came
+ * from that worker's last pull of the tier: the sample's staleness is the
+ * other workers' updates merged in between, if more than its cold part's.
+ * The bookkeeping replayed on a hand-built two-worker context, worker 1's
+ * published counts set by hand: exact values, no threads. */
+Test(async, test_hot_writes_wait_for_their_merge)
+{
+	if (!FERAL_ASYNC_SAMPLE_EVERY)
+		return;
+	/* 4 hot slots, 0 and 1 in the fast tier; rows: fast slots only, a slow
+	 * slot, no hot entry (one cold column each) */
+	uint64_t indptr[] = {0, 3, 6, 7};
+	uint32_t indices[] = {0, 1, 9, 0, 3, 8, 7}, split[] = {2, 2, 0};
+	struct feral_hot_view view = {0};
+	view.ds.layout = FERAL_LAYOUT_CSR;
+	view.ds.n = 3;
+	view.ds.d = 10;
+	view.ds.indptr = indptr;
+	view.ds.indices = indices;
+	view.split = split;
+	static struct feral_worker w[2];
+	int shard_of[2] = {0, 0}, rep_of[2] = {0, 0};
+	struct feral_config cfg;
+	feral_config_init(&cfg);
+	struct feral_ctx c;
+	memset(&c, 0, sizeof c);
+	c.cfg = &cfg;
+	c.w = w;
+	c.plan.nthreads = 2;
+	c.plan.shard_of = shard_of;
+	c.plan.rep_of = rep_of;
+	c.hot.H = 4;
+	c.hot.nfast = 2;
+	c.hot.view = &view;
+	c.hot.nview = 1;
+	struct feral_error e = {0};
+	cr_assert_eq(feral_async_create(&c, &e), FERAL_OK, "%s", e.msg);
+	/* row 0 (fast tier): read with worker 1 at 10 updates, none merged */
+	w[1].updates = 10;
+	feral_async_read(&c, 0, &view.ds, 0);
+	w[1].updates = 12; /* cold part: 2 */
+	feral_async_landed(&c, 0);
+	cr_assert_eq(c.async[0].samples, 0, "a hot write lands at its merge");
+	w[1].merged = 64; /* worker 1 merged its first 64 */
+	w[1].updates = 70;
+	feral_async_merged(&c, 0, 64, false);
+	cr_assert_eq(c.async[0].samples, 1);
+	cr_assert_eq(c.async[0].sum, 64, "fast: the 64 merged since the pull, got %llu",
+	             (unsigned long long)c.async[0].sum);
+	/* row 1 (a slow slot): its values are from the pull of all slots (0 merged
+	 * then); a fast merge does not land it, the full one does */
+	feral_async_read(&c, 0, &view.ds, 1);
+	feral_async_landed(&c, 0);
+	w[1].merged = 128;
+	feral_async_merged(&c, 0, 128, false);
+	cr_assert_eq(c.async[0].samples, 1, "landed by a fast merge");
+	w[1].merged = w[1].merged_all = 1024;
+	w[1].updates = 1030;
+	feral_async_merged(&c, 0, 1024, true);
+	cr_assert_eq(c.async[0].samples, 2);
+	cr_assert_eq(c.async[0].max, 1024, "slow: %llu", (unsigned long long)c.async[0].max);
+	/* row 2 (cold only): recorded when written, from the others' counts */
+	feral_async_read(&c, 0, &view.ds, 2);
+	w[1].updates = 1033;
+	feral_async_landed(&c, 0);
+	cr_assert_eq(c.async[0].samples, 3);
+	cr_assert_eq(c.async[0].sum, 64 + 1024 + 3);
+	/* a cold part staler than the merge window: the larger counts */
+	feral_async_read(&c, 0, &view.ds, 0); /* pulled at 1024 (the full merge) */
+	w[1].updates = 1133;
+	feral_async_landed(&c, 0); /* cold part: 100 */
+	w[1].merged = 1088;
+	feral_async_merged(&c, 0, 1088, false);
+	cr_assert_eq(c.async[0].sum, 64 + 1024 + 3 + 100);
+	cr_assert_eq(c.async[0].hot_samples, 3);
+	cr_assert_eq(w[0].merged, 1088, "its own merge count published");
+	cr_assert_eq(w[0].merged_all, 1024);
+	struct feral_result r;
+	memset(&r, 0, sizeof r);
+	feral_async_result(&c, &r);
+	cr_assert_float_eq(r.staleness_mean, (64 + 1024 + 3 + 100) / 4.0, 1e-12);
+	cr_assert_eq(r.staleness_max, 1024);
+	feral_async_free(&c);
+}
