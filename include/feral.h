@@ -419,6 +419,26 @@ struct feral_config {
  * and any other k. */
 FERAL_API uint64_t feral_staleness_bucket_lo(int k);
 FERAL_API void feral_config_init(struct feral_config *c);
+/* The method `feral solve`, `feral train` and the Python solve() run when
+ * none is given (docs/math.md section 7, "The default"), for cfg's loss,
+ * model precision and recenter on ds (NULL: its shape is not known yet):
+ *  - HINGE: SGD (the other methods need a smooth loss);
+ *  - a fixed point model (8/16 bits): HALP, or SGD with recenter;
+ *  - a float model: NEWTON, or SVRG when `stochastic` is nonzero (the
+ *    caller was given an option only a stochastic method reads: a step,
+ *    the sampling, replicas, the hot set, a delay, averaging, the trace
+ *    spacing; so that it is not silently ignored) or on tall dense data
+ *    (dense rows, n >= FERAL_SVRG_TALL d), where a few SVRG epochs reach
+ *    the tolerance.
+ * The budgets that go with a default method when none is given:
+ * FERAL_NEWTON_PASSES passes of NEWTON, FERAL_VR_EPOCHS epochs of SVRG and
+ * HALP. */
+#define FERAL_SVRG_TALL 128
+#define FERAL_NEWTON_PASSES 1000
+#define FERAL_VR_EPOCHS 100
+FERAL_API enum feral_method feral_default_method(const struct feral_dataset *ds,
+                                                 const struct feral_config *cfg, int stochastic);
+
 /* Validate every field before any allocation.  USAGE with a message naming
  * the field (e.g. "step = -1: must be a finite number > 0") on failure. */
 FERAL_API enum feral_status feral_config_validate(const struct feral_config *c,

@@ -254,3 +254,17 @@ enum feral_replicas feral_replicas_resolve(const struct feral_config *cfg,
 	               ? FERAL_REPLICAS_CORE
 	               : FERAL_REPLICAS_MACHINE;
 }
+
+enum feral_method feral_default_method(const struct feral_dataset *ds,
+                                       const struct feral_config *cfg, int stochastic)
+{
+	if (cfg->loss == FERAL_LOSS_HINGE)
+		return FERAL_METHOD_SGD;
+	if (feral_precision_fixed(cfg->model_precision))
+		return cfg->recenter ? FERAL_METHOD_SGD : FERAL_METHOD_HALP;
+	if (stochastic)
+		return FERAL_METHOD_SVRG;
+	if (ds && ds->layout == FERAL_LAYOUT_DENSE && ds->n >= (uint64_t)FERAL_SVRG_TALL * ds->d)
+		return FERAL_METHOD_SVRG;
+	return FERAL_METHOD_NEWTON;
+}

@@ -155,6 +155,8 @@ class Config(Structure):  # struct feral_config
 
 
 STALENESS_BUCKETS = 23  # FERAL_STALENESS_BUCKETS
+NEWTON_PASSES = 1000   # FERAL_NEWTON_PASSES (feral.h)
+VR_EPOCHS = 100        # FERAL_VR_EPOCHS
 HOT_EVERY_AUTO = 64  # FERAL_HOT_EVERY_AUTO
 
 
@@ -222,6 +224,7 @@ _PROTOTYPES = {
     "feral_dataset_load_targets": (c_enum, [POINTER(Dataset), c_char_p, POINTER(Error)]),
     "feral_config_init": (None, [c_void_p]),  # c_void_p: the self-check passes a raw buffer
     "feral_config_validate": (c_enum, [POINTER(Config), POINTER(Error)]),
+    "feral_default_method": (c_enum, [POINTER(Dataset), POINTER(Config), c_int]),
     "feral_trace_free": (None, [POINTER(Trace)]),
     "feral_solve": (c_enum, [POINTER(Dataset), POINTER(Config), POINTER(c_double),
                              POINTER(c_double), POINTER(Result), POINTER(Trace),

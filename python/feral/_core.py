@@ -334,20 +334,40 @@ def make_config(options, default_loss=C.LOSS_LS):
         elif k not in _SETTABLE:
             raise TypeError(f"feral: unknown option {k!r}")
         setattr(cfg, k, v)
-    # as `feral solve`/`feral train` (cli_solver_finish): no method given ->
-    # SVRG (float model) or HALP (fixed point model, unless recenter) for the
-    # smooth losses (100 epochs at most unless a budget is given)
-    fixed = cfg.model_precision in (C.BITS_PRECISION[16], C.BITS_PRECISION[8])
-    if ("method" not in o and C.LOSS_NAMES[cfg.loss] != "hinge"
-            and not (fixed and cfg.recenter)):
-        cfg.method = C.METHOD_NAMES.index("halp" if fixed else "svrg")
-        if not any(k in o for k in ("epochs", "seconds", "max_updates")):
-            cfg.epochs = 100
+    # as `feral solve`/`feral train`: no method given -> the library's
+    # default for the loss, model and options (solve() asks again with the
+    # data's shape)
+    if "method" not in o:
+        default_method(cfg, options, None)
     err = C.Error()
     st = _lib.feral_config_validate(byref(cfg), byref(err))
     if st != C.OK:
         _raise(st, err)
     return cfg, data_precision
+
+
+# options only a stochastic method reads: given one, the default method is
+# SVRG, not Newton-CG (feral_default_method's `stochastic`)
+_STOCHASTIC = {"step", "step_decay", "sampling", "lambda", "lambda_", "delay", "replicas",
+               "average_every", "hot_threshold", "hot_every", "average_iterates",
+               "trace_every"}
+
+
+def default_method(cfg, options, ds):
+    """cfg.method = feral_default_method(ds, cfg, stochastic) and the budget
+    that goes with it when none is given: FERAL_NEWTON_PASSES passes of
+    newton, FERAL_VR_EPOCHS epochs of svrg/halp.  ds: a POINTER(Dataset) or
+    None (shape unknown)."""
+    stochastic = any(k in options for k in _STOCHASTIC)
+    if "step" in options and options["step"] == "auto":
+        stochastic = any(k in options for k in _STOCHASTIC - {"step"})
+    cfg.method = _lib.feral_default_method(ds, byref(cfg), int(stochastic))
+    if not any(k in options for k in ("epochs", "seconds", "updates", "max_updates")):
+        name = C.METHOD_NAMES[cfg.method]
+        if name == "newton":
+            cfg.epochs = C.NEWTON_PASSES
+        elif name in ("svrg", "halp"):
+            cfg.epochs = C.VR_EPOCHS
 
 
 _SETTABLE = {"l2", "relax", "lambda_", "step_decay", "tol", "mu", "epochs", "seconds",
@@ -504,10 +524,13 @@ def solve(A, b, *, x0=None, x_star=None, progress=None, trace=False, **options):
 
     Options (the struct feral_config fields; CLI option names in brackets):
       loss='ls'|'logistic'|'hinge', l2, method='svrg'|'halp'|'sgd'|'kaczmarz'|
-      'newton' (default for ls/logistic: svrg with a float model, halp with an
-      8/16-bit model unless recenter, with 100 epochs unless a budget is
-      given; sgd otherwise; newton: trust-region Newton-CG, epochs counts
-      passes over the data; the CLI's default newton is not taken here yet),
+      'newton' (default: as the CLI, feral_default_method: for ls/logistic
+      with a float model newton (trust-region Newton-CG, up to 1000 passes
+      over the data unless a budget is given), or svrg (100 epochs) on tall
+      dense data (n >= 128 d) or when an option only a stochastic method
+      reads is given (step, sampling, lambda, replicas, delay, hot_*,
+      average_*, trace_every); halp with an 8/16-bit model unless recenter;
+      sgd for hinge),
       relax,
       sampling='weighted'|'partial'|'uniform' or lambda (or lambda_),
       step='auto' or a number, step_decay, tol, mu, epochs, seconds,
@@ -525,6 +548,8 @@ def solve(A, b, *, x0=None, x_star=None, progress=None, trace=False, **options):
     cfg, dp = make_config(options)
     prob = Problem(A, b, data_precision=dp, seed=cfg.seed)
     try:
+        if "method" not in options:  # the data's shape known: tall dense -> svrg
+            default_method(cfg, options, prob.dataset_ptr())
         x = np.zeros(prob.d) if x0 is None else np.array(x0, dtype=np.float64, copy=True)
         if x.shape != (prob.d,):
             raise ValueError(f"feral: x0 has shape {x.shape}, expected ({prob.d},)")

@@ -97,13 +97,11 @@ void cli_solver_init(struct cli_solver *s);
  * call; the library never changes the environment. */
 void cli_lean_hwloc(void);
 /* The default method once the data is loaded (s->method_default only):
- * SVRG for tall dense data (dense rows, n >= FERAL_CLI_SVRG_TALL d), where
- * a few SVRG epochs reach the tolerance; Newton-CG otherwise
- * (docs/math.md section 7, "The default").  Then, for solve and train
+ * feral_default_method's choice on ds (SVRG for tall dense data, else
+ * Newton-CG; docs/math.md section 7, "The default").  Then, for solve and train
  * without --threads, the thread count: every physical core
  * (feral_default_threads), or 1 for a Newton solve too small to split.
  * 1 when the method switched. */
-#define FERAL_CLI_SVRG_TALL 128
 int cli_pick_method(struct cli_solver *s, const struct feral_dataset *ds);
 /* Handle one getopt_long result; returns 1 when handled, 0 when not a solver
  * option, and -1 after printing an error (exit 2). */

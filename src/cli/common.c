@@ -507,21 +507,15 @@ int cli_solver_finish(const char *prog, struct cli_solver *s)
 	                 c->delay > 0 || c->replicas != FERAL_REPLICAS_AUTO || c->average_every > 0 ||
 	                 c->hot_threshold != 0 || c->hot_every > 0 || c->average_iterates ||
 	                 c->trace_every > 0;
-	int fixed = feral_precision_fixed(c->model_precision);
-	if (s->auto_method && !s->method_set && c->loss != FERAL_LOSS_HINGE &&
-	    !(c->recenter && fixed)) {
-		if (fixed)
-			c->method = FERAL_METHOD_HALP;
-		else {
-			c->method = stochastic ? FERAL_METHOD_SVRG : FERAL_METHOD_NEWTON;
-			s->method_default = !stochastic;
-		}
+	if (s->auto_method && !s->method_set) {
+		c->method = feral_default_method(NULL, c, stochastic);
+		s->method_default = c->method == FERAL_METHOD_NEWTON; /* may turn SVRG */
 	}
 	if (!s->budget_set && s->auto_method && c->method == FERAL_METHOD_NEWTON)
-		c->epochs = 1000;
+		c->epochs = FERAL_NEWTON_PASSES;
 	else if (!s->budget_set && s->auto_method && !s->method_set &&
 	         (c->method == FERAL_METHOD_SVRG || c->method == FERAL_METHOD_HALP))
-		c->epochs = 100;
+		c->epochs = FERAL_VR_EPOCHS;
 	if ((c->method == FERAL_METHOD_SVRG || c->method == FERAL_METHOD_HALP) &&
 	    c->loss == FERAL_LOSS_HINGE) {
 		fprintf(stderr, "%s: --method %s needs a smooth loss (ls or logistic), not --loss %s\n",
@@ -588,10 +582,10 @@ int cli_pick_method(struct cli_solver *s, const struct feral_dataset *ds)
 {
 	int switched = 0;
 	if (s->method_default && s->cfg.method == FERAL_METHOD_NEWTON &&
-	    ds->layout == FERAL_LAYOUT_DENSE && ds->n >= (uint64_t)FERAL_CLI_SVRG_TALL * ds->d) {
+	    feral_default_method(ds, &s->cfg, 0) == FERAL_METHOD_SVRG) {
 		s->cfg.method = FERAL_METHOD_SVRG;
 		if (!s->budget_set)
-			s->cfg.epochs = 100;
+			s->cfg.epochs = FERAL_VR_EPOCHS;
 		switched = 1;
 	}
 	if (s->auto_method && !s->threads_set) {

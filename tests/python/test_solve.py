@@ -41,8 +41,8 @@ def _cli_solve(feral_cli, tmp_path, a_path, b_path, args):
 
 
 @pytest.mark.parametrize("args,opts", [
-    # the method is named: the CLI's default for these shapes is newton, the
-    # binding's still svrg (README.md)
+    # no method: both take feral_default_method's (newton here: not tall)
+    (["--threads", "1", "--seed", "7"], dict(threads=1, seed=7)),
     (["--threads", "1", "--seed", "7", "--method", "svrg"], dict(threads=1, seed=7, method="svrg")),
     (["--threads", "1", "--seed", "3", "--epochs", "4", "--tol", "0", "--sampling", "uniform",
       "--step", "0.3"], dict(threads=1, seed=3, epochs=4, tol=0, sampling="uniform", step=0.3)),
@@ -149,8 +149,10 @@ def test_library_errors_become_exceptions_with_its_message():
 def test_progress_callback_and_its_exceptions():
     A, b, _ = _dense_system()
     seen = []
-    _, info = feral.solve(A, b, threads=1, tol=0, epochs=3, progress=lambda f, p: seen.append(f),
-                          trace=True)
+    # svrg: a trace point per epoch (Newton-CG, the default here, records
+    # one per accepted step and solves this system in one)
+    _, info = feral.solve(A, b, method="svrg", threads=1, tol=0, epochs=3,
+                          progress=lambda f, p: seen.append(f), trace=True)
     assert seen and 0 < seen[-1] <= 1 and len(info["trace"]) >= 3
 
     class Stop(Exception):
