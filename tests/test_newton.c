@@ -315,3 +315,34 @@ Test(newton, test_cli_default_and_errors, .init = setup, .fini = tmpdir_remove)
 	cr_assert(strstr(out, "\"method\":\"newton\"") && strstr(out, "\"converged\":true"), "%s",
 	          out);
 }
+
+/* The default-method rule (feral_default_method), every branch: the shape
+ * rule at its boundary n = 128 d, unknown shape, the stochastic flag, the
+ * fixed point model with and without recenter, hinge. */
+Test(newton, test_default_method_rule)
+{
+	struct feral_config c;
+	feral_config_init(&c);
+	c.loss = FERAL_LOSS_LS;
+	struct feral_dataset tall = {0}, wide = {0}, csr = {0};
+	tall.layout = wide.layout = FERAL_LAYOUT_DENSE;
+	csr.layout = FERAL_LAYOUT_CSR;
+	tall.d = wide.d = csr.d = 100;
+	tall.n = csr.n = 128 * 100;
+	wide.n = 128 * 100 - 1;
+	cr_assert_eq(feral_default_method(NULL, &c, 0), FERAL_METHOD_NEWTON);
+	cr_assert_eq(feral_default_method(&wide, &c, 0), FERAL_METHOD_NEWTON);
+	cr_assert_eq(feral_default_method(&tall, &c, 0), FERAL_METHOD_SVRG, "n = 128 d, dense");
+	cr_assert_eq(feral_default_method(&csr, &c, 0), FERAL_METHOD_NEWTON, "CSR rows");
+	cr_assert_eq(feral_default_method(&wide, &c, 1), FERAL_METHOD_SVRG, "stochastic option");
+	c.loss = FERAL_LOSS_LOGISTIC;
+	cr_assert_eq(feral_default_method(&csr, &c, 0), FERAL_METHOD_NEWTON);
+	c.model_precision = FERAL_PRECISION_I8;
+	cr_assert_eq(feral_default_method(&csr, &c, 0), FERAL_METHOD_HALP);
+	c.recenter = 1;
+	cr_assert_eq(feral_default_method(&csr, &c, 0), FERAL_METHOD_SGD, "bit centring: SGD");
+	c.model_precision = FERAL_PRECISION_F32;
+	c.recenter = 0;
+	c.loss = FERAL_LOSS_HINGE;
+	cr_assert_eq(feral_default_method(&csr, &c, 0), FERAL_METHOD_SGD);
+}
