@@ -108,8 +108,11 @@ Placements (s per update of one worker, and the total rate U(T) in updates/s)
   one tier of H columns in a compact shared array, merged every K1 = 256 updates with
   atomic adds (H (a + u), and the L_H = ceil(H b / 64) lines the others' merges wrote,
   L_H kappa); each hot line takes every worker's merge in turn, so U <= K1 / c1 ((m)):
-      t_hot1(T) = t1 + X(C_cold(T)) + (H (a + u) + L_H kappa) / K1,   H for the best U.
-  Its merge costs the same at any T; the implemented one moves T L lines.  Dense rows get
+      t_hot1(T) = t1 (1 + sigma) + X(C_cold(T)) + (H (a + u) + L_H kappa) / K1,  best H.
+  Its merge costs the same at any T; the implemented one moves T L lines.  (It prices an
+  f64 add as one uncontended atomic; hardware has none, so it is a compare-and-swap loop,
+  and the implemented version of 2026-11, a CAS into the model's scattered columns every
+  64, measured slower at T = 2 than the accumulators: docs/math.md section 6.)  Dense rows get
   no hot set (policy.c: core replicas), so the hot rows are left out there.  One worker:
   every placement runs the shared model (auto builds no hot set), U(1) = 1 / t1.
   Memory bandwidth: B(T) = min(T b1, S B_socket) with S = ceil(T / cores_per_socket)
@@ -494,7 +497,9 @@ def predict(lines, b, t1, pp, b1, T, args, R=None):
     for h in ladder(lines.d):
         C, worst, Cs = conflicts(lines.q_cold(b, h), T)
         LH = math.ceil(h * b / LINE)
-        t = t1 + cold_ns(lines, C, Cs, t1, pp, args) + ((h * (a + u) + LH * kappa) / K1 if h else 0)
+        base = t1 * (1 + args.split_cost) if h else t1
+        merge = (h * (a + u) + LH * kappa) / K1 if h else 0.0
+        t = base + cold_ns(lines, C, Cs, base, pp, args) + merge
         caps = [("bandwidth", cap_bw)]
         if worst > 0:
             caps.append(("line", 1.0 / (c1 * worst)))
