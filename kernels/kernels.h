@@ -228,6 +228,46 @@ static inline uint64_t feral_k_fx8_ind(int8_t *x, const int8_t *a, const uint32_
 	return sat;
 }
 
+/* The DENSE byte path (idx == NULL; the sparse one above keeps xorshift) takes
+ * its random bytes from an additive lagged-Fibonacci generator: 8
+ * independent 64-bit lanes, X_n = X_(n-37) + X_(n-100) mod 2^64 in each
+ * (Knuth's lags, x^100 + x^37 + 1 primitive: period (2^100 - 1) 2^63 from a
+ * seed with an odd low bit), one 64-byte ring entry a step, so a step is
+ * one vector add on AVX-512 and two on AVX2, plus the ring's loads and store
+ * (docs/design.md section 6 for the trade-off).  Element j of the row (j =
+ * k0 + k) takes byte j mod 64 (memory order) of the entry made by the step
+ * taken at element 64 floor(j / 64); every ISA steps once per 64 elements
+ * it starts, AVX2 forming both 32-byte halves even when the row ends after
+ * the first.  Everything else as feral_k_fx8_ind. */
+static inline const uint8_t *feral_k_lf_step(struct feral_k_rng *g)
+{
+	uint32_t i = g->lf_i, j = i >= FERAL_K_LF_R ? i - FERAL_K_LF_R : i + FERAL_K_LF_S - FERAL_K_LF_R;
+	uint64_t *w = &g->lf[8 * (size_t)i];
+	const uint64_t *v = &g->lf[8 * (size_t)j];
+	for (int l = 0; l < 8; l++)
+		w[l] += v[l];
+	g->lf_i = i + 1 == FERAL_K_LF_S ? 0 : i + 1;
+	return (const uint8_t *)w;
+}
+static inline uint64_t feral_k_fx8_dense(int8_t *x, const int8_t *a, size_t len, size_t k0,
+                                         int F, int16_t aq, int32_t s, struct feral_k_rng *rng)
+{
+	uint64_t sat = 0;
+	const int m = F - 8;
+	const int32_t u = aq < 0 ? -aq : aq, sg = aq < 0 ? -1 : 1;
+	/* the newest entry (a tail after SIMD steps: k0 is not a multiple of 64) */
+	const uint8_t *r8 =
+		(const uint8_t *)&rng->lf[8 * (size_t)(rng->lf_i ? rng->lf_i - 1 : FERAL_K_LF_S - 1)];
+	for (size_t k = 0; k < len; k++) {
+		size_t j = k0 + k;
+		if ((j & 63) == 0)
+			r8 = feral_k_lf_step(rng);
+		int32_t t = (((u * a[k] + s) >> m) + (int32_t)r8[j & 63]) >> 8;
+		sat += feral_k_store_sat8(&x[k], (int32_t)FERAL_RACY_LOAD(&x[k]) + sg * t);
+	}
+	return sat;
+}
+
 /* ---- int16 data x int16 model axpy, INDEPENDENT rounding, fixed point ------
  * For |alpha| < FERAL_K_FX16_ALPHA_MAX (1/2), per call: A0 = floor(alpha
  * 2^16) and f16 = floor(frac(alpha 2^16) 2^16 + u0) (one 53-bit draw u0;
