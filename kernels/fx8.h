@@ -33,14 +33,21 @@ static inline __attribute__((always_inline)) FX8_V fx8_vec(int8_t *x, const int8
 {
 	const FX8_V lo8 = FX8_SET16(0xff), m127 = FX8_SET8(-127);
 	FX8_V av = FX8_LD(a), xv = FX8_LD(x);
-	FX8_V pe = FX8_MADDUBS(ue, av), po = FX8_MADDUBS(uo, av);
+	FX8_V pe = FX8_MADDUBS(ue, av), po = FX8_MADDUBS(uo, av), t;
 	if (m) {
-		pe = FX8_SRAI16(FX8_ADD16(pe, sv), m);
-		po = FX8_SRAI16(FX8_ADD16(po, sv), m);
+		/* R = r 2^m + s in place: bits m..m+7 of the word (even) or of
+		 * the word byte-swapped (odd: bits m+8..15 and 0..m-1), or s;
+		 * |aq| a + R fits int16, one shift by F (even: the low byte) or
+		 * by m (odd: the high byte) */
+		const FX8_V M = FX8_SET16((short)(0xff << m));
+		FX8_V ze = FX8_ADD16(pe, FX8_ANDOR(st, M, sv));
+		FX8_V zo = FX8_ADD16(po, FX8_ANDOR(FX8_BSWAP16(st), M, sv));
+		t = FX8_BLENDODD(FX8_SRAI16(ze, 8 + m), FX8_SRAI16(zo, m));
+	} else {
+		FX8_V se = FX8_ADD16(pe, FX8_AND(st, lo8));
+		FX8_V so = FX8_ADD16(po, FX8_SRL16_8(st));
+		t = FX8_COMBINE(FX8_SRL16_8(se), so);
 	}
-	FX8_V se = FX8_ADD16(pe, FX8_AND(st, lo8));
-	FX8_V so = FX8_ADD16(po, FX8_SRL16_8(st));
-	FX8_V t = FX8_COMBINE(FX8_SRL16_8(se), so);
 	FX8_V c = FX8_MAX8(neg ? FX8_SUBS8(xv, t) : FX8_ADDS8(xv, t), m127);
 #ifdef FX8_NSAT
 	*sat += FX8_NSAT(neg ? FX8_SUB8(xv, t) : FX8_ADD8(xv, t), c);

@@ -562,6 +562,11 @@ static inline __m256i fx_half(__m256i av16, __m256i xv16, __m256i A, __m256i R0,
 #define FX8_SUB8(a, b) _mm256_sub_epi8(a, b)
 #define FX8_MAX8(a, b) _mm256_max_epi8(a, b)
 #define FX8_COMBINE(e, o) _mm256_or_si256(e, _mm256_and_si256(o, _mm256_set1_epi16((short)0xff00)))
+#define FX8_BLENDODD(e, o) _mm256_blendv_epi8(e, o, _mm256_set1_epi16((short)0xff00))
+#define FX8_ANDOR(w, m, s) _mm256_or_si256(_mm256_and_si256(w, m), s)
+#define FX8_BSWAP16(w)                                                                     \
+	_mm256_shuffle_epi8(w, _mm256_set_epi32(0x0e0f0c0d, 0x0a0b0809, 0x06070405, 0x02030001, \
+	                                        0x0e0f0c0d, 0x0a0b0809, 0x06070405, 0x02030001))
 #define FX8_SATV(acc, w, c) _mm256_sub_epi8(acc, _mm256_cmpeq_epi8(w, c))
 #define FX8_SATN(acc, nv) (32 * (uint64_t)(nv) - hsum_sad(acc))
 static inline uint64_t hsum_sad(__m256i v)

@@ -428,6 +428,10 @@ static uint64_t fx_bytes_all(int8_t *x, const int8_t *a, size_t n, int16_t aq, i
 #define FX8_SUB8(a, b) _mm512_sub_epi8(a, b)
 #define FX8_MAX8(a, b) _mm512_max_epi8(a, b)
 #define FX8_COMBINE(e, o) _mm512_mask_blend_epi8(0xAAAAAAAAAAAAAAAAull, e, o)
+#define FX8_BLENDODD(e, o) FX8_COMBINE(e, o)
+#define FX8_ANDOR(w, m, s) _mm512_ternarylogic_epi32(w, m, s, 0xEA) /* (w & m) | s */
+#define FX8_BSWAP16(w)                                                                     \
+	_mm512_shuffle_epi8(w, _mm512_set4_epi32(0x0e0f0c0d, 0x0a0b0809, 0x06070405, 0x02030001))
 #define FX8_NSAT(w, c) ((uint64_t)__builtin_popcountll(_mm512_cmpneq_epi8_mask(w, c)))
 #include "fx8.h"
 

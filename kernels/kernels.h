@@ -262,7 +262,12 @@ static inline uint64_t feral_k_fx8_dense(int8_t *x, const int8_t *a, size_t len,
 		size_t j = k0 + k;
 		if ((j & 63) == 0)
 			r8 = feral_k_lf_step(rng);
-		int32_t t = (((u * a[k] + s) >> m) + (int32_t)r8[j & 63]) >> 8;
+		/* the 16-bit word w of elements j & ~1 and j | 1: even j takes
+		 * bits m..m+7 of w, odd j those of w byte-swapped */
+		uint32_t w = (uint32_t)r8[j & 62] | (uint32_t)r8[(j & 62) + 1] << 8;
+		if (j & 1)
+			w = (w >> 8 | w << 8) & 0xffff;
+		int32_t t = (((u * a[k] + s) >> m) + (int32_t)((w >> m) & 0xff)) >> 8;
 		sat += feral_k_store_sat8(&x[k], (int32_t)FERAL_RACY_LOAD(&x[k]) + sg * t);
 	}
 	return sat;
