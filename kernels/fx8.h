@@ -8,8 +8,11 @@
  *   FX8_MADDUBS, FX8_ADD16, FX8_SRAI16(v, m) (m a constant: shifts by an
  *   xmm count are 2 uops on Intel), FX8_SRL16_8(v) (by 8),
  *   FX8_AND, FX8_ADDS8, FX8_SUBS8, FX8_ADD8, FX8_SUB8, FX8_MAX8
- *   FX8_COMBINE(e, o)  bytes: even from e (its low bytes), odd from o (its
- *                      high bytes)
+ *   FX8_COMBINE(e, o)  bytes: even from e (its low bytes, high bytes zero),
+ *                      odd from o (its high bytes);  FX8_BLENDODD(e, o)
+ *                      the same for any e;  FX8_ANDOR(w, m, s)  (w & m) | s;
+ *                      FX8_BSWAP16(w)  the two bytes of each 16-bit lane
+ *                      swapped
  *   FX8_NSAT(w, c)     the number of bytes where w and c differ, or (no
  *                      FX8_NSAT) FX8_SATV(acc, w, c): acc with one more in
  *                      each byte lane where w and c are equal, and
@@ -17,13 +20,17 @@
  *                      from acc (blocks of <= 254 vectors).
  * Per vector: vpmaddubsw with |aq| in the even (odd) bytes of its unsigned
  * operand forms |aq| a_k of the even (odd) elements in 16-bit lanes (|aq|
- * <= 128: no saturation); + s, >> m (F > 8 only); + the element's random
- * byte r (even: the low byte of its lane of random bits, odd: the high
- * byte); bits 8..15 are the increment t in [0, 64] in magnitude, even ones
- * shifted down, odd ones already in place; one byte blend, then a
- * saturating byte add (aq > 0) or subtract (aq < 0: no negation anywhere),
- * a clamp to -127, and the saturated writes are the bytes where the
- * wrapping result differs, counted in byte lanes (no scalar work a step).  Never widened to 32 bits, no float. */
+ * <= 128: no saturation).  F = 8: + the element's random byte r (even: the
+ * low byte of its 16-bit word of random bits, odd: the high byte); bits
+ * 8..15 are the increment, even ones shifted down, odd ones in place.
+ * F > 8: R = r 2^m + s made in place by one and-or of the word (even) or of
+ * the word byte-swapped (odd) with 0xff << m and s; |aq| a_k + R fits int16
+ * (< 2^15), so one arithmetic shift by F (even: low byte) or by m (odd:
+ * high byte) gives the increment, and no pre-shift is needed.  Then one
+ * byte blend, a saturating byte add (aq > 0) or subtract (aq < 0: no
+ * negation anywhere), a clamp to -127, and the saturated writes are the
+ * bytes where the wrapping result differs, counted in byte lanes (no scalar
+ * work a step).  Never widened to 32 bits, no float. */
 
 static inline __attribute__((always_inline)) FX8_V fx8_vec(int8_t *x, const int8_t *a, FX8_V st,
                                                            FX8_V ue, FX8_V uo, FX8_V sv,

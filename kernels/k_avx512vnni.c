@@ -8,7 +8,8 @@
  * for every int8 value: a lane gains at most 4*255*128 a step; blocks of
  * 1024 steps (65536 elements) keep it below 2^28 before the int64 spill.
  * Unlike the sign-transfer dot of k_avx512.c it needs no negation, and
- * each step is two fused multiply-adds. */
+ * each step is two fused multiply-adds, kept in two accumulator pairs (even
+ * and odd vectors) so that the 5-cycle vpdpbusd latency is not one chain. */
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
 #include <immintrin.h>
 

@@ -154,8 +154,9 @@ static inline uint64_t feral_k_fx_i8_i8(int8_t *x, const int8_t *a, const uint32
 }
 
 /* ---- int8 x int8, INDEPENDENT, F >= 8 (|alpha| < 1/2): the byte path ---------
- * Bit-exact on every ISA (ref below, k_avx2.c, k_avx512.c through
- * kernels/fx8.h).  F as feral_k_fx_alpha defines it (F = 6 - e for |alpha|
+ * Bit-exact on every ISA: feral_k_fx8_ind below (sparse rows, ref) and its
+ * dense variant feral_k_fx8_dense further down, which k_avx2.c and
+ * k_avx512.c run through kernels/fx8.h.  F as feral_k_fx_alpha defines it (F = 6 - e for |alpha|
  * in [2^e, 2^(e+1)), at most 14: read off the exponent bits) and |aq| =
  * |alpha| 2^F rounded stochastically in integers (no float on the path to
  * the loop), from ONE scalar draw v: |alpha| 2^F = M 2^-sh with M the
@@ -238,7 +239,13 @@ static inline uint64_t feral_k_fx8_ind(int8_t *x, const int8_t *a, const uint32_
  * k0 + k) takes byte j mod 64 (memory order) of the entry made by the step
  * taken at element 64 floor(j / 64); every ISA steps once per 64 elements
  * it starts, AVX2 forming both 32-byte halves even when the row ends after
- * the first.  Everything else as feral_k_fx8_ind. */
+ * the first.  Elements j & ~1 and j | 1 share the 16-bit word w at bytes
+ * (j & 62, j & 62 + 1): the even one takes r = bits m..m+7 of w, the odd
+ * one bits m..m+7 of w byte-swapped (bits m+8..15 and 0..m-1 of w), so the
+ * two draws are disjoint; at F = 8 (m = 0) they are w's low and high byte.
+ * (This lets the SIMD kernels form r 2^m + s in place with one and-or and
+ * skip the shift by m before the add: kernels/fx8.h.)  Everything else as
+ * feral_k_fx8_ind. */
 static inline const uint8_t *feral_k_lf_step(struct feral_k_rng *g)
 {
 	uint32_t i = g->lf_i, j = i >= FERAL_K_LF_R ? i - FERAL_K_LF_R : i + FERAL_K_LF_S - FERAL_K_LF_R;
