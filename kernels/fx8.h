@@ -137,5 +137,5 @@ static uint64_t fx8_row(int8_t *x, const int8_t *a, size_t len, double alpha,
 		FX8_M(0) FX8_M(1) FX8_M(2) FX8_M(3) FX8_M(4) FX8_M(5) FX8_M(6)
 #undef FX8_M
 	}
-	return sat + feral_k_fx8_dense(x + n, a + n, len - n, n, F, aq, s, rng);
+	return len == n ? sat : sat + feral_k_fx8_dense(x + n, a + n, len - n, n, F, aq, s, rng);
 }
