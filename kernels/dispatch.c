@@ -182,7 +182,8 @@ enum feral_status feral_kernels_select(const char **name, struct feral_error *er
 }
 
 /* Streams: the scalar xoshiro stream `stream` of `seed` (2^128 draws apart),
- * and 16 xorshift64 lane states drawn from it (never zero). */
+ * and 16 xorshift64 lane states drawn from it (never zero); the lagged-
+ * Fibonacci ring of the dense int8 path from splitmix64 of seed and stream. */
 void feral_k_rng_seed(struct feral_k_rng *r, uint64_t seed, uint64_t stream)
 {
 	feral_rng_seed(&r->scalar, seed, stream);
@@ -193,4 +194,15 @@ void feral_k_rng_seed(struct feral_k_rng *r, uint64_t seed, uint64_t stream)
 		while (v == 0);
 		r->lane[i] = v;
 	}
+	/* the lagged-Fibonacci ring: splitmix64 from (seed, stream), so the
+	 * scalar stream above is the same as without the ring; lane l of entry
+	 * 0 odd, so every lane's low bit (an LFSR) has the full period */
+	uint64_t z = seed ^ (stream * 0xd1b54a32d192ed03ull) ^ 0x6c62272e07bb0142ull;
+	for (size_t i = 0; i < FERAL_K_LF_S * 8; i++) {
+		uint64_t v = (z += 0x9e3779b97f4a7c15ull);
+		v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9ull;
+		v = (v ^ (v >> 27)) * 0x94d049bb133111ebull;
+		r->lf[i] = (v ^ (v >> 31)) | (i < 8);
+	}
+	r->lf_i = 0;
 }

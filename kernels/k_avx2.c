@@ -540,15 +540,15 @@ static inline __m256i fx_half(__m256i av16, __m256i xv16, __m256i A, __m256i R0,
 }
 /* The byte path for INDEPENDENT rounding at F >= 8 (|alpha| < 1/2):
  * kernels/fx8.h's template with this shim, 32 elements a vector, two
- * vectors a step (G_0 and G_1: two xorshift chains in flight).  The byte
+ * vectors a lagged-Fibonacci step (its 64-byte ring entry in halves).  The byte
  * blend is an and/or (vpblendvb is 2-3 uops on recent Intel cores). */
 #define FX8_V __m256i
 #define FX8_W 32
-#define FX8_NS 2
 #define FX8_LD(p) _mm256_loadu_si256((const __m256i *)(p))
 #define FX8_ST(p, v) _mm256_storeu_si256((__m256i *)(p), v)
-#define FX8_SLD(i) _mm256_load_si256((const __m256i *)(rng->lane + 4 * (i)))
-#define FX8_SST(i, v) _mm256_store_si256((__m256i *)(rng->lane + 4 * (i)), v)
+#define FX8_RLD(p) _mm256_load_si256((const __m256i *)(p))
+#define FX8_RST(p, v) _mm256_store_si256((__m256i *)(p), v)
+#define FX8_ADD64(a, b) _mm256_add_epi64(a, b)
 #define FX8_SET16(v) _mm256_set1_epi16(v)
 #define FX8_SET8(v) _mm256_set1_epi8(v)
 #define FX8_MADDUBS(u, a) _mm256_maddubs_epi16(u, a)
@@ -561,8 +561,12 @@ static inline __m256i fx_half(__m256i av16, __m256i xv16, __m256i A, __m256i R0,
 #define FX8_ADD8(a, b) _mm256_add_epi8(a, b)
 #define FX8_SUB8(a, b) _mm256_sub_epi8(a, b)
 #define FX8_MAX8(a, b) _mm256_max_epi8(a, b)
-#define FX8_XORSHIFT(st) xorshift64x4(st)
 #define FX8_COMBINE(e, o) _mm256_or_si256(e, _mm256_and_si256(o, _mm256_set1_epi16((short)0xff00)))
+#define FX8_BLENDODD(e, o) _mm256_blendv_epi8(e, o, _mm256_set1_epi16((short)0xff00))
+#define FX8_ANDOR(w, m, s) _mm256_or_si256(_mm256_and_si256(w, m), s)
+#define FX8_BSWAP16(w)                                                                     \
+	_mm256_shuffle_epi8(w, _mm256_set_epi32(0x0e0f0c0d, 0x0a0b0809, 0x06070405, 0x02030001, \
+	                                        0x0e0f0c0d, 0x0a0b0809, 0x06070405, 0x02030001))
 #define FX8_SATV(acc, w, c) _mm256_sub_epi8(acc, _mm256_cmpeq_epi8(w, c))
 #define FX8_SATN(acc, nv) (32 * (uint64_t)(nv) - hsum_sad(acc))
 static inline uint64_t hsum_sad(__m256i v)

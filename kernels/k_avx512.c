@@ -407,14 +407,14 @@ static uint64_t fx_bytes_all(int8_t *x, const int8_t *a, size_t n, int16_t aq, i
 }
 
 /* INDEPENDENT at F >= 8: kernels/fx8.h's template with this shim, 64
- * elements a vector, one xorshift64 x 8 state (lane[0..7] = G_0 | G_1). */
+ * elements a vector, one lagged-Fibonacci step (a 64-byte ring entry) each. */
 #define FX8_V __m512i
 #define FX8_W 64
-#define FX8_NS 1
 #define FX8_LD(p) _mm512_loadu_si512(p)
 #define FX8_ST(p, v) _mm512_storeu_si512(p, v)
-#define FX8_SLD(i) _mm512_load_si512(rng->lane)
-#define FX8_SST(i, v) _mm512_store_si512(rng->lane, v)
+#define FX8_RLD(p) _mm512_load_si512(p)
+#define FX8_RST(p, v) _mm512_store_si512(p, v)
+#define FX8_ADD64(a, b) _mm512_add_epi64(a, b)
 #define FX8_SET16(v) _mm512_set1_epi16(v)
 #define FX8_SET8(v) _mm512_set1_epi8(v)
 #define FX8_MADDUBS(u, a) _mm512_maddubs_epi16(u, a)
@@ -427,8 +427,11 @@ static uint64_t fx_bytes_all(int8_t *x, const int8_t *a, size_t n, int16_t aq, i
 #define FX8_ADD8(a, b) _mm512_add_epi8(a, b)
 #define FX8_SUB8(a, b) _mm512_sub_epi8(a, b)
 #define FX8_MAX8(a, b) _mm512_max_epi8(a, b)
-#define FX8_XORSHIFT(st) xorshift64x8(st)
 #define FX8_COMBINE(e, o) _mm512_mask_blend_epi8(0xAAAAAAAAAAAAAAAAull, e, o)
+#define FX8_BLENDODD(e, o) FX8_COMBINE(e, o)
+#define FX8_ANDOR(w, m, s) _mm512_ternarylogic_epi32(w, m, s, 0xEA) /* (w & m) | s */
+#define FX8_BSWAP16(w)                                                                     \
+	_mm512_shuffle_epi8(w, _mm512_set4_epi32(0x0e0f0c0d, 0x0a0b0809, 0x06070405, 0x02030001))
 #define FX8_NSAT(w, c) ((uint64_t)__builtin_popcountll(_mm512_cmpneq_epi8_mask(w, c)))
 #include "fx8.h"
 

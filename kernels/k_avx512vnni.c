@@ -8,7 +8,8 @@
  * for every int8 value: a lane gains at most 4*255*128 a step; blocks of
  * 1024 steps (65536 elements) keep it below 2^28 before the int64 spill.
  * Unlike the sign-transfer dot of k_avx512.c it needs no negation, and
- * each step is two fused multiply-adds. */
+ * each step is two fused multiply-adds, kept in two accumulator pairs (even
+ * and odd vectors) so that the 5-cycle vpdpbusd latency is not one chain. */
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
 #include <immintrin.h>
 
@@ -33,14 +34,21 @@ double feral_k_dot_i8_i8_avx512vnni(const void *a_, const uint32_t *idx, const v
 	size_t n64 = len / 64, k = 0;
 	while (k < n64) {
 		size_t end = k + 1024 < n64 ? k + 1024 : n64;
-		__m512i s = _mm512_setzero_si512(), t = _mm512_setzero_si512();
-		for (; k < end; k++) {
-			__m512i av = _mm512_loadu_si512(a + 64 * k);
-			__m512i xv = _mm512_loadu_si512(x + 64 * k);
-			s = _mm512_dpbusd_epi32(s, _mm512_xor_si512(av, bias), xv); /* (a+128)*x */
-			t = _mm512_dpbusd_epi32(t, bias, xv);                      /* 128*x */
+		__m512i s0 = _mm512_setzero_si512(), s1 = s0, t0 = s0, t1 = s0;
+		for (; k + 2 <= end; k += 2) {
+			__m512i x0 = _mm512_loadu_si512(x + 64 * k), x1 = _mm512_loadu_si512(x + 64 * k + 64);
+			s0 = _mm512_dpbusd_epi32(s0, _mm512_xor_si512(_mm512_loadu_si512(a + 64 * k), bias), x0);
+			t0 = _mm512_dpbusd_epi32(t0, bias, x0);
+			s1 = _mm512_dpbusd_epi32(s1, _mm512_xor_si512(_mm512_loadu_si512(a + 64 * k + 64), bias), x1);
+			t1 = _mm512_dpbusd_epi32(t1, bias, x1);
 		}
-		acc = widen_add(acc, _mm512_sub_epi32(s, t));
+		if (k < end) {
+			__m512i x0 = _mm512_loadu_si512(x + 64 * k);
+			s0 = _mm512_dpbusd_epi32(s0, _mm512_xor_si512(_mm512_loadu_si512(a + 64 * k), bias), x0);
+			t0 = _mm512_dpbusd_epi32(t0, bias, x0);
+			k++;
+		}
+		acc = widen_add(acc, _mm512_add_epi32(_mm512_sub_epi32(s0, t0), _mm512_sub_epi32(s1, t1)));
 	}
 	k = n64 * 64;
 	return (double)(_mm512_reduce_add_epi64(acc) +

@@ -154,8 +154,9 @@ static inline uint64_t feral_k_fx_i8_i8(int8_t *x, const int8_t *a, const uint32
 }
 
 /* ---- int8 x int8, INDEPENDENT, F >= 8 (|alpha| < 1/2): the byte path ---------
- * Bit-exact on every ISA (ref below, k_avx2.c, k_avx512.c through
- * kernels/fx8.h).  F as feral_k_fx_alpha defines it (F = 6 - e for |alpha|
+ * Bit-exact on every ISA: feral_k_fx8_ind below (sparse rows, ref) and its
+ * dense variant feral_k_fx8_dense further down, which k_avx2.c and
+ * k_avx512.c run through kernels/fx8.h.  F as feral_k_fx_alpha defines it (F = 6 - e for |alpha|
  * in [2^e, 2^(e+1)), at most 14: read off the exponent bits) and |aq| =
  * |alpha| 2^F rounded stochastically in integers (no float on the path to
  * the loop), from ONE scalar draw v: |alpha| 2^F = M 2^-sh with M the
@@ -224,6 +225,57 @@ static inline uint64_t feral_k_fx8_ind(int8_t *x, const int8_t *a, const uint32_
 		int32_t t = (((u * a[k] + s) >> m) + r) >> 8;
 		int8_t *px = idx ? &x[idx[k]] : &x[k];
 		sat += feral_k_store_sat8(px, (int32_t)FERAL_RACY_LOAD(px) + sg * t);
+	}
+	return sat;
+}
+
+/* The DENSE byte path (idx == NULL; the sparse one above keeps xorshift) takes
+ * its random bytes from an additive lagged-Fibonacci generator: 8
+ * independent 64-bit lanes, X_n = X_(n-37) + X_(n-100) mod 2^64 in each
+ * (Knuth's lags, x^100 + x^37 + 1 primitive: period (2^100 - 1) 2^63 from a
+ * seed with an odd low bit), one 64-byte ring entry a step, so a step is
+ * one vector add on AVX-512 and two on AVX2, plus the ring's loads and store
+ * (docs/design.md section 6 for the trade-off).  Element j of the row (j =
+ * k0 + k) takes byte j mod 64 (memory order) of the entry made by the step
+ * taken at element 64 floor(j / 64); every ISA steps once per 64 elements
+ * it starts, AVX2 forming both 32-byte halves even when the row ends after
+ * the first.  Elements j & ~1 and j | 1 share the 16-bit word w at bytes
+ * (j & 62, j & 62 + 1): the even one takes r = bits m..m+7 of w, the odd
+ * one bits m..m+7 of w byte-swapped (bits m+8..15 and 0..m-1 of w), so the
+ * two draws are disjoint; at F = 8 (m = 0) they are w's low and high byte.
+ * (This lets the SIMD kernels form r 2^m + s in place with one and-or and
+ * skip the shift by m before the add: kernels/fx8.h.)  Everything else as
+ * feral_k_fx8_ind. */
+static inline const uint8_t *feral_k_lf_step(struct feral_k_rng *g)
+{
+	uint32_t i = g->lf_i, j = i >= FERAL_K_LF_R ? i - FERAL_K_LF_R : i + FERAL_K_LF_S - FERAL_K_LF_R;
+	uint64_t *w = &g->lf[8 * (size_t)i];
+	const uint64_t *v = &g->lf[8 * (size_t)j];
+	for (int l = 0; l < 8; l++)
+		w[l] += v[l];
+	g->lf_i = i + 1 == FERAL_K_LF_S ? 0 : i + 1;
+	return (const uint8_t *)w;
+}
+static inline uint64_t feral_k_fx8_dense(int8_t *x, const int8_t *a, size_t len, size_t k0,
+                                         int F, int16_t aq, int32_t s, struct feral_k_rng *rng)
+{
+	uint64_t sat = 0;
+	const int m = F - 8;
+	const int32_t u = aq < 0 ? -aq : aq, sg = aq < 0 ? -1 : 1;
+	/* the newest entry (a tail after SIMD steps: k0 is not a multiple of 64) */
+	const uint8_t *r8 =
+		(const uint8_t *)&rng->lf[8 * (size_t)(rng->lf_i ? rng->lf_i - 1 : FERAL_K_LF_S - 1)];
+	for (size_t k = 0; k < len; k++) {
+		size_t j = k0 + k;
+		if ((j & 63) == 0)
+			r8 = feral_k_lf_step(rng);
+		/* the 16-bit word w of elements j & ~1 and j | 1: even j takes
+		 * bits m..m+7 of w, odd j those of w byte-swapped */
+		uint32_t w = (uint32_t)r8[j & 62] | (uint32_t)r8[(j & 62) + 1] << 8;
+		if (j & 1)
+			w = (w >> 8 | w << 8) & 0xffff;
+		int32_t t = (((u * a[k] + s) >> m) + (int32_t)((w >> m) & 0xff)) >> 8;
+		sat += feral_k_store_sat8(&x[k], (int32_t)FERAL_RACY_LOAD(&x[k]) + sg * t);
 	}
 	return sat;
 }

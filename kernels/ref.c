@@ -163,7 +163,8 @@ uint64_t feral_k_axpy_i8_i8_ref(void *x, const void *a, const uint32_t *idx, siz
 	    alpha < FERAL_K_FX8_ALPHA_MAX) {
 		int32_t s;
 		int F = feral_k_fx8_alpha(alpha, rng, &aq, &s);
-		return feral_k_fx8_ind(x, a, idx, len, 0, F, aq, s, rng);
+		return idx ? feral_k_fx8_ind(x, a, idx, len, 0, F, aq, s, rng)
+		           : feral_k_fx8_dense(x, a, len, 0, F, aq, s, rng);
 	}
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
 	return feral_k_fx_i8_i8(x, a, idx, len, F, aq, mode, rng);

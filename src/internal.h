@@ -221,8 +221,14 @@ enum feral_status feral_sampling_probs(const double *L, uint64_t n, double lambd
  *        integer models with saturation; returns the number of saturated writes.
  * The table is indexed [layout][data precision][model precision]; every slot
  * holds a callable function (unsupported pairs hold a reference kernel). */
+/* The additive lagged-Fibonacci ring of the dense int8 byte path
+ * (kernels.h, feral_k_lf_step): FERAL_K_LF_S entries of 8 x 64 bits. */
+#define FERAL_K_LF_R 37
+#define FERAL_K_LF_S 100
 struct feral_k_rng {
 	uint64_t lane[16] FERAL_ALIGN64; /* SIMD lane states (xorshift) */
+	uint64_t lf[FERAL_K_LF_S * 8] FERAL_ALIGN64;
+	uint32_t lf_i; /* the entry the next step overwrites (the oldest) */
 	struct feral_rng scalar;
 };
 void feral_k_rng_seed(struct feral_k_rng *r, uint64_t seed, uint64_t stream);

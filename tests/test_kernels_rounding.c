@@ -309,7 +309,7 @@ Test(kernels, test_nearest_rounds_half_to_even)
 }
 
 /* ---- the int8 byte path is bit-exact against ref ---------------------------
- * INDEPENDENT int8 x int8 at |alpha| < 1/2 (kernels.h, feral_k_fx8_ind):
+ * INDEPENDENT int8 x int8 at |alpha| < 1/2 (kernels.h, feral_k_fx8_dense):
  * every ISA must write the same model, count the same saturations and leave
  * the same generator states as ref, for every length 0..70 (every tail of
  * AVX2's 32 and AVX-512's 64, with 0, 1 or 2 vector steps before it) and
@@ -353,9 +353,49 @@ Test(kernels, test_fx8_matches_ref_bit_for_bit)
 						             "%s len %zu offs %zu/%zu alpha %g: x[%d] = %d, ref %d", ISAS[i],
 						             len, oa, ox, alphas[ai], k - (int)ox, xs[k], xr[k]);
 					cr_assert(memcmp(rs.lane, rr.lane, sizeof rr.lane) == 0 &&
+					                  memcmp(rs.lf, rr.lf, sizeof rr.lf) == 0 &&
+					                  rs.lf_i == rr.lf_i &&
 					                  feral_rng_next(&rs.scalar) == feral_rng_next(&rr.scalar),
 					          "%s len %zu alpha %g: generator states differ from ref", ISAS[i],
 					          len, alphas[ai]);
 				}
+	}
+}
+
+/* The same over many consecutive calls on one generator: rows of 0..300
+ * elements, so the lagged-Fibonacci ring (100 entries) wraps many times
+ * with AVX2 rows ending after either half of a step. */
+Test(kernels, test_fx8_ring_matches_ref_over_calls)
+{
+	const struct feral_kernels *ref = need("ref");
+	enum { MAXL = 300, CALLS = 600 };
+	int8_t a[MAXL], xr[MAXL], xs[MAXL];
+	for (size_t i = 1; i < NISAS; i++) {
+		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
+		if (!t)
+			continue;
+		struct feral_rng r;
+		feral_rng_seed(&r, 77, 1);
+		struct feral_k_rng rr, rs;
+		feral_k_rng_seed(&rr, 9, 4);
+		rs = rr;
+		for (int k = 0; k < MAXL; k++)
+			xr[k] = xs[k] = (int8_t)((int)(feral_rng_next(&r) % 255) - 127);
+		for (int c = 0; c < CALLS; c++) {
+			size_t len = (size_t)(feral_rng_next(&r) % (MAXL + 1));
+			double alpha = (feral_rng_uniform(&r) - 0.5) * 0.2;
+			for (size_t k = 0; k < len; k++)
+				a[k] = (int8_t)(feral_rng_next(&r) >> 56);
+			uint64_t sr = ref->axpy[0][FERAL_PRECISION_I8][FERAL_PRECISION_I8](
+				xr, a, NULL, len, alpha, FERAL_ROUNDING_INDEPENDENT, &rr);
+			uint64_t ss = t->axpy[0][FERAL_PRECISION_I8][FERAL_PRECISION_I8](
+				xs, a, NULL, len, alpha, FERAL_ROUNDING_INDEPENDENT, &rs);
+			cr_assert_eq(ss, sr, "%s call %d len %zu: %llu saturated, ref %llu", ISAS[i], c,
+			             len, (unsigned long long)ss, (unsigned long long)sr);
+			cr_assert(memcmp(xs, xr, sizeof xr) == 0, "%s call %d len %zu: models differ",
+			          ISAS[i], c, len);
+			cr_assert(rs.lf_i == rr.lf_i && memcmp(rs.lf, rr.lf, sizeof rr.lf) == 0,
+			          "%s call %d len %zu: ring differs from ref", ISAS[i], c, len);
+		}
 	}
 }
