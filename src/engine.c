@@ -278,7 +278,7 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 	/* worker 0: next own count at which the monitor looks at the total */
 	uint64_t check_at = tid == 0 ? feral_monitor_first_check(c) : 0;
 	feral_epoch_hook hook = feral_method_between_epochs(m);
-	/* Prefetch pipeline (PF_* above), so no demand load of an update waits
+	/* Prefetch pipeline (prefetch.h: pf_depths), so no demand load of an update waits
 	 * on memory: picks[] holds split draws, ring[] resolved rows, both
 	 * indexed by update number.  The random stream is consumed in update
 	 * order, so results are those of plain draw-then-update. */
