@@ -109,11 +109,6 @@ DOT_PD(i16)
 DOT_PD(i8)
 
 /* ---- dense dots, exact integer --------------------------------------------- */
-/* int16 x int16: each vpmaddwd pair sum p (|p| <= 2^31) split exactly into
- * 2^16 (p >> 16) + (p & 0xffff), both summed in int32 for blocks of 2^14
- * vectors (|h| < 2^29, 0 <= l < 2^30), then widened: shifts and ands on
- * either 512-bit port where widening every vector took two vpmovsxdq and an
- * extract on port 5 (k_avx2.c does the same). */
 double feral_k_dot_i16_i16_avx512(const void *a_, const uint32_t *idx, const void *x_,
                                   size_t len)
 {
@@ -121,23 +116,12 @@ double feral_k_dot_i16_i16_avx512(const void *a_, const uint32_t *idx, const voi
 		return feral_k_dot_i16_i16_ref(a_, idx, x_, len);
 	const int16_t *a = a_;
 	const int16_t *x = x_;
-	const __m512i m16 = _mm512_set1_epi32(0xffff);
 	__m512i acc = _mm512_setzero_si512();
-	size_t n32 = len / 32, k = 0;
-	while (k < n32) {
-		size_t end = k + (1u << 14) < n32 ? k + (1u << 14) : n32;
-		__m512i h = _mm512_setzero_si512(), l = h;
-		for (; k < end; k++) {
-			__m512i p = _mm512_madd_epi16(_mm512_loadu_si512(a + 32 * k),
-			                              _mm512_loadu_si512(x + 32 * k));
-			h = _mm512_add_epi32(h, _mm512_srai_epi32(p, 16));
-			l = _mm512_add_epi32(l, _mm512_and_si512(p, m16));
-		}
-		__m512i hw = widen_add(_mm512_setzero_si512(), h);
-		__m512i lw = widen_add(_mm512_setzero_si512(), l);
-		acc = _mm512_add_epi64(acc, _mm512_add_epi64(_mm512_slli_epi64(hw, 16), lw));
+	size_t k = 0;
+	for (; k + 32 <= len; k += 32) {
+		__m512i p = _mm512_madd_epi16(_mm512_loadu_si512(a + k), _mm512_loadu_si512(x + k));
+		acc = widen_add(acc, p);
 	}
-	k = n32 * 32;
 	return (double)(_mm512_reduce_add_epi64(acc) +
 	                (int64_t)feral_k_dot_i16_i16_ref(a + k, NULL, x + k, len - k));
 }
