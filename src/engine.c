@@ -326,7 +326,7 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 	/* worker 0: next own count at which the monitor looks at the total */
 	uint64_t check_at = tid == 0 ? feral_monitor_first_check(c) : 0;
 	feral_epoch_hook hook = feral_method_between_epochs(m);
-	/* Prefetch pipeline (PF_* above), so no demand load of an update waits
+	/* Prefetch pipeline (prefetch.h: pf_depths), so no demand load of an update waits
 	 * on memory: picks[] holds split draws, ring[] resolved rows, both
 	 * indexed by update number.  The random stream is consumed in update
 	 * order, so results are those of plain draw-then-update. */
@@ -360,17 +360,18 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 		feral_hot_pull(c, tid);
 		merge_at = c->hot.every;
 	}
-	uint64_t ring[PF_RING];
-	struct feral_alias_pick picks[PF_RING];
-	for (int j = 0; j < PF_SPLIT; j++) {
+	const struct pf_depths pd = pf_depths(rds, c->esz);
+	uint64_t ring[PF_RING_MAX];
+	struct feral_alias_pick picks[PF_RING_MAX];
+	for (unsigned j = 0; j < pd.split; j++) {
 		picks[j] = feral_alias_split(al, feral_rng_next(&rng));
-		if (j >= PF_DRAW) {
+		if (j >= pd.draw) {
 			__builtin_prefetch(al->e + picks[j].i);
 			continue;
 		}
 		ring[j] = entry_row(map, feral_alias_resolve(al, picks[j]));
 		prefetch_meta(m, rds, rw, aux, hr.split, ring[j]);
-		if (j < PF_ROW)
+		if (j < pd.row)
 			prefetch_row(c, rds, ring[j]);
 	}
 	if (hook) { /* the method's state at x0 (SVRG: the first full gradient) */
@@ -384,18 +385,18 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 		while (done < round_stop) {
 			if ((done & 63) == 0 && __atomic_load_n(&c->stop, __ATOMIC_RELAXED))
 				break;
-			uint64_t i = ring[done % PF_RING];
-			uint64_t ahead = entry_row(map, feral_alias_resolve(al, picks[(done + PF_DRAW) %
-			                                                                  PF_RING]));
-			ring[(done + PF_DRAW) % PF_RING] = ahead;
+			uint64_t i = ring[done % PF_RING_MAX];
+			uint64_t ahead = entry_row(
+				map, feral_alias_resolve(al, picks[(done + pd.draw) % PF_RING_MAX]));
+			ring[(done + pd.draw) % PF_RING_MAX] = ahead;
 			struct feral_alias_pick pk = feral_alias_split(al, feral_rng_next(&rng));
-			picks[(done + PF_SPLIT) % PF_RING] = pk;
+			picks[(done + pd.split) % PF_RING_MAX] = pk;
 			__builtin_prefetch(al->e + pk.i);
 			prefetch_meta(m, rds, rw, aux, hr.split, ahead);
-			uint64_t soon = ring[(done + PF_ROW) % PF_RING];
+			uint64_t soon = ring[(done + pd.row) % PF_RING_MAX];
 			prefetch_row(c, rds, soon);
 			prefetch_meta(m, rds, rw, aux, hr.split, soon);
-			prefetch_model(c, rds, hr.split, x, ring[(done + PF_MODEL) % PF_RING]);
+			prefetch_model(c, rds, hr.split, x, ring[(done + pd.model) % PF_RING_MAX]);
 			uint64_t k = done * (uint64_t)c->plan.nthreads; /* ~ global update count */
 			double gamma = c->decay_per_update > 0
 			                       ? c->gamma / (1.0 + c->decay_per_update * (double)k)

@@ -20,11 +20,41 @@
  *    2.0M -> 2.6M;
  *  - the metadata prefetched twice, when drawn and with the row (the first
  *    ones are sometimes dropped while the miss queue is full): +5-10 %.
- * The distances matter less (+-10 % for PF_ROW 2..4). */
-#ifndef PF_DEPTHS
-#define PF_DEPTHS PF_RING = 8, PF_SPLIT = 6, PF_DRAW = 4, PF_ROW = 3, PF_MODEL = 1
+ * The distances matter less (+-10 % for PF_ROW 2..4).  Dense rows: see
+ * pf_depths below. */
+#ifndef PF_DEPTHS /* -DPF_DEPTHS='...' for experiments */
+#define PF_DEPTHS PF_SPLIT = 6, PF_DRAW = 4, PF_ROW = 3, PF_MODEL = 1
 #endif
 enum { PF_DEPTHS };
+
+/* Dense rows: the row distance is PF_DENSE_BYTES of row values ahead, not
+ * PF_ROW rows, so short rows are prefetched further ahead: ceil(bytes / row
+ * bytes) rows (d = 1024: f32 3 rows as before, int16 6, int8 12; d = 256
+ * int8: 48), the metadata draw and the split moving with it (PF_DRAW -
+ * PF_ROW and PF_SPLIT - PF_ROW updates before the row).  The rings hold
+ * PF_RING_MAX updates.  CSR rows keep the PF_* depths (their own tuning). */
+#ifndef PF_DENSE_BYTES
+#define PF_DENSE_BYTES 12288
+#endif
+enum { PF_RING_MAX = 64 }; /* a power of two above the deepest split distance */
+
+struct pf_depths {
+	unsigned split, draw, row, model;
+};
+
+static inline struct pf_depths pf_depths(const struct feral_dataset *ds, size_t esz)
+{
+	struct pf_depths p = {PF_SPLIT, PF_DRAW, PF_ROW, PF_MODEL};
+	size_t rb = ds->d * esz;
+	if (ds->layout == FERAL_LAYOUT_CSR || rb == 0)
+		return p;
+	size_t r = (PF_DENSE_BYTES + rb - 1) / rb;
+	r = r > PF_RING_MAX - (PF_SPLIT - PF_ROW) - 1 ? PF_RING_MAX - (PF_SPLIT - PF_ROW) - 1 : r;
+	p.row = (unsigned)r;
+	p.draw = p.row + (PF_DRAW - PF_ROW);
+	p.split = p.row + (PF_SPLIT - PF_ROW);
+	return p;
+}
 
 /* The prefetch helpers are always_inline: GCC 12's IPA mod-ref analysis
  * deems a call that only prefetches free of effects and deletes it when it

@@ -87,6 +87,34 @@ Test(kernels, test_saturation_count_is_exact)
 	}
 }
 
+/* The same at lengths past the SIMD kernels' blocks of 16-bit saturation
+ * counters (2^13 steps of 16 or 32 elements): every element saturates. */
+Test(kernels, test_i16_fixed_point_saturation_count_over_blocks)
+{
+	static const size_t lens[] = {262143, 262144, 300001, 540000};
+	for (size_t i = 0; i < NISAS; i++) {
+		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
+		if (!t)
+			continue;
+		for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+			size_t len = lens[li];
+			int16_t *a = malloc(2 * len), *x = malloc(2 * len);
+			for (size_t k = 0; k < len; k++) {
+				a[k] = (int16_t)(k % 2 ? 40 : -40);
+				x[k] = (int16_t)(k % 2 ? 32767 : -32767); /* every increment pushes out */
+			}
+			struct feral_k_rng rng;
+			feral_k_rng_seed(&rng, 9, 0);
+			uint64_t got = t->axpy[0][FERAL_PRECISION_I16][FERAL_PRECISION_I16](
+				x, a, NULL, len, 0.25, FERAL_ROUNDING_INDEPENDENT, &rng);
+			cr_assert_eq(got, len, "%s i16 x i16 len %zu: %llu saturated, want all", ISAS[i],
+			             len, (unsigned long long)got);
+			free(a);
+			free(x);
+		}
+	}
+}
+
 /* The int16 x int16 fixed-point path (INDEPENDENT, |alpha| < 1/2): alpha =
  * +-0.25 and a = +-40 make aq = 2^14 and a aq a multiple of 2^16, so every
  * increment is exactly +-10 whatever the random bits.  Elements 3 or 9
