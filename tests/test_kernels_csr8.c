@@ -19,17 +19,16 @@ static const char *const ISAS[] = {"ref", "avx2", "avx512", "avx512vnni"};
 #define CSR FERAL_LAYOUT_CSR
 
 /* ---- the int8 x int8 loop is its definition ---------------------------------
- * Recomputed here from the comment in csr8.h: aq and s from
- * feral_k_fx8_alpha on a copy of the generator, r_k byte k mod 8 (from the
- * top) of the k/8-th xorshift64* output of lane[12], increment floor((a_k aq
- * + r_k 2^(F-8) + s) / 2^F), clamp to +-127.  Columns 3k + 1 of a model of
- * 3 len + 2; the others must not move. */
-static uint64_t xs64star(uint64_t *g)
+ * Recomputed here from the comment in csr8.h: aq from feral_k_fx8_alpha on
+ * a copy of the generator, v_k the 16-bit field k mod 4 (from the top) of
+ * the k/4-th wyrand output of lane[12], increment floor((a_k aq +
+ * floor(v_k / 2^(16-F))) / 2^F), clamp to +-127.  Columns 3k + 1 of a model
+ * of 3 len + 2; the others must not move. */
+static uint64_t wyrand(uint64_t *g)
 {
-	*g ^= *g << 13;
-	*g ^= *g >> 7;
-	*g ^= *g << 17;
-	return *g * 0x2545F4914F6CDD1Dull;
+	*g += 0xa0761d6478bd642full;
+	unsigned __int128 p = (unsigned __int128)*g * (*g ^ 0xe7037ed1a0b428dbull);
+	return (uint64_t)(p >> 64) ^ (uint64_t)p;
 }
 static int64_t floor_div(int64_t v, int F) { return (v - (((v % (1 << F)) + (1 << F)) % (1 << F))) / (1 << F); }
 
@@ -49,7 +48,7 @@ Test(kernels_csr8, test_i8_i8_csr_is_its_definition)
 				idx[k] = (uint32_t)(3 * k + 1);
 			}
 			for (int j = 0; j < D; j++)
-				x0[j] = (int8_t)((int)(feral_rng_next(&r) % 255) - 127);
+				x0[j] = (int8_t)((int)(feral_rng_next(&r) % 256) - 128); /* -128 too */
 			memcpy(x, x0, sizeof x);
 			struct feral_k_rng kr, mine;
 			feral_k_rng_seed(&kr, 17 + len, 1);
@@ -62,12 +61,13 @@ Test(kernels_csr8, test_i8_i8_csr_is_its_definition)
 				int32_t s;
 				int F = feral_k_fx8_alpha(alphas[ai], &mine, &aq, &s);
 				uint64_t *g = &mine.lane[FERAL_K_CSR8_LANE];
+				(void)s;
 				for (size_t k = 0; k < len; k++) {
-					if (k % 8 == 0)
-						w = xs64star(g);
-					int64_t rb = (int64_t)((w >> (56 - 8 * (k % 8))) & 0xff);
+					if (k % 4 == 0)
+						w = wyrand(g);
+					int64_t vk = (int64_t)((w >> (48 - 16 * (k % 4))) & 0xffff);
 					int64_t v = x0[idx[k]] +
-					            floor_div((int64_t)a[k] * aq + (rb << (F - 8)) + s, F);
+					            floor_div((int64_t)a[k] * aq + (vk >> (16 - F)), F);
 					want_sat += v > 127 || v < -127;
 					v = v > 127 ? 127 : v < -127 ? -127 : v;
 					cr_assert_eq(x[idx[k]], v, "len %zu alpha %g k %zu: x = %d, want %lld",
@@ -154,19 +154,12 @@ static uint64_t via_table_i16(int8_t *x, const void *a, const uint32_t *idx, siz
 	                                               FERAL_ROUNDING_INDEPENDENT, rng);
 }
 
-/* Biased on purpose, each a plausible slip: the int8 loop without its
- * shared bits s (R = r 2^(F-8): E[R] falls by (2^(F-8) - 1)/2, -0.0019 of a
- * unit at F = 14), and with only 7 fresh bits (r & 0xfe: -2^(F-9)); the
- * float loop truncating toward zero instead of flooring. */
-static uint64_t biased_no_s(int8_t *x, const void *a, const uint32_t *idx, size_t len,
-                            double alpha, struct feral_k_rng *rng)
-{
-	int16_t aq;
-	int32_t s;
-	int F = feral_k_fx8_alpha(alpha, rng, &aq, &s);
-	return feral_k_fx8_csr(x, a, idx, len, F, aq, 0, &rng->lane[FERAL_K_CSR8_LANE]);
-}
-static uint64_t biased_7bits(int8_t *x, const void *a_, const uint32_t *idx, size_t len,
+/* Biased on purpose, each a plausible slip: the int8 loop with only 8
+ * random bits where F are discarded (the dense path's fresh byte without
+ * its shared bits: E[R] falls by (2^(F-8) - 1)/2, -0.0019 of a unit at F =
+ * 14), and dividing the signed sum by 2^16 (C's /, toward zero) instead of
+ * flooring it; the float loop truncating toward zero instead of flooring. */
+static uint64_t biased_8bits(int8_t *x, const void *a_, const uint32_t *idx, size_t len,
                              double alpha, struct feral_k_rng *rng)
 {
 	const int8_t *a = a_;
@@ -175,10 +168,26 @@ static uint64_t biased_7bits(int8_t *x, const void *a_, const uint32_t *idx, siz
 	int F = feral_k_fx8_alpha(alpha, rng, &aq, &s);
 	uint64_t w = 0;
 	for (size_t k = 0; k < len; k++) {
-		if (k % 8 == 0)
+		if (k % 4 == 0)
 			w = feral_k_csr8_next(&rng->lane[FERAL_K_CSR8_LANE]);
-		int32_t rb = (int32_t)(w >> (56 - 8 * (k % 8))) & 0xfe;
-		x[idx[k]] = (int8_t)(x[idx[k]] + ((a[k] * aq + (rb << (F - 8)) + s) >> F));
+		int32_t v = (int32_t)(w >> (48 - 16 * (k % 4))) & 0xff00;
+		x[idx[k]] = (int8_t)(x[idx[k]] + ((a[k] * aq * (1 << (16 - F)) + v) >> 16));
+	}
+	return 0;
+}
+static uint64_t biased_div(int8_t *x, const void *a_, const uint32_t *idx, size_t len,
+                           double alpha, struct feral_k_rng *rng)
+{
+	const int8_t *a = a_;
+	int16_t aq;
+	int32_t s;
+	int F = feral_k_fx8_alpha(alpha, rng, &aq, &s);
+	uint64_t w = 0;
+	for (size_t k = 0; k < len; k++) {
+		if (k % 4 == 0)
+			w = feral_k_csr8_next(&rng->lane[FERAL_K_CSR8_LANE]);
+		int32_t v = (int32_t)(w >> (48 - 16 * (k % 4))) & 0xffff;
+		x[idx[k]] = (int8_t)(x[idx[k]] + (a[k] * aq * (1 << (16 - F)) + v) / 65536);
 	}
 	return 0;
 }
@@ -264,13 +273,13 @@ Test(kernels_csr8, test_biased_variants_fail_the_check)
 	int8_t a[L];
 	float af[L];
 	double want[L];
-	/* at F = 14 (the shared bits are 6 of the 14) */
+	/* at F = 14 (8 random bits where 14 are discarded) */
 	data_i8(a, -0.0041, want);
-	double z = bias_z(biased_no_s, a, want, -0.0041);
-	cr_assert(z > BAND, "dropping s went unseen: %.2f SE", z);
+	double z = bias_z(biased_8bits, a, want, -0.0041);
+	cr_assert(z > BAND, "8 random bits at F = 14 went unseen: %.2f SE", z);
 	data_i8(a, 0.0173, want);
-	z = bias_z(biased_7bits, a, want, 0.0173);
-	cr_assert(z > BAND, "7 fresh bits went unseen: %.2f SE", z);
+	z = bias_z(biased_div, a, want, 0.0173);
+	cr_assert(z > BAND, "division toward zero went unseen: %.2f SE", z);
 	data_f32(af, -1.7, want, 1.0);
 	z = bias_z(biased_trunc, af, want, -1.7);
 	cr_assert(z > BAND, "truncation went unseen: %.2f SE", z);
