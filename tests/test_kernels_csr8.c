@@ -324,3 +324,39 @@ Test(kernels_csr8, test_float_data_csr_saturation_count_is_exact)
 		}
 	}
 }
+
+/* The float path draws one word per element, in order, so a row split into
+ * two calls (hot coordinates: the hot part, then the cold part) writes the
+ * same bytes as the row in one call: one worker with a hot set stays the
+ * plain solve bit for bit (tests/test_hot.c). */
+Test(kernels_csr8, test_float_data_csr_split_row_is_the_whole_row)
+{
+	enum { MAXL = 70, D = 2 * MAXL + 1 };
+	const struct feral_kernels *ref = need("ref");
+	struct feral_rng r;
+	feral_rng_seed(&r, 99, 0);
+	float a[MAXL];
+	uint32_t idx[MAXL];
+	int8_t x1[D], x2[D];
+	for (size_t len = 0; len <= MAXL; len++)
+		for (size_t h = 0; h <= len; h += 1 + len / 7) {
+			for (size_t k = 0; k < len; k++) {
+				a[k] = (float)((int)(feral_rng_next(&r) % 2001) - 1000) * 0.0371f;
+				idx[k] = (uint32_t)(2 * k + (k & 1));
+			}
+			for (int j = 0; j < D; j++)
+				x1[j] = x2[j] = (int8_t)((int)(feral_rng_next(&r) % 255) - 127);
+			struct feral_k_rng r1, r2;
+			feral_k_rng_seed(&r1, 5 + len, 0);
+			r2 = r1;
+			feral_k_axpy_fn f = ref->axpy[CSR][FERAL_PRECISION_F32][I8];
+			uint64_t s1 = f(x1, a, idx, len, -0.83, FERAL_ROUNDING_INDEPENDENT, &r1);
+			uint64_t s2 = f(x2, a, idx, h, -0.83, FERAL_ROUNDING_INDEPENDENT, &r2) +
+			              f(x2, a + h, idx + h, len - h, -0.83, FERAL_ROUNDING_INDEPENDENT, &r2);
+			cr_assert_eq(s1, s2, "len %zu split %zu: saturations %llu, split %llu", len, h,
+			             (unsigned long long)s1, (unsigned long long)s2);
+			cr_assert(memcmp(x1, x2, sizeof x1) == 0, "len %zu split %zu: models differ", len, h);
+			cr_assert(memcmp(r1.lane, r2.lane, sizeof r1.lane) == 0, "len %zu split %zu: states",
+			          len, h);
+		}
+}
