@@ -139,9 +139,10 @@ ISA_avx512vnni := $(ISA_avx512) -mavx512vnni
 # ---- sources -------------------------------------------------------------------
 LIB_SRC := $(wildcard src/*.c) $(wildcard kernels/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
-# bench/pingpong.c and bench/kbench.c are programs of their own (build/pingpong:
-# cache-line transfers; build/kbench: the kernels alone), not part of build/bench
-BENCH_SRC := $(filter-out bench/pingpong.c bench/kbench.c,$(wildcard bench/*.c))
+# bench/pingpong.c, bench/kbench.c and bench/csrbench.c are programs of their own
+# (build/pingpong: cache-line transfers; build/kbench: the kernels alone;
+# build/csrbench: the sparse int8 kernels alone), not part of build/bench
+BENCH_SRC := $(filter-out bench/pingpong.c bench/kbench.c bench/csrbench.c,$(wildcard bench/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -156,7 +157,8 @@ WORKLOAD_OBJ := $(WORKLOAD_SRC:%.c=$(BUILD)/obj/%.o)
 WORKLOAD_TESTS := test_ct
 
 .PHONY: all test bench install clean fuzz check-deps check fuzz-smoke fuzz-deep
-all: $(BUILD)/feral $(BUILD)/bench $(BUILD)/pingpong $(BUILD)/kbench $(BUILD)/libferal.a \
+all: $(BUILD)/feral $(BUILD)/bench $(BUILD)/pingpong $(BUILD)/kbench $(BUILD)/csrbench \
+     $(BUILD)/libferal.a \
      $(BUILD)/libferal.so
 
 $(BUILD)/obj/%.o: %.c
@@ -196,6 +198,10 @@ $(BUILD)/pingpong: $(BUILD)/obj/bench/pingpong.o
 $(BUILD)/tests/test_pingpong: $(BUILD)/pingpong
 
 $(BUILD)/kbench: $(BUILD)/obj/bench/kbench.o $(BUILD)/libferal.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $< $(BUILD)/libferal.a $(LIBS)
+
+$(BUILD)/csrbench: $(BUILD)/obj/bench/csrbench.o $(BUILD)/libferal.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $< $(BUILD)/libferal.a $(LIBS)
 

@@ -16,6 +16,7 @@
  * scripted runs still work); an unknown name is still an error. */
 #include "internal.h"
 #include "kernels.h"
+#include "csr8.h"
 
 #include <pthread.h>
 
@@ -55,6 +56,10 @@ static void fill_ref(struct feral_kernels *t, int which)
 	for (int l = 0; l < FERAL_LAYOUT_COUNT; l++) {
 		FERAL_K_PAIRS(SET_PAIR, t, l, ref)
 	}
+	/* sparse rows into an int8 model: the scalar loops of kernels/csr8.h */
+	t->axpy[FERAL_LAYOUT_CSR][FERAL_PRECISION_I8][FERAL_PRECISION_I8] = feral_k_axpy_i8_i8_csr_ref;
+	t->axpy[FERAL_LAYOUT_CSR][FERAL_PRECISION_F32][FERAL_PRECISION_I8] = feral_k_axpy_f32_i8_csr_ref;
+	t->axpy[FERAL_LAYOUT_CSR][FERAL_PRECISION_I16][FERAL_PRECISION_I8] = feral_k_axpy_i16_i8_csr_ref;
 	alias_f64_data(t);
 }
 
