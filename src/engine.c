@@ -84,6 +84,9 @@ static bool round_end(struct feral_ctx *c, int tid, struct feral_rng *rng, feral
 		for (int t = 0; t < c->plan.nthreads; t++)
 			all &= c->finished[t];
 		c->all_done = all || __atomic_load_n(&c->stop, __ATOMIC_RELAXED);
+		/* a trace point due now is the snapshot's: the hook's workers
+		 * evaluate it (its rows in their gradient pass) */
+		c->trace_due = feral_monitor_round_end(c, hook && !c->all_done);
 	}
 	if (c->hot.H) /* every merge done: the hot coordinates into the model, by slice */
 		feral_hot_fold(c, tid);
@@ -182,6 +185,8 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 	}
 	for (;;) {
 		uint64_t round_stop = quota - done < c->round_len ? quota : done + c->round_len;
+		if (tid == 0 && hook) /* the total at the coming snapshot */
+			feral_monitor_round_begin(c, done);
 		while (done < round_stop) {
 			if ((done & 63) == 0 && __atomic_load_n(&c->stop, __ATOMIC_RELAXED))
 				break;

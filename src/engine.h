@@ -204,6 +204,14 @@ struct feral_ctx {
 	/* monitor (worker 0 only) */
 	struct feral_trace *trace;
 	uint64_t trace_every, next_trace;
+	/* with a between-epochs hook: the total count at the end of the
+	 * current round (worker 0 sets it as the round begins; UINT64_MAX
+	 * without a hook).  A trace point that falls due when every worker has
+	 * finished the round is the snapshot's: the hook evaluates it, all
+	 * workers together (trace_due, set by worker 0 at the round barrier). */
+	uint64_t snap_total;
+	int trace_due;
+	double trace_due_t;
 	double *snap, *good;
 	uint64_t *eval_rows;
 	uint64_t n_eval;
@@ -258,6 +266,30 @@ static inline void feral_request_stop(struct feral_ctx *c, enum feral_status st)
  * precision / the method outside the row's inner loops. */
 typedef enum feral_status (*feral_epoch_hook)(struct feral_ctx *c, int tid);
 
+/* A trace point's sums over evaluation rows (monitor.c): the loss, the
+ * squared residual, ||y||^2 and the sign errors; one per worker when the
+ * workers evaluate a point together, a cache line each. */
+struct feral_eval_sums {
+	double obj, rr, bb;
+	uint64_t wrong;
+	char pad[32];
+};
+
+/* Row i's share of a trace point, t = a_i.x (the monitor's arithmetic, in
+ * row order, wherever a point is evaluated). */
+static inline void feral_eval_add(struct feral_eval_sums *e, enum feral_loss loss, double t,
+                                  double y)
+{
+	e->obj += feral_loss_phi(loss, t, y);
+	e->rr += (t - y) * (t - y);
+	e->bb += y * y;
+	e->wrong += (t >= 0) != (y > 0);
+}
+
+/* Alignment and stride granule of SVRG's per-worker partial sums: a page,
+ * so no two workers write near each other (svrg.c). */
+#define FERAL_GPART_ALIGN 4096
+
 /* SVRG's state (c->method_state): the snapshot x~, c_i = phi'(a_i.x~, y_i)
  * of every row, g_bar = (1/n) sum_j c_j a_j, and for CSR rows 1/P_j, so
  * that the dense part eta x + g_bar of the step is applied on the row's
@@ -268,7 +300,8 @@ struct feral_svrg {
 	double *cval;      /* n, by global row */
 	double **cshard;   /* per shard: cval of its entries (NULL: one shard) */
 	double *gbar;      /* d */
-	double *gpart;     /* T x d: each worker's partial sum */
+	double *gpart;     /* T x gstride: each worker's partial sum */
+	uint64_t gstride;  /* d rounded up to FERAL_GPART_ALIGN bytes */
 	double *sq;        /* T: partial ||grad F(x~)||^2 (8 doubles apart) */
 	const double *invp; /* CSR: 1/P_j (0 for untouched columns); NULL dense */
 	feral_k_axpy_fn axpy64; /* data x f64 axpy, for the full gradient */
@@ -280,6 +313,7 @@ struct feral_svrg {
 	 * gneg = -g_bar in f32 */
 	float *gneg;
 	feral_k_axpy_fn gaxpy;
+	struct feral_eval_sums *es; /* T: the snapshot's trace point (c->trace_due) */
 };
 
 /* SVRG or HALP: the methods with a snapshot and a full gradient (svrg.c). */
@@ -373,14 +407,12 @@ enum feral_status feral_newton_solve(const struct feral_dataset *ds,
                                      double *x, struct feral_result *res,
                                      struct feral_trace *trace, struct feral_error *err);
 
-/* ---- svrg.c: SVRG's state and full gradient; the certified stop's gradient ---- */
+/* ---- svrg.c: SVRG's state and full gradient (the certified stop's gradient
+ * outside SVRG: objective.c's feral_grad_norm) ---- */
 
 /* c->method_state for SVRG (needs c->ds, c->p, c->plan, c->shard_ds). */
 enum feral_status feral_svrg_create(struct feral_ctx *c, struct feral_error *err);
 void feral_svrg_free(struct feral_ctx *c);
-/* ||grad F(x)|| (full gradient in double, serial); NaN without memory. */
-double feral_grad_norm(const struct feral_dataset *ds, const struct feral_config *cfg,
-                       const double *x);
 /* The certified stop applies: tol > 0, no x*, a smooth loss. */
 static inline int feral_grad_rule(const struct feral_ctx *c)
 {
@@ -547,6 +579,26 @@ uint64_t feral_monitor_tick(struct feral_ctx *c, uint64_t done);
  * monitoring (trace, tolerance, time, stop flag) until every other worker
  * has done its updates of that round too.  Cold. */
 void feral_monitor_wait(struct feral_ctx *c, uint64_t round);
+/* Worker 0 as a round begins at own count `done` (with a between-epochs
+ * hook): c->snap_total, the total when every worker has done the round
+ * (rounds are round_len long for all). */
+void feral_monitor_round_begin(struct feral_ctx *c, uint64_t done);
+/* Worker 0 at the round barrier, every update of the round done: whether a
+ * trace point is due at the coming snapshot.  With hook_runs the hook
+ * evaluates it (returns true: set c->trace_due); else it is taken here. */
+bool feral_monitor_round_end(struct feral_ctx *c, bool hook_runs);
+/* Eval rows k in [*klo, *khi) are the rows of [ilo, ihi) that trace points
+ * evaluate (c->eval_rows, or every row). */
+void feral_monitor_eval_range(const struct feral_ctx *c, uint64_t ilo, uint64_t ihi,
+                              uint64_t *klo, uint64_t *khi);
+static inline uint64_t feral_monitor_eval_row(const struct feral_ctx *c, uint64_t k)
+{
+	return c->eval_rows ? c->eval_rows[k] : k;
+}
+/* Worker 0 in the hook: the snapshot's trace point at x, from the workers'
+ * sums es[0..T-1] (added in worker order), recorded with its stop rules. */
+void feral_monitor_snapshot_point(struct feral_ctx *c, const double *x,
+                                  const struct feral_eval_sums *es, int T);
 /* Updates done so far, summed over workers. */
 uint64_t feral_total_updates(const struct feral_ctx *c);
 /* After the workers joined: the returned iterate into x (the snapshot that

@@ -249,6 +249,16 @@ const struct feral_kernels *feral_kernels_get(struct feral_error *err);
  * "avx512vnni"; else NULL. */
 const struct feral_kernels *feral_kernels_named(const char *name);
 
+/* ---- full gradients in double (objective.c) ---------------------------------- */
+/* The data x f64 axpy kernel of ds's layout and precision. */
+feral_k_axpy_fn feral_axpy64_of(const struct feral_dataset *ds);
+/* out += alpha a_i (dequantized), in double, through axpy (feral_axpy64_of). */
+void feral_row_axpy(const struct feral_dataset *ds, feral_k_axpy_fn axpy, uint64_t i,
+                    double alpha, double *out);
+/* ||grad F(x)|| (full gradient in double, serial); NaN without memory. */
+double feral_grad_norm(const struct feral_dataset *ds, const struct feral_config *cfg,
+                       const double *x);
+
 /* ---- topology (topo.c): hwloc pinning, libnuma placement ------------------ */
 struct feral_topo;
 struct feral_placement {

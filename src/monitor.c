@@ -20,34 +20,38 @@
 #define CHECK_GAP_MAX 256
 
 /* Objective, residual (LS: ||Ax-b||/||b||; else error rate) and relative
- * error of x over `rows` (NULL = all rows). */
-static void evaluate(const struct feral_ctx *c, const double *x, const uint64_t *rows, uint64_t m,
-                     struct feral_trace_point *pt)
+ * error of x from the sums over m evaluation rows. */
+static void eval_finish(const struct feral_ctx *c, const double *x, const struct feral_eval_sums *e,
+                        uint64_t m, struct feral_trace_point *pt)
 {
 	const struct feral_dataset *ds = c->ds;
 	const struct feral_config *cfg = c->cfg;
-	double obj = 0, rr = 0, bb = 0, xx = 0;
-	uint64_t wrong = 0;
-	for (uint64_t k = 0; k < m; k++) {
-		uint64_t i = rows ? rows[k] : k;
-		double t = feral_row_dot(ds, i, x);
-		obj += feral_loss_phi(cfg->loss, t, ds->y[i]);
-		rr += (t - ds->y[i]) * (t - ds->y[i]);
-		bb += ds->y[i] * ds->y[i];
-		wrong += (t >= 0) != (ds->y[i] > 0);
-	}
+	double xx = 0;
 	for (uint64_t j = 0; j < ds->d; j++)
 		xx += x[j] * x[j];
-	pt->objective = obj / (double)m + 0.5 * cfg->l2 * xx;
+	pt->objective = e->obj / (double)m + 0.5 * cfg->l2 * xx;
 	if (cfg->loss == FERAL_LOSS_LS)
-		pt->rel_residual = bb > 0 ? sqrt(rr / bb) : sqrt(rr);
+		pt->rel_residual = e->bb > 0 ? sqrt(e->rr / e->bb) : sqrt(e->rr);
 	else
-		pt->rel_residual = (double)wrong / (double)m;
+		pt->rel_residual = (double)e->wrong / (double)m;
 	pt->rel_error = NAN;
 	if (c->x_star)
 		pt->rel_error = feral_rel_dist2(x, c->x_star, ds->d, c->xstar_sq);
 	if (!isfinite(xx))
 		pt->objective = NAN;
+}
+
+/* The same of x over `rows` (NULL = all rows). */
+static void evaluate(const struct feral_ctx *c, const double *x, const uint64_t *rows, uint64_t m,
+                     struct feral_trace_point *pt)
+{
+	const struct feral_dataset *ds = c->ds;
+	struct feral_eval_sums e = {0};
+	for (uint64_t k = 0; k < m; k++) {
+		uint64_t i = rows ? rows[k] : k;
+		feral_eval_add(&e, c->cfg->loss, feral_row_dot(ds, i, x), ds->y[i]);
+	}
+	eval_finish(c, x, &e, m, pt);
 }
 
 uint64_t feral_total_updates(const struct feral_ctx *c)
@@ -58,24 +62,21 @@ uint64_t feral_total_updates(const struct feral_ctx *c)
 	return s;
 }
 
-/* Worker 0 at a trace point: snapshot, evaluate, record, decide stopping. */
-static void monitor(struct feral_ctx *c, uint64_t total, int final)
+/* A trace point pt of x (the model's snapshot) at `total` updates, its
+ * evaluation begun at t_start, of the model at time t_at (0: its end):
+ * record it, decide stopping. */
+static void record(struct feral_ctx *c, const double *x, struct feral_trace_point *pt,
+                   uint64_t total, int final, double t_start, double t_at)
 {
-	if (c->converged) /* keep c->good: the snapshot that met the tolerance */
-		return;
-	double t_start = feral_now();
-	feral_model_snapshot(c, c->snap);
-	struct feral_trace_point pt;
-	evaluate(c, c->snap, c->eval_rows, c->n_eval, &pt);
-	pt.updates = total;
+	pt->updates = total;
 	const struct feral_config *cfg = c->cfg;
 	/* The certified stop: the full gradient at the snapshot, at most once an
 	 * epoch (SVRG has it at every snapshot, in its hook). */
 	bool grad_hit = false;
 	if (!final && feral_grad_rule(c) && !feral_method_vr(cfg->method) &&
-	    total >= c->next_grad && isfinite(pt.objective)) {
+	    total >= c->next_grad && isfinite(pt->objective)) {
 		double t_g = feral_now();
-		double gn = feral_grad_norm(c->ds, cfg, c->snap);
+		double gn = feral_grad_norm(c->ds, cfg, x);
 		c->grad_rel = c->gnorm0 > 0 ? gn / c->gnorm0 : (gn > 0 ? INFINITY : 0);
 		grad_hit = gn <= cfg->tol * c->gnorm0;
 		c->next_grad = total + c->ds->n;
@@ -83,18 +84,18 @@ static void monitor(struct feral_ctx *c, uint64_t total, int final)
 	}
 	double t_end = feral_now();
 	c->monitor_s += t_end - t_start;
-	pt.seconds = t_end - c->t0 - c->monitor_s / c->plan.nthreads;
-	bool bad = !isfinite(pt.objective) ||
-	           pt.objective > cfg->diverge * fmax(c->obj0, 1.0);
+	pt->seconds = (t_at > 0 ? t_at : t_end) - c->t0 - c->monitor_s / c->plan.nthreads;
+	bool bad = !isfinite(pt->objective) ||
+	           pt->objective > cfg->diverge * fmax(c->obj0, 1.0);
 	if (bad) {
 		feral_request_stop(c, FERAL_STATUS_DIVERGED);
 		return;
 	}
-	memcpy(c->good, c->snap, c->ds->d * sizeof *c->good);
+	memcpy(c->good, x, c->ds->d * sizeof *c->good);
 	if (cfg->checkpoint && cfg->checkpoint_every > 0 && !final &&
 	    t_end - c->last_ckpt >= cfg->checkpoint_every) {
 		double t_ck = feral_now();
-		if (cfg->checkpoint(cfg->checkpoint_arg, c->snap, c->ds->d, total) != 0) {
+		if (cfg->checkpoint(cfg->checkpoint_arg, x, c->ds->d, total) != 0) {
 			/* the same lock as the workers' binding warnings: a late worker may
 			 * still be writing one */
 #pragma omp critical(feral_warning)
@@ -105,12 +106,12 @@ static void monitor(struct feral_ctx *c, uint64_t total, int final)
 		c->monitor_s += c->last_ckpt - t_ck;
 	}
 	if (c->trace)
-		feral_trace_append(c->trace, &pt);
+		feral_trace_append(c->trace, pt);
 	if (!final && cfg->tol > 0) {
 		/* certified only: the distance to a known x*, else the relative
 		 * gradient norm (smooth losses); the hinge loss without x* has no
 		 * certificate and runs its budget */
-		bool hit = c->x_star ? pt.rel_error <= cfg->tol : grad_hit;
+		bool hit = c->x_star ? pt->rel_error <= cfg->tol : grad_hit;
 		if (hit) {
 			c->converged = 1;
 			feral_request_stop(c, FERAL_OK);
@@ -122,12 +123,85 @@ static void monitor(struct feral_ctx *c, uint64_t total, int final)
 		                   : 0.0;
 		if (cfg->seconds > 0)
 			f = fmax(f, (t_end - c->t0) / cfg->seconds);
-		cfg->progress(cfg->progress_arg, &pt, fmin(f, 1.0));
+		cfg->progress(cfg->progress_arg, pt, fmin(f, 1.0));
 	}
 	if (cfg->seconds > 0 && t_end - c->t0 >= cfg->seconds)
 		feral_request_stop(c, FERAL_OK);
 	if (cfg->stop_flag && __atomic_load_n(cfg->stop_flag, __ATOMIC_RELAXED))
 		feral_request_stop(c, FERAL_STATUS_INTERRUPTED);
+}
+
+/* Worker 0 at a trace point: snapshot, evaluate, record, decide stopping. */
+static void monitor(struct feral_ctx *c, uint64_t total, int final)
+{
+	if (c->converged) /* keep c->good: the snapshot that met the tolerance */
+		return;
+	double t_start = feral_now();
+	feral_model_snapshot(c, c->snap);
+	struct feral_trace_point pt;
+	evaluate(c, c->snap, c->eval_rows, c->n_eval, &pt);
+	record(c, c->snap, &pt, total, final, t_start, 0);
+}
+
+void feral_monitor_round_begin(struct feral_ctx *c, uint64_t done)
+{
+	uint64_t end = done > UINT64_MAX - c->round_len ? UINT64_MAX : done + c->round_len, tot = 0;
+	for (int t = 0; t < c->plan.nthreads; t++)
+		tot += c->quota[t] < end ? c->quota[t] : end;
+	c->snap_total = tot;
+}
+
+bool feral_monitor_round_end(struct feral_ctx *c, bool hook_runs)
+{
+	uint64_t tot = feral_total_updates(c);
+	if (c->converged || tot < c->next_trace || tot < c->snap_total)
+		return false; /* none due, or the ticks took it (a round cut short) */
+	if (hook_runs) {
+		c->trace_due_t = feral_now(); /* the point's time: its updates' end */
+		return true;
+	}
+	monitor(c, tot, 0); /* the last round: no snapshot follows */
+	c->next_trace = tot + c->trace_every;
+	return false;
+}
+
+void feral_monitor_eval_range(const struct feral_ctx *c, uint64_t ilo, uint64_t ihi,
+                              uint64_t *klo, uint64_t *khi)
+{
+	uint64_t b[2] = {ilo, ihi};
+	for (int s = 0; s < 2; s++) { /* the first k with eval row >= b[s] */
+		uint64_t lo = 0, hi = c->n_eval;
+		while (lo < hi) {
+			uint64_t mid = lo + (hi - lo) / 2;
+			if (feral_monitor_eval_row(c, mid) < b[s])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		b[s] = lo;
+	}
+	*klo = b[0];
+	*khi = b[1];
+}
+
+void feral_monitor_snapshot_point(struct feral_ctx *c, const double *x,
+                                  const struct feral_eval_sums *es, int T)
+{
+	if (c->converged)
+		return;
+	double t_start = feral_now();
+	uint64_t tot = feral_total_updates(c);
+	struct feral_eval_sums e = es[0];
+	for (int t = 1; t < T; t++) {
+		e.obj += es[t].obj;
+		e.rr += es[t].rr;
+		e.bb += es[t].bb;
+		e.wrong += es[t].wrong;
+	}
+	struct feral_trace_point pt;
+	eval_finish(c, x, &e, c->n_eval, &pt);
+	record(c, x, &pt, tot, 0, t_start, c->trace_due_t);
+	c->next_trace = tot + c->trace_every;
 }
 
 /* Tail averaging: add a snapshot of the model(s) to the running sum once the
@@ -166,6 +240,7 @@ enum feral_status feral_monitor_start(struct feral_ctx *c, const double *x0,
 	/* a fixed, deterministic subsample of rows for trace points */
 	c->trace_every = c->cfg->trace_every ? c->cfg->trace_every : n;
 	c->next_trace = c->trace_every;
+	c->snap_total = UINT64_MAX;
 	c->n_eval = n < EVAL_ROWS_MAX ? n : EVAL_ROWS_MAX;
 	if (c->n_eval < n) {
 		c->eval_rows = malloc(c->n_eval * sizeof *c->eval_rows);
@@ -223,7 +298,7 @@ __attribute__((noinline, cold)) uint64_t feral_monitor_tick(struct feral_ctx *c,
 {
 	const struct feral_config *cfg = c->cfg;
 	uint64_t tot = feral_total_updates(c);
-	if (tot >= c->next_trace) {
+	if (tot >= c->next_trace && tot < c->snap_total) { /* else the snapshot's */
 		monitor(c, tot, 0);
 		c->next_trace = tot + c->trace_every;
 		tot = feral_total_updates(c);

@@ -1,5 +1,6 @@
-/* Losses, per-row constants L_i, sampling probabilities and the objective
- * F(x) = (1/n) sum_i [phi(a_i.x, y_i) + (eta/2)||x||^2]  (docs/math.md section 1). */
+/* Losses, per-row constants L_i, sampling probabilities, the objective
+ * F(x) = (1/n) sum_i [phi(a_i.x, y_i) + (eta/2)||x||^2]  (docs/math.md section 1),
+ * and its full gradient's norm (the certified stop). */
 #include "internal.h"
 
 #include <math.h>
@@ -112,4 +113,49 @@ double feral_rel_dist2(const double *x, const double *xs, uint64_t d, double xs_
 	for (uint64_t j = 0; j < d; j++)
 		e += (x[j] - xs[j]) * (x[j] - xs[j]);
 	return xs_sq > 0 ? e / xs_sq : e;
+}
+
+/* The data x f64 axpy (y += alpha a) of a layout and precision. */
+feral_k_axpy_fn feral_axpy64_of(const struct feral_dataset *ds)
+{
+	const struct feral_kernels *kt = feral_kernels_get(NULL);
+	if (!kt)
+		kt = feral_kernels_named("ref");
+	return kt->axpy[ds->layout][ds->precision][FERAL_PRECISION_F64];
+}
+
+/* out += alpha a_i (dequantized), in double. */
+void feral_row_axpy(const struct feral_dataset *ds, feral_k_axpy_fn axpy, uint64_t i,
+                    double alpha, double *out)
+{
+	uint64_t b = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : i * ds->d;
+	uint64_t len = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] - b : ds->d;
+	const void *a = (const char *)ds->values + b * feral_precision_size(ds->precision);
+	const uint32_t *idx = ds->layout == FERAL_LAYOUT_CSR ? ds->indices + b : NULL;
+	if (ds->row_scale)
+		alpha *= ds->row_scale[i];
+	/* an f64 target is written exactly: no rounding, no random numbers */
+	axpy(out, a, idx, len, alpha, FERAL_ROUNDING_NEAREST, NULL);
+}
+
+double feral_grad_norm(const struct feral_dataset *ds, const struct feral_config *cfg,
+                       const double *x)
+{
+	uint64_t n = ds->n, d = ds->d;
+	double *g = calloc(d, sizeof *g);
+	if (!g)
+		return NAN;
+	feral_k_axpy_fn axpy = feral_axpy64_of(ds);
+	for (uint64_t i = 0; i < n; i++) {
+		double ci = feral_loss_dphi(cfg->loss, feral_row_dot(ds, i, x), ds->y[i]);
+		if (ci != 0)
+			feral_row_axpy(ds, axpy, i, ci, g);
+	}
+	double s = 0;
+	for (uint64_t j = 0; j < d; j++) {
+		double v = g[j] / (double)n + cfg->l2 * x[j];
+		s += v * v;
+	}
+	free(g);
+	return sqrt(s);
 }

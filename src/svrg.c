@@ -1,12 +1,16 @@
 /* SVRG (Johnson & Zhang, "Accelerating stochastic gradient descent using
  * predictive variance reduction", NIPS 2013) with the weighted sampling of
- * Needell, Srebro & Ward, and the full gradient of the certified stop.
+ * Needell, Srebro & Ward.
  *
  * Every epoch the workers meet (engine.c's between-epochs hook), take the
  * snapshot x~ (the mean of the replicas, just averaged), and compute
  * together c_i = phi'(a_i.x~, y_i) for every row (rows split among them) and
  * g_bar = (1/n) sum_j c_j a_j (each worker sums its rows into its own
- * d-vector, then each reduces a slice of the coordinates).  The inner steps
+ * d-vector, on pages of its own, then each reduces a slice of the
+ * coordinates).  A trace point due at the snapshot is evaluated in the same
+ * pass, from the margins a_i.x~ of its evaluation rows, by every worker
+ * (monitor.c); the monitor no longer evaluates it alone while the others
+ * wait at the barrier (docs/design.md, "SVRG's epoch").  The inner steps
  * (engine.h's feral_method_step and feral_svrg_dense_coef) use them:
  *   v = w_i (phi'(a_i.x, y_i) - c_i) a_i + eta x + g_bar,   w_i = 1/(n p_i),
  * whose expectation over i ~ p is grad F(x) and whose variance vanishes as
@@ -30,51 +34,6 @@ static void barrier(void)
 #ifdef _OPENMP
 #pragma omp barrier
 #endif
-}
-
-/* The data x f64 axpy (y += alpha a) of a layout and precision. */
-static feral_k_axpy_fn axpy64_of(const struct feral_dataset *ds)
-{
-	const struct feral_kernels *kt = feral_kernels_get(NULL);
-	if (!kt)
-		kt = feral_kernels_named("ref");
-	return kt->axpy[ds->layout][ds->precision][FERAL_PRECISION_F64];
-}
-
-/* out += alpha a_i (dequantized), in double. */
-static void row_axpy(const struct feral_dataset *ds, feral_k_axpy_fn axpy, uint64_t i,
-                     double alpha, double *out)
-{
-	uint64_t b = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : i * ds->d;
-	uint64_t len = ds->layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] - b : ds->d;
-	const void *a = (const char *)ds->values + b * feral_precision_size(ds->precision);
-	const uint32_t *idx = ds->layout == FERAL_LAYOUT_CSR ? ds->indices + b : NULL;
-	if (ds->row_scale)
-		alpha *= ds->row_scale[i];
-	/* an f64 target is written exactly: no rounding, no random numbers */
-	axpy(out, a, idx, len, alpha, FERAL_ROUNDING_NEAREST, NULL);
-}
-
-double feral_grad_norm(const struct feral_dataset *ds, const struct feral_config *cfg,
-                       const double *x)
-{
-	uint64_t n = ds->n, d = ds->d;
-	double *g = calloc(d, sizeof *g);
-	if (!g)
-		return NAN;
-	feral_k_axpy_fn axpy = axpy64_of(ds);
-	for (uint64_t i = 0; i < n; i++) {
-		double ci = feral_loss_dphi(cfg->loss, feral_row_dot(ds, i, x), ds->y[i]);
-		if (ci != 0)
-			row_axpy(ds, axpy, i, ci, g);
-	}
-	double s = 0;
-	for (uint64_t j = 0; j < d; j++) {
-		double v = g[j] / (double)n + cfg->l2 * x[j];
-		s += v * v;
-	}
-	free(g);
-	return sqrt(s);
 }
 
 /* HALP's grid at a snapshot (worker 0; the offsets were just folded into
@@ -128,9 +87,22 @@ enum feral_status feral_svrg_create(struct feral_ctx *c, struct feral_error *err
 	s->xs = malloc(d * sizeof *s->xs);
 	s->cval = feral_big_alloc(n * sizeof *s->cval);
 	s->gbar = calloc(d, sizeof *s->gbar);
-	s->gpart = feral_big_alloc((size_t)T * d * sizeof *s->gpart);
+	/* each worker's partial sum on pages of its own (docs/design.md,
+	 * "SVRG's epoch"): side by side, two workers' sums met at a line pair
+	 * that both wrote every row, and the pass cost ~1.4x the CPU a row */
+	const uint64_t pg = FERAL_GPART_ALIGN / sizeof *s->gpart;
+	s->gstride = (d + pg - 1) / pg * pg;
+	size_t gbytes = (size_t)T * s->gstride * sizeof *s->gpart;
+	if (gbytes >= ((size_t)2 << 20)) { /* 2 MiB aligned, huge pages */
+		s->gpart = feral_big_alloc(gbytes);
+	} else {
+		void *gp = NULL;
+		if (posix_memalign(&gp, FERAL_GPART_ALIGN, gbytes) == 0)
+			s->gpart = gp;
+	}
 	s->sq = calloc((size_t)T * 8, sizeof *s->sq);
-	if (!s->xs || !s->cval || !s->gbar || !s->gpart || !s->sq)
+	s->es = feral_aligned_alloc((size_t)T * sizeof *s->es);
+	if (!s->xs || !s->cval || !s->gbar || !s->gpart || !s->sq || !s->es)
 		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0,
 		                  "out of memory (SVRG: %llu rows, %d x %llu partial sums)",
 		                  (unsigned long long)n, T, (unsigned long long)d);
@@ -150,7 +122,7 @@ enum feral_status feral_svrg_create(struct feral_ctx *c, struct feral_error *err
 				                  "out of memory (SVRG)");
 		}
 	}
-	s->axpy64 = axpy64_of(ds);
+	s->axpy64 = feral_axpy64_of(ds);
 	/* dense rows without L2: the dense part is -gamma g_bar, the same for
 	 * the whole epoch, through the SIMD axpy kernel (f32 "data" -g_bar):
 	 * HALP's fixed point model (unbiased rounding) and an f32 model (where
@@ -182,6 +154,7 @@ void feral_svrg_free(struct feral_ctx *c)
 	free(s->gbar);
 	free(s->gpart);
 	free(s->sq);
+	free(s->es);
 	free(s->gneg);
 	free((void *)s->invp);
 	free(s);
@@ -211,20 +184,33 @@ enum feral_status feral_svrg_epoch(struct feral_ctx *c, int tid)
 		s->xs[j] = v / R + (c->center ? c->center[j] : 0);
 	}
 	barrier();
-	double *part = s->gpart + (size_t)tid * d;
+	double *part = s->gpart + (size_t)tid * s->gstride;
 	memset(part, 0, d * sizeof *part);
+	/* the trace point due at this snapshot (c->trace_due): its evaluation
+	 * rows in this slice, from the margins the pass computes anyway */
+	struct feral_eval_sums es = {0}; /* in registers: s->es[tid] after */
+	uint64_t ke = 0, khi = 0;
+	if (c->trace_due)
+		feral_monitor_eval_range(c, ilo, ihi, &ke, &khi);
+	uint64_t next_e = ke < khi ? feral_monitor_eval_row(c, ke) : UINT64_MAX;
 	for (uint64_t i = ilo; i < ihi; i++) {
-		double ci = feral_loss_dphi(cfg->loss, feral_row_dot(ds, i, s->xs), ds->y[i]);
+		double t = feral_row_dot(ds, i, s->xs);
+		double ci = feral_loss_dphi(cfg->loss, t, ds->y[i]);
 		s->cval[i] = ci;
 		if (ci != 0)
-			row_axpy(ds, s->axpy64, i, ci, part);
+			feral_row_axpy(ds, s->axpy64, i, ci, part);
+		if (i == next_e) {
+			feral_eval_add(&es, cfg->loss, t, ds->y[i]);
+			next_e = ++ke < khi ? feral_monitor_eval_row(c, ke) : UINT64_MAX;
+		}
 	}
+	s->es[tid] = es;
 	barrier();
 	double sq = 0;
 	for (uint64_t j = jlo; j < jhi; j++) {
 		double v = 0;
 		for (int t = 0; t < T; t++)
-			v += s->gpart[(size_t)t * d + j];
+			v += s->gpart[(size_t)t * s->gstride + j];
 		s->gbar[j] = v / (double)n;
 		if (s->gneg)
 			s->gneg[j] = (float)-s->gbar[j];
@@ -243,6 +229,12 @@ enum feral_status feral_svrg_epoch(struct feral_ctx *c, int tid)
 	}
 	barrier();
 	if (tid == 0) {
+		if (c->trace_due) { /* before the stop rules, as the monitor's tick was */
+			double tm = feral_now();
+			feral_monitor_snapshot_point(c, s->xs, s->es, T);
+			c->trace_due = 0;
+			t0 += feral_now() - tm; /* the monitor's time, not the gradient's */
+		}
 		double tot = 0;
 		for (int t = 0; t < T; t++)
 			tot += s->sq[t * 8];

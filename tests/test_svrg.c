@@ -2,7 +2,8 @@
  * under importance sampling (dense and CSR), SVRG solves noisy least squares
  * to LAPACK's solution and L2 logistic regression to Newton's optimum, a
  * stalled run is reported as such (library and CLI), one thread with a
- * fixed seed is bit-for-bit reproducible. */
+ * fixed seed is bit-for-bit reproducible, the trace point at a snapshot
+ * (evaluated in the gradient pass) is the snapshot's, at 1 and 2 workers. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <lapacke.h>
@@ -383,6 +384,64 @@ Test(svrg, test_one_thread_fixed_seed_is_bit_reproducible)
 	feral_trace_free(&tb);
 	free(a);
 	free(b);
+	feral_dataset_destroy(&ds);
+}
+
+/* The snapshot's trace point (evaluated by the workers in the gradient
+ * pass): at the end of every epoch, and the objective of the snapshot
+ * itself, which the checkpoint hook receives at the same point. */
+struct snap_seen {
+	const struct feral_dataset *ds;
+	const struct feral_config *cfg;
+	uint64_t updates[16];
+	double obj[16];
+	int k;
+};
+
+static int snap_checkpoint(void *arg, const double *x, uint64_t d, uint64_t updates)
+{
+	(void)d;
+	struct snap_seen *s = arg;
+	if (s->k < 16) {
+		s->updates[s->k] = updates;
+		s->obj[s->k++] = feral_objective(s->ds, s->cfg, x);
+	}
+	return 0;
+}
+
+Test(svrg, test_snapshot_trace_point_is_the_snapshot)
+{
+	struct feral_dataset *ds = gen(FERAL_GEN_LOGISTIC, 4000, 16, 0.0, 5); /* n <= 16384: every row */
+	uint64_t n = ds->n, d = ds->d;
+	for (int threads = 1; threads <= 2; threads++) {
+		double *x = calloc(d, sizeof *x);
+		struct feral_config c;
+		svrg_config(&c, threads, FERAL_REPLICAS_CORE);
+		c.loss = FERAL_LOSS_LOGISTIC;
+		c.l2 = 1e-3;
+		c.epochs = 5;
+		struct snap_seen seen = {ds, &c, {0}, {0}, 0};
+		c.checkpoint = snap_checkpoint;
+		c.checkpoint_arg = &seen;
+		c.checkpoint_every = 1e-12; /* every trace point */
+		struct feral_result r;
+		struct feral_trace tr = {0};
+		SOLVE_OK(ds, &c, NULL, x, &r, &tr);
+		/* x0, epochs 1..4 at their snapshots, the last round's, the final */
+		cr_assert_eq(tr.len, 7, "%d threads: %zu points", threads, tr.len);
+		cr_assert_eq(seen.k, 5, "%d threads: %d checkpoints", threads, seen.k);
+		for (int k = 0; k < 5; k++) {
+			const struct feral_trace_point *pt = &tr.pts[k + 1];
+			cr_assert_eq(pt->updates, (uint64_t)(k + 1) * n, "%d threads, point %d: %llu",
+			             threads, k, (unsigned long long)pt->updates);
+			cr_assert_eq(seen.updates[k], pt->updates);
+			cr_assert(fabs(pt->objective - seen.obj[k]) <= 1e-12 * seen.obj[k],
+			          "%d threads, point %d: %.17g vs %.17g", threads, k, pt->objective,
+			          seen.obj[k]);
+		}
+		feral_trace_free(&tr);
+		free(x);
+	}
 	feral_dataset_destroy(&ds);
 }
 
