@@ -159,8 +159,10 @@ static uint64_t via_table_i16(int8_t *x, const void *a, const uint32_t *idx, siz
  * its shared bits: E[R] falls by (2^(F-8) - 1)/2, -0.0019 of a unit at F =
  * 14), and dividing the signed sum by 2^16 (C's /, toward zero) instead of
  * flooring it; the float loop truncating toward zero instead of flooring. */
-static uint64_t biased_8bits(int8_t *x, const void *a_, const uint32_t *idx, size_t len,
-                             double alpha, struct feral_k_rng *rng)
+/* The int8 loop with the random field masked to `mask` and the signed sum
+ * floored (shift) or divided toward zero (div). */
+static uint64_t biased_loop(int8_t *x, const void *a_, const uint32_t *idx, size_t len,
+                            double alpha, struct feral_k_rng *rng, int32_t mask, bool div)
 {
 	const int8_t *a = a_;
 	int16_t aq;
@@ -170,26 +172,21 @@ static uint64_t biased_8bits(int8_t *x, const void *a_, const uint32_t *idx, siz
 	for (size_t k = 0; k < len; k++) {
 		if (k % 4 == 0)
 			w = feral_k_csr8_next(&rng->lane[FERAL_K_CSR8_LANE]);
-		int32_t v = (int32_t)(w >> (48 - 16 * (k % 4))) & 0xff00;
-		x[idx[k]] = (int8_t)(x[idx[k]] + ((a[k] * aq * (1 << (16 - F)) + v) >> 16));
+		int32_t v = (int32_t)(w >> (48 - 16 * (k % 4))) & mask;
+		int32_t p = a[k] * aq * (1 << (16 - F)) + v;
+		x[idx[k]] = (int8_t)(x[idx[k]] + (div ? p / 65536 : p >> 16));
 	}
 	return 0;
 }
-static uint64_t biased_div(int8_t *x, const void *a_, const uint32_t *idx, size_t len,
+static uint64_t biased_8bits(int8_t *x, const void *a, const uint32_t *idx, size_t len,
+                             double alpha, struct feral_k_rng *rng)
+{
+	return biased_loop(x, a, idx, len, alpha, rng, 0xff00, false);
+}
+static uint64_t biased_div(int8_t *x, const void *a, const uint32_t *idx, size_t len,
                            double alpha, struct feral_k_rng *rng)
 {
-	const int8_t *a = a_;
-	int16_t aq;
-	int32_t s;
-	int F = feral_k_fx8_alpha(alpha, rng, &aq, &s);
-	uint64_t w = 0;
-	for (size_t k = 0; k < len; k++) {
-		if (k % 4 == 0)
-			w = feral_k_csr8_next(&rng->lane[FERAL_K_CSR8_LANE]);
-		int32_t v = (int32_t)(w >> (48 - 16 * (k % 4))) & 0xffff;
-		x[idx[k]] = (int8_t)(x[idx[k]] + (a[k] * aq * (1 << (16 - F)) + v) / 65536);
-	}
-	return 0;
+	return biased_loop(x, a, idx, len, alpha, rng, 0xffff, true);
 }
 static uint64_t biased_trunc(int8_t *x, const void *a_, const uint32_t *idx, size_t len,
                              double alpha, struct feral_k_rng *rng)
