@@ -85,8 +85,11 @@ static bool round_end(struct feral_ctx *c, int tid, struct feral_rng *rng, feral
 			all &= c->finished[t];
 		c->all_done = all || __atomic_load_n(&c->stop, __ATOMIC_RELAXED);
 		/* a trace point due now is the snapshot's: the hook's workers
-		 * evaluate it (its rows in their gradient pass) */
-		c->trace_due = feral_monitor_round_end(c, hook && !c->all_done);
+		 * evaluate it (its rows in their gradient pass); without a
+		 * snapshot worker 0 takes it below, once the folds are done */
+		int due = feral_monitor_round_end(c, hook && !c->all_done);
+		c->trace_due = due == FERAL_TRACE_SNAPSHOT;
+		c->trace_now = due == FERAL_TRACE_NOW;
 	}
 	if (c->hot.H) /* every merge done: the hot coordinates into the model, by slice */
 		feral_hot_fold(c, tid);
@@ -101,6 +104,10 @@ static bool round_end(struct feral_ctx *c, int tid, struct feral_rng *rng, feral
 	}
 	if (tid == 0)
 		c->avg_s += feral_now() - t_avg;
+	if (tid == 0 && c->trace_now) { /* the others no longer fold or average */
+		c->trace_now = 0;
+		feral_monitor_round_point(c);
+	}
 	if (hook && !c->all_done) {
 		enum feral_status st = hook(c, tid);
 		if (st)

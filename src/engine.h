@@ -211,6 +211,7 @@ struct feral_ctx {
 	 * workers together (trace_due, set by worker 0 at the round barrier). */
 	uint64_t snap_total;
 	int trace_due;
+	int trace_now; /* worker 0 takes a due point after the round's folds */
 	double trace_due_t;
 	double *snap, *good;
 	uint64_t *eval_rows;
@@ -584,9 +585,14 @@ void feral_monitor_wait(struct feral_ctx *c, uint64_t round);
  * (rounds are round_len long for all). */
 void feral_monitor_round_begin(struct feral_ctx *c, uint64_t done);
 /* Worker 0 at the round barrier, every update of the round done: whether a
- * trace point is due at the coming snapshot.  With hook_runs the hook
- * evaluates it (returns true: set c->trace_due); else it is taken here. */
-bool feral_monitor_round_end(struct feral_ctx *c, bool hook_runs);
+ * trace point is due.  FERAL_TRACE_SNAPSHOT: with hook_runs, the hook
+ * evaluates it at its snapshot (set c->trace_due); FERAL_TRACE_NOW: worker 0
+ * takes it (feral_monitor_round_point) once the round's folds and averages
+ * are done, which the other workers write while it would read. */
+enum { FERAL_TRACE_NONE, FERAL_TRACE_SNAPSHOT, FERAL_TRACE_NOW };
+int feral_monitor_round_end(struct feral_ctx *c, bool hook_runs);
+/* Worker 0, after the round's folds and averages: the trace point due. */
+void feral_monitor_round_point(struct feral_ctx *c);
 /* Eval rows k in [*klo, *khi) are the rows of [ilo, ihi) that trace points
  * evaluate (c->eval_rows, or every row). */
 void feral_monitor_eval_range(const struct feral_ctx *c, uint64_t ilo, uint64_t ihi,

@@ -151,18 +151,23 @@ void feral_monitor_round_begin(struct feral_ctx *c, uint64_t done)
 	c->snap_total = tot;
 }
 
-bool feral_monitor_round_end(struct feral_ctx *c, bool hook_runs)
+int feral_monitor_round_end(struct feral_ctx *c, bool hook_runs)
 {
 	uint64_t tot = feral_total_updates(c);
 	if (c->converged || tot < c->next_trace || tot < c->snap_total)
-		return false; /* none due, or the ticks took it (a round cut short) */
+		return FERAL_TRACE_NONE; /* none due, or the ticks took it (a round cut short) */
 	if (hook_runs) {
 		c->trace_due_t = feral_now(); /* the point's time: its updates' end */
-		return true;
+		return FERAL_TRACE_SNAPSHOT;
 	}
-	monitor(c, tot, 0); /* the last round: no snapshot follows */
+	return FERAL_TRACE_NOW; /* no snapshot follows (the last round, no hook) */
+}
+
+void feral_monitor_round_point(struct feral_ctx *c)
+{
+	uint64_t tot = feral_total_updates(c);
+	monitor(c, tot, 0);
 	c->next_trace = tot + c->trace_every;
-	return false;
 }
 
 void feral_monitor_eval_range(const struct feral_ctx *c, uint64_t ilo, uint64_t ihi,
