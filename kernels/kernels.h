@@ -283,13 +283,14 @@ static inline uint64_t feral_k_fx8_dense(int8_t *x, const int8_t *a, size_t len,
 /* ---- int16 data x int16 model axpy, INDEPENDENT rounding, fixed point ------
  * For |alpha| < FERAL_K_FX16_ALPHA_MAX (1/2), per call: A0 = floor(alpha
  * 2^16) and f16 = floor(frac(alpha 2^16) 2^16 + u0) (one 53-bit draw u0;
- * f16 = 2^16 carries into A0).  Per group of 16 elements (16g .. 16g+15 of
- * the row: ref and AVX2; AVX-512: the even and the odd elements of each 32)
+ * f16 = 2^16 carries into A0).  Per group of 16 elements (sparse rows:
+ * 16g .. 16g+15; dense rows, every ISA: the even and the odd elements of
+ * each 32, feral_k_fx16_dense below)
  * aq = A0 + [v < f16], v 16 random bits, so
  * E[aq] = alpha 2^16 and |aq| <= 32767.  Per element:
  *   increment = floor((a aq + R) / 2^16), R uniform on [0, 2^16): exactly 16
- *        random bits per element (ref: the top 16 bits of one scalar draw;
- *        SIMD: 16-bit lanes of the SIMD generator), formed in 16-bit lanes
+ *        random bits per element (sparse: the top 16 bits of one scalar
+ *        draw; dense: a 16-bit word of the lagged-Fibonacci ring), formed in 16-bit lanes
  *        as mulhi(a, aq) + carry(mullo(a, aq) + R).
  * E[increment | aq] = a aq 2^-16 exactly, so the update is unbiased, and
  * |increment| <= 2^14.  Rounding aq is a random step length (its variance
