@@ -438,12 +438,13 @@ AXPY_INT(i16, i8, 127)
 AXPY_INT(i8, i16, 32767)
 static AXPY_INT_FN(axpy_i8_i8_f32path, i8, i8, 127)
 
-/* int16 x int16, INDEPENDENT, fixed point in 16-bit lanes (kernels.h), 16
- * elements a vector, never widened:
+/* int16 x int16, INDEPENDENT, fixed point in 16-bit lanes (kernels.h,
+ * feral_k_fx16_dense: the exact semantics), 16 elements a vector, never
+ * widened:
  *   t = floor((a aq + R) / 2^16) = mulhi(a, aq) + [lo + R >= 2^16],
- * lo = mullo(a, aq).  The carry is R > ~lo (unsigned), read as the signed
- * compare r > lo ^ 0x7fff of r = R ^ 0x8000: r is the generator's 16 bits
- * as they come (uniform either way).
+ * lo = mullo(a, aq), R = 65535 - r: the carry is the unsigned r < lo, read
+ * as the signed compare (lo ^ 0x8000) > (r ^ 0x8000).  A carries the even
+ * elements' aq in its low and the odd ones' in its high 16-bit words.
  * The increment is within +-2^14, so the model is a saturating add and a
  * clamp to -32767; a saturated write is a lane where the wrapping sum
  * differs from that.  Lanes that did not saturate are counted in 16-bit
@@ -451,12 +452,13 @@ static AXPY_INT_FN(axpy_i8_i8_f32path, i8, i8, 127)
 static inline __attribute__((always_inline)) __m256i fx16_vec(int16_t *x, const int16_t *a,
                                                               __m256i A, __m256i r, __m256i ok)
 {
-	const __m256i m32767 = _mm256_set1_epi16(-32767), k7fff = _mm256_set1_epi16(0x7fff);
+	const __m256i m32767 = _mm256_set1_epi16(-32767), k8000 = _mm256_set1_epi16(-32768);
 	__m256i av = _mm256_loadu_si256((const __m256i *)a);
 	__m256i xv = _mm256_loadu_si256((const __m256i *)x);
 	__m256i lo = _mm256_mullo_epi16(av, A);
 	__m256i t = _mm256_sub_epi16(_mm256_mulhi_epi16(av, A),
-	                             _mm256_cmpgt_epi16(r, _mm256_xor_si256(lo, k7fff)));
+	                             _mm256_cmpgt_epi16(_mm256_xor_si256(lo, k8000),
+	                                                _mm256_xor_si256(r, k8000)));
 	__m256i c = _mm256_max_epi16(_mm256_adds_epi16(xv, t), m32767);
 	_mm256_storeu_si256((__m256i *)x, c);
 	return _mm256_sub_epi16(ok, _mm256_cmpeq_epi16(_mm256_add_epi16(xv, t), c));
@@ -468,38 +470,54 @@ static inline uint64_t hsum_u16(__m256i v)
 	h = _mm_add_epi32(h, _mm_unpackhi_epi64(h, h));
 	return (uint64_t)(uint32_t)(_mm_cvtsi128_si32(h) + _mm_extract_epi32(h, 1));
 }
-/* 32 elements a step (n a multiple of 32): two xorshift64 x4 states, one a
- * vector, so that their dependency chains overlap.  The groups' multipliers
- * aq = A0 + [v < f16] come 16 at a time from a third state (lane[8..11]):
- * the unsigned v < f16 is the signed compare (f16 ^ 0x8000) > r of the raw
- * bits r = v ^ 0x8000. */
+/* 32 elements a step (n a multiple of 32): one lagged-Fibonacci ring entry
+ * (kernels.h, feral_k_lf_step), formed in two 32-byte halves, one a vector.
+ * The multipliers aq = A0 + [v < f16] of 16 steps come from one xorshift64
+ * step of lane[8..11] and one of lane[12..15] (words 0..15 and 16..31; the
+ * unsigned v < f16 is the signed (f16 ^ 0x8000) > (v ^ 0x8000)), stored as
+ * 16 dwords: dword j (even | odd elements) serves both vectors of step j. */
 static uint64_t fx16_ind(int16_t *x, const int16_t *a, size_t n, int16_t A0, int16_t f16s,
                          struct feral_k_rng *rng)
 {
 	const __m256i A0v = _mm256_set1_epi16(A0), F = _mm256_set1_epi16(f16s);
-	__m256i st0 = _mm256_load_si256((const __m256i *)rng->lane);
-	__m256i st1 = _mm256_load_si256((const __m256i *)(rng->lane + 4));
-	__m256i st2 = _mm256_load_si256((const __m256i *)(rng->lane + 8));
-	int16_t dq[16] __attribute__((aligned(32)));
+	const __m256i k8000 = _mm256_set1_epi16(-32768);
+	__m256i sq0 = _mm256_load_si256((const __m256i *)(rng->lane + 8));
+	__m256i sq1 = _mm256_load_si256((const __m256i *)(rng->lane + 12));
+	uint64_t *lf = rng->lf;
+	size_t li = rng->lf_i, lj = li >= FERAL_K_LF_R ? li - FERAL_K_LF_R : li + FERAL_K_LF_S - FERAL_K_LF_R;
+	int32_t dq[16] __attribute__((aligned(32)));
 	uint64_t ok = 0;
 	for (size_t k = 0; k < n;) {
 		size_t end = n - k > (32u << 13) ? k + (32u << 13) : n;
 		__m256i okv = _mm256_setzero_si256();
 		while (k < end) {
-			st2 = xorshift64x4(st2);
-			_mm256_store_si256((__m256i *)dq, _mm256_sub_epi16(A0v, _mm256_cmpgt_epi16(F, st2)));
-			for (int j = 0; j < 16 && k < end; j += 2, k += 32) {
-				st0 = xorshift64x4(st0);
-				st1 = xorshift64x4(st1);
-				okv = fx16_vec(x + k, a + k, _mm256_set1_epi16(dq[j]), st0, okv);
-				okv = fx16_vec(x + k + 16, a + k + 16, _mm256_set1_epi16(dq[j + 1]), st1, okv);
+			sq0 = xorshift64x4(sq0);
+			sq1 = xorshift64x4(sq1);
+			_mm256_store_si256((__m256i *)dq,
+			                   _mm256_sub_epi16(A0v, _mm256_cmpgt_epi16(F, _mm256_xor_si256(sq0, k8000))));
+			_mm256_store_si256((__m256i *)(dq + 8),
+			                   _mm256_sub_epi16(A0v, _mm256_cmpgt_epi16(F, _mm256_xor_si256(sq1, k8000))));
+			for (int j = 0; j < 16 && k < end; j++, k += 32) {
+				uint64_t *w = lf + 8 * li;
+				const uint64_t *v = lf + 8 * lj;
+				li = li + 1 == FERAL_K_LF_S ? 0 : li + 1;
+				lj = lj + 1 == FERAL_K_LF_S ? 0 : lj + 1;
+				__m256i r0 = _mm256_add_epi64(_mm256_load_si256((const __m256i *)w),
+				                              _mm256_load_si256((const __m256i *)v));
+				__m256i r1 = _mm256_add_epi64(_mm256_load_si256((const __m256i *)(w + 4)),
+				                              _mm256_load_si256((const __m256i *)(v + 4)));
+				_mm256_store_si256((__m256i *)w, r0);
+				_mm256_store_si256((__m256i *)(w + 4), r1);
+				const __m256i A = _mm256_set1_epi32(dq[j]);
+				okv = fx16_vec(x + k, a + k, A, r0, okv);
+				okv = fx16_vec(x + k + 16, a + k + 16, A, r1, okv);
 			}
 		}
 		ok += hsum_u16(okv);
 	}
-	_mm256_store_si256((__m256i *)rng->lane, st0);
-	_mm256_store_si256((__m256i *)(rng->lane + 4), st1);
-	_mm256_store_si256((__m256i *)(rng->lane + 8), st2);
+	rng->lf_i = (uint32_t)li;
+	_mm256_store_si256((__m256i *)(rng->lane + 8), sq0);
+	_mm256_store_si256((__m256i *)(rng->lane + 12), sq1);
 	return n - ok;
 }
 uint64_t feral_k_axpy_i16_i16_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
@@ -517,7 +535,7 @@ uint64_t feral_k_axpy_i16_i16_avx2(void *x_, const void *a_, const uint32_t *idx
 	int16_t A0 = feral_k_fx16_alpha(alpha, rng, &f16);
 	size_t k = len & ~(size_t)31;
 	uint64_t sat = fx16_ind(x, a, k, A0, (int16_t)(f16 ^ 0x8000), rng);
-	return sat + feral_k_fx16_i16_i16(x + k, a + k, NULL, len - k, A0, f16, rng);
+	return sat + feral_k_fx16_dense(x + k, a + k, len - k, k, A0, f16, rng);
 }
 
 /* int8 x int8, fixed point in 16-bit lanes (kernels.h): 32 elements a step,

@@ -323,26 +323,30 @@ AXPY_INT(i8, i16, 32767)
 static AXPY_INT_FN(axpy_i8_i8_f32path, i8, i8, 127)
 
 /* int16 x int16, INDEPENDENT, |alpha| < 1/2: fixed point in 16-bit lanes
- * (kernels.h), 32 elements a vector, never widened:
+ * (kernels.h, feral_k_fx16_dense: the exact semantics), 32 elements a
+ * vector, never widened:
  *   t = floor((a aq + R) / 2^16) = mulhi(a, aq) + [lo + R >= 2^16],
- * lo = mullo(a, aq).  With R = ~r, r the lane's 16 bits from one xorshift64
- * x 8 step (lane[0..7]) a vector (R is as uniform as r), the carry is the
- * unsigned compare r < lo, one instruction into a mask, added as a masked
- * subtract of -1.  The vector's two groups of 16 are its even and its odd
- * elements: their multipliers aq = A0 + [v < f16] come 32 at a time (16
- * vectors) from a second state (lane[8..15]), stored as 16 dwords, and one
- * dword broadcast from memory (a load, no shuffle) gives a vector its pair.
- * Saturated writes (the wrapping sum differs from the clamped one): a
- * masked increment of a 16-bit lane counter (at most 1 a step: blocks of
- * 2^13 steps).  Per 32 elements: 14 vector ALU operations on the two
- * 512-bit ports, against 38 for two AVX2 vectors on three (k_avx2.c). */
+ * lo = mullo(a, aq).  With R = ~r, r the element's 16-bit word of one
+ * lagged-Fibonacci ring entry (one step a vector: one 64-bit add, its
+ * loads and store), the carry is the unsigned compare r < lo, one
+ * instruction into a mask, added as a masked subtract of -1.  The vector's
+ * two groups of 16 are its even and its odd elements: their multipliers
+ * aq = A0 + [v < f16] come 32 at a time (16 vectors) from an xorshift64
+ * state (lane[8..15]), stored as 16 dwords, and one dword broadcast from
+ * memory (a load, no shuffle) gives a vector its pair.  Saturated writes
+ * (the wrapping sum differs from the clamped one): a masked increment of a
+ * 16-bit lane counter (at most 1 a step: blocks of 2^13 steps).  Per 32
+ * elements: 9 vector ALU operations on the two 512-bit ports (14 with an
+ * xorshift64 step for r). */
 static uint64_t fx16_ind512(int16_t *x, const int16_t *a, size_t n, int16_t A0, int16_t f16,
                             struct feral_k_rng *rng)
 {
 	const __m512i A0v = _mm512_set1_epi16(A0), m32767 = _mm512_set1_epi16(-32767);
 	const __m512i F = _mm512_set1_epi16(f16), one = _mm512_set1_epi16(1);
 	const __m512i ones = _mm512_set1_epi16(-1);
-	__m512i st = _mm512_load_si512(rng->lane), sq = _mm512_load_si512(rng->lane + 8);
+	__m512i sq = _mm512_load_si512(rng->lane + 8);
+	uint64_t *lf = rng->lf;
+	size_t li = rng->lf_i, lj = li >= FERAL_K_LF_R ? li - FERAL_K_LF_R : li + FERAL_K_LF_S - FERAL_K_LF_R;
 	int32_t aq2[16] __attribute__((aligned(64))); /* aq of the even | odd elements */
 	uint64_t sat = 0;
 	for (size_t k = 0; k < n;) {
@@ -353,7 +357,12 @@ static uint64_t fx16_ind512(int16_t *x, const int16_t *a, size_t n, int16_t A0, 
 			_mm512_store_si512(aq2, _mm512_mask_add_epi16(A0v, _mm512_cmplt_epu16_mask(sq, F),
 			                                              A0v, one));
 			for (int j = 0; j < 16 && k < end; j++, k += 32) {
-				st = xorshift64x8(st);
+				uint64_t *w = lf + 8 * li;
+				const uint64_t *v = lf + 8 * lj;
+				li = li + 1 == FERAL_K_LF_S ? 0 : li + 1;
+				lj = lj + 1 == FERAL_K_LF_S ? 0 : lj + 1;
+				__m512i st = _mm512_add_epi64(_mm512_load_si512(w), _mm512_load_si512(v));
+				_mm512_store_si512(w, st);
 				const __m512i A = _mm512_set1_epi32(aq2[j]);
 				__m512i av = _mm512_loadu_si512(a + k), xv = _mm512_loadu_si512(x + k);
 				__m512i hi = _mm512_mulhi_epi16(av, A);
@@ -368,7 +377,7 @@ static uint64_t fx16_ind512(int16_t *x, const int16_t *a, size_t n, int16_t A0, 
 		__m512i s32 = _mm512_madd_epi16(cnt, one); /* lanes <= 2^13: exact */
 		sat += (uint64_t)(uint32_t)_mm512_reduce_add_epi32(s32);
 	}
-	_mm512_store_si512(rng->lane, st);
+	rng->lf_i = (uint32_t)li;
 	_mm512_store_si512(rng->lane + 8, sq);
 	return sat;
 }
@@ -390,7 +399,7 @@ uint64_t feral_k_axpy_i16_i16_avx512(void *x_, const void *a_, const uint32_t *i
 	int16_t A0 = feral_k_fx16_alpha(alpha, rng, &f16);
 	size_t k = len & ~(size_t)31;
 	uint64_t sat = k ? fx16_ind512(x, a, k, A0, (int16_t)f16, rng) : 0;
-	return sat + feral_k_fx16_i16_i16(x + k, a + k, NULL, len - k, A0, f16, rng);
+	return sat + feral_k_fx16_dense(x + k, a + k, len - k, k, A0, f16, rng);
 }
 
 /* int8 x int8, fixed point in 16-bit lanes (kernels.h): 64 elements a step,

@@ -283,13 +283,14 @@ static inline uint64_t feral_k_fx8_dense(int8_t *x, const int8_t *a, size_t len,
 /* ---- int16 data x int16 model axpy, INDEPENDENT rounding, fixed point ------
  * For |alpha| < FERAL_K_FX16_ALPHA_MAX (1/2), per call: A0 = floor(alpha
  * 2^16) and f16 = floor(frac(alpha 2^16) 2^16 + u0) (one 53-bit draw u0;
- * f16 = 2^16 carries into A0).  Per group of 16 elements (16g .. 16g+15 of
- * the row: ref and AVX2; AVX-512: the even and the odd elements of each 32)
+ * f16 = 2^16 carries into A0).  Per group of 16 elements (sparse rows:
+ * 16g .. 16g+15; dense rows, every ISA: the even and the odd elements of
+ * each 32, feral_k_fx16_dense below)
  * aq = A0 + [v < f16], v 16 random bits, so
  * E[aq] = alpha 2^16 and |aq| <= 32767.  Per element:
  *   increment = floor((a aq + R) / 2^16), R uniform on [0, 2^16): exactly 16
- *        random bits per element (ref: the top 16 bits of one scalar draw;
- *        SIMD: 16-bit lanes of the SIMD generator), formed in 16-bit lanes
+ *        random bits per element (sparse: the top 16 bits of one scalar
+ *        draw; dense: a 16-bit word of the lagged-Fibonacci ring), formed in 16-bit lanes
  *        as mulhi(a, aq) + carry(mullo(a, aq) + R).
  * E[increment | aq] = a aq 2^-16 exactly, so the update is unbiased, and
  * |increment| <= 2^14.  Rounding aq is a random step length (its variance
@@ -333,6 +334,50 @@ static inline uint64_t feral_k_fx16_i16_i16(int16_t *x, const int16_t *a, const 
 			sat++;
 		}
 		FERAL_RACY_STORE(px, (int16_t)q);
+	}
+	return sat;
+}
+
+/* The DENSE int16 path (idx == NULL; the sparse one above keeps the scalar
+ * draws) takes its per-element bits from the lagged-Fibonacci ring of the
+ * int8 path (feral_k_lf_step): one step per 32 elements, taken at element
+ * 32 floor(j / 32) (j = k0 + k), element j reading the 16-bit word j mod 32
+ * (bytes 2 (j & 31), + 1, little endian) r of that entry as R = 65535 - r
+ * (so that the carry of lo + R is the unsigned r < lo).  The group
+ * multipliers aq = A0 + [v < f16] come from one xorshift64 step on
+ * lane[8..15] per 512 elements, taken at element 512 floor(j / 512): v is
+ * the 16-bit word w = 2 ((j >> 5) & 15) + (j & 1) of those 64 bytes (bits
+ * 16 (w & 3).. of lane[8 + w / 4]), so the even and the odd elements of
+ * each 32 are the two groups of 16, as in one AVX-512 vector; AVX2 forms
+ * half an entry and both multipliers per vector of 16. */
+static inline uint64_t feral_k_fx16_dense(int16_t *x, const int16_t *a, size_t len, size_t k0,
+                                          int16_t A0, int32_t f16, struct feral_k_rng *rng)
+{
+	uint64_t sat = 0;
+	/* the newest entry (a tail after SIMD steps: k0 not a multiple of 32) */
+	const uint8_t *r8 =
+		(const uint8_t *)&rng->lf[8 * (size_t)(rng->lf_i ? rng->lf_i - 1 : FERAL_K_LF_S - 1)];
+	for (size_t k = 0; k < len; k++) {
+		size_t j = k0 + k;
+		if ((j & 511) == 0) {
+			feral_k_xorshift64x4(rng->lane + 8);
+			feral_k_xorshift64x4(rng->lane + 12);
+		}
+		if ((j & 31) == 0)
+			r8 = feral_k_lf_step(rng);
+		unsigned w = 2 * (unsigned)((j >> 5) & 15) + (unsigned)(j & 1);
+		int32_t v = (int32_t)((rng->lane[8 + w / 4] >> (16 * (w & 3))) & 0xffff);
+		int32_t aq = A0 + (v < f16);
+		int32_t r = (int32_t)r8[2 * (j & 31)] | (int32_t)r8[2 * (j & 31) + 1] << 8;
+		int32_t q = (int32_t)FERAL_RACY_LOAD(&x[k]) + (((int32_t)a[k] * aq + 65535 - r) >> 16);
+		if (q > 32767) {
+			q = 32767;
+			sat++;
+		} else if (q < -32767) {
+			q = -32767;
+			sat++;
+		}
+		FERAL_RACY_STORE(&x[k], (int16_t)q);
 	}
 	return sat;
 }

@@ -180,5 +180,6 @@ uint64_t feral_k_axpy_i16_i16_ref(void *x, const void *a, const uint32_t *idx, s
 		return axpy_i16_i16_f32path(x, a, idx, len, alpha, mode, rng);
 	int32_t f16;
 	int16_t A0 = feral_k_fx16_alpha(alpha, rng, &f16);
-	return feral_k_fx16_i16_i16(x, a, idx, len, A0, f16, rng);
+	return idx ? feral_k_fx16_i16_i16(x, a, idx, len, A0, f16, rng)
+	           : feral_k_fx16_dense(x, a, len, 0, A0, f16, rng);
 }

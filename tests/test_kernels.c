@@ -19,7 +19,9 @@ TestSuite(kernels, .timeout = 60);
 /* integer x integer dots, float axpy, NEAREST integer axpy: exact.
  * INDEPENDENT integer axpy: each element within 1 unit of ref; 2 on the
  * int16 x int16 fixed-point path, whose multiplier aq (A0 or A0 + 1, drawn
- * per group of 16 elements, kernels.h) may differ too: |a| 2^-16 < 1/2 more. */
+ * per group of 16 elements, kernels.h) may differ too: |a| 2^-16 < 1/2 more.
+ * (Dense int16 and int8 rows are also bit-exact against ref:
+ * test_kernels_rounding.c.) */
 #define TOL_AXPY_INDEPENDENT 1
 #define TOL_AXPY_FX16 2
 /* The ref kernels' double sums against a long double one: at most len

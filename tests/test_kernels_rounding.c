@@ -427,3 +427,100 @@ Test(kernels, test_fx8_ring_matches_ref_over_calls)
 		}
 	}
 }
+
+/* ---- the int16 dense path is bit-exact against ref ---------------------------
+ * INDEPENDENT int16 x int16 at |alpha| < 1/2 (kernels.h, feral_k_fx16_dense):
+ * every ISA must write the same model, count the same saturations and leave
+ * the same generator states (ring, xorshift lanes, scalar) as ref, for every
+ * length 0..70 and lengths around the multipliers' 512 elements, with row /
+ * model starts off any alignment and either sign. */
+Test(kernels, test_fx16_matches_ref_bit_for_bit)
+{
+	static const double alphas[] = {0.49, -0.3, 0.0173, -0.0009, 3.3e-5, -2.9e-6};
+	static const size_t offs[] = {0, 1, 3, 17, 31};
+	static const size_t longs[] = {480, 511, 512, 513, 543, 544, 1023, 1055, 1061};
+	const struct feral_kernels *ref = need("ref");
+	struct feral_rng r;
+	feral_rng_seed(&r, 4343, 0);
+	enum { MAXL = 1061, PAD = 40, NAL = sizeof alphas / sizeof alphas[0] };
+	static int16_t a[MAXL + PAD], x0[MAXL + PAD], xr[MAXL + PAD], xs[MAXL + PAD];
+	for (size_t i = 1; i < NISAS; i++) {
+		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
+		if (!t)
+			continue;
+		for (size_t li = 0; li <= 70 + sizeof longs / sizeof longs[0]; li++)
+			for (size_t oi = 0; oi < 5; oi++)
+				for (size_t ai = 0; ai < NAL; ai++) {
+					size_t len = li <= 70 ? li : longs[li - 71];
+					size_t oa = offs[oi], ox = offs[(oi + 2) % 5];
+					for (int k = 0; k < MAXL + PAD; k++) {
+						a[k] = (int16_t)(feral_rng_next(&r) >> 48);
+						/* model values near both bounds, so writes saturate */
+						int64_t v = (int64_t)(feral_rng_next(&r) % 601) - 300;
+						x0[k] = (int16_t)(v < 0 ? -32767 - v : 32767 - v);
+					}
+					memcpy(xr, x0, sizeof x0);
+					memcpy(xs, x0, sizeof x0);
+					struct feral_k_rng rr, rs;
+					feral_k_rng_seed(&rr, 41 + len, 3);
+					rs = rr;
+					uint64_t sr = ref->axpy[0][FERAL_PRECISION_I16][FERAL_PRECISION_I16](
+						xr + ox, a + oa, NULL, len, alphas[ai], FERAL_ROUNDING_INDEPENDENT, &rr);
+					uint64_t ss = t->axpy[0][FERAL_PRECISION_I16][FERAL_PRECISION_I16](
+						xs + ox, a + oa, NULL, len, alphas[ai], FERAL_ROUNDING_INDEPENDENT, &rs);
+					cr_assert_eq(ss, sr, "%s len %zu offs %zu/%zu alpha %g: %llu saturated, ref %llu",
+					             ISAS[i], len, oa, ox, alphas[ai], (unsigned long long)ss,
+					             (unsigned long long)sr);
+					for (int k = 0; k < MAXL + PAD; k++)
+						cr_assert_eq(xs[k], xr[k],
+						             "%s len %zu offs %zu/%zu alpha %g: x[%d] = %d, ref %d", ISAS[i],
+						             len, oa, ox, alphas[ai], k - (int)ox, xs[k], xr[k]);
+					cr_assert(memcmp(rs.lane, rr.lane, sizeof rr.lane) == 0 &&
+					                  memcmp(rs.lf, rr.lf, sizeof rr.lf) == 0 &&
+					                  rs.lf_i == rr.lf_i &&
+					                  feral_rng_next(&rs.scalar) == feral_rng_next(&rr.scalar),
+					          "%s len %zu alpha %g: generator states differ from ref", ISAS[i],
+					          len, alphas[ai]);
+				}
+	}
+}
+
+/* The same over many consecutive calls on one generator: rows of 0..1200
+ * elements, so the ring (100 entries) wraps many times and the multipliers'
+ * xorshift steps fall at every offset of a row's tail. */
+Test(kernels, test_fx16_ring_matches_ref_over_calls)
+{
+	const struct feral_kernels *ref = need("ref");
+	enum { MAXL = 1200, CALLS = 600 };
+	static int16_t a[MAXL], xr[MAXL], xs[MAXL];
+	for (size_t i = 1; i < NISAS; i++) {
+		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
+		if (!t)
+			continue;
+		struct feral_rng r;
+		feral_rng_seed(&r, 78, 1);
+		struct feral_k_rng rr, rs;
+		feral_k_rng_seed(&rr, 10, 4);
+		rs = rr;
+		for (int k = 0; k < MAXL; k++)
+			xr[k] = xs[k] = (int16_t)((int)(feral_rng_next(&r) % 65535) - 32767);
+		for (int c = 0; c < CALLS; c++) {
+			size_t len = (size_t)(feral_rng_next(&r) % (MAXL + 1));
+			double alpha = (feral_rng_uniform(&r) - 0.5) * 0.2;
+			for (size_t k = 0; k < len; k++)
+				a[k] = (int16_t)(feral_rng_next(&r) >> 48);
+			uint64_t sr = ref->axpy[0][FERAL_PRECISION_I16][FERAL_PRECISION_I16](
+				xr, a, NULL, len, alpha, FERAL_ROUNDING_INDEPENDENT, &rr);
+			uint64_t ss = t->axpy[0][FERAL_PRECISION_I16][FERAL_PRECISION_I16](
+				xs, a, NULL, len, alpha, FERAL_ROUNDING_INDEPENDENT, &rs);
+			cr_assert_eq(ss, sr, "%s call %d len %zu: %llu saturated, ref %llu", ISAS[i], c,
+			             len, (unsigned long long)ss, (unsigned long long)sr);
+			cr_assert(memcmp(xs, xr, sizeof xr) == 0, "%s call %d len %zu: models differ",
+			          ISAS[i], c, len);
+			cr_assert(rs.lf_i == rr.lf_i && memcmp(rs.lf, rr.lf, sizeof rr.lf) == 0 &&
+			                  memcmp(rs.lane, rr.lane, sizeof rr.lane) == 0 &&
+			                  feral_rng_next(&rs.scalar) == feral_rng_next(&rr.scalar),
+			          "%s call %d len %zu: generator states differ from ref", ISAS[i], c, len);
+		}
+	}
+}
