@@ -26,6 +26,15 @@ static void *buf(enum feral_precision p, size_t n)
 	return b;
 }
 
+/* Two generator states are the same: lanes, lagged-Fibonacci ring and its
+ * index, and the scalar stream (compared by its next draw, on copies). */
+static bool same_generators(const struct feral_k_rng *x, const struct feral_k_rng *y)
+{
+	struct feral_k_rng a = *x, b = *y;
+	return memcmp(a.lane, b.lane, sizeof a.lane) == 0 && memcmp(a.lf, b.lf, sizeof a.lf) == 0 &&
+	       a.lf_i == b.lf_i && feral_rng_next(&a.scalar) == feral_rng_next(&b.scalar);
+}
+
 /* ---- saturation is counted exactly -------------------------------------------
  * Increments of +-10: alpha 10 with a = +-1 (int8 x int8: the 16-bit lane
  * path), and alpha +-0.375 with a = +-27 (+-10.125; int8 x int8: the byte
@@ -380,10 +389,7 @@ Test(kernels, test_fx8_matches_ref_bit_for_bit)
 						cr_assert_eq(xs[k], xr[k],
 						             "%s len %zu offs %zu/%zu alpha %g: x[%d] = %d, ref %d", ISAS[i],
 						             len, oa, ox, alphas[ai], k - (int)ox, xs[k], xr[k]);
-					cr_assert(memcmp(rs.lane, rr.lane, sizeof rr.lane) == 0 &&
-					                  memcmp(rs.lf, rr.lf, sizeof rr.lf) == 0 &&
-					                  rs.lf_i == rr.lf_i &&
-					                  feral_rng_next(&rs.scalar) == feral_rng_next(&rr.scalar),
+					cr_assert(same_generators(&rs, &rr),
 					          "%s len %zu alpha %g: generator states differ from ref", ISAS[i],
 					          len, alphas[ai]);
 				}
@@ -475,10 +481,7 @@ Test(kernels, test_fx16_matches_ref_bit_for_bit)
 						cr_assert_eq(xs[k], xr[k],
 						             "%s len %zu offs %zu/%zu alpha %g: x[%d] = %d, ref %d", ISAS[i],
 						             len, oa, ox, alphas[ai], k - (int)ox, xs[k], xr[k]);
-					cr_assert(memcmp(rs.lane, rr.lane, sizeof rr.lane) == 0 &&
-					                  memcmp(rs.lf, rr.lf, sizeof rr.lf) == 0 &&
-					                  rs.lf_i == rr.lf_i &&
-					                  feral_rng_next(&rs.scalar) == feral_rng_next(&rr.scalar),
+					cr_assert(same_generators(&rs, &rr),
 					          "%s len %zu alpha %g: generator states differ from ref", ISAS[i],
 					          len, alphas[ai]);
 				}
