@@ -81,7 +81,7 @@ static inline __attribute__((always_inline)) uint64_t fx8_run(int8_t *x, const i
 	const FX8_V ue = FX8_SET16((short)aqabs), uo = FX8_SET16((short)(aqabs << 8));
 	const FX8_V sv = FX8_SET16((short)s);
 	uint64_t *lf = rng->lf;
-	size_t i = rng->lf_i, j = i >= FERAL_K_LF_R ? i - FERAL_K_LF_R : i + FERAL_K_LF_S - FERAL_K_LF_R;
+	struct feral_k_lf_cur cur = feral_k_lf_begin(rng);
 	uint64_t sat = 0;
 	size_t k = 0;
 	while (k + FX8_W <= n) {
@@ -90,10 +90,8 @@ static inline __attribute__((always_inline)) uint64_t fx8_run(int8_t *x, const i
 		(void)k1;
 		FX8_V acc = FX8_SET8(0);
 		while (k + FX8_W <= end) {
-			uint64_t *w = lf + 8 * i;
-			const uint64_t *v = lf + 8 * j;
-			i = i + 1 == FERAL_K_LF_S ? 0 : i + 1;
-			j = j + 1 == FERAL_K_LF_S ? 0 : j + 1;
+			const uint64_t *v;
+			uint64_t *w = feral_k_lf_next(lf, &cur, &v);
 			FX8_V r0 = FX8_ADD64(FX8_RLD(w), FX8_RLD(v));
 			FX8_RST(w, r0);
 #if FX8_W == 32
@@ -113,7 +111,7 @@ static inline __attribute__((always_inline)) uint64_t fx8_run(int8_t *x, const i
 		sat += FX8_SATN(acc, (k - k1) / FX8_W);
 #endif
 	}
-	rng->lf_i = (uint32_t)i;
+	feral_k_lf_end(rng, cur);
 	return sat;
 }
 

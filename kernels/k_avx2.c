@@ -484,7 +484,7 @@ static uint64_t fx16_ind(int16_t *x, const int16_t *a, size_t n, int16_t A0, int
 	__m256i sq0 = _mm256_load_si256((const __m256i *)(rng->lane + 8));
 	__m256i sq1 = _mm256_load_si256((const __m256i *)(rng->lane + 12));
 	uint64_t *lf = rng->lf;
-	size_t li = rng->lf_i, lj = li >= FERAL_K_LF_R ? li - FERAL_K_LF_R : li + FERAL_K_LF_S - FERAL_K_LF_R;
+	struct feral_k_lf_cur cur = feral_k_lf_begin(rng);
 	int32_t dq[16] __attribute__((aligned(32)));
 	uint64_t ok = 0;
 	for (size_t k = 0; k < n;) {
@@ -498,10 +498,8 @@ static uint64_t fx16_ind(int16_t *x, const int16_t *a, size_t n, int16_t A0, int
 			_mm256_store_si256((__m256i *)(dq + 8),
 			                   _mm256_sub_epi16(A0v, _mm256_cmpgt_epi16(F, _mm256_xor_si256(sq1, k8000))));
 			for (int j = 0; j < 16 && k < end; j++, k += 32) {
-				uint64_t *w = lf + 8 * li;
-				const uint64_t *v = lf + 8 * lj;
-				li = li + 1 == FERAL_K_LF_S ? 0 : li + 1;
-				lj = lj + 1 == FERAL_K_LF_S ? 0 : lj + 1;
+				const uint64_t *v;
+				uint64_t *w = feral_k_lf_next(lf, &cur, &v);
 				__m256i r0 = _mm256_add_epi64(_mm256_load_si256((const __m256i *)w),
 				                              _mm256_load_si256((const __m256i *)v));
 				__m256i r1 = _mm256_add_epi64(_mm256_load_si256((const __m256i *)(w + 4)),
@@ -515,7 +513,7 @@ static uint64_t fx16_ind(int16_t *x, const int16_t *a, size_t n, int16_t A0, int
 		}
 		ok += hsum_u16(okv);
 	}
-	rng->lf_i = (uint32_t)li;
+	feral_k_lf_end(rng, cur);
 	_mm256_store_si256((__m256i *)(rng->lane + 8), sq0);
 	_mm256_store_si256((__m256i *)(rng->lane + 12), sq1);
 	return n - ok;

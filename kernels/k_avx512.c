@@ -346,7 +346,7 @@ static uint64_t fx16_ind512(int16_t *x, const int16_t *a, size_t n, int16_t A0, 
 	const __m512i ones = _mm512_set1_epi16(-1);
 	__m512i sq = _mm512_load_si512(rng->lane + 8);
 	uint64_t *lf = rng->lf;
-	size_t li = rng->lf_i, lj = li >= FERAL_K_LF_R ? li - FERAL_K_LF_R : li + FERAL_K_LF_S - FERAL_K_LF_R;
+	struct feral_k_lf_cur cur = feral_k_lf_begin(rng);
 	int32_t aq2[16] __attribute__((aligned(64))); /* aq of the even | odd elements */
 	uint64_t sat = 0;
 	for (size_t k = 0; k < n;) {
@@ -357,10 +357,8 @@ static uint64_t fx16_ind512(int16_t *x, const int16_t *a, size_t n, int16_t A0, 
 			_mm512_store_si512(aq2, _mm512_mask_add_epi16(A0v, _mm512_cmplt_epu16_mask(sq, F),
 			                                              A0v, one));
 			for (int j = 0; j < 16 && k < end; j++, k += 32) {
-				uint64_t *w = lf + 8 * li;
-				const uint64_t *v = lf + 8 * lj;
-				li = li + 1 == FERAL_K_LF_S ? 0 : li + 1;
-				lj = lj + 1 == FERAL_K_LF_S ? 0 : lj + 1;
+				const uint64_t *v;
+				uint64_t *w = feral_k_lf_next(lf, &cur, &v);
 				__m512i st = _mm512_add_epi64(_mm512_load_si512(w), _mm512_load_si512(v));
 				_mm512_store_si512(w, st);
 				const __m512i A = _mm512_set1_epi32(aq2[j]);
@@ -377,7 +375,7 @@ static uint64_t fx16_ind512(int16_t *x, const int16_t *a, size_t n, int16_t A0, 
 		__m512i s32 = _mm512_madd_epi16(cnt, one); /* lanes <= 2^13: exact */
 		sat += (uint64_t)(uint32_t)_mm512_reduce_add_epi32(s32);
 	}
-	rng->lf_i = (uint32_t)li;
+	feral_k_lf_end(rng, cur);
 	_mm512_store_si512(rng->lane + 8, sq);
 	return sat;
 }

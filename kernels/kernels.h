@@ -246,14 +246,46 @@ static inline uint64_t feral_k_fx8_ind(int8_t *x, const int8_t *a, const uint32_
  * (This lets the SIMD kernels form r 2^m + s in place with one and-or and
  * skip the shift by m before the add: kernels/fx8.h.)  Everything else as
  * feral_k_fx8_ind. */
+/* A cursor on the ring for a run of steps (the SIMD loops keep it in
+ * registers): i the entry the next step overwrites (the oldest), j the one
+ * FERAL_K_LF_R steps older that is added to it.  feral_k_lf_end puts i back. */
+struct feral_k_lf_cur {
+	size_t i, j;
+};
+static inline struct feral_k_lf_cur feral_k_lf_begin(const struct feral_k_rng *g)
+{
+	size_t i = g->lf_i;
+	return (struct feral_k_lf_cur){i, i >= FERAL_K_LF_R ? i - FERAL_K_LF_R
+	                                                   : i + FERAL_K_LF_S - FERAL_K_LF_R};
+}
+/* The next step's entries: returns w (to be overwritten by w + *v), the
+ * cursor advanced. */
+static inline uint64_t *feral_k_lf_next(uint64_t *lf, struct feral_k_lf_cur *c,
+                                        const uint64_t **v)
+{
+	uint64_t *w = lf + 8 * c->i;
+	*v = lf + 8 * c->j;
+	c->i = c->i + 1 == FERAL_K_LF_S ? 0 : c->i + 1;
+	c->j = c->j + 1 == FERAL_K_LF_S ? 0 : c->j + 1;
+	return w;
+}
+static inline void feral_k_lf_end(struct feral_k_rng *g, struct feral_k_lf_cur c)
+{
+	g->lf_i = (uint32_t)c.i;
+}
+/* The entry the last step made (a row's tail continues it). */
+static inline const uint8_t *feral_k_lf_newest(const struct feral_k_rng *g)
+{
+	return (const uint8_t *)&g->lf[8 * (size_t)(g->lf_i ? g->lf_i - 1 : FERAL_K_LF_S - 1)];
+}
 static inline const uint8_t *feral_k_lf_step(struct feral_k_rng *g)
 {
-	uint32_t i = g->lf_i, j = i >= FERAL_K_LF_R ? i - FERAL_K_LF_R : i + FERAL_K_LF_S - FERAL_K_LF_R;
-	uint64_t *w = &g->lf[8 * (size_t)i];
-	const uint64_t *v = &g->lf[8 * (size_t)j];
+	struct feral_k_lf_cur c = feral_k_lf_begin(g);
+	const uint64_t *v;
+	uint64_t *w = feral_k_lf_next(g->lf, &c, &v);
 	for (int l = 0; l < 8; l++)
 		w[l] += v[l];
-	g->lf_i = i + 1 == FERAL_K_LF_S ? 0 : i + 1;
+	feral_k_lf_end(g, c);
 	return (const uint8_t *)w;
 }
 static inline uint64_t feral_k_fx8_dense(int8_t *x, const int8_t *a, size_t len, size_t k0,
@@ -263,8 +295,7 @@ static inline uint64_t feral_k_fx8_dense(int8_t *x, const int8_t *a, size_t len,
 	const int m = F - 8;
 	const int32_t u = aq < 0 ? -aq : aq, sg = aq < 0 ? -1 : 1;
 	/* the newest entry (a tail after SIMD steps: k0 is not a multiple of 64) */
-	const uint8_t *r8 =
-		(const uint8_t *)&rng->lf[8 * (size_t)(rng->lf_i ? rng->lf_i - 1 : FERAL_K_LF_S - 1)];
+	const uint8_t *r8 = feral_k_lf_newest(rng);
 	for (size_t k = 0; k < len; k++) {
 		size_t j = k0 + k;
 		if ((j & 63) == 0)
@@ -313,6 +344,19 @@ static inline int16_t feral_k_fx16_alpha(double alpha, struct feral_k_rng *rng, 
 	*f16 = f;
 	return (int16_t)A0;
 }
+/* q clamped to the int16 model's range [-32767, 32767], *sat counting clamps. */
+static inline int16_t feral_k_sat16(int32_t q, uint64_t *sat)
+{
+	if (q > 32767) {
+		(*sat)++;
+		return 32767;
+	}
+	if (q < -32767) {
+		(*sat)++;
+		return -32767;
+	}
+	return (int16_t)q;
+}
 static inline uint64_t feral_k_fx16_i16_i16(int16_t *x, const int16_t *a, const uint32_t *idx,
                                             size_t len, int16_t A0, int32_t f16,
                                             struct feral_k_rng *rng)
@@ -325,15 +369,7 @@ static inline uint64_t feral_k_fx16_i16_i16(int16_t *x, const int16_t *a, const 
 		int32_t p = (int32_t)a[k] * aq;
 		int32_t R = (int32_t)(feral_rng_next(&rng->scalar) >> 48);
 		int16_t *px = idx ? &x[idx[k]] : &x[k];
-		int32_t q = (int32_t)FERAL_RACY_LOAD(px) + ((p + R) >> 16);
-		if (q > 32767) {
-			q = 32767;
-			sat++;
-		} else if (q < -32767) {
-			q = -32767;
-			sat++;
-		}
-		FERAL_RACY_STORE(px, (int16_t)q);
+		FERAL_RACY_STORE(px, feral_k_sat16((int32_t)FERAL_RACY_LOAD(px) + ((p + R) >> 16), &sat));
 	}
 	return sat;
 }
@@ -355,8 +391,7 @@ static inline uint64_t feral_k_fx16_dense(int16_t *x, const int16_t *a, size_t l
 {
 	uint64_t sat = 0;
 	/* the newest entry (a tail after SIMD steps: k0 not a multiple of 32) */
-	const uint8_t *r8 =
-		(const uint8_t *)&rng->lf[8 * (size_t)(rng->lf_i ? rng->lf_i - 1 : FERAL_K_LF_S - 1)];
+	const uint8_t *r8 = feral_k_lf_newest(rng);
 	for (size_t k = 0; k < len; k++) {
 		size_t j = k0 + k;
 		if ((j & 511) == 0) {
@@ -370,14 +405,7 @@ static inline uint64_t feral_k_fx16_dense(int16_t *x, const int16_t *a, size_t l
 		int32_t aq = A0 + (v < f16);
 		int32_t r = (int32_t)r8[2 * (j & 31)] | (int32_t)r8[2 * (j & 31) + 1] << 8;
 		int32_t q = (int32_t)FERAL_RACY_LOAD(&x[k]) + (((int32_t)a[k] * aq + 65535 - r) >> 16);
-		if (q > 32767) {
-			q = 32767;
-			sat++;
-		} else if (q < -32767) {
-			q = -32767;
-			sat++;
-		}
-		FERAL_RACY_STORE(&x[k], (int16_t)q);
+		FERAL_RACY_STORE(&x[k], feral_k_sat16(q, &sat));
 	}
 	return sat;
 }

@@ -265,10 +265,8 @@ __attribute__((noinline, cold)) void feral_async_landed(struct feral_ctx *c, int
 		return;
 	}
 	/* the hot part lands at a merge: the sample waits for it */
-	if (as->npending == FERAL_HOT_PENDING) {
-		as->hot_dropped++;
-		return;
-	}
+	if (as->npending == FERAL_HOT_PENDING)
+		return; /* not sampled: FERAL_HOT_PENDING already wait */
 	as->pending[as->npending].wait = wait;
 	as->pending[as->npending].start = as->land_hot_start;
 	as->pending[as->npending].s = s;

@@ -72,6 +72,21 @@ static void bind_worker(struct feral_ctx *c, int tid, struct feral_affinity *sav
 	}
 }
 
+/* Worker tid's merge of its hot coordinates after its update `done` (all:
+ * the slow tier's too), and the staleness instrument's record of it. */
+static void hot_merge(struct feral_ctx *c, int tid, uint64_t done, bool all)
+{
+	c->w[tid].saturations += feral_hot_merge(c, tid, all ? c->hot.H : c->hot.nfast);
+	feral_async_merged(c, tid, done, all);
+}
+
+/* Worker tid's pull of the hot values after a fold (or at its start). */
+static void hot_pull(struct feral_ctx *c, int tid)
+{
+	feral_hot_pull(c, tid);
+	feral_async_pulled(c, tid);
+}
+
 /* The end of a round: the replicas meet, are averaged (and re-centred), the
  * method's between-epochs hook runs, and all decide together whether to go
  * on.  Returns true when the solve is over. */
@@ -167,7 +182,7 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 		const struct feral_hot_view *v = &c->hot.view[c->shard_ds ? k_sh : 0];
 		rds = &v->ds;
 		hr = (struct hot_ref){c->hot.priv[tid], v->split, c->hot.col};
-		feral_hot_pull(c, tid);
+		hot_pull(c, tid);
 		merge_at = c->hot.every;
 	}
 	const struct pf_depths pd = pf_depths(rds, c->esz);
@@ -230,11 +245,8 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 				feral_async_landed(c, tid);
 #endif
 			if (FERAL_UNLIKELY(done == merge_at)) { /* the fast tier, or all */
-				bool all = done % c->hot.every_slow == 0;
-				w->saturations +=
-					feral_hot_merge(c, tid, all ? c->hot.H : c->hot.nfast);
+				hot_merge(c, tid, done, done % c->hot.every_slow == 0);
 				merge_at += c->hot.every;
-				feral_async_merged(c, tid, done, all); /* ---- async hook ---- */
 			}
 			if (FERAL_UNLIKELY(tid == 0 && done == check_at))
 				check_at = feral_monitor_tick(c, done);
@@ -248,10 +260,8 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 				feral_async_landed(c, tid);
 		}
 		__atomic_store_n(&w->inflight, FERAL_INFLIGHT_NONE, __ATOMIC_RELAXED);
-		if (c->hot.H) { /* every update merged before the workers meet (or leave) */
-			w->saturations += feral_hot_merge(c, tid, c->hot.H);
-			feral_async_merged(c, tid, done, true);
-		}
+		if (c->hot.H) /* every update merged before the workers meet (or leave) */
+			hot_merge(c, tid, done, true);
 		if (done >= quota)
 			c->finished[tid] = 1;
 		__atomic_store_n(&w->arrived, ++rounds, __ATOMIC_RELEASE);
@@ -259,10 +269,8 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			feral_monitor_wait(c, rounds);
 		if (c->round_len == UINT64_MAX || round_end(c, tid, &rng, hook))
 			break;
-		if (c->hot.H) { /* the others' merges */
-			feral_hot_pull(c, tid);
-			feral_async_pulled(c, tid);
-		}
+		if (c->hot.H) /* the others' merges */
+			hot_pull(c, tid);
 	}
 }
 

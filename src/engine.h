@@ -679,7 +679,7 @@ struct feral_async {
 	uint32_t cur_hot, land_hot, npending;
 	uint64_t cur_hot_start, land_hot_start, pull_fast, pull_all;
 	struct { uint32_t wait; uint64_t start, s; } pending[FERAL_HOT_PENDING];
-	uint64_t hot_samples, hot_dropped;
+	uint64_t hot_samples;        /* of them, recorded at a merge */
 	uint64_t samples, sum, max;  /* staleness of the sampled writes */
 	uint64_t probes, conflicts;  /* conflict tests of the sampled reads */
 	uint64_t hist[FERAL_STALE_FINE];

@@ -22,10 +22,7 @@
  *    ones are sometimes dropped while the miss queue is full): +5-10 %.
  * The distances matter less (+-10 % for PF_ROW 2..4).  Dense rows: see
  * pf_depths below. */
-#ifndef PF_DEPTHS /* -DPF_DEPTHS='...' for experiments */
-#define PF_DEPTHS PF_SPLIT = 6, PF_DRAW = 4, PF_ROW = 3, PF_MODEL = 1
-#endif
-enum { PF_DEPTHS };
+enum { PF_SPLIT = 6, PF_DRAW = 4, PF_ROW = 3, PF_MODEL = 1 };
 
 /* Dense rows: the row distance is PF_DENSE_BYTES of row values ahead, not
  * PF_ROW rows, so short rows are prefetched further ahead: ceil(bytes / row

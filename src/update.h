@@ -85,6 +85,31 @@ short_axpy(int mk, void *x, const float *a, const uint32_t *idx, size_t len, dou
 	}
 }
 
+/* One part of a row (all of it, or its hot or cold entries): the dot and
+ * the axpy inline on a short CSR row of f32 data (shortrow, from c->fcsr),
+ * else through the kernels. */
+static inline __attribute__((always_inline)) double
+part_dot(const struct feral_ctx *c, bool shortrow, const void *a, const uint32_t *idx,
+         const void *x, size_t len)
+{
+	return shortrow ? short_dot(c->fcsr, a, idx, x, len) : c->dot(a, idx, x, len);
+}
+
+static inline __attribute__((always_inline)) uint64_t
+part_axpy(const struct feral_ctx *c, bool shortrow, void *x, const void *a, const uint32_t *idx,
+          size_t len, double alpha, struct feral_k_rng *krng)
+{
+	if (!shortrow)
+		return c->axpy(x, a, idx, len, alpha, c->cfg->rounding, krng);
+	short_axpy(c->fcsr, x, a, idx, len, alpha);
+	return 0;
+}
+
+static inline bool short_row(const struct feral_ctx *c, const uint32_t *idx, size_t len)
+{
+	return c->fcsr && idx && len < SHORT_CSR;
+}
+
 /* The row to read for shard entry e: the global row (map = the shard), or e
  * itself when the worker reads its shard's own copy (map = NULL). */
 static inline uint64_t entry_row(const struct feral_shard *map, uint64_t e)
@@ -133,16 +158,10 @@ write_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, void
 			feral_model_axpy_atomic(c, ds, x, i, idc, base + h, len - h, g);
 		} else {
 			double al = g * rs / c->scale;
-			if (c->fcsr && idx && len < SHORT_CSR) {
-				if (h)
-					short_axpy(c->fcsr, hr->priv, a, idx, h, al);
-				short_axpy(c->fcsr, x, ac, idc, len - h, al);
-				w->writes += len;
-				return;
-			}
+			bool sh = short_row(c, idx, len);
 			if (h)
-				w->saturations += c->axpy(hr->priv, a, idx, h, al, cfg->rounding, krng);
-			w->saturations += c->axpy(x, ac, idc, len - h, al, cfg->rounding, krng);
+				w->saturations += part_axpy(c, sh, hr->priv, a, idx, h, al, krng);
+			w->saturations += part_axpy(c, sh, x, ac, idc, len - h, al, krng);
 			w->writes += len;
 		}
 	}
@@ -180,13 +199,10 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 	size_t h = hr->priv ? hr->split[i] : 0;
 	const void *ac = (const char *)a + h * c->esz;
 	const uint32_t *idc = idx ? idx + h : NULL;
-	double t;
-	if (c->fcsr && idx && len < SHORT_CSR)
-		t = h ? short_dot(c->fcsr, a, idx, hr->priv, h) + short_dot(c->fcsr, ac, idc, x, len - h)
-		      : short_dot(c->fcsr, a, idx, x, len);
-	else
-		t = h ? c->dot(a, idx, hr->priv, h) + c->dot(ac, idc, x, len - h) : c->dot(a, idx, x, len);
-	t *= c->scale;
+	bool sh = short_row(c, idx, len);
+	double t = (h ? part_dot(c, sh, a, idx, hr->priv, h) + part_dot(c, sh, ac, idc, x, len - h)
+	              : part_dot(c, sh, a, idx, x, len)) *
+	           c->scale;
 	if (c->center)
 		t += c->cdot(a, idx, c->cx, len);
 	t *= rs;
@@ -201,7 +217,8 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 	 * the one queued `delay` updates ago is applied instead, with its own
 	 * step (docs/math.md, "Delayed updates") ---- */
 	if (FERAL_UNLIKELY(w->async && w->async->delay)) {
-		const struct feral_delayed in = {a,  idx, base, i, len, rs, g, gamma, 0, 0, (uint32_t)h, FERAL_HOT_WAIT_NONE, 0};
+		const struct feral_delayed in = {a, idx, base, i, len, rs, g, gamma, 0, 0, (uint32_t)h,
+		                                 FERAL_HOT_WAIT_NONE, 0};
 		const struct feral_delayed *e = feral_delay_push(w->async, &in);
 		if (e)
 			write_row(m, c, w, x, ds, e->i, e->a, e->idx, e->base, e->len, e->h, e->rs, e->g,

@@ -396,42 +396,68 @@ Test(kernels, test_fx8_matches_ref_bit_for_bit)
 	}
 }
 
-/* The same over many consecutive calls on one generator: rows of 0..300
- * elements, so the lagged-Fibonacci ring (100 entries) wraps many times
- * with AVX2 rows ending after either half of a step. */
-Test(kernels, test_fx8_ring_matches_ref_over_calls)
+/* Many consecutive calls of the dense INDEPENDENT axpy of precision p (int8
+ * or int16 data and model) on one generator, every ISA against ref: rows of
+ * 0..maxl elements, so the lagged-Fibonacci ring (100 entries) wraps many
+ * times; same saturations, same model, and the same ring (whole: also the
+ * xorshift lanes and the scalar stream). */
+static void ring_over_calls(enum feral_precision p, size_t maxl, uint64_t seed, uint64_t kseed,
+                            bool whole)
 {
+	enum { MAXL = 1200, CALLS = 600 };
+	static int16_t a[MAXL], xr[MAXL], xs[MAXL]; /* int8 rows use the low bytes */
 	const struct feral_kernels *ref = need("ref");
-	enum { MAXL = 300, CALLS = 600 };
-	int8_t a[MAXL], xr[MAXL], xs[MAXL];
+	int bits = p == FERAL_PRECISION_I8 ? 8 : 16, q = (1 << (bits - 1)) - 1;
+	size_t esz = (size_t)bits / 8;
 	for (size_t i = 1; i < NISAS; i++) {
 		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
 		if (!t)
 			continue;
 		struct feral_rng r;
-		feral_rng_seed(&r, 77, 1);
+		feral_rng_seed(&r, seed, 1);
 		struct feral_k_rng rr, rs;
-		feral_k_rng_seed(&rr, 9, 4);
+		feral_k_rng_seed(&rr, kseed, 4);
 		rs = rr;
-		for (int k = 0; k < MAXL; k++)
-			xr[k] = xs[k] = (int8_t)((int)(feral_rng_next(&r) % 255) - 127);
+		for (size_t k = 0; k < maxl; k++) {
+			int v = (int)(feral_rng_next(&r) % (uint64_t)(2 * q + 1)) - q;
+			if (bits == 8)
+				((int8_t *)xr)[k] = ((int8_t *)xs)[k] = (int8_t)v;
+			else
+				xr[k] = xs[k] = (int16_t)v;
+		}
 		for (int c = 0; c < CALLS; c++) {
-			size_t len = (size_t)(feral_rng_next(&r) % (MAXL + 1));
+			size_t len = (size_t)(feral_rng_next(&r) % (maxl + 1));
 			double alpha = (feral_rng_uniform(&r) - 0.5) * 0.2;
-			for (size_t k = 0; k < len; k++)
-				a[k] = (int8_t)(feral_rng_next(&r) >> 56);
-			uint64_t sr = ref->axpy[0][FERAL_PRECISION_I8][FERAL_PRECISION_I8](
-				xr, a, NULL, len, alpha, FERAL_ROUNDING_INDEPENDENT, &rr);
-			uint64_t ss = t->axpy[0][FERAL_PRECISION_I8][FERAL_PRECISION_I8](
-				xs, a, NULL, len, alpha, FERAL_ROUNDING_INDEPENDENT, &rs);
+			for (size_t k = 0; k < len; k++) {
+				uint64_t u = feral_rng_next(&r);
+				if (bits == 8)
+					((int8_t *)a)[k] = (int8_t)(u >> 56);
+				else
+					a[k] = (int16_t)(u >> 48);
+			}
+			uint64_t sr = ref->axpy[0][p][p](xr, a, NULL, len, alpha,
+			                                 FERAL_ROUNDING_INDEPENDENT, &rr);
+			uint64_t ss = t->axpy[0][p][p](xs, a, NULL, len, alpha,
+			                               FERAL_ROUNDING_INDEPENDENT, &rs);
 			cr_assert_eq(ss, sr, "%s call %d len %zu: %llu saturated, ref %llu", ISAS[i], c,
 			             len, (unsigned long long)ss, (unsigned long long)sr);
-			cr_assert(memcmp(xs, xr, sizeof xr) == 0, "%s call %d len %zu: models differ",
+			cr_assert(memcmp(xs, xr, maxl * esz) == 0, "%s call %d len %zu: models differ",
 			          ISAS[i], c, len);
-			cr_assert(rs.lf_i == rr.lf_i && memcmp(rs.lf, rr.lf, sizeof rr.lf) == 0,
-			          "%s call %d len %zu: ring differs from ref", ISAS[i], c, len);
+			if (whole)
+				cr_assert(same_generators(&rs, &rr),
+				          "%s call %d len %zu: generator states differ from ref", ISAS[i],
+				          c, len);
+			else
+				cr_assert(rs.lf_i == rr.lf_i && memcmp(rs.lf, rr.lf, sizeof rr.lf) == 0,
+				          "%s call %d len %zu: ring differs from ref", ISAS[i], c, len);
 		}
 	}
+}
+
+/* rows of 0..300 elements, AVX2 rows ending after either half of a step */
+Test(kernels, test_fx8_ring_matches_ref_over_calls)
+{
+	ring_over_calls(FERAL_PRECISION_I8, 300, 77, 9, false);
 }
 
 /* ---- the int16 dense path is bit-exact against ref ---------------------------
@@ -488,42 +514,9 @@ Test(kernels, test_fx16_matches_ref_bit_for_bit)
 	}
 }
 
-/* The same over many consecutive calls on one generator: rows of 0..1200
- * elements, so the ring (100 entries) wraps many times and the multipliers'
- * xorshift steps fall at every offset of a row's tail. */
+/* rows of 0..1200 elements, so the multipliers' xorshift steps fall at
+ * every offset of a row's tail */
 Test(kernels, test_fx16_ring_matches_ref_over_calls)
 {
-	const struct feral_kernels *ref = need("ref");
-	enum { MAXL = 1200, CALLS = 600 };
-	static int16_t a[MAXL], xr[MAXL], xs[MAXL];
-	for (size_t i = 1; i < NISAS; i++) {
-		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
-		if (!t)
-			continue;
-		struct feral_rng r;
-		feral_rng_seed(&r, 78, 1);
-		struct feral_k_rng rr, rs;
-		feral_k_rng_seed(&rr, 10, 4);
-		rs = rr;
-		for (int k = 0; k < MAXL; k++)
-			xr[k] = xs[k] = (int16_t)((int)(feral_rng_next(&r) % 65535) - 32767);
-		for (int c = 0; c < CALLS; c++) {
-			size_t len = (size_t)(feral_rng_next(&r) % (MAXL + 1));
-			double alpha = (feral_rng_uniform(&r) - 0.5) * 0.2;
-			for (size_t k = 0; k < len; k++)
-				a[k] = (int16_t)(feral_rng_next(&r) >> 48);
-			uint64_t sr = ref->axpy[0][FERAL_PRECISION_I16][FERAL_PRECISION_I16](
-				xr, a, NULL, len, alpha, FERAL_ROUNDING_INDEPENDENT, &rr);
-			uint64_t ss = t->axpy[0][FERAL_PRECISION_I16][FERAL_PRECISION_I16](
-				xs, a, NULL, len, alpha, FERAL_ROUNDING_INDEPENDENT, &rs);
-			cr_assert_eq(ss, sr, "%s call %d len %zu: %llu saturated, ref %llu", ISAS[i], c,
-			             len, (unsigned long long)ss, (unsigned long long)sr);
-			cr_assert(memcmp(xs, xr, sizeof xr) == 0, "%s call %d len %zu: models differ",
-			          ISAS[i], c, len);
-			cr_assert(rs.lf_i == rr.lf_i && memcmp(rs.lf, rr.lf, sizeof rr.lf) == 0 &&
-			                  memcmp(rs.lane, rr.lane, sizeof rr.lane) == 0 &&
-			                  feral_rng_next(&rs.scalar) == feral_rng_next(&rr.scalar),
-			          "%s call %d len %zu: generator states differ from ref", ISAS[i], c, len);
-		}
-	}
+	ring_over_calls(FERAL_PRECISION_I16, 1200, 78, 10, true);
 }
