@@ -90,8 +90,9 @@ static inline __attribute__((always_inline)) uint64_t fx8_run(int8_t *x, const i
 		(void)k1;
 		FX8_V acc = FX8_SET8(0);
 		while (k + FX8_W <= end) {
-			const uint64_t *v;
-			uint64_t *w = feral_k_lf_next(lf, &cur, &v);
+			uint64_t *w = lf + 8 * cur.i;
+			const uint64_t *v = lf + 8 * cur.j;
+			cur = feral_k_lf_adv(cur);
 			FX8_V r0 = FX8_ADD64(FX8_RLD(w), FX8_RLD(v));
 			FX8_RST(w, r0);
 #if FX8_W == 32

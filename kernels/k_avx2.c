@@ -498,8 +498,9 @@ static uint64_t fx16_ind(int16_t *x, const int16_t *a, size_t n, int16_t A0, int
 			_mm256_store_si256((__m256i *)(dq + 8),
 			                   _mm256_sub_epi16(A0v, _mm256_cmpgt_epi16(F, _mm256_xor_si256(sq1, k8000))));
 			for (int j = 0; j < 16 && k < end; j++, k += 32) {
-				const uint64_t *v;
-				uint64_t *w = feral_k_lf_next(lf, &cur, &v);
+				uint64_t *w = lf + 8 * cur.i;
+				const uint64_t *v = lf + 8 * cur.j;
+				cur = feral_k_lf_adv(cur);
 				__m256i r0 = _mm256_add_epi64(_mm256_load_si256((const __m256i *)w),
 				                              _mm256_load_si256((const __m256i *)v));
 				__m256i r1 = _mm256_add_epi64(_mm256_load_si256((const __m256i *)(w + 4)),

@@ -357,8 +357,9 @@ static uint64_t fx16_ind512(int16_t *x, const int16_t *a, size_t n, int16_t A0, 
 			_mm512_store_si512(aq2, _mm512_mask_add_epi16(A0v, _mm512_cmplt_epu16_mask(sq, F),
 			                                              A0v, one));
 			for (int j = 0; j < 16 && k < end; j++, k += 32) {
-				const uint64_t *v;
-				uint64_t *w = feral_k_lf_next(lf, &cur, &v);
+				uint64_t *w = lf + 8 * cur.i;
+				const uint64_t *v = lf + 8 * cur.j;
+				cur = feral_k_lf_adv(cur);
 				__m512i st = _mm512_add_epi64(_mm512_load_si512(w), _mm512_load_si512(v));
 				_mm512_store_si512(w, st);
 				const __m512i A = _mm512_set1_epi32(aq2[j]);
