@@ -136,7 +136,7 @@ static void build_record(const struct opts *o, const struct machine *m,
 	double ups[MAX_LIST], sec[MAX_LIST], upd[MAX_LIST], hz[MAX_LIST], ttt[MAX_LIST],
 	       err[MAX_LIST], res[MAX_LIST], obj[MAX_LIST], acc[MAX_LIST], sat[MAX_LIST],
 	       rss[MAX_LIST], tl[MAX_LIST], smean[MAX_LIST], sp99[MAX_LIST], smax[MAX_LIST],
-	       conf[MAX_LIST];
+	       conf[MAX_LIST], cpu[MAX_LIST];
 	uint64_t shist[FERAL_STALENESS_BUCKETS] = {0}; /* summed over the runs */
 	int plateau = 0, ok_runs = 0;
 	const struct run *first = &pt->runs[0];
@@ -145,6 +145,10 @@ static void build_record(const struct opts *o, const struct machine *m,
 	for (int k = 0; k < R; k++) {
 		const struct run *rn = &pt->runs[k];
 		ups[k] = rn->res.updates_per_s;
+		/* per CPU-second of one worker: a shared machine's descheduling
+		 * does not lower it (T busy workers: ~ updates_per_s / T) */
+		cpu[k] = rn->res.cpu_seconds > 0 ? (double)rn->res.updates / rn->res.cpu_seconds
+		                                 : NAN;
 		sec[k] = rn->res.seconds;
 		upd[k] = (double)rn->res.updates;
 		hz[k] = rn->hz.horizon;
@@ -229,6 +233,7 @@ static void build_record(const struct opts *o, const struct machine *m,
 	r_num(r, "updates_per_s", u_med);
 	r_num(r, "updates_per_s_min", vmin(ups, R));
 	r_num(r, "updates_per_s_max", vmax(ups, R));
+	r_num(r, "updates_per_cpu_s", median(cpu, R));
 	r_num(r, "bytes_per_row", bytes_row);
 	r_num(r, "bytes_per_s", u_med * bytes_row);
 	/* A fraction above ROOFLINE_MAX means the probe ran in a cache (or the

@@ -271,15 +271,17 @@ void fmt_num(char *b, size_t len, double v, const char *f)
 
 void table_header(FILE *f)
 {
-	fprintf(f, "%-8s %-9s %-8s %-8s %-7s %6s %10s %9s %9s %6s %12s %9s %8s %6s  %s\n", "threads",
-	        "precision", "replicas", "method", "kernel", "delay", "updates/s", "GB/s", "STREAM",
+	fprintf(f, "%-8s %-9s %-8s %-8s %-7s %6s %10s %10s %9s %9s %6s %12s %9s %8s %6s  %s\n",
+	        "threads", "precision", "replicas", "method", "kernel", "delay", "updates/s",
+	        "upd/cpu-s", "GB/s", "STREAM",
 	        "roof", "horizon", "t_target", "stale", "oversub", "status");
 }
 
 void table_row(FILE *f, const struct record *r)
 {
-	char a[32], b[32], c[32], d[32], e[32], g[32], st[32];
+	char a[32], u[32], b[32], c[32], d[32], e[32], g[32], st[32];
 	fmt_num(a, sizeof a, r_get(r, "updates_per_s")->v, "%.3g");
+	fmt_num(u, sizeof u, r_get(r, "updates_per_cpu_s")->v, "%.3g");
 	fmt_num(b, sizeof b, r_get(r, "bytes_per_s")->v / 1e9, "%.2f");
 	fmt_num(c, sizeof c, r_get(r, "stream_bytes_per_s")->v / 1e9, "%.2f");
 	fmt_num(d, sizeof d, 100 * r_get(r, "roofline_fraction")->v, "%.0f%%");
@@ -290,10 +292,10 @@ void table_row(FILE *f, const struct record *r)
 		snprintf(e, sizeof e, "-");
 	fmt_num(g, sizeof g, r_get(r, "time_to_target")->v, "%.3gs");
 	fmt_num(st, sizeof st, r_get(r, "staleness_mean")->v, "%.3g");
-	fprintf(f, "%-8llu %-9s %-8s %-8s %-7s %6llu %10s %9s %9s %6s %12s %9s %8s %6s  %s\n",
+	fprintf(f, "%-8llu %-9s %-8s %-8s %-7s %6llu %10s %10s %9s %9s %6s %12s %9s %8s %6s  %s\n",
 	        (unsigned long long)r_get(r, "threads")->u, r_get(r, "precision")->s,
 	        r_get(r, "replicas")->s, r_get(r, "method")->s, r_get(r, "kernel")->s,
-	        (unsigned long long)r_get(r, "delay")->u, a, b, c, d, e, g, st,
+	        (unsigned long long)r_get(r, "delay")->u, a, u, b, c, d, e, g, st,
 	        r_get(r, "oversubscribed")->u ? "yes" : "no", r_get(r, "status")->s);
 }
 

@@ -506,10 +506,12 @@ struct feral_result {
 	 * flight on another worker when the sampled one began (one worker: 0;
 	 * NaN: no sample); with hot coordinates, on the cold columns only. */
 	double conflict_rate;
-	/* Zero.  Room for the fields a minor release adds, so that the
-	 * library never writes past a result a program built against this
-	 * header allocated. */
-	uint64_t reserved[1];
+	/* CPU seconds the workers spent in the solve (summed over workers,
+	 * their own clocks: time descheduled does not count), the monitor's
+	 * evaluations excluded as in `seconds`; updates / cpu_seconds is the
+	 * rate a shared machine does not distort.  0 where the method does
+	 * not measure it (newton, lsqr). */
+	double cpu_seconds;
 };
 
 /* Minimise F(x) = (1/n) sum_i f_i(x) on ds.  x (length ds->d) holds x0 on

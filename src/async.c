@@ -21,9 +21,10 @@
 _Static_assert(sizeof(struct feral_result) ==
                        offsetof(struct feral_result, hot_coords) + 6 * sizeof(uint64_t),
                "struct feral_result changed size");
-_Static_assert(offsetof(struct feral_result, reserved) ==
+_Static_assert(offsetof(struct feral_result, cpu_seconds) ==
                        offsetof(struct feral_result, hot_coords) + 5 * sizeof(uint64_t),
-               "the async fields take exactly reserved slots 2, 3 and 4");
+               "the async fields take exactly reserved slots 2, 3 and 4, cpu_seconds the "
+               "last one");
 _Static_assert(FERAL_ASYNC_SAMPLE_EVERY == 0 ||
                        (FERAL_ASYNC_SAMPLE_EVERY & (FERAL_ASYNC_SAMPLE_EVERY - 1)) == 0,
                "FERAL_ASYNC_SAMPLE_EVERY must be 0 or a power of two");

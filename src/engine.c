@@ -597,13 +597,20 @@ static int run_workers(struct feral_ctx *c, double *wall)
 #pragma omp parallel num_threads(T)
 	{
 		int got = omp_get_num_threads(); /* the same in every member */
-		if (got == T)
+		if (got == T) {
+			double cpu0 = feral_thread_cpu();
 			worker_main(c, omp_get_thread_num());
+			double dc = feral_thread_cpu() - cpu0;
+#pragma omp atomic
+			c->cpu_s += dc;
+		}
 		else if (omp_get_thread_num() == 0)
 			team = got;
 	}
 #else
+	double cpu0 = feral_thread_cpu();
 	worker_main(c, 0);
+	c->cpu_s += feral_thread_cpu() - cpu0;
 #endif
 	*wall = feral_now() - c->t0;
 	if (c->hot.H && team == T) /* after the last round's merges */

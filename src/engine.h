@@ -218,6 +218,9 @@ struct feral_ctx {
 	uint64_t n_eval;
 	double obj0, prev_obj;
 	double t0, monitor_s, avg_s, last_ckpt;
+	/* CPU seconds: of the workers in the run (summed, atomically), and of
+	 * the monitor's work in it (worker 0 only) */
+	double cpu_s, monitor_cpu_s;
 	uint64_t total_budget; /* updates, summed over workers (UINT64_MAX/4: none) */
 	/* tail averaging (worker 0): sum of snapshots taken from tail_from on */
 	double *tail_sum;

@@ -314,6 +314,7 @@ enum feral_status feral_dataset_shell(struct feral_dataset **out, struct feral_e
 
 /* ---- misc ------------------------------------------------------------------ */
 double feral_now(void); /* monotonic seconds */
+double feral_thread_cpu(void); /* the calling thread's CPU seconds */
 /* Case-insensitive suffix test. */
 bool feral_has_suffix(const char *s, const char *suffix);
 

@@ -136,11 +136,12 @@ static void monitor(struct feral_ctx *c, uint64_t total, int final)
 {
 	if (c->converged) /* keep c->good: the snapshot that met the tolerance */
 		return;
-	double t_start = feral_now();
+	double t_start = feral_now(), cpu0 = feral_thread_cpu();
 	feral_model_snapshot(c, c->snap);
 	struct feral_trace_point pt;
 	evaluate(c, c->snap, c->eval_rows, c->n_eval, &pt);
 	record(c, c->snap, &pt, total, final, t_start, 0);
+	c->monitor_cpu_s += feral_thread_cpu() - cpu0;
 }
 
 void feral_monitor_round_begin(struct feral_ctx *c, uint64_t done)
@@ -194,7 +195,7 @@ void feral_monitor_snapshot_point(struct feral_ctx *c, const double *x,
 {
 	if (c->converged)
 		return;
-	double t_start = feral_now();
+	double t_start = feral_now(), cpu0 = feral_thread_cpu();
 	uint64_t tot = feral_total_updates(c);
 	struct feral_eval_sums e = es[0];
 	for (int t = 1; t < T; t++) {
@@ -207,6 +208,7 @@ void feral_monitor_snapshot_point(struct feral_ctx *c, const double *x,
 	eval_finish(c, x, &e, c->n_eval, &pt);
 	record(c, x, &pt, tot, 0, t_start, c->trace_due_t);
 	c->next_trace = tot + c->trace_every;
+	c->monitor_cpu_s += feral_thread_cpu() - cpu0;
 }
 
 /* Tail averaging: add a snapshot of the model(s) to the running sum once the
@@ -215,12 +217,13 @@ static void tail_snapshot(struct feral_ctx *c, uint64_t total)
 {
 	if (total < c->tail_from)
 		return;
-	double t = feral_now();
+	double t = feral_now(), cpu0 = feral_thread_cpu();
 	feral_model_snapshot(c, c->snap);
 	for (uint64_t j = 0; j < c->ds->d; j++)
 		c->tail_sum[j] += c->snap[j];
 	c->tail_n++;
 	c->monitor_s += feral_now() - t;
+	c->monitor_cpu_s += feral_thread_cpu() - cpu0;
 }
 
 enum feral_status feral_monitor_start(struct feral_ctx *c, const double *x0,
@@ -414,6 +417,7 @@ enum feral_status feral_monitor_finish(struct feral_ctx *c, double *x, double wa
 	res->monitor_seconds = c->monitor_s;
 	res->avg_seconds = c->avg_s;
 	res->updates_per_s = res->seconds > 0 ? (double)upd / res->seconds : 0;
+	res->cpu_seconds = c->cpu_s > c->monitor_cpu_s ? c->cpu_s - c->monitor_cpu_s : 0;
 	res->objective = fin.objective;
 	res->rel_residual = fin.rel_residual;
 	res->rel_error = fin.rel_error;

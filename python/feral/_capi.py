@@ -193,7 +193,7 @@ class Result(Structure):  # struct feral_result
         ("staleness_p99", c_uint32),
         ("staleness_max", c_uint32),
         ("conflict_rate", c_double),
-        ("reserved", c_uint64 * 1),
+        ("cpu_seconds", c_double),
     ]
 
 
