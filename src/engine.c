@@ -161,7 +161,7 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 	int k_sh = c->plan.shard_of[tid];
 	const struct feral_shard *map = c->shard_ds ? NULL : sh;
 	const struct feral_dataset *rds = c->shard_ds ? c->shard_ds[k_sh] : c->ds;
-	const double *rw = c->shard_ds ? c->shard_w[k_sh] : c->wstep;
+	const struct feral_rowrec *rw = c->shard_ds ? c->shard_rec[k_sh] : c->rec;
 	/* the method's per-row data, indexed like rw (SVRG: c_i) */
 	const double *aux = NULL;
 	if (m == FERAL_METHOD_SVRG) {
@@ -411,6 +411,11 @@ static void ctx_free(struct feral_ctx *c)
 		feral_plan_free_data(&c->plan, c->shard_ds, c->shard_w);
 	free(c->shard_ds);
 	free(c->shard_w);
+	if (c->shard_rec)
+		for (int k = 0; k < c->plan.nshards; k++)
+			free(c->shard_rec[k]);
+	free(c->shard_rec);
+	free(c->rec);
 	feral_plan_free(&c->plan);
 	free((void *)c->l2c);
 	feral_topo_destroy(&c->topo);
@@ -552,6 +557,34 @@ static enum feral_status plan_threads(struct feral_ctx *c, struct feral_result *
 
 /* The budget: total updates split evenly across workers, and the rounds
  * (replica averages, re-centrings, the method's between-epochs hook). */
+/* The row records (feral_rowrec) of rows ds with step weights w. */
+static struct feral_rowrec *row_records(const struct feral_dataset *ds, const double *w)
+{
+	struct feral_rowrec *r = feral_big_alloc(ds->n * sizeof *r);
+	if (!r)
+		return NULL;
+	for (uint64_t i = 0; i < ds->n; i++)
+		r[i] = (struct feral_rowrec){ds->y[i], w[i], ds->row_sq_norm[i],
+		                             ds->row_scale ? ds->row_scale[i] : 1.0f, 0};
+	return r;
+}
+
+/* One shard: records of the whole dataset; else one per shard's copy. */
+static enum feral_status make_records(struct feral_ctx *c, struct feral_error *err)
+{
+	if (c->shard_ds) {
+		c->shard_rec = calloc((size_t)c->plan.nshards, sizeof *c->shard_rec);
+		for (int k = 0; c->shard_rec && k < c->plan.nshards; k++)
+			if (!(c->shard_rec[k] = row_records(c->shard_ds[k], c->shard_w[k])))
+				return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "row records");
+		if (!c->shard_rec)
+			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "row records");
+	} else if (!(c->rec = row_records(c->ds, c->wstep))) {
+		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "row records");
+	}
+	return FERAL_OK;
+}
+
 static enum feral_status set_budget(struct feral_ctx *c, struct feral_error *err)
 {
 	const struct feral_config *cfg = c->cfg;
@@ -647,6 +680,7 @@ static enum feral_status solve_attempt(const struct feral_dataset *ds,
 	    (st = choose_step(c, x, res, err)) == FERAL_OK &&  /* step, pilot, L2 */
 	    (st = choose_scale(c, x, res, err)) == FERAL_OK && /* fixed point scale, warm-up */
 	    (st = plan_threads(c, res, err)) == FERAL_OK &&    /* threads, replicas, shards */
+	    (st = make_records(c, err)) == FERAL_OK &&         /* y, 1/(n p_i), scale a row */
 	    (st = feral_model_create(c, x, &res->saturations, err)) == FERAL_OK &&
 	    (st = set_budget(c, err)) == FERAL_OK &&           /* quotas, rounds */
 	    (st = feral_async_create(c, err)) == FERAL_OK &&   /* instruments, delay queues */

@@ -152,6 +152,18 @@ struct feral_hot {
 
 enum { FERAL_FCSR_F32 = 1, FERAL_FCSR_F64 = 2 };
 
+/* Row i's target, step weight 1/(n p_i), squared norm and data scale, side by
+ * side: an update's one metadata line besides its alias entry (and its CSR
+ * offsets), where y, the weight and the scale were three lines apart, a
+ * random miss each out of cache.  32 bytes, two to a line, never straddling
+ * one (the array is page-aligned). */
+struct feral_rowrec {
+	double y, w, nn;
+	float rs; /* row_scale[i], 1 for f32 data */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct feral_rowrec) == 32, "two row records a cache line");
+
 struct feral_ctx {
 	const struct feral_dataset *ds;
 	const struct feral_config *cfg;
@@ -165,6 +177,11 @@ struct feral_ctx {
 	int fcsr;                 /* CSR f32 rows on a float model: FERAL_FCSR_F32/F64, else 0 */
 	double *L, *p;            /* row constants and sampling probabilities */
 	double *wstep;            /* 1/(n p_i) */
+	/* what an update reads of its row besides the values, in one 32-byte
+	 * record per row (feral_rowrec): rec for the whole dataset (one shard),
+	 * shard_rec[k] for shard k's local rows */
+	struct feral_rowrec *rec;
+	struct feral_rowrec **shard_rec;
 	double lbar;              /* mean L_i */
 	const double *l2c;        /* eta / P_j, or NULL */
 	double gamma;             /* absolute step */
@@ -243,9 +260,10 @@ static inline void feral_request_stop(struct feral_ctx *c, enum feral_status st)
  * A method plugs into the worker loop through one small interface, dispatched
  * on cfg->method (enum feral_method):
  *
- *   feral_method_step(m, c, ds, wstep, aux, i, t, gamma, &g)
- *       per update, static inline: row i (of dataset ds, step weights wstep,
- *       per-row method data aux or NULL) with prediction t = a_i.x; sets g
+ *   feral_method_step(m, c, r, aux, i, t, gamma, &g)
+ *       per update, static inline: row i (its record r = rec + i: target,
+ *       step weight, squared norm; per-row method data aux or NULL) with
+ *       prediction t = a_i.x; sets g
  *       for the update x += g a_i and returns 1, or returns 0 to skip the
  *       row.  A non-finite g stops the solve as diverged.
  *   feral_method_between_epochs(m)
@@ -358,27 +376,26 @@ static inline int feral_centred(const struct feral_config *cfg)
 #endif
 
 static inline __attribute__((always_inline)) int
-feral_method_step(enum feral_method m, const struct feral_ctx *c, const struct feral_dataset *ds,
-                  const double *wstep, const double *aux, uint64_t i, double t, double gamma,
-                  double *g)
+feral_method_step(enum feral_method m, const struct feral_ctx *c, const struct feral_rowrec *r,
+                  const double *aux, uint64_t i, double t, double gamma, double *g)
 {
 	switch (m) {
 	case FERAL_METHOD_KACZMARZ: {
 		/* the normalised projection: x += relax (b_i - a_i.x) a_i / ||a_i||^2 */
-		double nn = ds->row_sq_norm[i];
+		double nn = r->nn;
 		if (!(nn > 0))
 			return 0;
-		*g = c->cfg->relax * (ds->y[i] - t) / nn;
+		*g = c->cfg->relax * (r->y - t) / nn;
 		return 1;
 	}
 	case FERAL_METHOD_SVRG:
 	case FERAL_METHOD_HALP: /* SVRG's step on offsets (worker_main runs it as SVRG) */
 		/* the row part of v = w_i (phi'(a_i.x) - phi'(a_i.x~)) a_i + eta x + g_bar;
 		 * the dense part is feral_svrg_dense_coef's */
-		*g = -gamma * wstep[i] * (feral_loss_dphi(c->cfg->loss, t, ds->y[i]) - aux[i]);
+		*g = -gamma * r->w * (feral_loss_dphi(c->cfg->loss, t, r->y) - aux[i]);
 		return 1;
 	default: /* weighted SGD: x -= gamma / (n p_i) grad f_i(x) */
-		*g = -gamma * wstep[i] * feral_loss_dphi(c->cfg->loss, t, ds->y[i]);
+		*g = -gamma * r->w * feral_loss_dphi(c->cfg->loss, t, r->y);
 		return 1;
 	}
 }

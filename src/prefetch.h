@@ -63,7 +63,8 @@ static inline struct pf_depths pf_depths(const struct feral_dataset *ds, size_t 
  * count (split: hot-first rows, else NULL; a demand miss on it cost 30 % of
  * a sparse update). */
 FERAL_PREFETCHER prefetch_meta(enum feral_method m, const struct feral_dataset *ds,
-                               const double *wstep, const double *aux, const uint32_t *split,
+                               const struct feral_rowrec *rec, const double *aux,
+                               const uint32_t *split,
                                uint64_t i)
 {
 	if (split)
@@ -72,12 +73,7 @@ FERAL_PREFETCHER prefetch_meta(enum feral_method m, const struct feral_dataset *
 		__builtin_prefetch(aux + i);
 	if (ds->layout == FERAL_LAYOUT_CSR)
 		__builtin_prefetch(ds->indptr + i);
-	if (m == FERAL_METHOD_KACZMARZ)
-		__builtin_prefetch(ds->row_sq_norm + i);
-	__builtin_prefetch(ds->y + i);
-	__builtin_prefetch(wstep + i);
-	if (ds->row_scale)
-		__builtin_prefetch(ds->row_scale + i);
+	__builtin_prefetch(rec + i);
 }
 
 /* Dense row i's values. */

@@ -174,7 +174,7 @@ write_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, void
  * turn, in the row's order, so with one worker it is the plain update. */
 static inline __attribute__((always_inline)) bool
 update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, void *x,
-                              const struct feral_dataset *ds, const double *wstep,
+                              const struct feral_dataset *ds, const struct feral_rowrec *rec,
                               const double *aux, uint64_t i, double gamma,
                               struct feral_k_rng *krng, struct feral_rng *rng,
                               const struct hot_ref *hr,
@@ -194,7 +194,8 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 		idx = NULL;
 	}
 	a = (const char *)ds->values + base * c->esz;
-	double rs = ds->row_scale ? ds->row_scale[i] : 1.0;
+	const struct feral_rowrec *r = rec + i;
+	double rs = r->rs;
 	/* the cold part (all of the row without hot coordinates): a, idc, len - h of x */
 	size_t h = hr->priv ? hr->split[i] : 0;
 	const void *ac = (const char *)a + h * c->esz;
@@ -209,7 +210,7 @@ update_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, voi
 	if (!idx) /* the second half of the dense row prefetch_row began */
 		prefetch_bytes(dense_row(c, ds, pf), ds->d * c->esz / 2, ds->d * c->esz);
 	double g; /* x += g a_i */
-	if (!feral_method_step(m, c, ds, wstep, aux, i, t, gamma, &g))
+	if (!feral_method_step(m, c, r, aux, i, t, gamma, &g))
 		return true;
 	if (FERAL_UNLIKELY(!isfinite(g)))
 		return false;

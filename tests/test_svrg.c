@@ -95,6 +95,14 @@ static void fixture_make(struct fixture *f, const struct feral_dataset *ds,
 	cr_assert_eq(feral_svrg_epoch(c, 0), FERAL_OK);
 }
 
+/* Row i's record as the engine builds it (engine.c, make_records). */
+static struct feral_rowrec rec_of(const struct fixture *f, uint64_t i)
+{
+	const struct feral_dataset *ds = f->c.ds;
+	return (struct feral_rowrec){ds->y[i], f->w[i], ds->row_sq_norm[i],
+	                             ds->row_scale ? ds->row_scale[i] : 1.0f, 0};
+}
+
 static void fixture_free(struct fixture *f)
 {
 	feral_svrg_free(&f->c);
@@ -159,7 +167,8 @@ static void unbiased_case(enum feral_layout layout, enum feral_loss loss)
 		}
 		uint64_t i = lo;
 		double t = feral_row_dot(ds, i, x), gi;
-		cr_assert(feral_method_step(FERAL_METHOD_SVRG, &f.c, ds, f.w, s->cval, i, t, 1.0, &gi));
+		struct feral_rowrec r = rec_of(&f, i);
+		cr_assert(feral_method_step(FERAL_METHOD_SVRG, &f.c, &r, s->cval, i, t, 1.0, &gi));
 		memset(vk, 0, d * sizeof *vk);
 		uint64_t b = layout == FERAL_LAYOUT_CSR ? ds->indptr[i] : i * d;
 		uint64_t e = layout == FERAL_LAYOUT_CSR ? ds->indptr[i + 1] : b + d;
@@ -191,7 +200,8 @@ static void unbiased_case(enum feral_layout layout, enum feral_loss loss)
 		full_gradient(ds, &cfg, xsnap, g);
 		for (uint64_t i = 0; i < n; i += 17) {
 			double gi;
-			feral_method_step(FERAL_METHOD_SVRG, &f.c, ds, f.w, s->cval, i,
+			struct feral_rowrec r = rec_of(&f, i);
+			feral_method_step(FERAL_METHOD_SVRG, &f.c, &r, s->cval, i,
 			                  feral_row_dot(ds, i, xsnap), 1.0, &gi);
 			for (uint64_t j = 0; j < d; j++) {
 				double vj = -gi * feral_dataset_value(ds, i, i * d + j) +
