@@ -579,9 +579,15 @@ static enum feral_status make_records(struct feral_ctx *c, struct feral_error *e
 				return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "row records");
 		if (!c->shard_rec)
 			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "row records");
+		for (int k = 0; k < c->plan.nshards; k++) { /* the records hold them now */
+			free(c->shard_w[k]);
+			c->shard_w[k] = NULL;
+		}
 	} else if (!(c->rec = row_records(c->ds, c->wstep))) {
 		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "row records");
 	}
+	free(c->wstep);
+	c->wstep = NULL;
 	return FERAL_OK;
 }
 

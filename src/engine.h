@@ -176,7 +176,7 @@ struct feral_ctx {
 	bool mfixed;              /* the model is fixed point (8/16-bit) */
 	int fcsr;                 /* CSR f32 rows on a float model: FERAL_FCSR_F32/F64, else 0 */
 	double *L, *p;            /* row constants and sampling probabilities */
-	double *wstep;            /* 1/(n p_i) */
+	double *wstep;            /* 1/(n p_i); freed once the row records hold it */
 	/* what an update reads of its row besides the values, in one 32-byte
 	 * record per row (feral_rowrec): rec for the whole dataset (one shard),
 	 * shard_rec[k] for shard k's local rows */
