@@ -4,8 +4,9 @@
  *          [--rounding independent|nearest] [--pf-bytes B]
  *
  * For data = model precision 32, 16 and 8 it times the dot, the axpy
- * (INDEPENDENT rounding unless --rounding says otherwise) and the update (dot then axpy, as the engine runs
- * them) over n rows of d elements, rows visited in a fixed random order.
+ * (INDEPENDENT rounding unless --rounding says otherwise), the update (dot then axpy, as the engine runs
+ * them) and a plain read of the row (one load a line: the memory's share)
+ * over n rows of d elements, rows visited in a fixed random order.
  * The multipliers alpha come from a fixed list, log-uniform on [1e-3, 3e-2]
  * with random signs: the range feral solve passes on a Gaussian 512 x 1024
  * problem (its 10 % to 90 % quantiles).
@@ -65,8 +66,22 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-enum { OP_DOT, OP_AXPY, OP_UPDATE, OP_COUNT };
-static const char *const OPN[] = {"dot", "axpy", "update"};
+enum { OP_DOT, OP_AXPY, OP_UPDATE, OP_READ, OP_COUNT };
+static const char *const OPN[] = {"dot", "axpy", "update", "read"};
+
+/* "read": one 8-byte load from each 64-byte line of the row, no arithmetic:
+ * what moving the row alone costs (out of cache with --pf-bytes: the
+ * memory system's time for a row of this size, the ceiling of an update). */
+static double read_row(const char *a, size_t bytes)
+{
+	uint64_t s = 0;
+	for (size_t o = 0; o < bytes; o += 64) {
+		uint64_t v;
+		memcpy(&v, a + o, sizeof v);
+		s ^= v;
+	}
+	return (double)(s & 1);
+}
 #define NALPHA 4096
 
 struct var {
@@ -213,6 +228,10 @@ int main(int argc, char **argv)
 				if (ahead)
 					for (size_t o = 0; o < rb / 2; o += 64)
 						__builtin_prefetch(pf + o, 0, 1);
+				if (w->op == OP_READ) {
+					s += read_row(a, rb);
+					continue;
+				}
 				if (w->op != OP_AXPY)
 					s += w->dot(a, NULL, w->x, d);
 				if (ahead)
