@@ -15,7 +15,7 @@
  * turns for MS milliseconds of bursts in all): the time of an uninterrupted
  * burst, what the core itself takes.  The median burst is printed too.
  * Cycles are ns times the core clock, measured here as the fastest burst of
- * a chain of dependent adds (one cycle each).
+ * a chain of dependent integer multiplies (three cycles each).
  *
  * Out of cache (n d 4 bytes well above the last-level cache), --pf-bytes B
  * prefetches each row ceil(B / row bytes) updates ahead into L2, in two
@@ -42,21 +42,25 @@ static double now_ns(void)
 	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 
-/* Core cycles per ns: the fastest of 200 bursts of 2^20 dependent adds. */
+/* Core cycles per ns: the fastest of 200 bursts of 2^20 dependent
+ * `imul reg, reg` (3 cycles each on Intel since Nehalem and on AMD Zen).
+ * Not a chain of `add $1, reg`: Golden Cove and later fold immediate adds
+ * at rename, so such a chain ran ~3-4 adds a cycle (it printed 13-16 GHz
+ * here). */
 static double clock_ghz(void)
 {
 	double best = 1e30;
 	for (int r = 0; r < 200; r++) {
-		uint64_t v = (uint64_t)r;
+		uint64_t v = 2 * (uint64_t)r + 3; /* odd: the product never turns 0 */
 		double t0 = now_ns();
 		for (int k = 0; k < (1 << 18); k++)
-			__asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+			__asm__ volatile("imul %0, %0\n\timul %0, %0\n\timul %0, %0\n\timul %0, %0"
 			                 : "+r"(v));
 		double t = now_ns() - t0;
 		if (t < best)
 			best = t;
 	}
-	return (double)(1 << 20) / best;
+	return 3.0 * (double)(1 << 20) / best;
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -174,7 +178,15 @@ int main(int argc, char **argv)
 	size_t maxb = (size_t)(ms * 1e6 / NV / 1000) + 16; /* bursts >= 1 us */
 	for (int pi = 0; pi < 3; pi++) {
 		size_t esz = feral_precision_size(P[pi]);
-		void *rows = feral_big_alloc(n * d * esz), *x = calloc(d, esz); /* huge pages, as datasets */
+		/* rows on huge pages, as datasets; the model 64-byte aligned, as
+		 * feral_numa_alloc gives it (calloc's 16-byte alignment split
+		 * every 64-byte load of it across two cache lines) */
+		void *rows = feral_big_alloc(n * d * esz), *x = feral_aligned_alloc(d * esz);
+		if (!rows || !x) {
+			fprintf(stderr, "kbench: out of memory\n");
+			return 1;
+		}
+		memset(x, 0, d * esz);
 		size_t n0 = n < 4096 ? n : 4096;
 		fill_rows(rows, P[pi], n0 * d, &r);
 		for (size_t i = n0; i < n; i += n0)
