@@ -77,6 +77,18 @@ static inline __m512i widen_add(__m512i acc64, __m512i v32)
 		const T_##mp *x = x_;                                                       \
 		__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                 \
 		size_t k = 0;                                                               \
+		if (len < 128) {                                                            \
+			for (; k + 32 <= len; k += 32) {                                    \
+				FMA_PS(dp, mp, s0, k);                                      \
+				FMA_PS(dp, mp, s1, k + 16);                                 \
+			}                                                                   \
+			if (k + 16 <= len) {                                                \
+				FMA_PS(dp, mp, s0, k);                                      \
+				k += 16;                                                    \
+			}                                                                   \
+			return hsum_ps_d(_mm512_add_ps(s0, s1)) +                           \
+			       feral_k_dot_##dp##_##mp##_ref(a + k, NULL, x + k, len - k);  \
+		}                                                                           \
 		for (; k + 64 <= len; k += 64) {                                            \
 			FMA_PS(dp, mp, s0, k);                                              \
 			FMA_PS(dp, mp, s1, k + 16);                                         \
@@ -152,7 +164,7 @@ DOT_PD(i8)
  * (vpmaddwd, vpsrad, two vpaddd) where widening every step took six, three
  * of them shuffles on port 5; two (L, H) sets, even and odd steps (one set
  * ran 25 % slower: the two add chains, not the ports, bound it).  Rows
- * under 128 elements widen each step (the combine costs more there). */
+ * under 512 elements widen each step (the combine costs more there). */
 #define LH_STEP(L, H, j)                                                                   \
 	do {                                                                                \
 		__m512i p_ = _mm512_madd_epi16(_mm512_loadu_si512(a + 32 * (j)),             \
@@ -169,28 +181,30 @@ double feral_k_dot_i16_i16_avx512(const void *a_, const uint32_t *idx, const voi
 	const int16_t *x = x_;
 	__m512i acc = _mm512_setzero_si512();
 	size_t n32 = len / 32, k = 0;
-	/* short rows (< 128 elements): widen each step, as the combine of the
-	 * blocks below costs more than it saves */
-	for (; n32 < 4 && k < n32; k++)
-		acc = widen_add(acc, _mm512_madd_epi16(_mm512_loadu_si512(a + 32 * k),
-		                                       _mm512_loadu_si512(x + 32 * k)));
-	while (k < n32) {
-		size_t end = k + (1u << 15) < n32 ? k + (1u << 15) : n32;
-		__m512i L = _mm512_setzero_si512(), H = L, L1 = L, H1 = L;
-		for (; k + 2 <= end; k += 2) {
-			LH_STEP(L, H, k);
-			LH_STEP(L1, H1, k + 1);
+	if (n32 < 16) { /* short rows (< 512 elements): widen each step, as the
+	                  * combine of the blocks below costs more than it saves */
+		for (; k < n32; k++)
+			acc = widen_add(acc, _mm512_madd_epi16(_mm512_loadu_si512(a + 32 * k),
+			                                       _mm512_loadu_si512(x + 32 * k)));
+	} else {
+		while (k < n32) {
+			size_t end = k + (1u << 15) < n32 ? k + (1u << 15) : n32;
+			__m512i L = _mm512_setzero_si512(), H = L, L1 = L, H1 = L;
+			for (; k + 2 <= end; k += 2) {
+				LH_STEP(L, H, k);
+				LH_STEP(L1, H1, k + 1);
+			}
+			if (k < end) {
+				LH_STEP(L, H, k);
+				k++;
+			}
+			L = _mm512_add_epi32(L, L1);
+			H = _mm512_add_epi32(H, H1);
+			__m512i lo = _mm512_sub_epi32(L, _mm512_slli_epi32(H, 16)); /* < 2^31 */
+			acc = widen_add(acc, lo);
+			__m512i h64 = widen_add(_mm512_setzero_si512(), H);
+			acc = _mm512_add_epi64(acc, _mm512_slli_epi64(h64, 16));
 		}
-		if (k < end) {
-			LH_STEP(L, H, k);
-			k++;
-		}
-		L = _mm512_add_epi32(L, L1);
-		H = _mm512_add_epi32(H, H1);
-		__m512i lo = _mm512_sub_epi32(L, _mm512_slli_epi32(H, 16)); /* < 2^31 */
-		acc = widen_add(acc, lo);
-		__m512i h64 = widen_add(_mm512_setzero_si512(), H);
-		acc = _mm512_add_epi64(acc, _mm512_slli_epi64(h64, 16));
 	}
 	k = n32 * 32;
 	return (double)(_mm512_reduce_add_epi64(acc) +

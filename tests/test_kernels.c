@@ -28,7 +28,11 @@ TestSuite(kernels, .timeout = 60);
  * roundings of 2^-53 of sum |a_k x_k| (len <= 4099 here). */
 #define TOL_DOT_REF 1e-12
 
-static const size_t LENS[] = {0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129, 1023, 4099};
+/* 577, 650, 767: 1, 2 and 3 whole remainder steps after the four-pair VNNI
+ * loop (rows from 512 bytes; shorter ones keep two pairs), and odd and even
+ * step counts of the i16 x i16 L/H blocks (from 512 elements) */
+static const size_t LENS[] = {0,  1,  3,  7,   8,   9,   15,  16,  17,   31,
+                              33, 63, 64, 65, 127, 129, 577, 650, 767, 1023, 4099};
 #define NLENS (sizeof LENS / sizeof LENS[0])
 static const char *const ISAS[] = {"ref", "avx2", "avx512", "avx512vnni"};
 #define NISAS (sizeof ISAS / sizeof ISAS[0])
