@@ -10,15 +10,15 @@
  * G (accumulator) per dense dot:
  *   data x f32/i16/i8 model with a float side: G32, four f32 FMA chains,
  *     reduced in double;
- *   any data x f64 model: G64, four double FMA chains (data converted
- *     exactly);
+ *   any data x f64 model: G64, double FMA (data converted exactly; four
+ *     chains for f32 data, two for integer data);
  *   i16 x i16: vpmaddwd (each pair sum < 2^31 for symmetric operands), split
  *     exactly into int32 sums L and H (below);  i16 x i8, i8 x i16: vpmaddwd
  *     into two int32 accumulators for at most 128 steps (< 2^30 a lane), then
  *     int64;
  *   i8 x i8: sign transfer as in k_avx2.c, vpmaddubsw(|a|, sign(a)*x) then
- *     vpmaddwd by 1 (x != -128: the model's symmetric range; a any int8), two
- *     int32 accumulators;
+ *     vpmaddwd by 1 (x != -128: the model's symmetric range; a any int8): six
+ *     vector ops per 64 bytes, port-bound (two accumulators were no faster);
  *     int32 lanes gain at most 4*128*127 a step, spilled to int64 every 1024
  *     steps (65536 elements). */
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
@@ -117,17 +117,18 @@ DOT_PS(i16, f32)
 DOT_PS(i8, f32)
 
 /* ---- dense dots, G64 (f64 model) -------------------------------------------
- * A step of 16 elements feeds two double chains (its low and high 8); two
- * steps a loop, so four chains: step j goes to pair j mod 2, a last odd step
- * to pair 0; summed as (s0 + t0) + (s1 + t1).  (The converting loads keep
- * a step at ~3.5 cycles, so four chains are enough.) */
+ * A step of 16 elements feeds two double chains (its low and high 8).  f32
+ * data: two steps a loop, four chains (step j to pair j mod 2, a last odd
+ * step to pair 0; summed as (s0 + t0) + (s1 + t1)).  int16 / int8 data: one
+ * step a loop, two chains, as before: the conversions (vcvtps2pd, port 5)
+ * bound them, and four chains were no faster. */
 #define FMA_PD(dp, s, t, o)                                                                \
 	do {                                                                                \
 		__m512 av = ld16_##dp(a + (o));                                             \
 		s = _mm512_fmadd_pd(lo_pd(av), _mm512_loadu_pd(x + (o)), s);                \
 		t = _mm512_fmadd_pd(hi_pd(av), _mm512_loadu_pd(x + (o) + 8), t);            \
 	} while (0)
-#define DOT_PD(dp)                                                                         \
+#define DOT_PD(dp, U)                                                                      \
 	double feral_k_dot_##dp##_f64_avx512(const void *a_, const uint32_t *idx,           \
 	                                      const void *x_, size_t len)                   \
 	{                                                                                   \
@@ -137,10 +138,12 @@ DOT_PS(i8, f32)
 		const double *x = x_;                                                       \
 		__m512d s0 = _mm512_setzero_pd(), t0 = s0, s1 = s0, t1 = s0;                \
 		size_t k = 0;                                                               \
-		for (; k + 32 <= len; k += 32) {                                            \
+		for (; U == 2 && k + 32 <= len; k += 32) {                                  \
 			FMA_PD(dp, s0, t0, k);                                              \
 			FMA_PD(dp, s1, t1, k + 16);                                         \
 		}                                                                           \
+		for (; U == 1 && k + 16 <= len; k += 16)                                    \
+			FMA_PD(dp, s0, t0, k);                                              \
 		if (k + 16 <= len) {                                                        \
 			FMA_PD(dp, s0, t0, k);                                              \
 			k += 16;                                                            \
@@ -149,9 +152,9 @@ DOT_PS(i8, f32)
 			       _mm512_add_pd(_mm512_add_pd(s0, t0), _mm512_add_pd(s1, t1))) + \
 		       feral_k_dot_##dp##_f64_ref(a + k, NULL, x + k, len - k);             \
 	}
-DOT_PD(f32)
-DOT_PD(i16)
-DOT_PD(i8)
+DOT_PD(f32, 2)
+DOT_PD(i16, 1)
+DOT_PD(i8, 1)
 
 /* ---- dense dots, exact integer ---------------------------------------------
  * (Integer sums are exact, so their order does not matter.) */
@@ -273,16 +276,10 @@ double feral_k_dot_i8_i8_avx512(const void *a_, const uint32_t *idx, const void 
 	size_t n64 = len / 64, k = 0;
 	while (k < n64) {
 		size_t end = k + 1024 < n64 ? k + 1024 : n64;
-		__m512i s0 = _mm512_setzero_si512(), s1 = s0;
-		for (; k + 2 <= end; k += 2) {
-			s0 = _mm512_add_epi32(s0, sgn_dot64(a + 64 * k, x + 64 * k));
-			s1 = _mm512_add_epi32(s1, sgn_dot64(a + 64 * k + 64, x + 64 * k + 64));
-		}
-		if (k < end) {
-			s0 = _mm512_add_epi32(s0, sgn_dot64(a + 64 * k, x + 64 * k));
-			k++;
-		}
-		acc = widen_add(acc, _mm512_add_epi32(s0, s1));
+		__m512i s = _mm512_setzero_si512();
+		for (; k < end; k++)
+			s = _mm512_add_epi32(s, sgn_dot64(a + 64 * k, x + 64 * k));
+		acc = widen_add(acc, s);
 	}
 	k = n64 * 64;
 	return (double)(_mm512_reduce_add_epi64(acc) +
