@@ -1,7 +1,7 @@
 /* kbench: the dense kernels alone, on resident rows (build/kbench).
  *
  *   kbench [--n N] [--d D] [--ms MS] [--kernel NAME] [--burst B]
- *          [--rounding independent|nearest] [--pf-bytes B]
+ *          [--rounding independent|nearest] [--pf-bytes B] [--dots]
  *
  * For data = model precision 32, 16 and 8 it times the dot, the axpy
  * (INDEPENDENT rounding unless --rounding says otherwise), the update (dot then axpy, as the engine runs
@@ -16,13 +16,17 @@
  * turns for MS milliseconds of bursts in all): the time of an uninterrupted
  * burst, what the core itself takes.  The median burst is printed too.
  * Cycles are ns times the core clock, measured here as the fastest burst of
- * a chain of dependent adds (one cycle each).
+ * a chain of dependent integer multiplies (three cycles each).
  *
  * Out of cache (n d 4 bytes well above the last-level cache), --pf-bytes B
  * prefetches each row ceil(B / row bytes) updates ahead into L2, in two
  * halves as src/engine.c does (before the update, and after its dot), to
  * see what a prefetch distance in bytes rather than rows does.  Rows past
  * the first 4096 repeat their contents (only their addresses matter).
+ *
+ * --dots times instead every dense dot of the kernel set (all twelve data x
+ * model pairs) on one row and model of d elements, both in L1 and 64-byte
+ * aligned: ns a call, the fastest of 300 bursts.
  *
  * It also times the SIMD random bit generators the integer axpys can use
  * (feral_k_bits_avx2, kernels.h), in bytes per cycle. */
@@ -43,21 +47,25 @@ static double now_ns(void)
 	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 
-/* Core cycles per ns: the fastest of 200 bursts of 2^20 dependent adds. */
+/* Core cycles per ns: the fastest of 200 bursts of 2^20 dependent
+ * `imul reg, reg` (3 cycles each on Intel since Nehalem and on AMD Zen).
+ * Not a chain of `add $1, reg`: Golden Cove and later fold immediate adds
+ * at rename, so such a chain ran ~3-4 adds a cycle (it printed 13-16 GHz
+ * here). */
 static double clock_ghz(void)
 {
 	double best = 1e30;
 	for (int r = 0; r < 200; r++) {
-		uint64_t v = (uint64_t)r;
+		uint64_t v = 2 * (uint64_t)r + 3; /* odd: the product never turns 0 */
 		double t0 = now_ns();
 		for (int k = 0; k < (1 << 18); k++)
-			__asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+			__asm__ volatile("imul %0, %0\n\timul %0, %0\n\timul %0, %0\n\timul %0, %0"
 			                 : "+r"(v));
 		double t = now_ns() - t0;
 		if (t < best)
 			best = t;
 	}
-	return (double)(1 << 20) / best;
+	return 3.0 * (double)(1 << 20) / best;
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -112,9 +120,53 @@ static void fill_rows(void *v, enum feral_precision p, size_t n, struct feral_rn
 	}
 }
 
+/* --dots: every dense dot of table kt at d, row and model resident. */
+static int all_dots(const struct feral_kernels *kt, size_t d)
+{
+	static const char *const PN[] = {"f32", "f64", "i16", "i8"};
+	void *a = feral_aligned_alloc(d * 8), *x = feral_aligned_alloc(d * 8);
+	if (!a || !x) {
+		fprintf(stderr, "kbench: out of memory\n");
+		return 1;
+	}
+	struct feral_rng r;
+	feral_rng_seed(&r, 5, 0);
+	int reps = (int)(65536 / d) + 8;
+	volatile double sink = 0;
+	printf("kbench --dots: kernels %s, d %zu, row and model in L1\n%-4s %-4s %10s\n", kt->name,
+	       d, "data", "model", "ns(best)");
+	for (int dp = 0; dp < FERAL_PRECISION_COUNT; dp++)
+		for (int mp = 0; mp < FERAL_PRECISION_COUNT; mp++) {
+			feral_k_dot_fn f = kt->dot[FERAL_LAYOUT_DENSE][dp][mp];
+			if (dp == FERAL_PRECISION_F64 || !f)
+				continue;
+			fill_rows(a, (enum feral_precision)dp, d, &r);
+			if (mp == FERAL_PRECISION_F64)
+				for (size_t k = 0; k < d; k++)
+					((double *)x)[k] = feral_rng_uniform(&r) - 0.5;
+			else
+				fill_rows(x, (enum feral_precision)mp, d, &r);
+			double best = 1e30;
+			for (int b = 0; b < 300; b++) {
+				double s = 0, t0 = now_ns();
+				for (int i = 0; i < reps; i++)
+					s += f(a, NULL, x, d);
+				double t = (now_ns() - t0) / reps;
+				best = t < best ? t : best;
+				sink += s;
+			}
+			printf("%-4s %-4s %10.1f\n", PN[dp], PN[mp], best);
+		}
+	fprintf(stderr, "%s", sink == 12345.678 ? " " : "");
+	free(a);
+	free(x);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	size_t n = 512, d = 1024, burst = 64, pfb = 0;
+	int dots = 0;
 	double ms = 1500;
 	const char *kname = NULL;
 	enum feral_rounding mode = FERAL_ROUNDING_INDEPENDENT;
@@ -129,6 +181,8 @@ int main(int argc, char **argv)
 			burst = strtoul(argv[++i], NULL, 10);
 		else if (i + 1 < argc && !strcmp(argv[i], "--pf-bytes"))
 			pfb = strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--dots"))
+			dots = 1;
 		else if (i + 1 < argc && !strcmp(argv[i], "--kernel"))
 			kname = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--rounding")) {
@@ -146,7 +200,7 @@ int main(int argc, char **argv)
 		else {
 			fprintf(stderr,
 			        "usage: kbench [--n N] [--d D] [--ms MS] [--burst B] [--kernel NAME]\n"
-			        "              [--rounding independent|nearest] [--pf-bytes B]\n");
+			        "              [--rounding independent|nearest] [--pf-bytes B] [--dots]\n");
 			return 2;
 		}
 	}
@@ -160,6 +214,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kbench: kernel set %s not available here\n", kname ? kname : "(auto)");
 		return 2;
 	}
+	if (dots)
+		return all_dots(kt, d);
 	double ghz = clock_ghz();
 	static const char *const MODES[] = {"independent", "shared", "nearest"};
 	printf("kbench: kernels %s, n %zu x d %zu, bursts of %zu, %s rounding, prefetch %zu bytes "
@@ -189,7 +245,15 @@ int main(int argc, char **argv)
 	size_t maxb = (size_t)(ms * 1e6 / NV / 1000) + 16; /* bursts >= 1 us */
 	for (int pi = 0; pi < 3; pi++) {
 		size_t esz = feral_precision_size(P[pi]);
-		void *rows = feral_big_alloc(n * d * esz), *x = calloc(d, esz); /* huge pages, as datasets */
+		/* rows on huge pages, as datasets; the model 64-byte aligned, as
+		 * feral_numa_alloc gives it (calloc's 16-byte alignment split
+		 * every 64-byte load of it across two cache lines) */
+		void *rows = feral_big_alloc(n * d * esz), *x = feral_aligned_alloc(d * esz);
+		if (!rows || !x) {
+			fprintf(stderr, "kbench: out of memory\n");
+			return 1;
+		}
+		memset(x, 0, d * esz);
 		size_t n0 = n < 4096 ? n : 4096;
 		fill_rows(rows, P[pi], n0 * d, &r);
 		for (size_t i = n0; i < n; i += n0)

@@ -3,12 +3,15 @@
  * numerics: kernels/kernels.h.  Tails (< one step) go to the _ref twin.
  *
  * G (accumulator) per dense dot:
- *   data x f32/i16/i8 model with a float side: G32, two f32 FMA chains of 8,
+ *   data x f32/i16/i8 model with a float side: G32, four f32 FMA chains of 8,
  *     reduced in double;
- *   any data x f64 model: G64, double FMA;
- *   i16 x i16: vpmaddwd, widened to int64 at once;
- *   i16 x i8, i8 x i16: vpmaddwd into int32 for at most 128 steps, then int64;
- *   i8 x i8: sign transfer, vpmaddubsw(|a|, sign(a)*x) then vpmaddwd by 1:
+ *   any data x f64 model: G64, double FMA (four chains for f32 data, two for
+ *     integer data);
+ *   i16 x i16: vpmaddwd, split exactly into int32 sums L and H (below);
+ *   i16 x i8, i8 x i16: vpmaddwd into two int32 accumulators for at most 128
+ *     steps, then int64;
+ *   i8 x i8: sign transfer, vpmaddubsw(|a|, sign(a)*x) then vpmaddwd by 1,
+ *     two int32 accumulators (even and odd steps):
  *     int16 pair sums <= 2*128*127 never saturate, int32 lanes gain at most
  *     4*128*127 a step, spilled to int64 every 1024 steps (32768 elements).
  *     Needs x != -128 (the model's symmetric range); a may be any int8. */
@@ -53,7 +56,13 @@ static inline int64_t hsum_epi64(__m256i v)
 	return _mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1);
 }
 
-/* ---- dense dots, G32 ------------------------------------------------------- */
+/* ---- dense dots, G32 -------------------------------------------------------
+ * Four independent FMA chains of 8 lanes (two left the dot bound by the
+ * 4-5 cycle FMA latency): step j (8 elements from 8 j) goes to chain j mod 4
+ * in the main loop, the last < 4 whole steps to chains 0, 1, 2 in order,
+ * summed as (s0 + s1) + (s2 + s3), then the < 8 element tail (ref): the
+ * order depends only on len, as in k_avx512.c. */
+#define FMA_PS(dp, mp, s, o) s = _mm256_fmadd_ps(ld8_##dp(a + (o)), ld8_##mp(x + (o)), s)
 #define DOT_PS(dp, mp)                                                                     \
 	double feral_k_dot_##dp##_##mp##_avx2(const void *a_, const uint32_t *idx,          \
 	                                       const void *x_, size_t len)                  \
@@ -62,17 +71,27 @@ static inline int64_t hsum_epi64(__m256i v)
 			return feral_k_dot_##dp##_##mp##_ref(a_, idx, x_, len);             \
 		const T_##dp *a = a_;                                                       \
 		const T_##mp *x = x_;                                                       \
-		__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                  \
+		__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                 \
 		size_t k = 0;                                                               \
-		for (; k + 16 <= len; k += 16) {                                            \
-			s0 = _mm256_fmadd_ps(ld8_##dp(a + k), ld8_##mp(x + k), s0);         \
-			s1 = _mm256_fmadd_ps(ld8_##dp(a + k + 8), ld8_##mp(x + k + 8), s1); \
+		for (; k + 32 <= len; k += 32) {                                            \
+			FMA_PS(dp, mp, s0, k);                                              \
+			FMA_PS(dp, mp, s1, k + 8);                                          \
+			FMA_PS(dp, mp, s2, k + 16);                                         \
+			FMA_PS(dp, mp, s3, k + 24);                                         \
 		}                                                                           \
 		if (k + 8 <= len) {                                                         \
-			s0 = _mm256_fmadd_ps(ld8_##dp(a + k), ld8_##mp(x + k), s0);         \
+			FMA_PS(dp, mp, s0, k);                                              \
 			k += 8;                                                             \
+			if (k + 8 <= len) {                                                 \
+				FMA_PS(dp, mp, s1, k);                                      \
+				k += 8;                                                     \
+				if (k + 8 <= len) {                                         \
+					FMA_PS(dp, mp, s2, k);                              \
+					k += 8;                                             \
+				}                                                           \
+			}                                                                   \
 		}                                                                           \
-		return hsum_ps_d(_mm256_add_ps(s0, s1)) +                                   \
+		return hsum_ps_d(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3))) + \
 		       feral_k_dot_##dp##_##mp##_ref(a + k, NULL, x + k, len - k);          \
 	}
 DOT_PS(f32, f32)
@@ -81,7 +100,18 @@ DOT_PS(f32, i8)
 DOT_PS(i16, f32)
 DOT_PS(i8, f32)
 
-#define DOT_PD(dp)                                                                         \
+/* G64: a step of 8 elements feeds two double chains (low and high 4).
+ * f32 data: two steps a loop, four chains (step j to pair j mod 2, a last
+ * odd step to pair 0; summed as (s0 + t0) + (s1 + t1)).  int16 / int8 data:
+ * one step a loop, two chains, as before: their conversions (port 5) bound
+ * the loop, and four chains measured ~5 % slower. */
+#define FMA_PD(dp, s, t, o)                                                                \
+	do {                                                                                \
+		__m256 av = ld8_##dp(a + (o));                                              \
+		s = _mm256_fmadd_pd(lo_pd(av), _mm256_loadu_pd(x + (o)), s);                \
+		t = _mm256_fmadd_pd(hi_pd(av), _mm256_loadu_pd(x + (o) + 4), t);            \
+	} while (0)
+#define DOT_PD(dp, U)                                                                      \
 	double feral_k_dot_##dp##_f64_avx2(const void *a_, const uint32_t *idx,             \
 	                                    const void *x_, size_t len)                     \
 	{                                                                                   \
@@ -89,29 +119,37 @@ DOT_PS(i8, f32)
 			return feral_k_dot_##dp##_f64_ref(a_, idx, x_, len);                \
 		const T_##dp *a = a_;                                                       \
 		const double *x = x_;                                                       \
-		__m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();                 \
+		__m256d s0 = _mm256_setzero_pd(), t0 = s0, s1 = s0, t1 = s0;                \
 		size_t k = 0;                                                               \
-		for (; k + 8 <= len; k += 8) {                                              \
-			__m256 av = ld8_##dp(a + k);                                        \
-			s0 = _mm256_fmadd_pd(lo_pd(av), _mm256_loadu_pd(x + k), s0);        \
-			s1 = _mm256_fmadd_pd(hi_pd(av), _mm256_loadu_pd(x + k + 4), s1);    \
+		for (; U == 2 && k + 16 <= len; k += 16) {                                  \
+			FMA_PD(dp, s0, t0, k);                                              \
+			FMA_PD(dp, s1, t1, k + 8);                                          \
 		}                                                                           \
-		return hsum_pd(_mm256_add_pd(s0, s1)) +                                     \
+		for (; U == 1 && k + 8 <= len; k += 8)                                      \
+			FMA_PD(dp, s0, t0, k);                                              \
+		if (k + 8 <= len) {                                                         \
+			FMA_PD(dp, s0, t0, k);                                              \
+			k += 8;                                                             \
+		}                                                                           \
+		return hsum_pd(_mm256_add_pd(_mm256_add_pd(s0, t0), _mm256_add_pd(s1, t1))) + \
 		       feral_k_dot_##dp##_f64_ref(a + k, NULL, x + k, len - k);             \
 	}
-DOT_PD(f32)
-DOT_PD(i16)
-DOT_PD(i8)
+DOT_PD(f32, 2)
+DOT_PD(i16, 1)
+DOT_PD(i8, 1)
 
 /* ---- dense dots, exact integer --------------------------------------------- */
 /* i16 x i16: vpmaddwd pair sums |p| <= 2 32767^2 < 2^31 fit int32 but two
- * of them may not, so each is split exactly as p = 2^16 (p >> 16) + (p &
- * 0xffff): |p >> 16| <= 2^15 and p & 0xffff < 2^16 add up in int32 lanes
- * for 2^14 steps of two vectors, then go to int64. */
-static inline __m256i split_add(__m256i *lo, __m256i hi, __m256i p)
+ * of them may not.  As in k_avx512.c, each p is added to L (int32 lanes,
+ * wrapping) and p >> 16 (|p >> 16| <= 2^15) to H (exact); after 2^14 steps
+ * of two vectors (two (L, H) sets, added before the combine), L - 2^16 H =
+ * sum (p & 0xffff) mod 2^32 and that sum is in [0, 2^31): the lane's exact
+ * sum is 2^16 H + (L - (H << 16)), formed in int64 once per block.  (Adding p & 0xffff to a separate
+ * accumulator instead cost one more and a vector.) */
+static inline __m256i lh_add(__m256i *L, __m256i H, __m256i p)
 {
-	*lo = _mm256_add_epi32(*lo, _mm256_and_si256(p, _mm256_set1_epi32(0xffff)));
-	return _mm256_add_epi32(hi, _mm256_srai_epi32(p, 16));
+	*L = _mm256_add_epi32(*L, p);
+	return _mm256_add_epi32(H, _mm256_srai_epi32(p, 16));
 }
 double feral_k_dot_i16_i16_avx2(const void *a_, const uint32_t *idx, const void *x_, size_t len)
 {
@@ -126,35 +164,45 @@ double feral_k_dot_i16_i16_avx2(const void *a_, const uint32_t *idx, const void 
 		__m256i h0 = _mm256_setzero_si256(), h1 = h0, l0 = h0, l1 = h0;
 		for (; k < end; k++) {
 			const __m256i *pa = (const __m256i *)(a + 32 * k), *px = (const __m256i *)(x + 32 * k);
-			h0 = split_add(&l0, h0, _mm256_madd_epi16(_mm256_loadu_si256(pa),
-			                                          _mm256_loadu_si256(px)));
-			h1 = split_add(&l1, h1, _mm256_madd_epi16(_mm256_loadu_si256(pa + 1),
-			                                          _mm256_loadu_si256(px + 1)));
+			h0 = lh_add(&l0, h0, _mm256_madd_epi16(_mm256_loadu_si256(pa),
+			                                       _mm256_loadu_si256(px)));
+			h1 = lh_add(&l1, h1, _mm256_madd_epi16(_mm256_loadu_si256(pa + 1),
+			                                       _mm256_loadu_si256(px + 1)));
 		}
-		/* 2^16 h + l, each < 2^31 in magnitude: widened before scaling */
-		__m256i h = _mm256_setzero_si256(), l = h;
-		h = widen_add(widen_add(h, h0), h1);
-		l = widen_add(widen_add(l, l0), l1);
-		acc = _mm256_add_epi64(acc, _mm256_add_epi64(_mm256_slli_epi64(h, 16), l));
+		/* both sets at once (L wraps anyway, |H| < 2^30): l = sum (p & 0xffff)
+		 * < 2^31, then 2^16 h + l widened to int64 */
+		__m256i H = _mm256_add_epi32(h0, h1);
+		__m256i l = _mm256_sub_epi32(_mm256_add_epi32(l0, l1), _mm256_slli_epi32(H, 16));
+		__m256i h = widen_add(_mm256_setzero_si256(), H);
+		acc = _mm256_add_epi64(widen_add(acc, l), _mm256_slli_epi64(h, 16));
 	}
 	k = n32 * 32;
 	return (double)(hsum_epi64(acc) +
 	                (int64_t)feral_k_dot_i16_i16_ref(a + k, NULL, x + k, len - k));
 }
 
+#define WB_STEP(blk, j)                                                                    \
+	blk = _mm256_add_epi32(                                                             \
+		blk, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(w + 16 * (j))),  \
+		                       _mm256_cvtepi8_epi16(                                  \
+			                       _mm_loadu_si128((const __m128i *)(b + 16 * (j))))))
+/* Two int32 accumulators (even and odd steps) for at most 128 steps. */
 static inline int64_t dot_w_b(const int16_t *w, const int8_t *b, size_t n16)
 {
 	__m256i acc = _mm256_setzero_si256();
 	size_t k = 0;
 	while (k < n16) {
 		size_t end = k + 128 < n16 ? k + 128 : n16;
-		__m256i blk = _mm256_setzero_si256();
-		for (; k < end; k++) {
-			__m256i wv = _mm256_loadu_si256((const __m256i *)(w + 16 * k));
-			__m256i bv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 16 * k)));
-			blk = _mm256_add_epi32(blk, _mm256_madd_epi16(wv, bv));
+		__m256i b0 = _mm256_setzero_si256(), b1 = b0;
+		for (; k + 2 <= end; k += 2) {
+			WB_STEP(b0, k);
+			WB_STEP(b1, k + 1);
 		}
-		acc = widen_add(acc, blk);
+		if (k < end) {
+			WB_STEP(b0, k);
+			k++;
+		}
+		acc = widen_add(acc, _mm256_add_epi32(b0, b1));
 	}
 	return hsum_epi64(acc);
 }
@@ -177,6 +225,14 @@ double feral_k_dot_i8_i16_avx2(const void *a_, const uint32_t *idx, const void *
 	                                                (const int16_t *)x_ + k, len - k));
 }
 
+/* 32 bytes: the 8 int32 sums of four products a_k x_k each. */
+static inline __m256i sgn_dot32(const int8_t *a, const int8_t *x, __m256i ones)
+{
+	__m256i av = _mm256_loadu_si256((const __m256i *)a);
+	__m256i xv = _mm256_loadu_si256((const __m256i *)x);
+	return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(av), _mm256_sign_epi8(xv, av)),
+	                         ones);
+}
 double feral_k_dot_i8_i8_avx2(const void *a_, const uint32_t *idx, const void *x_, size_t len)
 {
 	if (idx)
@@ -188,14 +244,16 @@ double feral_k_dot_i8_i8_avx2(const void *a_, const uint32_t *idx, const void *x
 	size_t n32 = len / 32, k = 0;
 	while (k < n32) {
 		size_t end = k + 1024 < n32 ? k + 1024 : n32;
-		__m256i s = _mm256_setzero_si256();
-		for (; k < end; k++) {
-			__m256i av = _mm256_loadu_si256((const __m256i *)(a + 32 * k));
-			__m256i xv = _mm256_loadu_si256((const __m256i *)(x + 32 * k));
-			__m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(av), _mm256_sign_epi8(xv, av));
-			s = _mm256_add_epi32(s, _mm256_madd_epi16(p, ones));
+		__m256i s0 = _mm256_setzero_si256(), s1 = s0;
+		for (; k + 2 <= end; k += 2) {
+			s0 = _mm256_add_epi32(s0, sgn_dot32(a + 32 * k, x + 32 * k, ones));
+			s1 = _mm256_add_epi32(s1, sgn_dot32(a + 32 * k + 32, x + 32 * k + 32, ones));
 		}
-		acc = widen_add(acc, s);
+		if (k < end) {
+			s0 = _mm256_add_epi32(s0, sgn_dot32(a + 32 * k, x + 32 * k, ones));
+			k++;
+		}
+		acc = widen_add(acc, _mm256_add_epi32(s0, s1));
 	}
 	k = n32 * 32;
 	return (double)(hsum_epi64(acc) + (int64_t)feral_k_dot_i8_i8_ref(a + k, NULL, x + k, len - k));

@@ -8,14 +8,17 @@
  * NEAREST integer axpy are bit-identical to ref.
  *
  * G (accumulator) per dense dot:
- *   data x f32/i16/i8 model with a float side: G32, two f32 FMA chains,
+ *   data x f32/i16/i8 model with a float side: G32, four f32 FMA chains,
  *     reduced in double;
- *   any data x f64 model: G64, double FMA (data converted exactly);
- *   i16 x i16: vpmaddwd (each pair sum < 2^31 for symmetric operands), widened
- *     to int64 at once;  i16 x i8, i8 x i16: vpmaddwd into int32 for at most
- *     128 steps (< 2^30 a lane), then int64;
+ *   any data x f64 model: G64, double FMA (data converted exactly; four
+ *     chains for f32 data, two for integer data);
+ *   i16 x i16: vpmaddwd (each pair sum < 2^31 for symmetric operands), split
+ *     exactly into int32 sums L and H (below);  i16 x i8, i8 x i16: vpmaddwd
+ *     into two int32 accumulators for at most 128 steps (< 2^30 a lane), then
+ *     int64;
  *   i8 x i8: sign transfer as in k_avx2.c, vpmaddubsw(|a|, sign(a)*x) then
- *     vpmaddwd by 1 (x != -128: the model's symmetric range; a any int8);
+ *     vpmaddwd by 1 (x != -128: the model's symmetric range; a any int8): six
+ *     vector ops per 64 bytes, port-bound (two accumulators were no faster);
  *     int32 lanes gain at most 4*128*127 a step, spilled to int64 every 1024
  *     steps (65536 elements). */
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
@@ -56,7 +59,14 @@ static inline __m512i widen_add(__m512i acc64, __m512i v32)
 	return _mm512_add_epi64(acc64, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v32, 1)));
 }
 
-/* ---- dense dots, G32 ------------------------------------------------------- */
+/* ---- dense dots, G32 -------------------------------------------------------
+ * Four independent FMA chains of 16 lanes (FMA latency 4: the two chains
+ * before left the f32 x f32 dot at one FMA per 2 cycles, latency-bound).
+ * Step j (16 elements from 16 j) goes to chain j mod 4 in the main loop, the
+ * last < 4 whole steps to chains 0, 1, 2 in order, the chains are summed as
+ * (s0 + s1) + (s2 + s3), then the < 16 element tail (ref).  The order
+ * depends only on len: bit-reproducible whatever the alignment. */
+#define FMA_PS(dp, mp, s, o) s = _mm512_fmadd_ps(ld16_##dp(a + (o)), ld16_##mp(x + (o)), s)
 #define DOT_PS(dp, mp)                                                                     \
 	double feral_k_dot_##dp##_##mp##_avx512(const void *a_, const uint32_t *idx,        \
 	                                         const void *x_, size_t len)                \
@@ -65,18 +75,39 @@ static inline __m512i widen_add(__m512i acc64, __m512i v32)
 			return feral_k_dot_##dp##_##mp##_ref(a_, idx, x_, len);             \
 		const T_##dp *a = a_;                                                       \
 		const T_##mp *x = x_;                                                       \
-		__m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();                  \
+		__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                 \
 		size_t k = 0;                                                               \
-		for (; k + 32 <= len; k += 32) {                                            \
-			s0 = _mm512_fmadd_ps(ld16_##dp(a + k), ld16_##mp(x + k), s0);       \
-			s1 = _mm512_fmadd_ps(ld16_##dp(a + k + 16), ld16_##mp(x + k + 16), \
-			                     s1);                                           \
+		if (len < 128) {                                                            \
+			for (; k + 32 <= len; k += 32) {                                    \
+				FMA_PS(dp, mp, s0, k);                                      \
+				FMA_PS(dp, mp, s1, k + 16);                                 \
+			}                                                                   \
+			if (k + 16 <= len) {                                                \
+				FMA_PS(dp, mp, s0, k);                                      \
+				k += 16;                                                    \
+			}                                                                   \
+			return hsum_ps_d(_mm512_add_ps(s0, s1)) +                           \
+			       feral_k_dot_##dp##_##mp##_ref(a + k, NULL, x + k, len - k);  \
+		}                                                                           \
+		for (; k + 64 <= len; k += 64) {                                            \
+			FMA_PS(dp, mp, s0, k);                                              \
+			FMA_PS(dp, mp, s1, k + 16);                                         \
+			FMA_PS(dp, mp, s2, k + 32);                                         \
+			FMA_PS(dp, mp, s3, k + 48);                                         \
 		}                                                                           \
 		if (k + 16 <= len) {                                                        \
-			s0 = _mm512_fmadd_ps(ld16_##dp(a + k), ld16_##mp(x + k), s0);       \
+			FMA_PS(dp, mp, s0, k);                                              \
 			k += 16;                                                            \
+			if (k + 16 <= len) {                                                \
+				FMA_PS(dp, mp, s1, k);                                      \
+				k += 16;                                                    \
+				if (k + 16 <= len) {                                        \
+					FMA_PS(dp, mp, s2, k);                              \
+					k += 16;                                            \
+				}                                                           \
+			}                                                                   \
 		}                                                                           \
-		return hsum_ps_d(_mm512_add_ps(s0, s1)) +                                   \
+		return hsum_ps_d(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3))) + \
 		       feral_k_dot_##dp##_##mp##_ref(a + k, NULL, x + k, len - k);          \
 	}
 DOT_PS(f32, f32)
@@ -85,8 +116,19 @@ DOT_PS(f32, i8)
 DOT_PS(i16, f32)
 DOT_PS(i8, f32)
 
-/* ---- dense dots, G64 (f64 model) ------------------------------------------- */
-#define DOT_PD(dp)                                                                         \
+/* ---- dense dots, G64 (f64 model) -------------------------------------------
+ * A step of 16 elements feeds two double chains (its low and high 8).  f32
+ * data: two steps a loop, four chains (step j to pair j mod 2, a last odd
+ * step to pair 0; summed as (s0 + t0) + (s1 + t1)).  int16 / int8 data: one
+ * step a loop, two chains, as before: the conversions (vcvtps2pd, port 5)
+ * bound them, and four chains were no faster. */
+#define FMA_PD(dp, s, t, o)                                                                \
+	do {                                                                                \
+		__m512 av = ld16_##dp(a + (o));                                             \
+		s = _mm512_fmadd_pd(lo_pd(av), _mm512_loadu_pd(x + (o)), s);                \
+		t = _mm512_fmadd_pd(hi_pd(av), _mm512_loadu_pd(x + (o) + 8), t);            \
+	} while (0)
+#define DOT_PD(dp, U)                                                                      \
 	double feral_k_dot_##dp##_f64_avx512(const void *a_, const uint32_t *idx,           \
 	                                      const void *x_, size_t len)                   \
 	{                                                                                   \
@@ -94,21 +136,45 @@ DOT_PS(i8, f32)
 			return feral_k_dot_##dp##_f64_ref(a_, idx, x_, len);                \
 		const T_##dp *a = a_;                                                       \
 		const double *x = x_;                                                       \
-		__m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();                 \
+		__m512d s0 = _mm512_setzero_pd(), t0 = s0, s1 = s0, t1 = s0;                \
 		size_t k = 0;                                                               \
-		for (; k + 16 <= len; k += 16) {                                            \
-			__m512 av = ld16_##dp(a + k);                                       \
-			s0 = _mm512_fmadd_pd(lo_pd(av), _mm512_loadu_pd(x + k), s0);        \
-			s1 = _mm512_fmadd_pd(hi_pd(av), _mm512_loadu_pd(x + k + 8), s1);    \
+		for (; U == 2 && k + 32 <= len; k += 32) {                                  \
+			FMA_PD(dp, s0, t0, k);                                              \
+			FMA_PD(dp, s1, t1, k + 16);                                         \
 		}                                                                           \
-		return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)) +                        \
+		for (; U == 1 && k + 16 <= len; k += 16)                                    \
+			FMA_PD(dp, s0, t0, k);                                              \
+		if (k + 16 <= len) {                                                        \
+			FMA_PD(dp, s0, t0, k);                                              \
+			k += 16;                                                            \
+		}                                                                           \
+		return _mm512_reduce_add_pd(                                                \
+			       _mm512_add_pd(_mm512_add_pd(s0, t0), _mm512_add_pd(s1, t1))) + \
 		       feral_k_dot_##dp##_f64_ref(a + k, NULL, x + k, len - k);             \
 	}
-DOT_PD(f32)
-DOT_PD(i16)
-DOT_PD(i8)
+DOT_PD(f32, 2)
+DOT_PD(i16, 1)
+DOT_PD(i8, 1)
 
-/* ---- dense dots, exact integer --------------------------------------------- */
+/* ---- dense dots, exact integer ---------------------------------------------
+ * (Integer sums are exact, so their order does not matter.) */
+/* i16 x i16: a vpmaddwd pair sum p (|p| <= 2 32767^2 < 2^31) fits int32 but
+ * two of them may not.  Each step adds p to L (int32 lanes, wrapping) and
+ * p >> 16 (arithmetic, |p >> 16| <= 2^15) to H (exact); after B <= 2^15
+ * steps L - 2^16 H = sum (p & 0xffff) mod 2^32, and that sum lies in
+ * [0, 2^31), so the lane's exact sum is 2^16 H + (uint32)(L - (H << 16)),
+ * formed in int64 once per block.  Four vector uops per 32 elements
+ * (vpmaddwd, vpsrad, two vpaddd) where widening every step took six, three
+ * of them shuffles on port 5; two (L, H) sets, even and odd steps (one set
+ * ran 25 % slower: the two add chains, not the ports, bound it).  Rows
+ * under 512 elements widen each step (the combine costs more there). */
+#define LH_STEP(L, H, j)                                                                   \
+	do {                                                                                \
+		__m512i p_ = _mm512_madd_epi16(_mm512_loadu_si512(a + 32 * (j)),             \
+		                               _mm512_loadu_si512(x + 32 * (j)));            \
+		L = _mm512_add_epi32(L, p_);                                                \
+		H = _mm512_add_epi32(H, _mm512_srai_epi32(p_, 16));                         \
+	} while (0)
 double feral_k_dot_i16_i16_avx512(const void *a_, const uint32_t *idx, const void *x_,
                                   size_t len)
 {
@@ -117,11 +183,33 @@ double feral_k_dot_i16_i16_avx512(const void *a_, const uint32_t *idx, const voi
 	const int16_t *a = a_;
 	const int16_t *x = x_;
 	__m512i acc = _mm512_setzero_si512();
-	size_t k = 0;
-	for (; k + 32 <= len; k += 32) {
-		__m512i p = _mm512_madd_epi16(_mm512_loadu_si512(a + k), _mm512_loadu_si512(x + k));
-		acc = widen_add(acc, p);
+	size_t n32 = len / 32, k = 0;
+	if (n32 < 16) { /* short rows (< 512 elements): widen each step, as the
+	                  * combine of the blocks below costs more than it saves */
+		for (; k < n32; k++)
+			acc = widen_add(acc, _mm512_madd_epi16(_mm512_loadu_si512(a + 32 * k),
+			                                       _mm512_loadu_si512(x + 32 * k)));
+	} else {
+		while (k < n32) {
+			size_t end = k + (1u << 15) < n32 ? k + (1u << 15) : n32;
+			__m512i L = _mm512_setzero_si512(), H = L, L1 = L, H1 = L;
+			for (; k + 2 <= end; k += 2) {
+				LH_STEP(L, H, k);
+				LH_STEP(L1, H1, k + 1);
+			}
+			if (k < end) {
+				LH_STEP(L, H, k);
+				k++;
+			}
+			L = _mm512_add_epi32(L, L1);
+			H = _mm512_add_epi32(H, H1);
+			__m512i lo = _mm512_sub_epi32(L, _mm512_slli_epi32(H, 16)); /* < 2^31 */
+			acc = widen_add(acc, lo);
+			__m512i h64 = widen_add(_mm512_setzero_si512(), H);
+			acc = _mm512_add_epi64(acc, _mm512_slli_epi64(h64, 16));
+		}
 	}
+	k = n32 * 32;
 	return (double)(_mm512_reduce_add_epi64(acc) +
 	                (int64_t)feral_k_dot_i16_i16_ref(a + k, NULL, x + k, len - k));
 }
@@ -133,13 +221,20 @@ static inline int64_t dot_w_b(const int16_t *w, const int8_t *b, size_t n32)
 	size_t k = 0;
 	while (k < n32) {
 		size_t end = k + 128 < n32 ? k + 128 : n32; /* 128 steps: < 2^30 a lane */
-		__m512i blk = _mm512_setzero_si512();
-		for (; k < end; k++) {
-			__m512i wv = _mm512_loadu_si512(w + 32 * k);
-			__m512i bv = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(b + 32 * k)));
-			blk = _mm512_add_epi32(blk, _mm512_madd_epi16(wv, bv));
+		__m512i b0 = _mm512_setzero_si512(), b1 = b0;
+		for (; k + 2 <= end; k += 2) {
+			const __m256i *pb = (const __m256i *)(b + 32 * k);
+			b0 = _mm512_add_epi32(b0, _mm512_madd_epi16(_mm512_loadu_si512(w + 32 * k),
+			                                            _mm512_cvtepi8_epi16(_mm256_loadu_si256(pb))));
+			b1 = _mm512_add_epi32(b1, _mm512_madd_epi16(_mm512_loadu_si512(w + 32 * k + 32),
+			                                            _mm512_cvtepi8_epi16(_mm256_loadu_si256(pb + 1))));
 		}
-		acc = widen_add(acc, blk);
+		if (k < end) {
+			b0 = _mm512_add_epi32(b0, _mm512_madd_epi16(_mm512_loadu_si512(w + 32 * k),
+			                                            _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(b + 32 * k)))));
+			k++;
+		}
+		acc = widen_add(acc, _mm512_add_epi32(b0, b1));
 	}
 	return _mm512_reduce_add_epi64(acc);
 }
@@ -162,26 +257,28 @@ double feral_k_dot_i8_i16_avx512(const void *a_, const uint32_t *idx, const void
 	                                                (const int16_t *)x_ + k, len - k));
 }
 
+/* 64 bytes: the 16 int32 sums of four products a_k x_k each. */
+static inline __m512i sgn_dot64(const int8_t *a, const int8_t *x)
+{
+	const __m512i ones = _mm512_set1_epi16(1), zero = _mm512_setzero_si512();
+	__m512i av = _mm512_loadu_si512(a), xv = _mm512_loadu_si512(x);
+	/* AVX-512 has no vpsignb: negate x where a < 0 (its sign bit) */
+	__m512i xs = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(av), zero, xv);
+	return _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(av), xs), ones);
+}
 double feral_k_dot_i8_i8_avx512(const void *a_, const uint32_t *idx, const void *x_, size_t len)
 {
 	if (idx)
 		return feral_k_dot_i8_i8_ref(a_, idx, x_, len);
 	const int8_t *a = a_;
 	const int8_t *x = x_;
-	const __m512i ones = _mm512_set1_epi16(1), zero = _mm512_setzero_si512();
 	__m512i acc = _mm512_setzero_si512();
 	size_t n64 = len / 64, k = 0;
 	while (k < n64) {
 		size_t end = k + 1024 < n64 ? k + 1024 : n64;
 		__m512i s = _mm512_setzero_si512();
-		for (; k < end; k++) {
-			__m512i av = _mm512_loadu_si512(a + 64 * k);
-			__m512i xv = _mm512_loadu_si512(x + 64 * k);
-			/* AVX-512 has no vpsignb: negate x where a < 0 (its sign bit) */
-			__m512i xs = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(av), zero, xv);
-			__m512i p = _mm512_maddubs_epi16(_mm512_abs_epi8(av), xs);
-			s = _mm512_add_epi32(s, _mm512_madd_epi16(p, ones));
-		}
+		for (; k < end; k++)
+			s = _mm512_add_epi32(s, sgn_dot64(a + 64 * k, x + 64 * k));
 		acc = widen_add(acc, s);
 	}
 	k = n64 * 64;

@@ -28,7 +28,11 @@ TestSuite(kernels, .timeout = 60);
  * roundings of 2^-53 of sum |a_k x_k| (len <= 4099 here). */
 #define TOL_DOT_REF 1e-12
 
-static const size_t LENS[] = {0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129, 1023, 4099};
+/* 577, 650, 767: 1, 2 and 3 whole remainder steps after the four-pair VNNI
+ * loop (rows from 512 bytes; shorter ones keep two pairs), and odd and even
+ * step counts of the i16 x i16 L/H blocks (from 512 elements) */
+static const size_t LENS[] = {0,  1,  3,  7,   8,   9,   15,  16,  17,   31,
+                              33, 63, 64, 65, 127, 129, 577, 650, 767, 1023, 4099};
 #define NLENS (sizeof LENS / sizeof LENS[0])
 static const char *const ISAS[] = {"ref", "avx2", "avx512", "avx512vnni"};
 #define NISAS (sizeof ISAS / sizeof ISAS[0])
@@ -205,6 +209,56 @@ static void check_axpys(const char *isa)
 						free(xs);
 						free(idx);
 					}
+}
+
+/* One thread is bit-reproducible: a dense dot's summation order (its
+ * chains, their remainder steps, the fixed reduction tree) depends only on
+ * len, never on where the row lies.  The same row and model at every element
+ * offset within a 64-byte line, and a second call, give identical bits.
+ * Lengths: every count of remainder steps after the 4-chain loops (0-3 steps
+ * of 16 or 8 elements, with and without a tail). */
+static const size_t RLENS[] = {16, 48, 64, 80, 96, 112, 117, 128, 176, 200, 240, 255, 1000, 4111};
+Test(kernels, test_dense_dots_independent_of_alignment)
+{
+	struct feral_rng r;
+	feral_rng_seed(&r, 9, 0);
+	for (size_t i = 1; i < NISAS; i++) {
+		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
+		if (!t)
+			continue;
+		for (size_t di = 0; di < 3; di++)
+			for (size_t mi = 0; mi < 4; mi++)
+				for (size_t li = 0; li < sizeof RLENS / sizeof RLENS[0]; li++) {
+					enum feral_precision dp = DPS[di], mp = MPS[mi];
+					size_t len = RLENS[li], ea = feral_precision_size(dp),
+					       ex = feral_precision_size(mp);
+					/* sizes: multiples of 64, as aligned_alloc wants */
+					char *ba = aligned_alloc(64, ((len + 64) * ea + 63) & ~(size_t)63);
+					char *bx = aligned_alloc(64, ((len + 64) * ex + 63) & ~(size_t)63);
+					cr_assert(ba && bx);
+					fill(ba, dp, len, &r);
+					fill(bx, mp, len, &r);
+					feral_k_dot_fn f = t->dot[FERAL_LAYOUT_DENSE][dp][mp];
+					double want = f(ba, NULL, bx, len);
+					for (size_t o = 1; o < 64; o++) {
+						char *pa = ba + (len + 64) * ea - len * ea - (o % 16) * ea;
+						char *px = bx + (len + 64) * ex - len * ex - o * ex;
+						memmove(pa, ba, len * ea);
+						memmove(px, bx, len * ex);
+						double got = f(pa, NULL, px, len);
+						cr_assert(memcmp(&got, &want, sizeof got) == 0,
+						          "%s dot %s x %s len %zu, rows moved by %zu/%zu elements: "
+						          "%.17g, in place %.17g",
+						          ISAS[i], PN[dp], PN[mp], len, 64 - o % 16, 64 - o, got, want);
+						memmove(ba, pa, len * ea);
+						memmove(bx, px, len * ex);
+					}
+					double again = f(ba, NULL, bx, len);
+					cr_assert(memcmp(&again, &want, sizeof again) == 0);
+					free(ba);
+					free(bx);
+				}
+	}
 }
 
 Test(kernels, test_avx2_dots_match_ref) { check_dots("avx2"); }
