@@ -114,6 +114,11 @@ struct feral_worker {
 	 * last merge of all of them (the slow tier's too): async.c's staleness
 	 * of hot writes, which land at merges; relaxed stores at merges */
 	uint64_t merged, merged_all;
+	/* 1 / c->scale, recomputed when the scale it was taken from changes
+	 * (rescaling, HALP's epochs): the update's multiplier g rs / scale
+	 * then costs a multiply, not a division on its critical path (dot ->
+	 * step -> multiplier -> axpy); exact for float models (scale 1) */
+	double scale_seen, inv_scale;
 	struct feral_async *async; /* its instruments and delay queue (async.c), or NULL */
 } FERAL_ALIGN64;
 
