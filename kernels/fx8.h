@@ -33,34 +33,33 @@
  * result differs, counted in byte lanes (no scalar work a step).  Never
  * widened to 32 bits, no float. */
 
-/* Per-call constants. */
-struct fx8_c {
-	FX8_V ue, uo, M, C, N, ce, co;
-};
+/* The per-call constants, by value (a struct of them in memory made GCC
+ * realign the stack and spill). */
+#define FX8_K FX8_V ue, FX8_V uo, FX8_V M, FX8_V C, FX8_V N, FX8_V ce, FX8_V co
+#define FX8_KA ue, uo, M, C, N, ce, co
 
 /* m: 0 (F = 8: the odd increment is the high byte as it stands), 1 (the
  * odd one shifted by one, an immediate) or 2 (any m >= 2: both shifts by
  * FX8_MULHI16 with the per-call multipliers ce = 2^(16-F), co = 2^(16-m)). */
 static inline __attribute__((always_inline)) FX8_V fx8_vec(int8_t *x, const int8_t *a, FX8_V st,
-                                                           const struct fx8_c *k, const int m,
-                                                           FX8_V acc)
+                                                           FX8_K, const int m, FX8_V acc)
 {
 	const FX8_V m127 = FX8_SET8(-127);
 	FX8_V av = FX8_LD(a), xv = FX8_LD(x);
-	FX8_V ze = FX8_ADD16(FX8_MADDUBS(k->ue, av), FX8_ANDOR(st, k->M, k->C));
-	FX8_V zo = FX8_ADD16(FX8_MADDUBS(k->uo, av), FX8_ANDOR(FX8_BSWAP16(st), k->M, k->C));
+	FX8_V ze = FX8_ADD16(FX8_MADDUBS(ue, av), FX8_ANDOR(st, M, C));
+	FX8_V zo = FX8_ADD16(FX8_MADDUBS(uo, av), FX8_ANDOR(FX8_BSWAP16(st), M, C));
 	FX8_V te, to;
 	if (m == 0) {
-		te = FX8_MULHI16(ze, k->ce);
+		te = FX8_MULHI16(ze, ce);
 		to = zo;
 	} else if (m == 1) {
-		te = FX8_MULHI16(ze, k->ce);
+		te = FX8_MULHI16(ze, ce);
 		to = FX8_SRAI16(zo, 1);
 	} else {
-		te = FX8_MULHI16(ze, k->ce);
-		to = FX8_MULHI16(zo, k->co);
+		te = FX8_MULHI16(ze, ce);
+		to = FX8_MULHI16(zo, co);
 	}
-	FX8_V t = FX8_XOR(FX8_BLENDODD(te, to), k->N);
+	FX8_V t = FX8_XOR(FX8_BLENDODD(te, to), N);
 	FX8_V c = FX8_MAX8(FX8_ADDS8(xv, t), m127);
 	FX8_ST(x, c);
 	return FX8_SATV(acc, FX8_ADD8(xv, t), c);
@@ -76,14 +75,15 @@ static inline __attribute__((always_inline)) FX8_V fx8_vec(int8_t *x, const int8
  * misprediction in about a third of the calls at d = 1024).  Byte lane
  * counts: blocks of at most 127 steps (254 vectors). */
 static inline __attribute__((always_inline)) uint64_t fx8_run(int8_t *x, const int8_t *a,
-                                                              size_t n, const struct fx8_c *k,
-                                                              const int m,
+                                                              size_t n, FX8_K, const int m,
                                                               struct feral_k_rng *rng)
 {
 	uint64_t *lf = rng->lf, *lfend = lf + 8 * FERAL_K_LF_S;
-	struct feral_k_lf_cur cur = feral_k_lf_begin(rng);
-	uint64_t *w = lf + 8 * cur.i;
-	const uint64_t *v = lf + 8 * cur.j;
+	/* feral_k_lf_begin's cursor as pointers, the wrap by a select (GCC made
+	 * the ternary a branch there, mispredicted as the ring turns) */
+	uint64_t *w = lf + 8 * (size_t)rng->lf_i;
+	const uint64_t *v = w - 8 * FERAL_K_LF_R;
+	v = v < lf ? v + 8 * FERAL_K_LF_S : v;
 	size_t steps = (n + 63) / 64;
 	uint64_t sat = 0;
 	while (steps) {
@@ -99,19 +99,18 @@ static inline __attribute__((always_inline)) uint64_t fx8_run(int8_t *x, const i
 #endif
 			w = w + 8 == lfend ? lf : w + 8;
 			v = v + 8 == lfend ? lf : v + 8;
-			acc = fx8_vec(x, a, r0, k, m, acc);
+			acc = fx8_vec(x, a, r0, FX8_KA, m, acc);
 			x += FX8_W, a += FX8_W, n -= FX8_W, nv++;
 #if FX8_W == 32
 			if (n) { /* the row may end after the first half */
-				acc = fx8_vec(x, a, r1, k, m, acc);
+				acc = fx8_vec(x, a, r1, FX8_KA, m, acc);
 				x += FX8_W, a += FX8_W, n -= FX8_W, nv++;
 			}
 #endif
 		}
 		sat += FX8_SATN(acc, nv);
 	}
-	cur.i = (size_t)(w - lf) / 8;
-	feral_k_lf_end(rng, cur);
+	rng->lf_i = (uint32_t)((size_t)(w - lf) / 8);
 	return sat;
 }
 
@@ -127,9 +126,11 @@ static const uint32_t fx8_tab[7][3] = {
 
 /* The whole row (dense): SIMD for the multiple of FX8_W, the rest by the
  * scalar definition.  No branch on the sign. */
-static uint64_t fx8_row(int8_t *x, const int8_t *a, size_t len, double alpha,
-                        struct feral_k_rng *rng)
+static __attribute__((noinline)) uint64_t fx8_row(void *x_, const void *a_, size_t len,
+                                                  double alpha, struct feral_k_rng *rng)
 {
+	int8_t *x = x_;
+	const int8_t *a = a_;
 	int F;
 	int32_t s;
 	uint32_t q = feral_k_fx8_mag(alpha, rng, &F, &s);
@@ -138,19 +139,15 @@ static uint64_t fx8_row(int8_t *x, const int8_t *a, size_t len, double alpha,
 	size_t n = len - len % FX8_W;
 	uint64_t sat = 0;
 	if (n) {
-		struct fx8_c k;
-		k.ue = FX8_SET32((int)(q * 0x10001u));
-		k.uo = FX8_SLLI16(k.ue, 8);
+		FX8_V ue = FX8_SET32((int)(q * 0x10001u)), uo = FX8_SLLI16(ue, 8);
 		/* aq < 0: bits F..15 set, the addend R - 2^F; N its bit 15 */
-		k.C = FX8_SET32((int)FX8_P((uint32_t)s | (-neg << F)));
-		k.N = FX8_SRAI16(k.C, 15);
-		k.M = FX8_BCAST32(&fx8_tab[m][0]);
-		k.ce = FX8_BCAST32(&fx8_tab[m][1]);
-		k.co = FX8_BCAST32(&fx8_tab[m][2]);
+		FX8_V C = FX8_SET32((int)FX8_P((uint32_t)s | (-neg << F))), N = FX8_SRAI16(C, 15);
+		FX8_V M = FX8_BCAST32(&fx8_tab[m][0]), ce = FX8_BCAST32(&fx8_tab[m][1]);
+		FX8_V co = FX8_BCAST32(&fx8_tab[m][2]);
 		/* one copy per kind of shift (m = 0, 1, >= 2), none per sign */
-		sat = m >= 2 ? fx8_run(x, a, n, &k, 2, rng)
-		      : m    ? fx8_run(x, a, n, &k, 1, rng)
-		             : fx8_run(x, a, n, &k, 0, rng);
+		sat = m >= 2 ? fx8_run(x, a, n, FX8_KA, 2, rng)
+		      : m    ? fx8_run(x, a, n, FX8_KA, 1, rng)
+		             : fx8_run(x, a, n, FX8_KA, 0, rng);
 	}
 	if (len == n)
 		return sat;

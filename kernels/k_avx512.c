@@ -506,15 +506,16 @@ uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx
                                    double alpha, enum feral_rounding mode,
                                    struct feral_k_rng *rng)
 {
+	/* the byte path first: its own function (a lean frame), no other test */
+	if (!idx && mode == FERAL_ROUNDING_INDEPENDENT &&
+	    __builtin_fabs(alpha) < FERAL_K_FX8_ALPHA_MAX)
+		return fx8_row(x_, a_, len, alpha, rng);
 	if (idx)
 		return feral_k_axpy_i8_i8_ref(x_, a_, idx, len, alpha, mode, rng);
 	if (!(alpha > -FERAL_K_FX_ALPHA_MAX && alpha < FERAL_K_FX_ALPHA_MAX))
 		return axpy_i8_i8_f32path(x_, a_, idx, len, alpha, mode, rng);
 	const int8_t *a = a_;
 	int8_t *x = x_;
-	if (mode == FERAL_ROUNDING_INDEPENDENT && alpha > -FERAL_K_FX8_ALPHA_MAX &&
-	    alpha < FERAL_K_FX8_ALPHA_MAX)
-		return fx8_row(x, a, len, alpha, rng);
 	int16_t aq;
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
 	if (F >= 8) {
