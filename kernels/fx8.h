@@ -139,7 +139,7 @@ static __attribute__((noinline)) uint64_t fx8_row(void *x_, const void *a_, size
 	size_t n = len - len % FX8_W;
 	uint64_t sat = 0;
 	if (n) {
-		FX8_V ue = FX8_SET32((int)(q * 0x10001u)), uo = FX8_SLLI16(ue, 8);
+		FX8_V ue = FX8_SET16((short)q), uo = FX8_SET16((short)(q << 8));
 		/* aq < 0: bits F..15 set, the addend R - 2^F; N its bit 15 */
 		FX8_V C = FX8_SET32((int)FX8_P((uint32_t)s | (-neg << F))), N = FX8_SRAI16(C, 15);
 		FX8_V M = FX8_BCAST32(&fx8_tab[m][0]), ce = FX8_BCAST32(&fx8_tab[m][1]);

@@ -567,6 +567,7 @@ static inline __m256i fx_half(__m256i av16, __m256i xv16, __m256i A, __m256i R0,
 #define FX8_RST(p, v) _mm256_store_si256((__m256i *)(p), v)
 #define FX8_ADD64(a, b) _mm256_add_epi64(a, b)
 #define FX8_SET32(v) _mm256_set1_epi32(v)
+#define FX8_SET16(v) _mm256_set1_epi16(v)
 #define FX8_BCAST32(p) _mm256_set1_epi32(*(const int *)(p))
 #define FX8_SLLI16(v, m) _mm256_slli_epi16(v, m)
 #define FX8_SET8(v) _mm256_set1_epi8(v)

@@ -480,6 +480,7 @@ static uint64_t fx_bytes_all(int8_t *x, const int8_t *a, size_t n, int16_t aq, i
 #define FX8_RST(p, v) _mm512_store_si512(p, v)
 #define FX8_ADD64(a, b) _mm512_add_epi64(a, b)
 #define FX8_SET32(v) _mm512_set1_epi32(v)
+#define FX8_SET16(v) _mm512_set1_epi16(v)
 #define FX8_BCAST32(p) _mm512_set1_epi32(*(const int *)(p))
 #define FX8_SLLI16(v, m) _mm512_slli_epi16(v, m)
 #define FX8_SET8(v) _mm512_set1_epi8(v)
