@@ -593,14 +593,11 @@ static inline uint64_t hsum_sad(__m256i v)
 }
 #include "fx8.h"
 
-uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
-                                 double alpha, enum feral_rounding mode,
-                                 struct feral_k_rng *rng)
+static __attribute__((noinline)) uint64_t
+axpy_i8_i8_rest(void *x_, const void *a_, const uint32_t *idx, size_t len,
+                double alpha, enum feral_rounding mode,
+                struct feral_k_rng *rng)
 {
-	/* the byte path first: its own function (a lean frame), no other test */
-	if (!idx && mode == FERAL_ROUNDING_INDEPENDENT &&
-	    __builtin_fabs(alpha) < FERAL_K_FX8_ALPHA_MAX)
-		return fx8_row(x_, a_, len, alpha, rng);
 	if (idx)
 		return feral_k_axpy_i8_i8_ref(x_, a_, idx, len, alpha, mode, rng);
 	if (!(alpha > -FERAL_K_FX_ALPHA_MAX && alpha < FERAL_K_FX_ALPHA_MAX))
@@ -645,5 +642,18 @@ uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, 
 		_mm256_store_si256((__m256i *)(rng->lane + 4), st1);
 	}
 	return sat + feral_k_fx_i8_i8(x + k, a + k, NULL, len - k, F, aq, mode, rng);
+}
+
+/* The byte path tested first, before any frame: both paths are tail calls
+ * (fx8_row, axpy_i8_i8_rest), so the common call pays no register saves
+ * for the others. */
+uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
+                                 double alpha, enum feral_rounding mode,
+                                 struct feral_k_rng *rng)
+{
+	if (!idx && mode == FERAL_ROUNDING_INDEPENDENT &&
+	    __builtin_fabs(alpha) < FERAL_K_FX8_ALPHA_MAX)
+		return fx8_row(x_, a_, len, alpha, rng);
+	return axpy_i8_i8_rest(x_, a_, idx, len, alpha, mode, rng);
 }
 #endif
