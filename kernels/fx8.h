@@ -4,14 +4,14 @@
  *   FX8_V          vector type;  FX8_W  its bytes (elements)
  *   FX8_LD/ST      unaligned load/store;  FX8_RLD/RST  aligned load/store
  *                  of a ring entry's FX8_W bytes;  FX8_ADD64  64-bit add
- *   FX8_SET32(v)   32-bit broadcast;  FX8_BCAST32(p)  of the dword at p;
- *   FX8_SET8(v)    8-bit broadcast;  FX8_SLLI16(v, m)  shift left by m
+ *   FX8_SET32/16/8(v)  32/16/8-bit broadcast;  FX8_BCAST32(p)  of the dword
+ *                  at p (a load, no shuffle)
  *   FX8_MADDUBS, FX8_ADD16, FX8_XOR, FX8_ADDS8, FX8_ADD8, FX8_MAX8
  *   FX8_MULHI16(v, c) the high 16 bits of each 16-bit product (vpmulhw):
- *                  by c = 2^(16 - m), 2 <= m <= 8, the arithmetic shift by m
- *                  with a per-call count, on both vector ALU ports of
- *                  Intel's AVX-512 (the shift runs on one);  FX8_SRAI16(v, m)
- *                  (m a constant)
+ *                  by c = 2^(16 - k), 2 <= k <= 14, the arithmetic shift by
+ *                  k with a per-call count (one loop for every F), and on
+ *                  both vector ALU ports of Intel's AVX-512 (the shift runs
+ *                  on one);  FX8_SRAI16(v, k)  (k a constant)
  *   FX8_BLENDODD(e, o) bytes: even from e, odd from o
  *   FX8_ANDOR(w, m, c) (w & m) | c  (c & m = 0)
  *   FX8_BSWAP16(w)  the two bytes of each 16-bit lane swapped
@@ -33,8 +33,8 @@
  * result differs, counted in byte lanes (no scalar work a step).  Never
  * widened to 32 bits, no float. */
 
-/* The per-call constants, by value (a struct of them in memory made GCC
- * realign the stack and spill). */
+/* The per-call constants, by value (a struct of them made GCC realign the
+ * stack and spill). */
 #define FX8_K FX8_V ue, FX8_V uo, FX8_V M, FX8_V C, FX8_V N, FX8_V ce, FX8_V co
 #define FX8_KA ue, uo, M, C, N, ce, co
 

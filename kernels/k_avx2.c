@@ -558,7 +558,7 @@ static inline __m256i fx_half(__m256i av16, __m256i xv16, __m256i A, __m256i R0,
 /* The byte path for INDEPENDENT rounding at F >= 8 (|alpha| < 1/2):
  * kernels/fx8.h's template with this shim, 32 elements a vector, two
  * vectors a lagged-Fibonacci step (its 64-byte ring entry in halves).  The byte
- * blend is an and/or (vpblendvb is 2-3 uops on recent Intel cores). */
+ * blend is vpblendvb (an and/and/or measured 2-3 % slower on Golden Cove). */
 #define FX8_V __m256i
 #define FX8_W 32
 #define FX8_LD(p) _mm256_loadu_si256((const __m256i *)(p))
@@ -569,7 +569,6 @@ static inline __m256i fx_half(__m256i av16, __m256i xv16, __m256i A, __m256i R0,
 #define FX8_SET32(v) _mm256_set1_epi32(v)
 #define FX8_SET16(v) _mm256_set1_epi16(v)
 #define FX8_BCAST32(p) _mm256_set1_epi32(*(const int *)(p))
-#define FX8_SLLI16(v, m) _mm256_slli_epi16(v, m)
 #define FX8_SET8(v) _mm256_set1_epi8(v)
 #define FX8_ZERO _mm256_setzero_si256()
 #define FX8_MADDUBS(u, a) _mm256_maddubs_epi16(u, a)

@@ -482,7 +482,6 @@ static uint64_t fx_bytes_all(int8_t *x, const int8_t *a, size_t n, int16_t aq, i
 #define FX8_SET32(v) _mm512_set1_epi32(v)
 #define FX8_SET16(v) _mm512_set1_epi16(v)
 #define FX8_BCAST32(p) _mm512_set1_epi32(*(const int *)(p))
-#define FX8_SLLI16(v, m) _mm512_slli_epi16(v, m)
 #define FX8_SET8(v) _mm512_set1_epi8(v)
 #define FX8_ZERO _mm512_setzero_si512()
 #define FX8_MADDUBS(u, a) _mm512_maddubs_epi16(u, a)
