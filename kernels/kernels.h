@@ -200,12 +200,15 @@ static inline uint32_t feral_k_fx8_mag(double alpha, struct feral_k_rng *rng, in
 	int E = (int)((b >> 52) & 0x7ff); /* |alpha| < 1/2: E <= 1021 */
 	int F = 1029 - E;                   /* 6 - e */
 	F = F > 14 ? 14 : F;
+	/* |alpha| 2^F = M 2^-sh: sh = 1075 - E - F = max(46, 1061 - E), taken
+	 * from E directly (not after F: a shorter chain from alpha to aq) */
+	int sh = 1061 - E;
+	sh = sh < 46 ? 46 : sh;
 	uint64_t v = feral_rng_next(&rng->scalar);
 	*s = (int32_t)(v & 63) >> (14 - F);
 	*Fp = F;
-	int sh = 1075 - E - F; /* |alpha| 2^F = M 2^-sh, sh >= 46 */
 	uint64_t M = (b & ((1ull << 52) - 1)) | (1ull << 52);
-	if (__builtin_expect(E > 0 && sh <= 58, 1)) /* the top sh bits of v: disjoint from s's */
+	if (__builtin_expect(E >= 1003, 1)) /* sh <= 58; the top sh bits of v: disjoint from s's */
 		return (uint32_t)((M >> sh) + (v < M << (64 - sh)));
 	/* |alpha| < 2^-20 (or subnormal): a second draw, in double */
 	return (uint32_t)__builtin_floor(__builtin_fabs(alpha) * (double)(1 << F) +
