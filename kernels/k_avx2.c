@@ -616,7 +616,7 @@ static inline __m256i fx_half(__m256i av16, __m256i xv16, __m256i A, __m256i R0,
 /* The byte path for INDEPENDENT rounding at F >= 8 (|alpha| < 1/2):
  * kernels/fx8.h's template with this shim, 32 elements a vector, two
  * vectors a lagged-Fibonacci step (its 64-byte ring entry in halves).  The byte
- * blend is an and/or (vpblendvb is 2-3 uops on recent Intel cores). */
+ * blend is vpblendvb (an and/and/or measured 2-3 % slower on Golden Cove). */
 #define FX8_V __m256i
 #define FX8_W 32
 #define FX8_LD(p) _mm256_loadu_si256((const __m256i *)(p))
@@ -624,21 +624,21 @@ static inline __m256i fx_half(__m256i av16, __m256i xv16, __m256i A, __m256i R0,
 #define FX8_RLD(p) _mm256_load_si256((const __m256i *)(p))
 #define FX8_RST(p, v) _mm256_store_si256((__m256i *)(p), v)
 #define FX8_ADD64(a, b) _mm256_add_epi64(a, b)
+#define FX8_SET32(v) _mm256_set1_epi32(v)
 #define FX8_SET16(v) _mm256_set1_epi16(v)
+#define FX8_BCAST32(p) _mm256_set1_epi32(*(const int *)(p))
 #define FX8_SET8(v) _mm256_set1_epi8(v)
+#define FX8_ZERO _mm256_setzero_si256()
 #define FX8_MADDUBS(u, a) _mm256_maddubs_epi16(u, a)
 #define FX8_ADD16(a, b) _mm256_add_epi16(a, b)
+#define FX8_MULHI16(v, c) _mm256_mulhi_epi16(v, c)
 #define FX8_SRAI16(v, m) _mm256_srai_epi16(v, m)
-#define FX8_SRL16_8(v) _mm256_srli_epi16(v, 8)
-#define FX8_AND(a, b) _mm256_and_si256(a, b)
+#define FX8_XOR(a, b) _mm256_xor_si256(a, b)
 #define FX8_ADDS8(a, b) _mm256_adds_epi8(a, b)
-#define FX8_SUBS8(a, b) _mm256_subs_epi8(a, b)
 #define FX8_ADD8(a, b) _mm256_add_epi8(a, b)
-#define FX8_SUB8(a, b) _mm256_sub_epi8(a, b)
 #define FX8_MAX8(a, b) _mm256_max_epi8(a, b)
-#define FX8_COMBINE(e, o) _mm256_or_si256(e, _mm256_and_si256(o, _mm256_set1_epi16((short)0xff00)))
 #define FX8_BLENDODD(e, o) _mm256_blendv_epi8(e, o, _mm256_set1_epi16((short)0xff00))
-#define FX8_ANDOR(w, m, s) _mm256_or_si256(_mm256_and_si256(w, m), s)
+#define FX8_ANDOR(w, m, c) _mm256_or_si256(_mm256_and_si256(w, m), c)
 #define FX8_BSWAP16(w)                                                                     \
 	_mm256_shuffle_epi8(w, _mm256_set_epi32(0x0e0f0c0d, 0x0a0b0809, 0x06070405, 0x02030001, \
 	                                        0x0e0f0c0d, 0x0a0b0809, 0x06070405, 0x02030001))
@@ -650,9 +650,10 @@ static inline uint64_t hsum_sad(__m256i v)
 }
 #include "fx8.h"
 
-uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
-                                 double alpha, enum feral_rounding mode,
-                                 struct feral_k_rng *rng)
+static __attribute__((noinline)) uint64_t
+axpy_i8_i8_rest(void *x_, const void *a_, const uint32_t *idx, size_t len,
+                double alpha, enum feral_rounding mode,
+                struct feral_k_rng *rng)
 {
 	if (idx)
 		return feral_k_axpy_i8_i8_ref(x_, a_, idx, len, alpha, mode, rng);
@@ -660,9 +661,6 @@ uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, 
 		return axpy_i8_i8_f32path(x_, a_, idx, len, alpha, mode, rng);
 	const int8_t *a = a_;
 	int8_t *x = x_;
-	if (mode == FERAL_ROUNDING_INDEPENDENT && alpha > -FERAL_K_FX8_ALPHA_MAX &&
-	    alpha < FERAL_K_FX8_ALPHA_MAX)
-		return fx8_row(x, a, len, alpha, rng);
 	int16_t aq;
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
 	const __m256i A = _mm256_set1_epi16(aq);
@@ -701,5 +699,18 @@ uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, 
 		_mm256_store_si256((__m256i *)(rng->lane + 4), st1);
 	}
 	return sat + feral_k_fx_i8_i8(x + k, a + k, NULL, len - k, F, aq, mode, rng);
+}
+
+/* The byte path tested first, before any frame: both paths are tail calls
+ * (fx8_row, axpy_i8_i8_rest), so the common call pays no register saves
+ * for the others. */
+uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
+                                 double alpha, enum feral_rounding mode,
+                                 struct feral_k_rng *rng)
+{
+	if (!idx && mode == FERAL_ROUNDING_INDEPENDENT &&
+	    __builtin_fabs(alpha) < FERAL_K_FX8_ALPHA_MAX)
+		return fx8_row(x_, a_, len, alpha, rng);
+	return axpy_i8_i8_rest(x_, a_, idx, len, alpha, mode, rng);
 }
 #endif

@@ -576,29 +576,33 @@ static uint64_t fx_bytes_all(int8_t *x, const int8_t *a, size_t n, int16_t aq, i
 #define FX8_RLD(p) _mm512_load_si512(p)
 #define FX8_RST(p, v) _mm512_store_si512(p, v)
 #define FX8_ADD64(a, b) _mm512_add_epi64(a, b)
+#define FX8_SET32(v) _mm512_set1_epi32(v)
 #define FX8_SET16(v) _mm512_set1_epi16(v)
+#define FX8_BCAST32(p) _mm512_set1_epi32(*(const int *)(p))
 #define FX8_SET8(v) _mm512_set1_epi8(v)
+#define FX8_ZERO _mm512_setzero_si512()
 #define FX8_MADDUBS(u, a) _mm512_maddubs_epi16(u, a)
 #define FX8_ADD16(a, b) _mm512_add_epi16(a, b)
+#define FX8_MULHI16(v, c) _mm512_mulhi_epi16(v, c)
 #define FX8_SRAI16(v, m) _mm512_srai_epi16(v, m)
-#define FX8_SRL16_8(v) _mm512_srli_epi16(v, 8)
-#define FX8_AND(a, b) _mm512_and_si512(a, b)
+#define FX8_XOR(a, b) _mm512_xor_si512(a, b)
 #define FX8_ADDS8(a, b) _mm512_adds_epi8(a, b)
-#define FX8_SUBS8(a, b) _mm512_subs_epi8(a, b)
 #define FX8_ADD8(a, b) _mm512_add_epi8(a, b)
-#define FX8_SUB8(a, b) _mm512_sub_epi8(a, b)
 #define FX8_MAX8(a, b) _mm512_max_epi8(a, b)
-#define FX8_COMBINE(e, o) _mm512_mask_blend_epi8(0xAAAAAAAAAAAAAAAAull, e, o)
-#define FX8_BLENDODD(e, o) FX8_COMBINE(e, o)
-#define FX8_ANDOR(w, m, s) _mm512_ternarylogic_epi32(w, m, s, 0xEA) /* (w & m) | s */
+#define FX8_BLENDODD(e, o) _mm512_mask_blend_epi8(0xAAAAAAAAAAAAAAAAull, e, o)
+#define FX8_ANDOR(w, m, c) _mm512_ternarylogic_epi32(w, m, c, 0xEA) /* (w & m) | c */
 #define FX8_BSWAP16(w)                                                                     \
 	_mm512_shuffle_epi8(w, _mm512_set4_epi32(0x0e0f0c0d, 0x0a0b0809, 0x06070405, 0x02030001))
-#define FX8_NSAT(w, c) ((uint64_t)__builtin_popcountll(_mm512_cmpneq_epi8_mask(w, c)))
+/* a byte lane counter: one masked add where w and c differ */
+#define FX8_SATV(acc, w, c)                                                                \
+	_mm512_mask_add_epi8(acc, _mm512_cmpneq_epi8_mask(w, c), acc, _mm512_set1_epi8(1))
+#define FX8_SATN(acc, nv) ((uint64_t)_mm512_reduce_add_epi64(_mm512_sad_epu8(acc, FX8_ZERO)))
 #include "fx8.h"
 
-uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx, size_t len,
-                                   double alpha, enum feral_rounding mode,
-                                   struct feral_k_rng *rng)
+static __attribute__((noinline)) uint64_t
+axpy_i8_i8_rest(void *x_, const void *a_, const uint32_t *idx, size_t len,
+                double alpha, enum feral_rounding mode,
+                struct feral_k_rng *rng)
 {
 	if (idx)
 		return feral_k_axpy_i8_i8_ref(x_, a_, idx, len, alpha, mode, rng);
@@ -606,9 +610,6 @@ uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx
 		return axpy_i8_i8_f32path(x_, a_, idx, len, alpha, mode, rng);
 	const int8_t *a = a_;
 	int8_t *x = x_;
-	if (mode == FERAL_ROUNDING_INDEPENDENT && alpha > -FERAL_K_FX8_ALPHA_MAX &&
-	    alpha < FERAL_K_FX8_ALPHA_MAX)
-		return fx8_row(x, a, len, alpha, rng);
 	int16_t aq;
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
 	if (F >= 8) {
@@ -648,6 +649,19 @@ uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx
 		_mm512_store_si512(rng->lane + 8, st1);
 	}
 	return sat + feral_k_fx_i8_i8(x + k, a + k, NULL, len - k, F, aq, mode, rng);
+}
+
+/* The byte path tested first, before any frame: both paths are tail calls
+ * (fx8_row, axpy_i8_i8_rest), so the common call pays no register saves
+ * for the others. */
+uint64_t feral_k_axpy_i8_i8_avx512(void *x_, const void *a_, const uint32_t *idx, size_t len,
+                                   double alpha, enum feral_rounding mode,
+                                   struct feral_k_rng *rng)
+{
+	if (!idx && mode == FERAL_ROUNDING_INDEPENDENT &&
+	    __builtin_fabs(alpha) < FERAL_K_FX8_ALPHA_MAX)
+		return fx8_row(x_, a_, len, alpha, rng);
+	return axpy_i8_i8_rest(x_, a_, idx, len, alpha, mode, rng);
 }
 
 /* ---- sparse dots with gathers ------------------------------------------------

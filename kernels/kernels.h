@@ -189,24 +189,37 @@ static inline void feral_k_xorshift64x4(uint64_t *g)
 	}
 }
 #define FERAL_K_FX8_ALPHA_MAX 0.5
-static inline int feral_k_fx8_alpha(double alpha, struct feral_k_rng *rng, int16_t *aq,
-                                    int32_t *s)
+/* |aq| (0..128), F and s as above (the sign of aq is alpha's).  The compare
+ * (top sh bits of v) < (M mod 2^sh) is taken as v < M 2^(64-sh) mod 2^64:
+ * the same bits, no mask. */
+static inline uint32_t feral_k_fx8_mag(double alpha, struct feral_k_rng *rng, int *Fp,
+                                       int32_t *s)
 {
 	uint64_t b;
 	memcpy(&b, &alpha, sizeof b);
 	int E = (int)((b >> 52) & 0x7ff); /* |alpha| < 1/2: E <= 1021 */
 	int F = 1029 - E;                   /* 6 - e */
 	F = F > 14 ? 14 : F;
+	/* |alpha| 2^F = M 2^-sh: sh = 1075 - E - F = max(46, 1061 - E), taken
+	 * from E directly (not after F: a shorter chain from alpha to aq) */
+	int sh = 1061 - E;
+	sh = sh < 46 ? 46 : sh;
 	uint64_t v = feral_rng_next(&rng->scalar);
 	*s = (int32_t)(v & 63) >> (14 - F);
-	int sh = 1075 - E - F; /* |alpha| 2^F = M 2^-sh, sh >= 46 */
-	uint64_t M = (b & ((1ull << 52) - 1)) | (1ull << 52), q;
-	if (E > 0 && sh <= 58) /* the top sh bits of v: disjoint from s's */
-		q = (M >> sh) + ((v >> (64 - sh)) < (M & ((1ull << sh) - 1)));
-	else /* |alpha| < 2^-20 (or subnormal): a second draw, in double */
-		q = (uint64_t)__builtin_floor(__builtin_fabs(alpha) * (double)(1 << F) +
-		                              feral_rng_uniform(&rng->scalar));
-	*aq = (int16_t)(b >> 63 ? -(int64_t)q : (int64_t)q);
+	*Fp = F;
+	uint64_t M = (b & ((1ull << 52) - 1)) | (1ull << 52);
+	if (__builtin_expect(E >= 1003, 1)) /* sh <= 58; the top sh bits of v: disjoint from s's */
+		return (uint32_t)((M >> sh) + (v < M << (64 - sh)));
+	/* |alpha| < 2^-20 (or subnormal): a second draw, in double */
+	return (uint32_t)__builtin_floor(__builtin_fabs(alpha) * (double)(1 << F) +
+	                                 feral_rng_uniform(&rng->scalar));
+}
+static inline int feral_k_fx8_alpha(double alpha, struct feral_k_rng *rng, int16_t *aq,
+                                    int32_t *s)
+{
+	int F;
+	int32_t q = (int32_t)feral_k_fx8_mag(alpha, rng, &F, s);
+	*aq = (int16_t)(__builtin_signbit(alpha) ? -q : q);
 	return F;
 }
 static inline uint64_t feral_k_fx8_ind(int8_t *x, const int8_t *a, const uint32_t *idx,

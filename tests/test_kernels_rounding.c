@@ -227,7 +227,7 @@ Test(kernels, test_avx512vnni_stochastic_rounding_is_unbiased) { check_unbiased_
  * elements separately, so the per-call sums of x_k - alpha a_k are taken
  * over four groups (even/odd position x positive/negative a), and each
  * group's mean over T calls must be within 4.5 standard errors of 0 (4
- * groups x 5 values per ISA: a false alarm below 10^-3 per run, and the
+ * groups x 6 values per ISA: a false alarm below 10^-3 per run, and the
  * seed is fixed).  E[x_k] = alpha a_k exactly on the fixed-point path. */
 static void check_unbiased_data(const char *isa, double alpha)
 {
@@ -266,8 +266,8 @@ static void check_unbiased_data(const char *isa, double alpha)
 }
 static void check_unbiased_data_all(const char *isa)
 {
-	/* F = 8 with either sign, F = 12 and 14 (the s pre-add); F = 7 (16-bit lanes) */
-	static const double vals[] = {0.3, -0.3, 0.0173, -0.0041, 0.9};
+	/* F = 8 with either sign, F = 9, 12 and 14 (the s pre-add); F = 7 (16-bit lanes) */
+	static const double vals[] = {0.3, -0.3, -0.19, 0.0173, -0.0041, 0.9};
 	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
 		check_unbiased_data(isa, vals[i]);
 }
@@ -350,10 +350,14 @@ Test(kernels, test_nearest_rounds_half_to_even)
  * every ISA must write the same model, count the same saturations and leave
  * the same generator states as ref, for every length 0..70 (every tail of
  * AVX2's 32 and AVX-512's 64, with 0, 1 or 2 vector steps before it) and
- * row / model starts off any alignment, at F = 8..14 with either sign. */
+ * row / model starts off any alignment, at F = 8..14 with either sign (each
+ * of fx8.h's loops: m = 0, 1 and >= 2). */
 Test(kernels, test_fx8_matches_ref_bit_for_bit)
 {
-	static const double alphas[] = {0.49, -0.3, 0.11, -0.0625, 0.0173, -0.0041, 0.001, -0.0009};
+	/* F = 8 (m = 0), 9 (m = 1: fx8.h's loop with the immediate shift), 10, 12, 14 */
+	static const double alphas[] = {0.49,    -0.3,   0.19,    -0.14, 0.11,
+	                                -0.0625, 0.0173, -0.0041, 0.001, -0.0009};
+	enum { NAL = sizeof alphas / sizeof alphas[0] };
 	static const size_t offs[] = {0, 1, 3, 17, 31};
 	const struct feral_kernels *ref = need("ref");
 	struct feral_rng r;
@@ -366,7 +370,7 @@ Test(kernels, test_fx8_matches_ref_bit_for_bit)
 			continue;
 		for (size_t len = 0; len <= MAXL; len++)
 			for (size_t oi = 0; oi < 5; oi++)
-				for (size_t ai = 0; ai < 8; ai++) {
+				for (size_t ai = 0; ai < NAL; ai++) {
 					size_t oa = offs[oi], ox = offs[(oi + 2) % 5];
 					for (int k = 0; k < MAXL + PAD; k++) {
 						a[k] = (int8_t)(feral_rng_next(&r) >> 56); /* -128..127 */
