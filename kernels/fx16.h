@@ -42,6 +42,7 @@ static inline __attribute__((always_inline)) FX16_V fx16_vec(int16_t *x, const i
                                                              FX16_V r, FX16_V A, FX16_V n)
 {
 	FX16_V av = FX16_LD(a), xv = FX16_LD(x);
+	__asm__("" : "+v"(av)); /* one load for both products */
 	FX16_V t = FX16_T(av, A, r);
 	FX16_V c = FX16_CLAMP(xv, t);
 	FX16_ST(x, c);
