@@ -21,13 +21,15 @@
  * per vector mulhi, mullo, a compare and a subtract for the increment, a
  * saturating add and a max for the clamp, a wrapping add, a compare and a
  * lane-counter add for the saturation count.  The ring cursor costs no
- * work a step: steps run in blocks of 4 whose entries (written i.., added
- * j..) are contiguous, i.e. unless the block crosses the end of the ring
- * (at most twice per FERAL_K_LF_S steps: one predictable branch a block);
- * such blocks, and the last < 4 steps, advance i and j one step at a time
- * by a compare and a conditional move each. */
+ * work a step: steps run in blocks of FX16_B whose entries (written i..,
+ * added j..) are contiguous, i.e. unless the block crosses the end of the
+ * ring (i and j each cross it once per FERAL_K_LF_S steps: one predictable
+ * branch a block); such blocks, and the last < FX16_B steps of a group of
+ * 16, advance i and j one step at a time by a compare and a conditional
+ * move each. */
 
 #define FX16_LFB (64 * (size_t)FERAL_K_LF_S) /* the ring's bytes */
+#define FX16_B 8 /* ring steps a block (4: 1-3 % slower at d 4096) */
 
 /* o + 64 wrapped to 0 at the ring's end, as a cmov (GCC made a branch of
  * the ternary operator, mispredicted at every wrap). */
@@ -87,20 +89,20 @@ static uint64_t fx16_run(int16_t *x, const int16_t *a, size_t ns, int16_t A0, in
 			sq = FX16_AQ(sq, A0, f16, aq2);
 			size_t e = bend - s > 16 ? s + 16 : bend;
 			const int32_t *q = aq2 - s;
-			for (; s + 4 <= e; s += 4) {
+			for (; s + FX16_B <= e; s += FX16_B) {
 				int16_t *xs = x + 32 * s;
 				const int16_t *as = a + 32 * s;
-				if (__builtin_expect(oi <= FX16_LFB - 256 && oj <= FX16_LFB - 256, 1)) {
+				if (__builtin_expect(oi <= FX16_LFB - 64 * FX16_B &&
+				                     oj <= FX16_LFB - 64 * FX16_B, 1)) {
 					char *wp = lf + oi;
 					const char *vp = lf + oj;
-					n = fx16_step(xs, as, wp, vp, q[s], n);
-					n = fx16_step(xs + 32, as + 32, wp + 64, vp + 64, q[s + 1], n);
-					n = fx16_step(xs + 64, as + 64, wp + 128, vp + 128, q[s + 2], n);
-					n = fx16_step(xs + 96, as + 96, wp + 192, vp + 192, q[s + 3], n);
-					oi = fx16_lfadv(oi + 192);
-					oj = fx16_lfadv(oj + 192);
+					for (int u = 0; u < FX16_B; u++)
+						n = fx16_step(xs + 32 * u, as + 32 * u, wp + 64 * u, vp + 64 * u,
+						              q[s + (size_t)u], n);
+					oi = fx16_lfadv(oi + 64 * (FX16_B - 1));
+					oj = fx16_lfadv(oj + 64 * (FX16_B - 1));
 				} else {
-					for (int u = 0; u < 4; u++) {
+					for (int u = 0; u < FX16_B; u++) {
 						n = fx16_step(xs + 32 * u, as + 32 * u, lf + oi, lf + oj,
 						              q[s + (size_t)u], n);
 						oi = fx16_lfadv(oi);
