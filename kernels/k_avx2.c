@@ -496,30 +496,23 @@ AXPY_INT(i16, i8, 127)
 AXPY_INT(i8, i16, 32767)
 static AXPY_INT_FN(axpy_i8_i8_f32path, i8, i8, 127)
 
-/* int16 x int16, INDEPENDENT, fixed point in 16-bit lanes (kernels.h,
- * feral_k_fx16_dense: the exact semantics), 16 elements a vector, never
- * widened:
- *   t = floor((a aq + R) / 2^16) = mulhi(a, aq) + [lo + R >= 2^16],
- * lo = mullo(a, aq), R = 65535 - r: the carry is the unsigned r < lo, read
- * as the signed compare (lo ^ 0x8000) > (r ^ 0x8000).  A carries the even
- * elements' aq in its low and the odd ones' in its high 16-bit words.
- * The increment is within +-2^14, so the model is a saturating add and a
- * clamp to -32767; a saturated write is a lane where the wrapping sum
- * differs from that.  Lanes that did not saturate are counted in 16-bit
- * lanes (at most 2 a step: blocks of 2^13 steps) and summed per block. */
-static inline __attribute__((always_inline)) __m256i fx16_vec(int16_t *x, const int16_t *a,
-                                                              __m256i A, __m256i r, __m256i ok)
+/* int16 x int16, INDEPENDENT, |alpha| < 1/2: kernels/fx16.h's template with
+ * this shim, 16 elements a vector (two a ring step), never widened: the
+ * carry r <u lo is the signed compare (lo ^ 0x8000) > (r ^ 0x8000), its -1
+ * subtracted; A carries the even elements' aq in its low and the odd ones'
+ * in its high 16-bit words.  Lanes that did NOT saturate (wrapping sum =
+ * clamped sum) are counted in 16-bit lanes (a compare gives -1) and the
+ * saturated writes are the rest.  The multipliers of 16 steps come from one
+ * xorshift64 step of lane[8..11] and one of lane[12..15] (words 0..15 and
+ * 16..31; the unsigned v < f16 is the signed (f16 ^ 0x8000) > (v ^
+ * 0x8000)), stored as 16 dwords. */
+static inline __m256i fx16_t256(__m256i av, __m256i A, __m256i r)
 {
-	const __m256i m32767 = _mm256_set1_epi16(-32767), k8000 = _mm256_set1_epi16(-32768);
-	__m256i av = _mm256_loadu_si256((const __m256i *)a);
-	__m256i xv = _mm256_loadu_si256((const __m256i *)x);
+	const __m256i k8000 = _mm256_set1_epi16(-32768);
 	__m256i lo = _mm256_mullo_epi16(av, A);
-	__m256i t = _mm256_sub_epi16(_mm256_mulhi_epi16(av, A),
-	                             _mm256_cmpgt_epi16(_mm256_xor_si256(lo, k8000),
-	                                                _mm256_xor_si256(r, k8000)));
-	__m256i c = _mm256_max_epi16(_mm256_adds_epi16(xv, t), m32767);
-	_mm256_storeu_si256((__m256i *)x, c);
-	return _mm256_sub_epi16(ok, _mm256_cmpeq_epi16(_mm256_add_epi16(xv, t), c));
+	return _mm256_sub_epi16(_mm256_mulhi_epi16(av, A),
+	                        _mm256_cmpgt_epi16(_mm256_xor_si256(lo, k8000),
+	                                           _mm256_xor_si256(r, k8000)));
 }
 static inline uint64_t hsum_u16(__m256i v)
 {
@@ -528,55 +521,45 @@ static inline uint64_t hsum_u16(__m256i v)
 	h = _mm_add_epi32(h, _mm_unpackhi_epi64(h, h));
 	return (uint64_t)(uint32_t)(_mm_cvtsi128_si32(h) + _mm_extract_epi32(h, 1));
 }
-/* 32 elements a step (n a multiple of 32): one lagged-Fibonacci ring entry
- * (kernels.h, feral_k_lf_step), formed in two 32-byte halves, one a vector.
- * The multipliers aq = A0 + [v < f16] of 16 steps come from one xorshift64
- * step of lane[8..11] and one of lane[12..15] (words 0..15 and 16..31; the
- * unsigned v < f16 is the signed (f16 ^ 0x8000) > (v ^ 0x8000)), stored as
- * 16 dwords: dword j (even | odd elements) serves both vectors of step j. */
-static uint64_t fx16_ind(int16_t *x, const int16_t *a, size_t n, int16_t A0, int16_t f16s,
-                         struct feral_k_rng *rng)
+struct fx16_aqs {
+	__m256i s0, s1;
+};
+static inline struct fx16_aqs fx16_aq256(struct fx16_aqs s, int16_t A0, int32_t f16, int32_t *q)
 {
-	const __m256i A0v = _mm256_set1_epi16(A0), F = _mm256_set1_epi16(f16s);
-	const __m256i k8000 = _mm256_set1_epi16(-32768);
-	__m256i sq0 = _mm256_load_si256((const __m256i *)(rng->lane + 8));
-	__m256i sq1 = _mm256_load_si256((const __m256i *)(rng->lane + 12));
-	uint64_t *lf = rng->lf;
-	struct feral_k_lf_cur cur = feral_k_lf_begin(rng);
-	int32_t dq[16] __attribute__((aligned(32)));
-	uint64_t ok = 0;
-	for (size_t k = 0; k < n;) {
-		size_t end = n - k > (32u << 13) ? k + (32u << 13) : n;
-		__m256i okv = _mm256_setzero_si256();
-		while (k < end) {
-			sq0 = xorshift64x4(sq0);
-			sq1 = xorshift64x4(sq1);
-			_mm256_store_si256((__m256i *)dq,
-			                   _mm256_sub_epi16(A0v, _mm256_cmpgt_epi16(F, _mm256_xor_si256(sq0, k8000))));
-			_mm256_store_si256((__m256i *)(dq + 8),
-			                   _mm256_sub_epi16(A0v, _mm256_cmpgt_epi16(F, _mm256_xor_si256(sq1, k8000))));
-			for (int j = 0; j < 16 && k < end; j++, k += 32) {
-				uint64_t *w = lf + 8 * cur.i;
-				const uint64_t *v = lf + 8 * cur.j;
-				cur = feral_k_lf_adv(cur);
-				__m256i r0 = _mm256_add_epi64(_mm256_load_si256((const __m256i *)w),
-				                              _mm256_load_si256((const __m256i *)v));
-				__m256i r1 = _mm256_add_epi64(_mm256_load_si256((const __m256i *)(w + 4)),
-				                              _mm256_load_si256((const __m256i *)(v + 4)));
-				_mm256_store_si256((__m256i *)w, r0);
-				_mm256_store_si256((__m256i *)(w + 4), r1);
-				const __m256i A = _mm256_set1_epi32(dq[j]);
-				okv = fx16_vec(x + k, a + k, A, r0, okv);
-				okv = fx16_vec(x + k + 16, a + k + 16, A, r1, okv);
-			}
-		}
-		ok += hsum_u16(okv);
-	}
-	feral_k_lf_end(rng, cur);
-	_mm256_store_si256((__m256i *)(rng->lane + 8), sq0);
-	_mm256_store_si256((__m256i *)(rng->lane + 12), sq1);
-	return n - ok;
+	const __m256i A0v = _mm256_set1_epi16(A0), k8000 = _mm256_set1_epi16(-32768);
+	const __m256i F = _mm256_set1_epi16((short)(f16 ^ 0x8000));
+	s.s0 = xorshift64x4(s.s0);
+	s.s1 = xorshift64x4(s.s1);
+	_mm256_store_si256((__m256i *)q,
+	                   _mm256_sub_epi16(A0v, _mm256_cmpgt_epi16(F, _mm256_xor_si256(s.s0, k8000))));
+	_mm256_store_si256((__m256i *)(q + 8),
+	                   _mm256_sub_epi16(A0v, _mm256_cmpgt_epi16(F, _mm256_xor_si256(s.s1, k8000))));
+	return s;
 }
+#define FX16_V __m256i
+#define FX16_W 16
+#define FX16_ZERO _mm256_setzero_si256()
+#define FX16_LD(p) _mm256_loadu_si256((const __m256i *)(p))
+#define FX16_ST(p, v) _mm256_storeu_si256((__m256i *)(p), v)
+#define FX16_RLD(p) _mm256_load_si256((const __m256i *)(p))
+#define FX16_RST(p, v) _mm256_store_si256((__m256i *)(p), v)
+#define FX16_ADD64(a, b) _mm256_add_epi64(a, b)
+#define FX16_ADD16(a, b) _mm256_add_epi16(a, b)
+#define FX16_A(aq) _mm256_set1_epi32(aq)
+#define FX16_T(av, A, r) fx16_t256(av, A, r)
+#define FX16_CLAMP(x, t) _mm256_max_epi16(_mm256_adds_epi16(x, t), _mm256_set1_epi16(-32767))
+#define FX16_CNT(n, w, c) _mm256_sub_epi16(n, _mm256_cmpeq_epi16(w, c))
+#define FX16_CNTN(n, nv) (32 * (uint64_t)(nv) - hsum_u16(n))
+#define FX16_AQS struct fx16_aqs
+#define FX16_AQLOAD(rng)                                                                   \
+	((struct fx16_aqs){_mm256_load_si256((const __m256i *)((rng)->lane + 8)),          \
+	                   _mm256_load_si256((const __m256i *)((rng)->lane + 12))})
+#define FX16_AQSTORE(rng, s)                                                               \
+	(_mm256_store_si256((__m256i *)((rng)->lane + 8), (s).s0),                         \
+	 _mm256_store_si256((__m256i *)((rng)->lane + 12), (s).s1))
+#define FX16_AQ(s, A0, f16, q) fx16_aq256(s, A0, f16, q)
+#include "fx16.h"
+
 uint64_t feral_k_axpy_i16_i16_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
                                    double alpha, enum feral_rounding mode,
                                    struct feral_k_rng *rng)
@@ -586,13 +569,7 @@ uint64_t feral_k_axpy_i16_i16_avx2(void *x_, const void *a_, const uint32_t *idx
 	if (mode != FERAL_ROUNDING_INDEPENDENT ||
 	    !(alpha > -FERAL_K_FX16_ALPHA_MAX && alpha < FERAL_K_FX16_ALPHA_MAX))
 		return axpy_i16_i16_f32path(x_, a_, idx, len, alpha, mode, rng);
-	const int16_t *a = a_;
-	int16_t *x = x_;
-	int32_t f16;
-	int16_t A0 = feral_k_fx16_alpha(alpha, rng, &f16);
-	size_t k = len & ~(size_t)31;
-	uint64_t sat = fx16_ind(x, a, k, A0, (int16_t)(f16 ^ 0x8000), rng);
-	return sat + feral_k_fx16_dense(x + k, a + k, len - k, k, A0, f16, rng);
+	return fx16_row(x_, a_, len, alpha, rng);
 }
 
 /* int8 x int8, fixed point in 16-bit lanes (kernels.h): 32 elements a step,

@@ -419,67 +419,50 @@ AXPY_INT(i16, i8, 127)
 AXPY_INT(i8, i16, 32767)
 static AXPY_INT_FN(axpy_i8_i8_f32path, i8, i8, 127)
 
-/* int16 x int16, INDEPENDENT, |alpha| < 1/2: fixed point in 16-bit lanes
- * (kernels.h, feral_k_fx16_dense: the exact semantics), 32 elements a
- * vector, never widened:
- *   t = floor((a aq + R) / 2^16) = mulhi(a, aq) + [lo + R >= 2^16],
- * lo = mullo(a, aq).  With R = ~r, r the element's 16-bit word of one
- * lagged-Fibonacci ring entry (one step a vector: one 64-bit add, its
- * loads and store), the carry is the unsigned compare r < lo, one
- * instruction into a mask, added as a masked subtract of -1.  The vector's
- * two groups of 16 are its even and its odd elements: their multipliers
- * aq = A0 + [v < f16] come 32 at a time (16 vectors) from an xorshift64
- * state (lane[8..15]), stored as 16 dwords, and one dword broadcast from
- * memory (a load, no shuffle) gives a vector its pair.  Saturated writes
- * (the wrapping sum differs from the clamped one): a masked increment of a
- * 16-bit lane counter (at most 1 a step: blocks of 2^13 steps).  Per 32
- * elements: 9 vector ALU operations on the two 512-bit ports (14 with an
- * xorshift64 step for r). */
-static uint64_t fx16_ind512(int16_t *x, const int16_t *a, size_t n, int16_t A0, int16_t f16,
-                            struct feral_k_rng *rng)
+/* int16 x int16, INDEPENDENT, |alpha| < 1/2: kernels/fx16.h's template with
+ * this shim, 32 elements (one ring step) a vector, never widened: the carry
+ * is one unsigned compare into a mask, added as a masked subtract of -1;
+ * saturated writes are counted by a masked increment of 16-bit lane
+ * counters.  The 32 group multipliers of 16 steps: one xorshift64 step of
+ * lane[8..15], compared unsigned with f16 into a mask, stored as 16 dwords,
+ * and one dword broadcast from memory (a load, no shuffle) gives a vector
+ * its even | odd pair. */
+#define FX16_V __m512i
+#define FX16_W 32
+#define FX16_ZERO _mm512_setzero_si512()
+#define FX16_LD(p) _mm512_loadu_si512(p)
+#define FX16_ST(p, v) _mm512_storeu_si512(p, v)
+#define FX16_RLD(p) _mm512_load_si512(p)
+#define FX16_RST(p, v) _mm512_store_si512(p, v)
+#define FX16_ADD64(a, b) _mm512_add_epi64(a, b)
+#define FX16_ADD16(a, b) _mm512_add_epi16(a, b)
+#define FX16_A(aq) _mm512_set1_epi32(aq)
+static inline __m512i fx16_t512(__m512i av, __m512i A, __m512i r)
 {
-	const __m512i A0v = _mm512_set1_epi16(A0), m32767 = _mm512_set1_epi16(-32767);
-	const __m512i F = _mm512_set1_epi16(f16), one = _mm512_set1_epi16(1);
-	const __m512i ones = _mm512_set1_epi16(-1);
-	__m512i sq = _mm512_load_si512(rng->lane + 8);
-	uint64_t *lf = rng->lf;
-	struct feral_k_lf_cur cur = feral_k_lf_begin(rng);
-	int32_t aq2[16] __attribute__((aligned(64))); /* aq of the even | odd elements */
-	uint64_t sat = 0;
-	for (size_t k = 0; k < n;) {
-		size_t end = n - k > (32u << 13) ? k + (32u << 13) : n;
-		__m512i cnt = _mm512_setzero_si512();
-		while (k < end) {
-			sq = xorshift64x8(sq); /* 32 group multipliers, unsigned v < f16 */
-			_mm512_store_si512(aq2, _mm512_mask_add_epi16(A0v, _mm512_cmplt_epu16_mask(sq, F),
-			                                              A0v, one));
-			for (int j = 0; j < 16 && k < end; j++, k += 32) {
-				uint64_t *w = lf + 8 * cur.i;
-				const uint64_t *v = lf + 8 * cur.j;
-				cur = feral_k_lf_adv(cur);
-				__m512i st = _mm512_add_epi64(_mm512_load_si512(w), _mm512_load_si512(v));
-				_mm512_store_si512(w, st);
-				const __m512i A = _mm512_set1_epi32(aq2[j]);
-				__m512i av = _mm512_loadu_si512(a + k), xv = _mm512_loadu_si512(x + k);
-				__m512i hi = _mm512_mulhi_epi16(av, A);
-				__mmask32 carry = _mm512_cmplt_epu16_mask(st, _mm512_mullo_epi16(av, A));
-				__m512i t = _mm512_mask_sub_epi16(hi, carry, hi, ones);
-				__m512i c = _mm512_max_epi16(_mm512_adds_epi16(xv, t), m32767);
-				_mm512_storeu_si512(x + k, c);
-				cnt = _mm512_mask_add_epi16(
-					cnt, _mm512_cmpneq_epi16_mask(_mm512_add_epi16(xv, t), c), cnt, one);
-			}
-		}
-		__m512i s32 = _mm512_madd_epi16(cnt, one); /* lanes <= 2^13: exact */
-		sat += (uint64_t)(uint32_t)_mm512_reduce_add_epi32(s32);
-	}
-	feral_k_lf_end(rng, cur);
-	_mm512_store_si512(rng->lane + 8, sq);
-	return sat;
+	__m512i hi = _mm512_mulhi_epi16(av, A);
+	return _mm512_mask_sub_epi16(hi, _mm512_cmplt_epu16_mask(r, _mm512_mullo_epi16(av, A)), hi,
+	                             _mm512_set1_epi16(-1));
 }
+#define FX16_T(av, A, r) fx16_t512(av, A, r)
+#define FX16_CLAMP(x, t) _mm512_max_epi16(_mm512_adds_epi16(x, t), _mm512_set1_epi16(-32767))
+#define FX16_CNT(n, w, c) _mm512_mask_sub_epi16(n, _mm512_cmpneq_epi16_mask(w, c), n, _mm512_set1_epi16(-1))
+#define FX16_CNTN(n, nv) ((void)(nv), (uint64_t)(uint32_t)_mm512_reduce_add_epi32(_mm512_madd_epi16(n, _mm512_set1_epi16(1))))
+#define FX16_AQS __m512i
+#define FX16_AQLOAD(rng) _mm512_load_si512((rng)->lane + 8)
+#define FX16_AQSTORE(rng, s) _mm512_store_si512((rng)->lane + 8, s)
+static inline __m512i fx16_aq512(__m512i s, int16_t A0, int32_t f16, int32_t *q)
+{
+	const __m512i A0v = _mm512_set1_epi16(A0);
+	s = xorshift64x8(s); /* 32 group multipliers, unsigned v < f16 */
+	_mm512_store_si512(q, _mm512_mask_sub_epi16(A0v, _mm512_cmplt_epu16_mask(s, _mm512_set1_epi16((short)f16)),
+	                                             A0v, _mm512_set1_epi16(-1)));
+	return s;
+}
+#define FX16_AQ(s, A0, f16, q) fx16_aq512(s, A0, f16, q)
+#include "fx16.h"
 
 /* int16 x int16: INDEPENDENT rounding with |alpha| < 1/2 is fixed point
- * (kernels.h, fx16_ind512 above); the rest is the f32 path above. */
+ * (kernels/fx16.h above); the rest is the f32 path above. */
 uint64_t feral_k_axpy_i16_i16_avx512(void *x_, const void *a_, const uint32_t *idx, size_t len,
                                      double alpha, enum feral_rounding mode,
                                      struct feral_k_rng *rng)
@@ -489,13 +472,7 @@ uint64_t feral_k_axpy_i16_i16_avx512(void *x_, const void *a_, const uint32_t *i
 	if (mode != FERAL_ROUNDING_INDEPENDENT ||
 	    !(alpha > -FERAL_K_FX16_ALPHA_MAX && alpha < FERAL_K_FX16_ALPHA_MAX))
 		return axpy_i16_i16_f32path(x_, a_, idx, len, alpha, mode, rng);
-	const int16_t *a = a_;
-	int16_t *x = x_;
-	int32_t f16;
-	int16_t A0 = feral_k_fx16_alpha(alpha, rng, &f16);
-	size_t k = len & ~(size_t)31;
-	uint64_t sat = k ? fx16_ind512(x, a, k, A0, (int16_t)f16, rng) : 0;
-	return sat + feral_k_fx16_dense(x + k, a + k, len - k, k, A0, f16, rng);
+	return fx16_row(x_, a_, len, alpha, rng);
 }
 
 /* int8 x int8, fixed point in 16-bit lanes (kernels.h): 64 elements a step,

@@ -323,9 +323,13 @@ static inline uint64_t feral_k_fx8_dense(int8_t *x, const int8_t *a, size_t len,
 }
 
 /* ---- int16 data x int16 model axpy, INDEPENDENT rounding, fixed point ------
- * For |alpha| < FERAL_K_FX16_ALPHA_MAX (1/2), per call: A0 = floor(alpha
- * 2^16) and f16 = floor(frac(alpha 2^16) 2^16 + u0) (one 53-bit draw u0;
- * f16 = 2^16 carries into A0).  Per group of 16 elements (sparse rows:
+ * For |alpha| < FERAL_K_FX16_ALPHA_MAX (1/2), per call: N = alpha 2^32
+ * rounded stochastically to an integer, in integers from alpha's bits and
+ * ONE 64-bit scalar draw v (no float on the path to the loop: the axpy's
+ * alpha waits on the dot, so this is latency): |alpha| 2^32 = M 2^-sh, M the
+ * 53-bit significand, sh >= 22, |N| = (M >> sh) + [top sh bits of v < M mod
+ * 2^sh] with alpha's sign (|alpha| < 2^-43: a second draw, in double), so
+ * E[N] = alpha 2^32 exactly; A0 = N >> 16 (floor) and f16 = N & 0xffff.  Per group of 16 elements (sparse rows:
  * 16g .. 16g+15; dense rows, every ISA: the even and the odd elements of
  * each 32, feral_k_fx16_dense below)
  * aq = A0 + [v < f16], v 16 random bits, so
@@ -345,15 +349,20 @@ static inline uint64_t feral_k_fx8_dense(int8_t *x, const int8_t *a, size_t len,
 #define FERAL_K_FX16_ALPHA_MAX (32767.0 / 65536.0)
 static inline int16_t feral_k_fx16_alpha(double alpha, struct feral_k_rng *rng, int32_t *f16)
 {
-	double sc = alpha * 65536.0, fl = __builtin_floor(sc); /* |sc| < 32767 */
-	int32_t A0 = (int32_t)fl;
-	int32_t f = (int32_t)__builtin_floor((sc - fl) * 65536.0 + feral_rng_uniform(&rng->scalar));
-	if (f >= 65536) {
-		A0++;
-		f = 0;
-	}
-	*f16 = f;
-	return (int16_t)A0;
+	uint64_t b;
+	memcpy(&b, &alpha, sizeof b);
+	int E = (int)((b >> 52) & 0x7ff);
+	int sh = 1043 - E; /* |alpha| 2^32 = M 2^-sh; |alpha| < 1/2: sh >= 22 */
+	uint64_t M = (b & ((1ull << 52) - 1)) | (1ull << 52), q;
+	uint64_t v = feral_rng_next(&rng->scalar);
+	if (__builtin_expect(E > 0 && sh < 64, 1)) /* |alpha| >= 2^-43 */
+		q = (M >> sh) + ((v >> (64 - sh)) < (M & ((1ull << sh) - 1)));
+	else /* a second draw, in double (|alpha| 2^32 < 2^-11: q is 0 or 1) */
+		q = (uint64_t)__builtin_floor(__builtin_fabs(alpha) * 0x1p32 +
+		                              feral_rng_uniform(&rng->scalar));
+	int64_t sg = -(int64_t)(b >> 63), N = ((int64_t)q ^ sg) - sg; /* no branch on the sign */
+	*f16 = (int32_t)(N & 0xffff);
+	return (int16_t)(N >> 16); /* arithmetic: floor */
 }
 /* q clamped to the int16 model's range [-32767, 32767], *sat counting clamps. */
 static inline int16_t feral_k_sat16(int32_t q, uint64_t *sat)

@@ -320,6 +320,34 @@ static void check_unbiased_i16_all(const char *isa)
 	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
 		check_unbiased_i16(isa, vals[i]);
 }
+/* The per-call multiplier (kernels.h, feral_k_fx16_alpha): N = A0 2^16 + f16
+ * is alpha 2^32 rounded stochastically, so its mean is alpha 2^32 exactly.
+ * The axpy tests above cannot see a bias at this level (< 2^-16 of a unit),
+ * so this checks N itself: alpha 2^32 with fractions 3/8 and 7/10 (either
+ * sign; 5/8 of a unit at 2^-32 takes the largest shift, sh = 53), 2*10^5 draws,
+ * the mean within 5 standard errors of alpha 2^32 (truncating or rounding
+ * to nearest fail it by > 100 of them). */
+Test(kernels, test_fx16_alpha_rounding_is_unbiased)
+{
+	static const double P[] = {1234567.375, -1234567.375, 987654321.7, -0.625, 0.625};
+	struct feral_k_rng rng;
+	feral_k_rng_seed(&rng, 91, 5);
+	enum { T = 200000 };
+	for (size_t i = 0; i < sizeof P / sizeof P[0]; i++) {
+		double alpha = P[i] * 0x1p-32, base = floor(P[i]), up = 0;
+		for (int k = 0; k < T; k++) {
+			int32_t f16;
+			int16_t A0 = feral_k_fx16_alpha(alpha, &rng, &f16);
+			double n = (double)A0 * 65536.0 + (double)f16 - base;
+			cr_assert(n == 0 || n == 1, "alpha 2^32 = %.3f: N - floor = %g", P[i], n);
+			up += n;
+		}
+		double p = P[i] - base, se = sqrt(p * (1 - p) / T);
+		cr_assert(fabs(up / T - p) <= 5 * se,
+		          "alpha 2^32 = %.3f: mean N - floor %.5f, want %.5f (+- %.5f)", P[i], up / T, p,
+		          5 * se);
+	}
+}
 Test(kernels, test_ref_i16_rounding_unbiased) { check_unbiased_i16_all("ref"); }
 Test(kernels, test_avx2_i16_rounding_unbiased) { check_unbiased_i16_all("avx2"); }
 Test(kernels, test_avx512_i16_rounding_unbiased) { check_unbiased_i16_all("avx512"); }
