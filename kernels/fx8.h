@@ -154,3 +154,18 @@ static __attribute__((noinline)) uint64_t fx8_row(void *x_, const void *a_, size
 	int16_t aq = (int16_t)(neg ? -(int32_t)q : (int32_t)q);
 	return sat + feral_k_fx8_dense(x + n, a + n, len - n, n, F, aq, s, rng);
 }
+
+/* The int8 x int8 axpy entry of an ISA (k_avx2.c, k_avx512.c; after their
+ * axpy_i8_i8_rest, which holds every other path): the byte path tested
+ * first, before any frame, and both paths tail calls, so the common call
+ * pays no register saves for the others. */
+#define FX8_AXPY_ENTRY(isa)                                                                \
+	uint64_t feral_k_axpy_i8_i8_##isa(void *x_, const void *a_, const uint32_t *idx,   \
+	                                  size_t len, double alpha, enum feral_rounding mode, \
+	                                  struct feral_k_rng *rng)                        \
+	{                                                                                  \
+		if (!idx && mode == FERAL_ROUNDING_INDEPENDENT &&                          \
+		    __builtin_fabs(alpha) < FERAL_K_FX8_ALPHA_MAX)                         \
+			return fx8_row(x_, a_, len, alpha, rng);                           \
+		return axpy_i8_i8_rest(x_, a_, idx, len, alpha, mode, rng);                \
+	}

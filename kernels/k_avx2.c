@@ -79,18 +79,7 @@ static inline int64_t hsum_epi64(__m256i v)
 			FMA_PS(dp, mp, s2, k + 16);                                         \
 			FMA_PS(dp, mp, s3, k + 24);                                         \
 		}                                                                           \
-		if (k + 8 <= len) {                                                         \
-			FMA_PS(dp, mp, s0, k);                                              \
-			k += 8;                                                             \
-			if (k + 8 <= len) {                                                 \
-				FMA_PS(dp, mp, s1, k);                                      \
-				k += 8;                                                     \
-				if (k + 8 <= len) {                                         \
-					FMA_PS(dp, mp, s2, k);                              \
-					k += 8;                                             \
-				}                                                           \
-			}                                                                   \
-		}                                                                           \
+		FERAL_K_DOT_TAIL3(8, FMA_PS, dp, mp)                                    \
 		return hsum_ps_d(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3))) + \
 		       feral_k_dot_##dp##_##mp##_ref(a + k, NULL, x + k, len - k);          \
 	}
@@ -678,16 +667,5 @@ axpy_i8_i8_rest(void *x_, const void *a_, const uint32_t *idx, size_t len,
 	return sat + feral_k_fx_i8_i8(x + k, a + k, NULL, len - k, F, aq, mode, rng);
 }
 
-/* The byte path tested first, before any frame: both paths are tail calls
- * (fx8_row, axpy_i8_i8_rest), so the common call pays no register saves
- * for the others. */
-uint64_t feral_k_axpy_i8_i8_avx2(void *x_, const void *a_, const uint32_t *idx, size_t len,
-                                 double alpha, enum feral_rounding mode,
-                                 struct feral_k_rng *rng)
-{
-	if (!idx && mode == FERAL_ROUNDING_INDEPENDENT &&
-	    __builtin_fabs(alpha) < FERAL_K_FX8_ALPHA_MAX)
-		return fx8_row(x_, a_, len, alpha, rng);
-	return axpy_i8_i8_rest(x_, a_, idx, len, alpha, mode, rng);
-}
+FX8_AXPY_ENTRY(avx2) /* fx8.h */
 #endif

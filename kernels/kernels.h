@@ -43,6 +43,23 @@
 /* The pairs whose dense dot has a VNNI kernel (k_avx512vnni.c): the only
  * code built with -mavx512vnni, selected only when cpuid reports it. */
 #define FERAL_K_VNNI_DOTS(X, ...) X(i8, i8, __VA_ARGS__)
+/* The end of a four-chain dense dot (k_avx2.c, k_avx512.c): after the loop
+ * of four W-element steps, the 1-3 whole steps left go to chains s0, s1, s2
+ * in turn (the fixed order that keeps one thread bit-reproducible); STEP is
+ * called as STEP(args..., chain, offset) and k advances past each. */
+#define FERAL_K_DOT_TAIL3(W, STEP, ...)                                                    \
+	if (k + (W) <= len) {                                                              \
+		STEP(__VA_ARGS__, s0, k);                                                  \
+		k += (W);                                                                  \
+		if (k + (W) <= len) {                                                      \
+			STEP(__VA_ARGS__, s1, k);                                          \
+			k += (W);                                                          \
+			if (k + (W) <= len) {                                              \
+				STEP(__VA_ARGS__, s2, k);                                  \
+				k += (W);                                                  \
+			}                                                                  \
+		}                                                                          \
+	}
 #define FERAL_K_P_f64 FERAL_PRECISION_F64
 #define FERAL_K_P_f32 FERAL_PRECISION_F32
 #define FERAL_K_P_i16 FERAL_PRECISION_I16
