@@ -563,8 +563,8 @@ uint64_t feral_k_axpy_i16_i16_avx2(void *x_, const void *a_, const uint32_t *idx
 
 /* int8 x int8, fixed point in 16-bit lanes (kernels.h): 32 elements a step,
  * one 32-byte load and store of the model (the dot's load width, so it
- * forwards from one store).  INDEPENDENT: one xorshift64 step on lane[0..3]
- * and one on lane[4..7] give 32 16-bit draws. */
+ * forwards from one store).  INDEPENDENT: R from the lagged-Fibonacci
+ * ring's bytes (kernels.h, feral_k_fx_dense). */
 static inline __m256i fx_half(__m256i av16, __m256i xv16, __m256i A, __m256i R0, int mode,
                               __m256i half, __m128i cF, uint64_t *sat)
 {
@@ -631,24 +631,36 @@ axpy_i8_i8_rest(void *x_, const void *a_, const uint32_t *idx, size_t len,
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
 	const __m256i A = _mm256_set1_epi16(aq);
 	const __m256i half = _mm256_set1_epi16((int16_t)((1 << (F - 1)) - 1));
-	const __m128i cF = _mm_cvtsi32_si128(F), cR = _mm_cvtsi32_si128(16 - F);
+	const __m128i cF = _mm_cvtsi32_si128(F), cR = _mm_cvtsi32_si128(8 - F);
 	const int ind = mode == FERAL_ROUNDING_INDEPENDENT;
-	__m256i st0 = _mm256_setzero_si256(), st1 = st0;
-	if (ind) {
-		st0 = _mm256_load_si256((const __m256i *)rng->lane);
-		st1 = _mm256_load_si256((const __m256i *)(rng->lane + 4));
-	}
+	/* INDEPENDENT (F < 8, kernels.h feral_k_fx_dense): R = the top F bits
+	 * of the ring entry's byte of each element; one step per 64 elements,
+	 * both 32-byte halves at once (rhi serves the next 32) */
+	struct feral_k_lf_cur cur = {0, 0}; /* NEAREST may pass no generator */
+	if (ind)
+		cur = feral_k_lf_begin(rng);
+	__m256i rhi = _mm256_setzero_si256();
 	uint64_t sat = 0;
 	size_t k = 0;
 	for (; k + 32 <= len; k += 32) {
 		__m256i av = _mm256_loadu_si256((const __m256i *)(a + k));
 		__m256i xv = _mm256_loadu_si256((const __m256i *)(x + k));
-		__m256i R0 = st0, R1 = st1;
+		__m256i R0 = _mm256_setzero_si256(), R1 = R0;
 		if (ind) {
-			st0 = xorshift64x4(st0);
-			st1 = xorshift64x4(st1);
-			R0 = _mm256_srl_epi16(st0, cR);
-			R1 = _mm256_srl_epi16(st1, cR);
+			__m256i rv = rhi;
+			if ((k & 63) == 0) {
+				__m256i *w = (__m256i *)(rng->lf + 8 * cur.i);
+				const __m256i *v = (const __m256i *)(rng->lf + 8 * cur.j);
+				rv = _mm256_add_epi64(_mm256_load_si256(w), _mm256_load_si256(v));
+				_mm256_store_si256(w, rv);
+				rhi = _mm256_add_epi64(_mm256_load_si256(w + 1),
+				                       _mm256_load_si256(v + 1));
+				_mm256_store_si256(w + 1, rhi);
+				cur = feral_k_lf_adv(cur);
+			}
+			__m128i b0 = _mm256_castsi256_si128(rv), b1 = _mm256_extracti128_si256(rv, 1);
+			R0 = _mm256_srl_epi16(_mm256_cvtepu8_epi16(b0), cR);
+			R1 = _mm256_srl_epi16(_mm256_cvtepu8_epi16(b1), cR);
 		}
 		__m256i c0 = fx_half(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(av)),
 		                     _mm256_cvtepi8_epi16(_mm256_castsi256_si128(xv)), A, R0, mode,
@@ -660,11 +672,10 @@ axpy_i8_i8_rest(void *x_, const void *a_, const uint32_t *idx, size_t len,
 		_mm256_storeu_si256((__m256i *)(x + k),
 		                    _mm256_permute4x64_epi64(_mm256_packs_epi16(c0, c1), 0xD8));
 	}
-	if (ind) {
-		_mm256_store_si256((__m256i *)rng->lane, st0);
-		_mm256_store_si256((__m256i *)(rng->lane + 4), st1);
-	}
-	return sat + feral_k_fx_i8_i8(x + k, a + k, NULL, len - k, F, aq, mode, rng);
+	if (!ind)
+		return sat + feral_k_fx_i8_i8(x + k, a + k, NULL, len - k, F, aq, mode, rng);
+	feral_k_lf_end(rng, cur);
+	return sat + feral_k_fx_dense(x + k, a + k, len - k, k, F, aq, rng);
 }
 
 FX8_AXPY_ENTRY(avx2) /* fx8.h */

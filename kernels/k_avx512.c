@@ -585,20 +585,27 @@ axpy_i8_i8_rest(void *x_, const void *a_, const uint32_t *idx, size_t len,
 	}
 	const __m512i A = _mm512_set1_epi16(aq);
 	const __m512i half = _mm512_set1_epi16((int16_t)((1 << (F - 1)) - 1));
-	const __m128i cF = _mm_cvtsi32_si128(F), cR = _mm_cvtsi32_si128(16 - F);
+	const __m128i cF = _mm_cvtsi32_si128(F), cR = _mm_cvtsi32_si128(8 - F);
 	const int ind = mode == FERAL_ROUNDING_INDEPENDENT;
-	__m512i st0 = ind ? _mm512_load_si512(rng->lane) : _mm512_setzero_si512();
-	__m512i st1 = ind ? _mm512_load_si512(rng->lane + 8) : _mm512_setzero_si512();
+	/* INDEPENDENT (F < 8, kernels.h feral_k_fx_dense): R = the top F bits
+	 * of the ring entry's byte of each element, one step per 64 elements */
+	struct feral_k_lf_cur cur = {0, 0}; /* NEAREST may pass no generator */
+	if (ind)
+		cur = feral_k_lf_begin(rng);
 	uint64_t sat = 0;
 	size_t k = 0;
 	for (; k + 64 <= len; k += 64) {
 		__m512i av = _mm512_loadu_si512(a + k), xv = _mm512_loadu_si512(x + k);
-		__m512i R0 = st0, R1 = st1;
+		__m512i R0 = _mm512_setzero_si512(), R1 = R0;
 		if (ind) {
-			st0 = xorshift64x8(st0);
-			st1 = xorshift64x8(st1);
-			R0 = _mm512_srl_epi16(st0, cR);
-			R1 = _mm512_srl_epi16(st1, cR);
+			uint64_t *w = rng->lf + 8 * cur.i;
+			__m512i rv = _mm512_add_epi64(_mm512_load_si512(w),
+			                              _mm512_load_si512(rng->lf + 8 * cur.j));
+			_mm512_store_si512(w, rv);
+			cur = feral_k_lf_adv(cur);
+			__m256i b0 = _mm512_castsi512_si256(rv), b1 = _mm512_extracti64x4_epi64(rv, 1);
+			R0 = _mm512_srl_epi16(_mm512_cvtepu8_epi16(b0), cR);
+			R1 = _mm512_srl_epi16(_mm512_cvtepu8_epi16(b1), cR);
 		}
 		__m512i c0 = fx_half(_mm512_cvtepi8_epi16(_mm512_castsi512_si256(av)),
 		                     _mm512_cvtepi8_epi16(_mm512_castsi512_si256(xv)), A, R0, mode,
@@ -610,11 +617,10 @@ axpy_i8_i8_rest(void *x_, const void *a_, const uint32_t *idx, size_t len,
 		                                                      _mm512_cvtepi16_epi8(c0)),
 		                                              _mm512_cvtepi16_epi8(c1), 1));
 	}
-	if (ind) {
-		_mm512_store_si512(rng->lane, st0);
-		_mm512_store_si512(rng->lane + 8, st1);
-	}
-	return sat + feral_k_fx_i8_i8(x + k, a + k, NULL, len - k, F, aq, mode, rng);
+	if (!ind)
+		return sat + feral_k_fx_i8_i8(x + k, a + k, NULL, len - k, F, aq, mode, rng);
+	feral_k_lf_end(rng, cur);
+	return sat + feral_k_fx_dense(x + k, a + k, len - k, k, F, aq, rng);
 }
 
 FX8_AXPY_ENTRY(avx512) /* fx8.h */

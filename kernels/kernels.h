@@ -118,7 +118,8 @@ static inline float feral_k_uniform24(struct feral_k_rng *r)
  *        with one 53-bit draw per call (INDEPENDENT), or half up
  *        (NEAREST), so |aq| <= 128 and |a aq| <= 16256 fits int16;
  *   increment = (a aq + R) >> F (arithmetic), R uniform on [0, 2^F) from the
- *        top F bits of a 16-bit draw (one per element), or R = 2^(F-1) - 1
+ *        top F bits of a 16-bit draw (one per element; dense rows: of a
+ *        ring byte, feral_k_fx_dense), or R = 2^(F-1) - 1
  *        + bit F of a aq (NEAREST:
  *        half to even).  INDEPENDENT needs only R uniform for each element:
  *        the byte paths (F >= 8: k_avx512.c, and k_avx2.c for INDEPENDENT)
@@ -335,6 +336,33 @@ static inline uint64_t feral_k_fx8_dense(int8_t *x, const int8_t *a, size_t len,
 			w = (w >> 8 | w << 8) & 0xffff;
 		int32_t t = (((u * a[k] + s) >> m) + (int32_t)((w >> m) & 0xff)) >> 8;
 		sat += feral_k_store_sat8(&x[k], (int32_t)FERAL_RACY_LOAD(&x[k]) + sg * t);
+	}
+	return sat;
+}
+
+/* The DENSE int8 x int8 INDEPENDENT path at F < 8 (1/2 <= |alpha| < 64: the
+ * 16-bit lanes, feral_k_fx_i8_i8's arithmetic): F and aq as
+ * feral_k_fx_alpha defines them (one scalar draw), and R uniform on [0,
+ * 2^F) from the lagged-Fibonacci ring as on the byte path: element j = k0 +
+ * k takes byte j mod 64 (memory order) b of the entry made by the step
+ * taken at element 64 floor(j / 64), R = b >> (8 - F) (its top F bits);
+ * the increment is (a aq + R) >> F (arithmetic), so E[increment | aq] = a aq
+ * 2^-F exactly.  Every ISA steps once per 64 elements it starts (AVX2 both
+ * halves at once), so all write the same model (kernels/k_avx2.c,
+ * k_avx512.c run this for their tails from k0).  Sparse rows keep
+ * feral_k_fx_i8_i8's scalar draws. */
+static inline uint64_t feral_k_fx_dense(int8_t *x, const int8_t *a, size_t len, size_t k0,
+                                        int F, int16_t aq, struct feral_k_rng *rng)
+{
+	uint64_t sat = 0;
+	/* the newest entry (a tail after SIMD steps: k0 is not a multiple of 64) */
+	const uint8_t *r8 = feral_k_lf_newest(rng);
+	for (size_t k = 0; k < len; k++) {
+		size_t j = k0 + k;
+		if ((j & 63) == 0)
+			r8 = feral_k_lf_step(rng);
+		int32_t p = (int32_t)a[k] * aq, R = (int32_t)(r8[j & 63] >> (8 - F));
+		sat += feral_k_store_sat8(&x[k], (int32_t)FERAL_RACY_LOAD(&x[k]) + ((p + R) >> F));
 	}
 	return sat;
 }

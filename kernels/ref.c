@@ -167,6 +167,8 @@ uint64_t feral_k_axpy_i8_i8_ref(void *x, const void *a, const uint32_t *idx, siz
 		           : feral_k_fx8_dense(x, a, len, 0, F, aq, s, rng);
 	}
 	int F = feral_k_fx_alpha(alpha, mode, rng, &aq);
+	if (!idx && mode == FERAL_ROUNDING_INDEPENDENT) /* F < 8: the ring's bytes */
+		return feral_k_fx_dense(x, a, len, 0, F, aq, rng);
 	return feral_k_fx_i8_i8(x, a, idx, len, F, aq, mode, rng);
 }
 

@@ -223,7 +223,8 @@ Test(kernels, test_avx512_stochastic_rounding_is_unbiased) { check_unbiased_all(
 Test(kernels, test_avx512vnni_stochastic_rounding_is_unbiased) { check_unbiased_all("avx512vnni"); }
 
 /* The same with data over the whole int8 range (-128..127, both signs in
- * even and odd positions): the int8 x int8 byte paths form even and odd
+ * even and odd positions; for |alpha| near 1 and above, -am..am so that
+ * |alpha a| < 127): the int8 x int8 byte paths form even and odd
  * elements separately, so the per-call sums of x_k - alpha a_k are taken
  * over four groups (even/odd position x positive/negative a), and each
  * group's mean over T calls must be within 4.5 standard errors of 0 (4
@@ -235,8 +236,11 @@ static void check_unbiased_data(const char *isa, double alpha)
 	enum { L = 128, G = 4 };
 	const size_t T = 25000; /* T x L = 3.2 10^6 roundings */
 	int8_t a[L], x[L];
+	/* |alpha| >= 126/128: data in [-am, am], so that no write saturates */
+	int am = fabs(alpha) < 126.0 / 128 ? 128 : (int)(126 / fabs(alpha));
 	for (int k = 0; k < L; k++)
-		a[k] = (int8_t)((k * 83 + 11) % 256 - 128);
+		a[k] = (int8_t)(am == 128 ? (k * 83 + 11) % 256 - 128
+		                          : (k * 83 + 11) % (2 * am + 1) - am);
 	struct feral_k_rng rng;
 	feral_k_rng_seed(&rng, 555, 2);
 	double sum[G] = {0}, sum2[G] = {0};
@@ -266,8 +270,10 @@ static void check_unbiased_data(const char *isa, double alpha)
 }
 static void check_unbiased_data_all(const char *isa)
 {
-	/* F = 8 with either sign, F = 9, 12 and 14 (the s pre-add); F = 7 (16-bit lanes) */
-	static const double vals[] = {0.3, -0.3, -0.19, 0.0173, -0.0041, 0.9};
+	/* F = 8 with either sign, F = 9, 12 and 14 (the s pre-add); the 16-bit
+	 * lanes (feral_k_fx_dense): F = 7 either sign, 6, 5 and 3 */
+	static const double vals[] = {0.3,  -0.3, -0.19, 0.0173, -0.0041,
+	                              0.9, -0.6, 1.7,   -2.55,  11.3};
 	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
 		check_unbiased_data(isa, vals[i]);
 }
@@ -373,40 +379,39 @@ Test(kernels, test_nearest_rounds_half_to_even)
 	}
 }
 
-/* ---- the int8 byte path is bit-exact against ref ---------------------------
- * INDEPENDENT int8 x int8 at |alpha| < 1/2 (kernels.h, feral_k_fx8_dense):
- * every ISA must write the same model, count the same saturations and leave
- * the same generator states as ref, for every length 0..70 (every tail of
- * AVX2's 32 and AVX-512's 64, with 0, 1 or 2 vector steps before it) and
- * row / model starts off any alignment, at F = 8..14 with either sign (each
- * of fx8.h's loops: m = 0, 1 and >= 2). */
-Test(kernels, test_fx8_matches_ref_bit_for_bit)
+/* ---- the int8 dense INDEPENDENT paths are bit-exact against ref -------------
+ * int8 x int8, INDEPENDENT, dense (kernels.h: feral_k_fx8_dense for |alpha|
+ * < 1/2, feral_k_fx_dense for 1/2 <= |alpha| < 64): every ISA must write
+ * the same model, count the same saturations and leave the same generator
+ * states as ref, for every length 0..70 (every tail of AVX2's 32 and
+ * AVX-512's 64, with 0, 1 or 2 vector steps before it), the lengths in
+ * longs, and row / model starts off any alignment. */
+static void fx8_bit_exact(const double *alphas, size_t nal, const size_t *longs, size_t nlong,
+                          uint64_t seed)
 {
-	/* F = 8 (m = 0), 9 (m = 1: fx8.h's loop with the immediate shift), 10, 12, 14 */
-	static const double alphas[] = {0.49,    -0.3,   0.19,    -0.14, 0.11,
-	                                -0.0625, 0.0173, -0.0041, 0.001, -0.0009};
-	enum { NAL = sizeof alphas / sizeof alphas[0] };
 	static const size_t offs[] = {0, 1, 3, 17, 31};
 	const struct feral_kernels *ref = need("ref");
 	struct feral_rng r;
-	feral_rng_seed(&r, 4242, 0);
-	enum { MAXL = 70, PAD = 40 };
-	int8_t a[MAXL + PAD], x0[MAXL + PAD], xr[MAXL + PAD], xs[MAXL + PAD];
+	feral_rng_seed(&r, seed, 0);
+	enum { MAXL = 1100, PAD = 40 };
+	static int8_t a[MAXL + PAD], x0[MAXL + PAD], xr[MAXL + PAD], xs[MAXL + PAD];
 	for (size_t i = 1; i < NISAS; i++) {
 		const struct feral_kernels *t = feral_kernels_named(ISAS[i]);
 		if (!t)
 			continue;
-		for (size_t len = 0; len <= MAXL; len++)
+		for (size_t li = 0; li <= 70 + nlong; li++)
 			for (size_t oi = 0; oi < 5; oi++)
-				for (size_t ai = 0; ai < NAL; ai++) {
-					size_t oa = offs[oi], ox = offs[(oi + 2) % 5];
-					for (int k = 0; k < MAXL + PAD; k++) {
+				for (size_t ai = 0; ai < nal; ai++) {
+					size_t len = li <= 70 ? li : longs[li - 71];
+					cr_assert(len <= MAXL);
+					size_t oa = offs[oi], ox = offs[(oi + 2) % 5], n = len + PAD;
+					for (size_t k = 0; k < n; k++) {
 						a[k] = (int8_t)(feral_rng_next(&r) >> 56); /* -128..127 */
 						/* model values near both bounds, so writes saturate */
 						x0[k] = (int8_t)((int)(feral_rng_next(&r) % 255) - 127);
 					}
-					memcpy(xr, x0, sizeof x0);
-					memcpy(xs, x0, sizeof x0);
+					memcpy(xr, x0, n);
+					memcpy(xs, x0, n);
 					struct feral_k_rng rr, rs;
 					feral_k_rng_seed(&rr, 31 + len, 2);
 					rs = rr;
@@ -417,15 +422,37 @@ Test(kernels, test_fx8_matches_ref_bit_for_bit)
 					cr_assert_eq(ss, sr, "%s len %zu offs %zu/%zu alpha %g: %llu saturated, ref %llu",
 					             ISAS[i], len, oa, ox, alphas[ai], (unsigned long long)ss,
 					             (unsigned long long)sr);
-					for (int k = 0; k < MAXL + PAD; k++)
+					for (size_t k = 0; k < n; k++)
 						cr_assert_eq(xs[k], xr[k],
 						             "%s len %zu offs %zu/%zu alpha %g: x[%d] = %d, ref %d", ISAS[i],
-						             len, oa, ox, alphas[ai], k - (int)ox, xs[k], xr[k]);
+						             len, oa, ox, alphas[ai], (int)k - (int)ox, xs[k], xr[k]);
 					cr_assert(same_generators(&rs, &rr),
 					          "%s len %zu alpha %g: generator states differ from ref", ISAS[i],
 					          len, alphas[ai]);
 				}
 	}
+}
+
+/* The byte path, at F = 8..14 with either sign (each of fx8.h's loops: m =
+ * 0, 1 and >= 2). */
+Test(kernels, test_fx8_matches_ref_bit_for_bit)
+{
+	/* F = 8 (m = 0), 9 (m = 1: fx8.h's loop with the immediate shift), 10, 12, 14 */
+	static const double alphas[] = {0.49,    -0.3,   0.19,    -0.14, 0.11,
+	                                -0.0625, 0.0173, -0.0041, 0.001, -0.0009};
+	fx8_bit_exact(alphas, sizeof alphas / sizeof alphas[0], NULL, 0, 4242);
+}
+
+/* The 16-bit-lane path (F = 1..7: 1/2 <= |alpha| < 64), either sign, F = 7
+ * (0.5, exactly 1/2, to 0.99), 6, 5 (2.5, 2.99: the range a step size of
+ * the solvers reaches) and 4..1, and rows past a few ring steps. */
+Test(kernels, test_fx8_low_f_matches_ref_bit_for_bit)
+{
+	static const double alphas[] = {0.5, -0.5, 0.51, -0.6, 0.7,   -0.99, 1.0,
+	                                1.5, -2.5, 2.99, 5.3,  -11.0, 31.7,  -63.9};
+	static const size_t longs[] = {127, 128, 129, 191, 1000, 1061};
+	fx8_bit_exact(alphas, sizeof alphas / sizeof alphas[0], longs,
+	              sizeof longs / sizeof longs[0], 4244);
 }
 
 /* Many consecutive calls of the dense INDEPENDENT axpy of precision p (int8
@@ -434,7 +461,7 @@ Test(kernels, test_fx8_matches_ref_bit_for_bit)
  * times; same saturations, same model, and the same ring (whole: also the
  * xorshift lanes and the scalar stream). */
 static void ring_over_calls(enum feral_precision p, size_t maxl, uint64_t seed, uint64_t kseed,
-                            bool whole)
+                            bool whole, double amax)
 {
 	enum { MAXL = 1200, CALLS = 600 };
 	static int16_t a[MAXL], xr[MAXL], xs[MAXL]; /* int8 rows use the low bytes */
@@ -459,7 +486,7 @@ static void ring_over_calls(enum feral_precision p, size_t maxl, uint64_t seed, 
 		}
 		for (int c = 0; c < CALLS; c++) {
 			size_t len = (size_t)(feral_rng_next(&r) % (maxl + 1));
-			double alpha = (feral_rng_uniform(&r) - 0.5) * 0.2;
+			double alpha = (feral_rng_uniform(&r) - 0.5) * 2 * amax;
 			for (size_t k = 0; k < len; k++) {
 				uint64_t u = feral_rng_next(&r);
 				if (bits == 8)
@@ -489,7 +516,14 @@ static void ring_over_calls(enum feral_precision p, size_t maxl, uint64_t seed, 
 /* rows of 0..300 elements, AVX2 rows ending after either half of a step */
 Test(kernels, test_fx8_ring_matches_ref_over_calls)
 {
-	ring_over_calls(FERAL_PRECISION_I8, 300, 77, 9, false);
+	ring_over_calls(FERAL_PRECISION_I8, 300, 77, 9, false, 0.1);
+}
+
+/* the same with |alpha| < 3, so calls of the byte path (|alpha| < 1/2) and
+ * of the 16-bit-lane path (F < 8) share the ring; whole generator states */
+Test(kernels, test_fx8_low_f_ring_matches_ref_over_calls)
+{
+	ring_over_calls(FERAL_PRECISION_I8, 300, 79, 11, true, 3.0);
 }
 
 /* ---- the int16 dense path is bit-exact against ref ---------------------------
@@ -550,5 +584,5 @@ Test(kernels, test_fx16_matches_ref_bit_for_bit)
  * every offset of a row's tail */
 Test(kernels, test_fx16_ring_matches_ref_over_calls)
 {
-	ring_over_calls(FERAL_PRECISION_I16, 1200, 78, 10, true);
+	ring_over_calls(FERAL_PRECISION_I16, 1200, 78, 10, true, 0.1);
 }
