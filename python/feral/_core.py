@@ -402,6 +402,7 @@ def result_info(prob, cfg, data_precision, r, status):
         "objective": _num(r.objective), "relative_residual": _num(r.rel_residual),
         "relative_error": _num(r.rel_error), "converged": bool(r.converged),
         "grad_norm_rel": _num(r.grad_norm_rel), "grad_seconds": _num(r.grad_seconds),
+        "cpu_seconds": _num(r.cpu_seconds),
         "threads": int(r.threads), "bind": C.BIND_NAMES[cfg.bind],
         "replicas": C.REPLICAS_NAMES[cfg.replicas],
         "replicas_mode": C.REPLICAS_NAMES[r.replicas_mode],

@@ -318,6 +318,7 @@ void cli_json_result(struct cli_json *j, const struct feral_dataset *ds,
 	cli_json_bool(j, "converged", r->converged);
 	cli_json_num(j, "grad_norm_rel", r->grad_norm_rel);
 	cli_json_num(j, "grad_seconds", r->grad_seconds);
+	cli_json_num(j, "cpu_seconds", r->cpu_seconds);
 	/* the run as it was resolved: threads and placement */
 	cli_json_u64(j, "threads", (uint64_t)r->threads);
 	cli_json_str(j, "bind", cli_bind_name(s->cfg.bind));

@@ -69,6 +69,7 @@ static void ovr_add(struct feral_result *agg, const struct feral_result *r)
 	if (!(agg->grad_norm_rel >= r->grad_norm_rel)) /* the worst class (NaN: none) */
 		agg->grad_norm_rel = r->grad_norm_rel;
 	agg->grad_seconds += r->grad_seconds;
+	agg->cpu_seconds += r->cpu_seconds;
 	/* asynchrony: the worst class (NaN: no sample) */
 	if (!(agg->staleness_mean >= r->staleness_mean))
 		agg->staleness_mean = r->staleness_mean;

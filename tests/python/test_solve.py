@@ -14,7 +14,8 @@ from feral import _capi
 # The keys of `feral solve --json` (checked against the CLI below too).
 CLI_KEYS = {"n", "d", "nnz", "loss", "method", "lambda", "step", "mu", "updates", "seconds",
             "monitor_seconds", "updates_per_s", "objective", "relative_residual",
-            "relative_error", "converged", "grad_norm_rel", "grad_seconds", "threads", "bind",
+            "relative_error", "converged", "grad_norm_rel", "grad_seconds", "cpu_seconds",
+            "threads", "bind",
             "replicas", "replicas_mode", "oversubscribed",
             "shards", "replica_models", "bind_failures", "precision", "rounding",
             "model_scale", "saturations", "averaged_iterates", "kernel", "delay",
@@ -22,7 +23,8 @@ CLI_KEYS = {"n", "d", "nnz", "loss", "method", "lambda", "step", "mu", "updates"
             "staleness_hist", "seed",
             "peak_rss_bytes", "status"}
 # Fields that depend on timing or on the process, not on the arithmetic.
-TIMING = {"seconds", "monitor_seconds", "grad_seconds", "updates_per_s", "peak_rss_bytes"}
+TIMING = {"seconds", "monitor_seconds", "grad_seconds", "cpu_seconds", "updates_per_s",
+          "peak_rss_bytes"}
 
 
 def _dense_system(n=600, d=40, seed=0):
