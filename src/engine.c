@@ -161,8 +161,8 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 	int k_sh = c->plan.shard_of[tid];
 	const struct feral_shard *map = c->shard_ds ? NULL : sh;
 	const struct feral_dataset *rds = c->shard_ds ? c->shard_ds[k_sh] : c->ds;
-	const struct feral_rowrec *rw = c->shard_ds ? c->shard_rec[k_sh] : c->rec;
-	/* the method's per-row data, indexed like rw (SVRG: c_i) */
+	const struct feral_rowrec *rrec = c->shard_ds ? c->shard_rec[k_sh] : c->rec;
+	/* the method's per-row data, indexed like rrec (SVRG: c_i) */
 	const double *aux = NULL;
 	if (m == FERAL_METHOD_SVRG) {
 		const struct feral_svrg *s = c->method_state;
@@ -195,7 +195,7 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			continue;
 		}
 		ring[j] = entry_row(map, feral_alias_resolve(al, picks[j]));
-		prefetch_meta(m, rds, rw, aux, hr.split, ring[j]);
+		prefetch_meta(m, rds, rrec, aux, hr.split, ring[j]);
 		if (j < pd.row)
 			prefetch_row(c, rds, ring[j]);
 	}
@@ -219,10 +219,10 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			struct feral_alias_pick pk = feral_alias_split(al, feral_rng_next(&rng));
 			picks[(done + pd.split) % PF_RING_MAX] = pk;
 			__builtin_prefetch(al->e + pk.i);
-			prefetch_meta(m, rds, rw, aux, hr.split, ahead);
+			prefetch_meta(m, rds, rrec, aux, hr.split, ahead);
 			uint64_t soon = ring[(done + pd.row) % PF_RING_MAX];
 			prefetch_row(c, rds, soon);
-			prefetch_meta(m, rds, rw, aux, hr.split, soon);
+			prefetch_meta(m, rds, rrec, aux, hr.split, soon);
 			prefetch_model(c, rds, hr.split, x, ring[(done + pd.model) % PF_RING_MAX]);
 			uint64_t k = done * (uint64_t)c->plan.nthreads; /* ~ global update count */
 			double gamma = c->decay_per_update > 0
@@ -233,7 +233,7 @@ static inline __attribute__((always_inline)) void worker_loop(struct feral_ctx *
 			if (FERAL_UNLIKELY((done & (FERAL_ASYNC_SAMPLE_EVERY - 1)) == 0))
 				feral_async_read(c, tid, ods, i);
 #endif
-			if (FERAL_UNLIKELY(!update_row(m, c, w, x, rds, rw, aux, i, gamma, &krng, &rng,
+			if (FERAL_UNLIKELY(!update_row(m, c, w, x, rds, rrec, aux, i, gamma, &krng, &rng,
 			                               &hr, soon))) {
 				feral_request_stop(c, FERAL_STATUS_DIVERGED);
 				break;
@@ -389,7 +389,7 @@ static struct feral_ctx *ctx_new(const struct feral_dataset *ds, const struct fe
 	c->cdot = kt->dot[ds->layout][ds->precision][cfg->method == FERAL_METHOD_HALP
 	                                                     ? FERAL_PRECISION_F64
 	                                                     : FERAL_PRECISION_F32];
-	c->scale = 1.0;
+	feral_set_scale(c, 1.0);
 	c->gnorm0 = NAN;
 	c->grad_rel = NAN;
 	res->kernel = kt->name;
@@ -408,12 +408,8 @@ static void ctx_free(struct feral_ctx *c)
 	free(c->quota);
 	free(c->finished);
 	if (c->shard_ds)
-		feral_plan_free_data(&c->plan, c->shard_ds, c->shard_w);
+		feral_plan_free_data(&c->plan, c->shard_ds, c->shard_rec);
 	free(c->shard_ds);
-	free(c->shard_w);
-	if (c->shard_rec)
-		for (int k = 0; k < c->plan.nshards; k++)
-			free(c->shard_rec[k]);
 	free(c->shard_rec);
 	free(c->rec);
 	feral_plan_free(&c->plan);
@@ -493,7 +489,7 @@ static enum feral_status choose_scale(struct feral_ctx *c, const double *x,
 	if (!feral_precision_fixed(c->mp))
 		return FERAL_OK;
 	if (cfg->model_scale > 0) {
-		c->scale = cfg->model_scale;
+		feral_set_scale(c, cfg->model_scale);
 		return FERAL_OK;
 	}
 	double *xw = malloc(d * sizeof *xw);
@@ -506,7 +502,7 @@ static enum feral_status choose_scale(struct feral_ctx *c, const double *x,
 	enum feral_status st = pilot_run(c->ds, &wc, feral_scale_warmup_step(cfg, res->step),
 	                                 feral_scale_warmup_updates(c->ds), x, xw, err);
 	if (!st)
-		c->scale = feral_scale_from_warmup(cfg, c->mp, xw, x, d);
+		feral_set_scale(c, feral_scale_from_warmup(cfg, c->mp, xw, x, d));
 	free(xw);
 	return st;
 }
@@ -548,49 +544,35 @@ static enum feral_status plan_threads(struct feral_ctx *c, struct feral_result *
 	if (c->plan.nshards < 2)
 		return FERAL_OK;
 	c->shard_ds = calloc((size_t)c->plan.nshards, sizeof *c->shard_ds);
-	c->shard_w = calloc((size_t)c->plan.nshards, sizeof *c->shard_w);
-	if (!c->shard_ds || !c->shard_w)
+	c->shard_rec = calloc((size_t)c->plan.nshards, sizeof *c->shard_rec);
+	if (!c->shard_ds || !c->shard_rec)
 		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "shards");
-	return feral_plan_place_data(&c->plan, c->ds, c->wstep, c->topo, c->shard_ds, c->shard_w,
-	                             err);
+	st = feral_plan_place_data(&c->plan, c->ds, c->rec, c->topo, c->shard_ds, c->shard_rec,
+	                           err);
+	if (st == FERAL_OK) { /* the workers read their shard's copies */
+		free(c->rec);
+		c->rec = NULL;
+	}
+	return st;
 }
 
-/* The budget: total updates split evenly across workers, and the rounds
- * (replica averages, re-centrings, the method's between-epochs hook). */
-/* The row records (feral_rowrec) of rows ds with step weights w. */
-static struct feral_rowrec *row_records(const struct feral_dataset *ds, const double *w)
-{
-	struct feral_rowrec *r = feral_big_alloc(ds->n * sizeof *r);
-	if (!r)
-		return NULL;
-	for (uint64_t i = 0; i < ds->n; i++)
-		r[i] = (struct feral_rowrec){ds->y[i], w[i], ds->row_sq_norm[i],
-		                             ds->row_scale ? ds->row_scale[i] : 1.0f, 0};
-	return r;
-}
-
-/* One shard: records of the whole dataset; else one per shard's copy. */
+/* The row records (feral_rowrec) of the dataset, from its arrays and the
+ * step weights, which they then replace. */
 static enum feral_status make_records(struct feral_ctx *c, struct feral_error *err)
 {
-	if (c->shard_ds) {
-		c->shard_rec = calloc((size_t)c->plan.nshards, sizeof *c->shard_rec);
-		for (int k = 0; c->shard_rec && k < c->plan.nshards; k++)
-			if (!(c->shard_rec[k] = row_records(c->shard_ds[k], c->shard_w[k])))
-				return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "row records");
-		if (!c->shard_rec)
-			return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "row records");
-		for (int k = 0; k < c->plan.nshards; k++) { /* the records hold them now */
-			free(c->shard_w[k]);
-			c->shard_w[k] = NULL;
-		}
-	} else if (!(c->rec = row_records(c->ds, c->wstep))) {
+	const struct feral_dataset *ds = c->ds;
+	if (!(c->rec = feral_big_alloc(ds->n * sizeof *c->rec)))
 		return feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "row records");
-	}
+	for (uint64_t i = 0; i < ds->n; i++)
+		c->rec[i] = (struct feral_rowrec){ds->y[i], c->wstep[i], ds->row_sq_norm[i],
+		                                  ds->row_scale ? ds->row_scale[i] : 1.0f, 0};
 	free(c->wstep);
 	c->wstep = NULL;
 	return FERAL_OK;
 }
 
+/* The budget: total updates split evenly across workers, and the rounds
+ * (replica averages, re-centrings, the method's between-epochs hook). */
 static enum feral_status set_budget(struct feral_ctx *c, struct feral_error *err)
 {
 	const struct feral_config *cfg = c->cfg;
@@ -685,8 +667,8 @@ static enum feral_status solve_attempt(const struct feral_dataset *ds,
 	if ((st = sample_rows(c, err)) == FERAL_OK &&          /* p_i, 1/(n p_i), Lbar */
 	    (st = choose_step(c, x, res, err)) == FERAL_OK &&  /* step, pilot, L2 */
 	    (st = choose_scale(c, x, res, err)) == FERAL_OK && /* fixed point scale, warm-up */
-	    (st = plan_threads(c, res, err)) == FERAL_OK &&    /* threads, replicas, shards */
 	    (st = make_records(c, err)) == FERAL_OK &&         /* y, 1/(n p_i), scale a row */
+	    (st = plan_threads(c, res, err)) == FERAL_OK &&    /* threads, replicas, shards */
 	    (st = feral_model_create(c, x, &res->saturations, err)) == FERAL_OK &&
 	    (st = set_budget(c, err)) == FERAL_OK &&           /* quotas, rounds */
 	    (st = feral_async_create(c, err)) == FERAL_OK &&   /* instruments, delay queues */

@@ -60,18 +60,21 @@ enum feral_status feral_plan_from_placements(const struct feral_placement *place
                                              uint64_t n, struct feral_plan *plan,
                                              struct feral_error *err);
 void feral_plan_free(struct feral_plan *plan);
+struct feral_rowrec;
 /* With more than one shard, copy each shard's rows (in entry order, with
  * targets, norms, scales) into a dataset of its own, moved to the shard's
- * node (topo may be NULL: no placement), with the step weights wstep of its
- * rows.  shard_ds/shard_w have plan->nshards slots; free with
- * feral_plan_free_data.  One shard: nothing to do (the slots stay NULL). */
+ * node (topo may be NULL: no placement), and the records rec of its rows
+ * (feral_rowrec) into shard_rec.  shard_ds/shard_rec have plan->nshards
+ * slots; free with feral_plan_free_data.  One shard: nothing to do (the
+ * slots stay NULL). */
 enum feral_status feral_plan_place_data(const struct feral_plan *plan,
-                                        const struct feral_dataset *ds, const double *wstep,
+                                        const struct feral_dataset *ds,
+                                        const struct feral_rowrec *rec,
                                         const struct feral_topo *topo,
-                                        struct feral_dataset **shard_ds, double **shard_w,
-                                        struct feral_error *err);
+                                        struct feral_dataset **shard_ds,
+                                        struct feral_rowrec **shard_rec, struct feral_error *err);
 void feral_plan_free_data(const struct feral_plan *plan, struct feral_dataset **shard_ds,
-                          double **shard_w);
+                          struct feral_rowrec **shard_rec);
 /* The global row of a shard entry. */
 static inline uint64_t shard_row(const struct feral_shard *s, uint64_t e)
 {
@@ -114,11 +117,6 @@ struct feral_worker {
 	 * last merge of all of them (the slow tier's too): async.c's staleness
 	 * of hot writes, which land at merges; relaxed stores at merges */
 	uint64_t merged, merged_all;
-	/* 1 / c->scale, recomputed when the scale it was taken from changes
-	 * (rescaling, HALP's epochs): the update's multiplier g rs / scale
-	 * then costs a multiply, not a division on its critical path (dot ->
-	 * step -> multiplier -> axpy); exact for float models (scale 1) */
-	double scale_seen, inv_scale;
 	struct feral_async *async; /* its instruments and delay queue (async.c), or NULL */
 } FERAL_ALIGN64;
 
@@ -183,8 +181,8 @@ struct feral_ctx {
 	double *L, *p;            /* row constants and sampling probabilities */
 	double *wstep;            /* 1/(n p_i); freed once the row records hold it */
 	/* what an update reads of its row besides the values, in one 32-byte
-	 * record per row (feral_rowrec): rec for the whole dataset (one shard),
-	 * shard_rec[k] for shard k's local rows */
+	 * record per row (feral_rowrec): rec for the whole dataset (one shard;
+	 * freed once copied into shards), shard_rec[k] for shard k's local rows */
 	struct feral_rowrec *rec;
 	struct feral_rowrec **shard_rec;
 	double lbar;              /* mean L_i */
@@ -192,7 +190,10 @@ struct feral_ctx {
 	double gamma;             /* absolute step */
 	double decay_per_update;  /* step_decay / n */
 	enum feral_precision mp;
-	double scale;             /* model scale (1 for float) */
+	double scale;             /* model scale (1 for float); set by feral_set_scale */
+	/* 1 / scale: the update's multiplier g rs / scale costs a multiply, not
+	 * a division on its critical path (dot -> step -> multiplier -> axpy) */
+	double inv_scale;
 	/* bit centring (cfg->recenter): model value j = center[j] + scale q_j */
 	double *center;
 	float *fcenter;           /* the same in f32, for the dot kernel */
@@ -205,7 +206,6 @@ struct feral_ctx {
 	enum feral_replicas replicas; /* resolved (never AUTO) */
 	struct feral_plan plan;
 	struct feral_dataset **shard_ds; /* per shard, on its node (NULL: one shard) */
-	double **shard_w;
 	void **models;
 	struct feral_worker *w;
 	struct feral_async *async; /* per worker (async.c), or NULL */
@@ -251,6 +251,14 @@ struct feral_ctx {
 	int bind_failures;
 	char warning[256];
 };
+
+/* The model scale and its reciprocal, together (every write of the scale:
+ * set-up, rescaling at round ends, HALP's epochs). */
+static inline void feral_set_scale(struct feral_ctx *c, double scale)
+{
+	c->scale = scale;
+	c->inv_scale = 1.0 / scale;
+}
 
 /* Ask every worker to stop; the first request's status wins. */
 static inline void feral_request_stop(struct feral_ctx *c, enum feral_status st)

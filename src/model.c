@@ -139,7 +139,7 @@ void feral_model_recenter_scale(struct feral_ctx *c)
 	for (int t = 0; t < c->plan.nthreads; t++)
 		m = fmax(m, c->maxq[t]);
 	double f = FERAL_SCALE_HEADROOM * m / feral_qmax(c->mp);
-	c->scale *= fmin(fmax(f, 0.125), 2.0);
+	feral_set_scale(c, c->scale * fmin(fmax(f, 0.125), 2.0));
 }
 
 /* ---- atomic updates (cfg->update ATOMIC) ---- */

@@ -167,27 +167,28 @@ enum feral_status feral_plan_build(const struct feral_topo *topo, int T, enum fe
 /* ---- shard data on its node -------------------------------------------------------- */
 
 void feral_plan_free_data(const struct feral_plan *plan, struct feral_dataset **shard_ds,
-                          double **shard_w)
+                          struct feral_rowrec **shard_rec)
 {
 	for (int k = 0; k < plan->nshards; k++) {
 		if (shard_ds)
 			feral_dataset_destroy(&shard_ds[k]);
-		if (shard_w) {
-			free(shard_w[k]);
-			shard_w[k] = NULL;
+		if (shard_rec) {
+			free(shard_rec[k]);
+			shard_rec[k] = NULL;
 		}
 	}
 }
 
 enum feral_status feral_plan_place_data(const struct feral_plan *plan,
-                                        const struct feral_dataset *ds, const double *wstep,
+                                        const struct feral_dataset *ds,
+                                        const struct feral_rowrec *rec,
                                         const struct feral_topo *topo,
-                                        struct feral_dataset **shard_ds, double **shard_w,
-                                        struct feral_error *err)
+                                        struct feral_dataset **shard_ds,
+                                        struct feral_rowrec **shard_rec, struct feral_error *err)
 {
 	for (int k = 0; k < plan->nshards; k++) {
 		shard_ds[k] = NULL;
-		shard_w[k] = NULL;
+		shard_rec[k] = NULL;
 	}
 	if (plan->nshards < 2)
 		return FERAL_OK;
@@ -202,11 +203,11 @@ enum feral_status feral_plan_place_data(const struct feral_plan *plan,
 		struct feral_dataset *l = NULL;
 		enum feral_status st = feral_dataset_create(sh->len, ds->d, nnz ? nnz : 1, ds->layout,
 		                                            ds->precision, &l, err);
-		shard_w[k] = feral_big_alloc(sh->len * sizeof *shard_w[k]);
-		if (st || !shard_w[k]) {
+		shard_rec[k] = feral_big_alloc(sh->len * sizeof *shard_rec[k]);
+		if (st || !shard_rec[k]) {
 			feral_dataset_destroy(&l);
-			feral_plan_free_data(plan, shard_ds, shard_w);
-			return st ? st : feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "shard weights");
+			feral_plan_free_data(plan, shard_ds, shard_rec);
+			return st ? st : feral_fail(err, FERAL_STATUS_NOMEM, NULL, 0, "shard records");
 		}
 		shard_ds[k] = l;
 		if (topo) { /* values and indices are what the workers stream */
@@ -230,7 +231,7 @@ enum feral_status feral_plan_place_data(const struct feral_plan *plan,
 			l->row_sq_norm[e] = ds->row_sq_norm[r];
 			if (ds->row_scale)
 				l->row_scale[e] = ds->row_scale[r];
-			shard_w[k][e] = wstep[r];
+			shard_rec[k][e] = rec[r];
 		}
 		l->nnz = at;
 	}

@@ -70,7 +70,7 @@ static void halp_rescale(struct feral_ctx *c, struct feral_svrg *s, double gn)
 		if (mu > 0)
 			ns = fmin(ns, 2 * gn / (mu * qm));
 		if (isfinite(ns) && ns > 0)
-			c->scale = fmax(ns, 1e-300);
+			feral_set_scale(c, fmax(ns, 1e-300));
 	}
 	s->gn_prev = gn;
 }

@@ -157,11 +157,7 @@ write_row(enum feral_method m, struct feral_ctx *c, struct feral_worker *w, void
 				feral_model_axpy_atomic(c, ds, hr->priv, i, idx, base, h, g);
 			feral_model_axpy_atomic(c, ds, x, i, idc, base + h, len - h, g);
 		} else {
-			if (FERAL_UNLIKELY(c->scale != w->scale_seen)) {
-				w->scale_seen = c->scale;
-				w->inv_scale = 1.0 / c->scale;
-			}
-			double al = g * rs * w->inv_scale;
+			double al = g * rs * c->inv_scale;
 			bool sh = short_row(c, idx, len);
 			if (h)
 				w->saturations += part_axpy(c, sh, hr->priv, a, idx, h, al, krng);

@@ -600,8 +600,10 @@ Test(engine, test_shard_data_copies_hold_exactly_their_rows)
 		cr_assert_eq(feral_plan_from_placements(place, 4, FERAL_REPLICAS_NODE, p, n, &plan, NULL),
 		             FERAL_OK);
 		struct feral_dataset *sd[4];
-		double *sw[4];
-		cr_assert_eq(feral_plan_place_data(&plan, ds, w, NULL, sd, sw, NULL), FERAL_OK);
+		struct feral_rowrec *sw[4], *rec = malloc(n * sizeof *rec);
+		for (uint64_t i = 0; i < n; i++) /* the step weight in the records the engine builds */
+			rec[i] = (struct feral_rowrec){.w = w[i]};
+		cr_assert_eq(feral_plan_place_data(&plan, ds, rec, NULL, sd, sw, NULL), FERAL_OK);
 		for (int k = 0; k < plan.nshards; k++) {
 			const struct feral_shard *sh = &plan.shards[k];
 			cr_assert_not_null(sd[k]);
@@ -611,7 +613,7 @@ Test(engine, test_shard_data_copies_hold_exactly_their_rows)
 				cr_assert_eq(sd[k]->y[e], ds->y[r], "shard %d entry %llu", k,
 				             (unsigned long long)e);
 				cr_assert_eq(sd[k]->row_sq_norm[e], ds->row_sq_norm[r]);
-				cr_assert_eq(sw[k][e], w[r]);
+				cr_assert_eq(sw[k][e].w, w[r]);
 				double x[200];
 				for (uint64_t j = 0; j < ds->d; j++)
 					x[j] = (double)(j * 7 % 13) - 6;
@@ -622,6 +624,7 @@ Test(engine, test_shard_data_copies_hold_exactly_their_rows)
 		}
 		feral_plan_free_data(&plan, sd, sw);
 		feral_plan_free(&plan);
+		free(rec);
 		free(p);
 		free(w);
 		feral_dataset_destroy(&ds);
